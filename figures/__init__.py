@@ -1,0 +1,1 @@
+"""rdptheory.figures (under construction in this commit series)."""

@@ -1,0 +1,1 @@
+"""rdptheory.kernels (under construction in this commit series)."""

@@ -1,0 +1,1 @@
+"""rdptheory.proofs_check (under construction in this commit series)."""

@@ -1,0 +1,7 @@
+"""``python -m rdptheory`` is the console script."""
+
+import sys
+
+from rdptheory.cli import main
+
+sys.exit(main())

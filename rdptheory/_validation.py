@@ -1,0 +1,102 @@
+"""Boundary validation shared by every public function (STYLE.md §10).
+
+Public functions call these once; inner helpers trust their inputs. Each raises a
+``ValueError``/``TypeError`` whose message names the argument and the valid range.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Perception = Literal["w2sq", "kl_forward", "kl_reverse"]
+PERCEPTIONS: tuple[str, ...] = ("w2sq", "kl_forward", "kl_reverse")
+
+
+def as_float_array(x: npt.ArrayLike, name: str) -> np.ndarray:
+    """``x`` as a float64 array; raise ``TypeError`` for non-numeric, ``ValueError`` for NaN."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real number or array of real numbers") from exc
+    if np.isnan(a).any():
+        raise ValueError(f"{name} must not contain NaN")
+    return a
+
+
+def check_positive(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """Float array with every entry > 0 (and finite unless ``allow_inf``)."""
+    a = as_float_array(x, name)
+    if not allow_inf and not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite, got {a[~np.isfinite(a)].ravel()[:3]}")
+    if (a <= 0).any():
+        raise ValueError(f"{name} must be > 0, got min {a.min()!r}")
+    return a
+
+
+def check_nonnegative(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """Float array with every entry >= 0 (and finite unless ``allow_inf``)."""
+    a = as_float_array(x, name)
+    if not allow_inf and not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite, got {a[~np.isfinite(a)].ravel()[:3]}")
+    if (a < 0).any():
+        raise ValueError(f"{name} must be >= 0, got min {a.min()!r}")
+    return a
+
+
+def check_rho(rho: npt.ArrayLike, name: str = "rho") -> np.ndarray:
+    """The score scale rho of the PF-ODE decoder: finite and >= 0 (THEORY.md §0)."""
+    return check_nonnegative(rho, name)
+
+
+def check_perception(perception: object) -> Perception:
+    """Return the perception measure name if valid (THEORY.md §0)."""
+    if perception not in PERCEPTIONS:
+        raise ValueError(
+            f"perception must be one of {', '.join(map(repr, PERCEPTIONS))}, got {perception!r}"
+        )
+    return perception  # type: ignore[return-value]
+
+
+def check_variances(variances: npt.ArrayLike, name: str = "variances") -> np.ndarray:
+    """A 1-D array of positive, finite component variances (a diagonal source)."""
+    a = check_positive(variances, name)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
+    return a
+
+
+def check_covariance(cov: npt.ArrayLike, name: str = "cov", *, tol: float = 1e-10) -> np.ndarray:
+    """A symmetric positive-definite (d, d) matrix."""
+    a = as_float_array(cov, name)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+        raise ValueError(f"{name} must be a square (d, d) matrix, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite")
+    scale = max(float(np.abs(a).max()), 1.0)
+    if not np.allclose(a, a.T, rtol=0.0, atol=tol * scale):
+        raise ValueError(f"{name} must be symmetric")
+    if np.linalg.eigvalsh(0.5 * (a + a.T)).min() <= 0:
+        raise ValueError(f"{name} must be positive definite")
+    return 0.5 * (a + a.T)
+
+
+def check_int(x: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer (bools rejected) within [low, high]."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
+    v = int(x)
+    if low is not None and v < low:
+        raise ValueError(f"{name} must be >= {low}, got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be <= {high}, got {v}")
+    return v
+
+
+def check_choice(x: object, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``."""
+    if x not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {x!r}")
+    return x  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""rdptheory.codec (under construction in this commit series)."""

@@ -1,0 +1,1 @@
+"""rdptheory.diffusion (under construction in this commit series)."""

@@ -1,0 +1,1 @@
+"""rdptheory.gaussian (under construction in this commit series)."""

@@ -1,0 +1,1 @@
+"""rdptheory.images (under construction in this commit series)."""

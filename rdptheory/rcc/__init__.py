@@ -1,0 +1,1 @@
+"""rdptheory.rcc (under construction in this commit series)."""

@@ -1,0 +1,1 @@
+"""rdptheory.symbolic (under construction in this commit series)."""

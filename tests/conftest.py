@@ -1,0 +1,41 @@
+"""Test-wide settings. Environment first: Triton reads TRITON_INTERPRET at first import
+(diffusers imports triton), and threaded BLAS/torch on a busy 2-core box is ~50x slower."""
+
+import os
+
+os.environ.setdefault("TRITON_INTERPRET", "1")
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "default",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+try:  # keep torch single-threaded when it is installed
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # the core suite runs without torch
+    pass
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``slow`` tests unless ``-m slow`` (or RDPTHEORY_SLOW=1) asks for them."""
+    if "slow" in (config.getoption("-m") or "") or os.environ.get("RDPTHEORY_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
