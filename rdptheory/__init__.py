@@ -2,7 +2,7 @@
 
 Sub-packages (imported lazily, so ``import rdptheory`` stays light and never needs torch):
 
-- :mod:`rdptheory.gaussian`     exact Gaussian R(D), R(D,P), D(R,P), D(P) under AWGN (THEORY.md §1-§3)
+- :mod:`rdptheory.gaussian`     exact Gaussian R(D), R(D,P), D(R,P), D(P) under AWGN (§1-§3)
 - :mod:`rdptheory.symbolic`     the same results derived with sympy
 - :mod:`rdptheory.diffusion`    schedules, scores, the score-scaled PF-ODE decoder (§3-§4)
 - :mod:`rdptheory.kernels`      counter-based shared randomness and fused RCC kernels (§5)
