@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: Modules contributing sub-commands (each has ``register(subparsers)``).
 COMMAND_MODULES: tuple[str, ...] = (
     "rdptheory.cli._theory",
+    "rdptheory.cli._verify",
 )
 
 
