@@ -1,0 +1,201 @@
+"""The embedded patch prior: a full-covariance Gaussian mixture over colour patches [ZW11].
+
+The density of a noisy patch ``y = x + t·n`` under the mixture ``Σ_k π_k N(μ_k, Σ_k)`` is the
+same mixture with every covariance widened by ``t²I`` (THEORY.md §4), so the score, the
+posterior mean and the log-density are exact at every noise level. Each covariance is stored
+by its eigendecomposition ``Σ_k = U_k diag(λ_k) U_kᵀ``, which makes widening free:
+
+.. math::
+
+    \\log p_t(y) = \\operatorname{logsumexp}_k \\Big[\\log π_k - \\tfrac12 \\sum_j
+        \\Big(\\frac{(U_kᵀ(y-μ_k))_j^2}{λ_{kj}+t^2} + \\log 2π(λ_{kj}+t^2)\\Big)\\Big],
+    \\qquad
+    E[X \\mid y] = \\sum_k r_k(y)\\,\\big(μ_k + U_k \\operatorname{diag}\\tfrac{λ_k}{λ_k+t^2}
+        U_kᵀ (y-μ_k)\\big),
+
+with responsibilities ``r_k(y) ∝ π_k N(y; μ_k, Σ_k + t²I)`` computed in log space.
+
+References: [ZW11] Zoran & Weiss, EPLL, ICCV 2011; THEORY.md §4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import logsumexp
+
+from rdptheory._validation import check_int, check_nonnegative, check_positive
+
+#: The shipped prior file (refit with ``python -m rdptheory.images.fit_prior``).
+DEFAULT_PRIOR_PATH = pathlib.Path(__file__).with_name("data") / "patch_gmm.npz"
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class PatchGMM:
+    """A Gaussian mixture over flattened ``(channels, patch, patch)`` patches in model space.
+
+    Parameters
+    ----------
+    weights : (K,) mixture weights π_k (positive, summing to 1).
+    means : (K, d) component means μ_k, d = channels·patch².
+    eigvals : (K, d) eigenvalues λ_k of the component covariances (positive).
+    eigvecs : (K, d, d) orthonormal eigenvectors U_k (columns).
+    patch, channels : the patch geometry.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    eigvals: np.ndarray
+    eigvecs: np.ndarray
+    patch: int
+    channels: int = 3
+    _log_weights: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_int(self.patch, "patch", low=1)
+        check_int(self.channels, "channels", low=1)
+        d = self.channels * self.patch**2
+        w = check_positive(self.weights, "weights")
+        k = w.shape[0]
+        if w.ndim != 1 or abs(w.sum() - 1.0) > 1e-6:
+            raise ValueError(f"weights must be a 1-D probability vector, got shape {w.shape}")
+        if np.shape(self.means) != (k, d) or np.shape(self.eigvals) != (k, d):
+            raise ValueError(f"means and eigvals must have shape ({k}, {d})")
+        if np.shape(self.eigvecs) != (k, d, d):
+            raise ValueError(f"eigvecs must have shape ({k}, {d}, {d})")
+        check_positive(self.eigvals, "eigvals")
+        object.__setattr__(self, "_log_weights", np.log(w / w.sum()))
+
+    @property
+    def dim(self) -> int:
+        """Values per patch, ``d = channels · patch²``."""
+        return self.means.shape[1]
+
+    @property
+    def n_components(self) -> int:
+        """Number of mixture components K."""
+        return self.weights.shape[0]
+
+    @classmethod
+    def from_covariances(cls, weights: npt.ArrayLike, means: npt.ArrayLike,
+                         covs: npt.ArrayLike, *, patch: int, channels: int = 3) -> PatchGMM:
+        """Build from full covariances ``(K, d, d)`` (eigendecomposed in float64)."""
+        covs = np.asarray(covs, dtype=np.float64)
+        lam, vecs = np.linalg.eigh(0.5 * (covs + covs.transpose(0, 2, 1)))
+        return cls(np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64),
+                   lam, vecs, patch=patch, channels=channels)
+
+    def covariances(self) -> np.ndarray:
+        """The component covariances ``Σ_k = U_k diag(λ_k) U_kᵀ``, shape (K, d, d)."""
+        return np.einsum("kij,kj,klj->kil", self.eigvecs, self.eigvals, self.eigvecs)
+
+    def mean_and_covariance(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of the whole mixture (its Gaussian fit), shapes (d,), (d, d)."""
+        mu = self.weights @ self.means
+        dev = self.means - mu
+        cov = np.einsum("k,kij->ij", self.weights, self.covariances())
+        return mu, cov + np.einsum("k,ki,kj->ij", self.weights, dev, dev)
+
+    def fingerprint(self) -> bytes:
+        """SHA-256 of the geometry and parameters (identifies the model in a bitstream)."""
+        h = hashlib.sha256(f"PatchGMM/v{_FORMAT_VERSION}/{self.patch}/{self.channels}".encode())
+        for a in (self.weights, self.means, self.eigvals, self.eigvecs):
+            h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+        return h.digest()
+
+
+def _component_terms(gmm: PatchGMM, y: np.ndarray, noise_var: np.ndarray):
+    """Projections ``U_kᵀ(y − μ_k)``, widened eigenvalues and per-component log-densities.
+
+    ``y`` (N, d); ``noise_var`` (N,) → proj (K, N, d), lam_t (K, N, d), log_comp (N, K).
+    """
+    proj = np.matmul(y[None, :, :] - gmm.means[:, None, :], gmm.eigvecs)
+    lam_t = gmm.eigvals[:, None, :] + noise_var[None, :, None]
+    quad = np.sum(proj**2 / lam_t + np.log(2.0 * np.pi * lam_t), axis=2)
+    return proj, lam_t, (gmm._log_weights[:, None] - 0.5 * quad).T
+
+
+def _as_rows(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike):
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] != gmm.dim:
+        raise ValueError(f"y must have shape (N, {gmm.dim}), got {y.shape}")
+    t2 = check_nonnegative(noise_var, "noise_var")
+    return y, np.broadcast_to(t2, (y.shape[0],)).astype(np.float64)
+
+
+def gmm_log_density(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike) -> np.ndarray:
+    """Exact ``log p_t(y)`` (nats) of patches ``y`` (N, d) at noise variance ``t²`` (module eq.)."""
+    y, t2 = _as_rows(gmm, y, noise_var)
+    return logsumexp(_component_terms(gmm, y, t2)[2], axis=1)
+
+
+def gmm_posterior_mean(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike) -> np.ndarray:
+    """Exact ``E[X | X + tN = y]`` for patches ``y`` (N, d); ``noise_var`` scalar or (N,)."""
+    y, t2 = _as_rows(gmm, y, noise_var)
+    proj, lam_t, log_comp = _component_terms(gmm, y, t2)
+    resp = np.exp(log_comp - logsumexp(log_comp, axis=1, keepdims=True))  # (N, K)
+    shrunk = proj * (gmm.eigvals[:, None, :] / lam_t) * resp.T[:, :, None]
+    return resp @ gmm.means + np.matmul(shrunk, gmm.eigvecs.transpose(0, 2, 1)).sum(axis=0)
+
+
+def save_prior(gmm: PatchGMM, path: str | pathlib.Path, **metadata: str) -> None:
+    """Write ``gmm`` as a compressed float32 ``.npz`` (covariances packed upper-triangular)."""
+    covs = gmm.covariances()
+    iu = np.triu_indices(gmm.dim)
+    np.savez_compressed(
+        path, format_version=np.int64(_FORMAT_VERSION), patch=np.int64(gmm.patch),
+        channels=np.int64(gmm.channels), weights=gmm.weights.astype(np.float32),
+        means=gmm.means.astype(np.float32), cov_triu=covs[:, iu[0], iu[1]].astype(np.float32),
+        **{f"meta_{k}": np.str_(v) for k, v in metadata.items()})
+
+
+def load_prior(path: str | pathlib.Path = DEFAULT_PRIOR_PATH) -> PatchGMM:
+    """Read a prior written by :func:`save_prior` (the shipped one by default)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no patch prior at {path}; refit it with "
+                                "`python -m rdptheory.images.fit_prior`")
+    with np.load(path) as f:
+        if int(f["format_version"]) != _FORMAT_VERSION:
+            raise ValueError(f"{path}: prior format {int(f['format_version'])} is not "
+                             f"{_FORMAT_VERSION}")
+        patch, channels = int(f["patch"]), int(f["channels"])
+        d = channels * patch * patch
+        tri = f["cov_triu"].astype(np.float64)
+        covs = np.zeros((tri.shape[0], d, d))
+        iu = np.triu_indices(d)
+        covs[:, iu[0], iu[1]] = tri
+        covs[:, iu[1], iu[0]] = tri
+        w = f["weights"].astype(np.float64)
+        return PatchGMM.from_covariances(w / w.sum(), f["means"], covs, patch=patch,
+                                         channels=channels)
+
+
+def prior_metadata(path: str | pathlib.Path = DEFAULT_PRIOR_PATH) -> dict[str, str]:
+    """The text metadata stored with a prior file (training images, held-out scores)."""
+    with np.load(path) as f:
+        return {k[5:]: str(f[k]) for k in f.files if k.startswith("meta_")}
+
+
+def marginal_tile_prior(gmm: PatchGMM, height: int, width: int) -> PatchGMM:
+    """The exact marginal of the patch mixture on the top-left ``height × width`` sub-tile.
+
+    A Gaussian mixture's marginal keeps the weights and restricts each mean and covariance to
+    the kept coordinates; border tiles of an image use it, so no padding enters the density.
+    The result is stored as a ``patch=1`` mixture whose ``channels`` is the kept dimension
+    ``channels·height·width`` (a flat vector; only its ``dim`` matters to the formulas).
+    """
+    p, c = gmm.patch, gmm.channels
+    if not (1 <= height <= p and 1 <= width <= p):
+        raise ValueError(f"height and width must be in [1, {p}], got {height}x{width}")
+    idx = (np.arange(c)[:, None, None] * p * p + np.arange(height)[None, :, None] * p
+           + np.arange(width)[None, None, :]).ravel()
+    covs = gmm.covariances()[:, idx][:, :, idx]
+    lam, vecs = np.linalg.eigh(covs)
+    return PatchGMM(gmm.weights, gmm.means[:, idx], lam, vecs, patch=1, channels=idx.size)
+

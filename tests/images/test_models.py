@@ -1,0 +1,59 @@
+"""PatchGMMImageModel: tiling, exact border marginals, protocol conformance, numpy/torch."""
+
+import numpy as np
+import pytest
+import torch
+
+from rdptheory.images.models import ImageModel, PatchGMMImageModel, default_model
+from rdptheory.images.prior import gmm_posterior_mean, marginal_tile_prior
+
+
+@pytest.fixture(scope="module")
+def model(random_gmm):
+    return PatchGMMImageModel(random_gmm(patch=2, channels=3, k=3))
+
+
+def test_protocol(model):
+    assert isinstance(model, ImageModel)
+    assert len(model.fingerprint()) == 32
+
+
+def test_denoise_tile_by_tile_with_border_marginals(model):
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(2, 3, 5, 3))  # 2x2 tiles: interior 2x1 tiles, right strip, bottom, corner
+    t2 = np.array([0.2, 0.7])
+    out = model.denoise(y, t2)
+    g = model.prior
+    for b in range(2):
+        tile = y[b, :, 2:4, 0:2].reshape(1, -1)
+        np.testing.assert_allclose(out[b, :, 2:4, 0:2].ravel(),
+                                   gmm_posterior_mean(g, tile, t2[b])[0], rtol=1e-12)
+        corner = y[b, :, 4:5, 2:3].reshape(1, -1)
+        np.testing.assert_allclose(out[b, :, 4:5, 2:3].ravel(),
+                                   gmm_posterior_mean(marginal_tile_prior(g, 1, 1), corner,
+                                                      t2[b])[0], rtol=1e-12)
+
+
+def test_score_and_torch_round_trip(model):
+    y = np.random.default_rng(1).normal(size=(1, 3, 4, 4))
+    s = model.score(y, 0.5)
+    np.testing.assert_allclose(s, (model.denoise(y, 0.5) - y) / 0.5, rtol=1e-12)
+    st = model.score(torch.from_numpy(y).float(), torch.tensor(0.5))
+    assert isinstance(st, torch.Tensor) and st.dtype == torch.float32
+    np.testing.assert_allclose(st.numpy(), s, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_inputs(model):
+    with pytest.raises(ValueError, match="shape"):
+        model.denoise(np.zeros((1, 1, 4, 4)), 1.0)
+    with pytest.raises(ValueError, match="noise_var"):
+        model.denoise(np.zeros((2, 3, 4, 4)), np.ones(3))
+    with pytest.raises(ValueError, match="noise_var"):
+        model.score(np.zeros((1, 3, 4, 4)), 0.0)
+    with pytest.raises(TypeError, match="PatchGMM"):
+        PatchGMMImageModel(prior="nope")
+
+
+def test_default_model_loads():
+    m = default_model()
+    assert m.prior.channels == 3 and m.code_shape(10, 12) == (3, 10, 12)
