@@ -6,7 +6,6 @@ Every backend implements the layout documented in :mod:`rdptheory.kernels` (THEO
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -108,7 +107,7 @@ def resolve_backend(registry: Registry, backend: str) -> str:
 
 def _import_backends() -> None:
     """Importing a backend module registers it; its heavy dependency loads lazily."""
-    from . import _numpy  # noqa: F401
+    from . import _numba, _numpy  # noqa: F401
 
 
 def check_seed(seed: object, name: str) -> int:
