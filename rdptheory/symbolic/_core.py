@@ -1,0 +1,181 @@
+"""The :class:`Derivation` record, the canonical symbols, and the checks every derivation uses.
+
+A derivation function builds its result with sympy (``solve``, ``dsolve``, ``integrate``), then
+*proves* each claimed identity by reducing a difference to exactly zero (:func:`prove_zero`);
+a failed proof raises :class:`DerivationError` instead of returning a wrong formula.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import sympy as sp
+
+Modules = Literal["numpy", "mpmath"]
+MODULES: tuple[str, ...] = ("numpy", "mpmath")
+
+# Canonical symbols (THEORY.md §0): every derivation uses these, so results compose by ``subs``.
+s = sp.Symbol("s", positive=True)  # source std, variance = s**2
+s_hat = sp.Symbol("shat", positive=True)  # reconstruction std
+s_lo = sp.Symbol("s_lo", positive=True)  # perception floor on s_hat
+c = sp.Symbol("c", real=True)  # correlation of (X, X_hat)
+D = sp.Symbol("D", positive=True)  # distortion (MSE)
+P = sp.Symbol("P", positive=True)  # perception budget
+R = sp.Symbol("R", positive=True)  # rate, nats
+mu = sp.Symbol("mu", nonnegative=True)  # multiplier of the distortion constraint
+nu = sp.Symbol("nu", nonnegative=True)  # multiplier of the perception constraint
+lam = sp.Symbol("lambda", positive=True)  # source variance in the AWGN / diffusion results
+t = sp.Symbol("t", positive=True)  # AWGN std, noise_var = t**2
+rho = sp.Symbol("rho", positive=True)  # score scale of the PF-ODE
+y = sp.Symbol("y", real=True)  # received noisy observation Y = X + tN
+sigma = sp.Symbol("sigma", nonnegative=True)  # VE noise level
+alpha_bar = sp.Symbol("alphabar", positive=True)  # VP signal level
+tau = sp.Symbol("tau", nonnegative=True)  # diffusion time
+
+
+class DerivationError(ArithmeticError):
+    """A symbolic identity that a derivation relies on did not reduce to zero."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One intermediate result of a derivation: a label and the sympy object it names."""
+
+    label: str
+    expr: Any
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derived closed form with its provenance.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, e.g. ``"rdp_w2sq_scalar"``.
+    expr : sympy.Expr
+        The result (rates in nats).
+    symbols : tuple of sympy.Symbol
+        Argument order of :meth:`lambdify`; must contain every free symbol of ``expr``.
+    assumptions : tuple of str
+        Domain of validity, in words.
+    citation : str
+        Tag from THEORY.md (e.g. ``"[ZQCK21] Thm 2"``).
+    derived : bool
+        True when the result is our derivation (THEORY.md), not stated in the cited paper.
+    lhs : str
+        LaTeX of the left-hand side, used by :attr:`equation`.
+    steps : tuple of Step
+        Intermediate results (multipliers, regime boundaries, proved identities).
+    """
+
+    name: str
+    expr: sp.Expr
+    symbols: tuple[sp.Symbol, ...]
+    assumptions: tuple[str, ...] = ()
+    citation: str = ""
+    derived: bool = True
+    lhs: str = ""
+    steps: tuple[Step, ...] = ()
+    latex: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("name must be a non-empty str")
+        if not isinstance(self.expr, sp.Basic):
+            raise TypeError(f"expr must be a sympy expression, got {type(self.expr).__name__}")
+        missing = self.expr.free_symbols - set(self.symbols)
+        if missing:
+            raise ValueError(f"symbols must include every free symbol of expr; missing {missing}")
+        object.__setattr__(self, "latex", sp.latex(self.expr))
+
+    @property
+    def equation(self) -> str:
+        """LaTeX ``lhs = expr`` (just the right-hand side when ``lhs`` is empty)."""
+        return f"{self.lhs} = {self.latex}" if self.lhs else self.latex
+
+    def symbol(self, name: str) -> sp.Symbol:
+        """The argument symbol called ``name`` (raises ``KeyError`` naming the valid ones)."""
+        for sym in self.symbols:
+            if sym.name == name:
+                return sym
+        raise KeyError(f"{name!r} is not a symbol of {self.name}; valid: {self.symbol_names}")
+
+    @property
+    def symbol_names(self) -> tuple[str, ...]:
+        """Names of :attr:`symbols`, in argument order."""
+        return tuple(sym.name for sym in self.symbols)
+
+    def step(self, label: str) -> Any:
+        """The intermediate result labelled ``label``."""
+        for st in self.steps:
+            if st.label == label:
+                return st.expr
+        raise KeyError(f"no step {label!r} in {self.name}; valid: {[x.label for x in self.steps]}")
+
+    def subs(self, **values: Any) -> sp.Expr:
+        """``expr`` with the named symbols replaced (exact sympy evaluation)."""
+        return self.expr.subs({self.symbol(k): sp.sympify(v) for k, v in values.items()})
+
+    def lambdify(self, modules: Modules = "numpy") -> Callable[..., Any]:
+        """A numeric function of :attr:`symbols` (positional, in that order).
+
+        ``"numpy"`` broadcasts its arguments and returns float64 arrays (Lambert W through
+        ``scipy.special.lambertw``, real part); ``"mpmath"`` evaluates scalars at the current
+        ``mpmath.mp.dps`` for high-precision spot checks.
+        """
+        if modules not in MODULES:
+            raise ValueError(f"modules must be one of {MODULES}, got {modules!r}")
+        return _lambdify(self.expr, self.symbols, modules)
+
+
+def _real_lambertw(x: Any, k: Any = 0) -> np.ndarray:
+    """Real branch k of Lambert W; -1 at (and, after rounding, below) the branch point -1/e.
+
+    scipy returns NaN at the float nearest -1/e, which is exactly where a P = 0 floor lands.
+    """
+    from scipy.special import lambertw
+
+    x = np.asarray(x, dtype=np.float64)
+    at_branch = x <= -np.exp(-1.0)
+    w = np.real(lambertw(np.where(at_branch, 0.0 if int(k) == 0 else -0.1, x), int(k)))
+    return np.where(at_branch, -1.0, w)
+
+
+@functools.cache
+def _lambdify(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], modules: str) -> Callable[..., Any]:
+    if modules == "mpmath":
+        return sp.lambdify(symbols, expr, "mpmath")
+    raw = sp.lambdify(symbols, expr, [{"LambertW": _real_lambertw}, "numpy"])
+
+    def evaluate(*args: Any) -> Any:
+        arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in args))
+        with np.errstate(all="ignore"):  # Piecewise evaluates every branch, then selects
+            out = np.asarray(raw(*arrays), dtype=np.float64)
+        out = np.broadcast_to(out, arrays[0].shape) if arrays else out
+        return float(out) if out.ndim == 0 else np.array(out)
+
+    return evaluate
+
+
+def prove_zero(expr: sp.Expr, what: str) -> sp.Expr:
+    """Reduce ``expr`` to exactly 0 (cancel, then simplify) or raise :class:`DerivationError`.
+
+    Returns the reduced expression (``0``) so callers can record it as a :class:`Step`.
+    """
+    reduced = sp.cancel(sp.together(expr))
+    if reduced != 0:
+        reduced = sp.simplify(reduced)
+    if reduced != 0:
+        raise DerivationError(f"could not prove {what}: residual {reduced}")
+    return sp.Integer(0)
+
+
+def prove_equal(lhs: sp.Expr, rhs: sp.Expr, what: str) -> Step:
+    """Prove ``lhs == rhs`` symbolically; return the proof as a :class:`Step` ``Eq(lhs, rhs)``."""
+    prove_zero(lhs - rhs, what)
+    return Step(what, sp.Eq(lhs, rhs, evaluate=False))
