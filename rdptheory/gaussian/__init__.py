@@ -1,1 +1,31 @@
-"""rdptheory.gaussian (under construction in this commit series)."""
+"""Exact Gaussian rate-distortion-perception theory (THEORY.md §1-§3).
+
+Scalar closed forms (:mod:`rdptheory.gaussian.scalar`): :func:`rate_distortion`, :func:`rdp`,
+:func:`drp`, :func:`min_reconstruction_std`, :func:`test_channel`,
+:func:`rdp_kl_forward_lower_bound`, :func:`kl_forward_min_second_moment`.
+Rates are in bits unless ``unit="nats"``; D is total MSE; P for ``"w2sq"`` is W₂² (squared).
+"""
+
+from rdptheory.gaussian.scalar import (
+    TestChannel,
+    drp,
+    kl_forward_min_second_moment,
+    min_reconstruction_std,
+    rate_distortion,
+    rdp,
+    rdp_kl_forward_lower_bound,
+    test_channel,
+)
+
+# G2: add your re-exports here (vector.py, awgn.py) and extend __all__ below.
+
+__all__ = [
+    "TestChannel",
+    "drp",
+    "kl_forward_min_second_moment",
+    "min_reconstruction_std",
+    "rate_distortion",
+    "rdp",
+    "rdp_kl_forward_lower_bound",
+    "test_channel",
+]

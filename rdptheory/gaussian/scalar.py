@@ -1,0 +1,501 @@
+"""Scalar Gaussian rate-distortion(-perception) closed forms (THEORY.md §1).
+
+Source ``X ~ N(0, s²)`` (``variance = s²``), distortion ``D = E(X - X̂)²``, perception ``P``
+measured by ``"w2sq"`` (W₂², same units as D), ``"kl_forward"`` = KL(p_X ‖ p_X̂) or
+``"kl_reverse"`` = KL(p_X̂ ‖ p_X) (nats).  Rates are computed in nats and returned in bits
+unless ``unit="nats"``.
+
+Every function broadcasts its array arguments against each other (numpy rules).  **Return
+convention:** when the broadcast result is 0-d (all inputs scalars or 0-d arrays) a Python
+``float`` is returned, otherwise a float64 ``numpy.ndarray``; records hold fields of the same
+kind.  Invalid arguments raise ``ValueError``/``TypeError`` naming the argument and its range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from rdptheory._units import Unit, check_unit, nats_to, to_nats
+from rdptheory._validation import (
+    Perception,
+    check_nonnegative,
+    check_perception,
+    check_positive,
+)
+from rdptheory.gaussian._kl_forward import min_second_moment_ratio
+from rdptheory.gaussian._lambert import expm1mx, gaussian_kl_floor_log_ratio
+
+__all__ = [
+    "TestChannel",
+    "drp",
+    "kl_forward_min_second_moment",
+    "min_reconstruction_std",
+    "rate_distortion",
+    "rdp",
+    "rdp_kl_forward_lower_bound",
+    "test_channel",
+]
+
+FloatOrArray = float | np.ndarray
+
+
+# --------------------------------------------------------------------------- helpers
+def _broadcast(**named: np.ndarray) -> list[np.ndarray]:
+    """Broadcast validated arrays, naming them if their shapes do not fit."""
+    try:
+        return [np.asarray(a, dtype=float) for a in np.broadcast_arrays(*named.values())]
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in named.items())
+        names = ", ".join(named)
+        raise ValueError(f"{names} must broadcast together, got shapes {shapes}") from None
+
+
+def _out(x: np.ndarray) -> FloatOrArray:
+    """Python float for a 0-d result, float64 ndarray otherwise (module convention)."""
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
+def _check_variance(variance: npt.ArrayLike) -> np.ndarray:
+    return check_positive(variance, "variance")
+
+
+def _floor(P: np.ndarray, s: np.ndarray, perception: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(s_lo, s - s_lo)`` of THEORY.md §1, both without cancellation."""
+    if perception == "w2sq":
+        gap = np.minimum(np.sqrt(P), s)
+        return s - gap, gap
+    v = gaussian_kl_floor_log_ratio(P, perception)  # v = log(s_lo²/s²) <= 0
+    return s * np.exp(0.5 * v), -s * np.expm1(0.5 * v)
+
+
+def _one_minus_c2(D: np.ndarray, s: np.ndarray, s_hat: np.ndarray, gap: np.ndarray):
+    """``1 - c²`` for ``D = s² + ŝ² - 2csŝ`` with ``gap = s - ŝ``: product form, no cancellation.
+
+    ``1 - c² = (D - (s - ŝ)²)((s + ŝ)² - D) / (4 s² ŝ²)``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (D - gap**2) * ((2.0 * s - gap) ** 2 - D) / (4.0 * s**2 * s_hat**2)
+
+
+def _rdp_core_nats(D: np.ndarray, s: np.ndarray, s_lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """The core formula of THEORY.md §1 (derived; for w2sq it is [ZQCK21] Thm 2), nats."""
+    var = s * s
+    zero_rate = D >= var + s_lo**2
+    inactive = ~zero_rate & (s_lo**2 <= var - D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_inactive = 0.5 * np.log(var / D)
+        c = (var + s_lo**2 - D) / (2.0 * s * s_lo)
+        # small c: log1p(-c²) keeps relative accuracy; c near 1: the product form does.
+        r_both = np.where(
+            c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(_one_minus_c2(D, s, s_lo, gap))
+        )
+    return np.where(zero_rate, 0.0, np.where(inactive, r_inactive, r_both))
+
+
+# --------------------------------------------------------------------------- public API
+def rate_distortion(D: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"):
+    """Rate-distortion function of a scalar Gaussian source.
+
+    .. math::
+
+        R(D) = \\max\\big(0, \\tfrac12 \\log(s^2 / D)\\big)
+
+    Cover & Thomas, *Elements of Information Theory*, Thm 10.3.2 (THEORY.md §1).
+
+    Parameters
+    ----------
+    D : array_like
+        Mean squared error, > 0 (``inf`` allowed: rate 0).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray
+        R(D) in ``unit``.
+
+    >>> rate_distortion(0.25, 1.0)
+    1.0
+    """
+    unit = check_unit(unit)
+    D, var = _broadcast(
+        D=check_positive(D, "D", allow_inf=True), variance=_check_variance(variance)
+    )
+    with np.errstate(divide="ignore"):
+        r = np.maximum(0.0, 0.5 * np.log(var / D))
+    return _out(nats_to(r, unit))
+
+
+def min_reconstruction_std(
+    P: npt.ArrayLike, variance: npt.ArrayLike, *, perception: Perception = "w2sq"
+) -> FloatOrArray:
+    """Smallest std ``s_lo(P)`` of a zero-mean Gaussian reconstruction meeting ``perception ≤ P``.
+
+    .. math::
+
+        s_{lo}^{w2sq} = (s - \\sqrt P)_+, \\quad
+        s_{lo}^{kl\\_reverse} = s\\sqrt{-W_0(-e^{-1-2P})}, \\quad
+        s_{lo}^{kl\\_forward} = s / \\sqrt{-W_{-1}(-e^{-1-2P})}
+
+    Derived (THEORY.md §1), not stated in the paper.  Lambert W is ill-conditioned at the
+    branch point (P → 0), so the KL floors are computed as the root of
+    ``e^u - 1 - u = 2P`` by safeguarded Newton from a Lambert-W/series start (full precision
+    for every P ≥ 0).
+
+    Parameters
+    ----------
+    P : array_like
+        Perception budget, ≥ 0 (``"w2sq"``: same units as ``variance``; KL: nats); ``inf`` ok.
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    perception : {"w2sq", "kl_forward", "kl_reverse"}
+
+    Returns
+    -------
+    float or ndarray
+        ``s_lo`` (a standard deviation, same units as ``sqrt(variance)``).
+
+    >>> min_reconstruction_std(0.25, 1.0)
+    0.5
+    """
+    perception = check_perception(perception)
+    P, var = _broadcast(
+        P=check_nonnegative(P, "P", allow_inf=True), variance=_check_variance(variance)
+    )
+    return _out(_floor(P, np.sqrt(var), perception)[0])
+
+
+def rdp(
+    D: npt.ArrayLike,
+    P: npt.ArrayLike,
+    variance: npt.ArrayLike,
+    *,
+    perception: Perception = "w2sq",
+    unit: Unit = "bits",
+) -> FloatOrArray:
+    """Rate-distortion-perception function R(D, P) of a scalar Gaussian source.
+
+    With ``s_lo = min_reconstruction_std(P, variance, perception=...)``:
+
+    .. math::
+
+        R(D, P) = \\begin{cases}
+        0 & D \\ge s^2 + s_{lo}^2 \\\\
+        \\tfrac12 \\log(s^2/D) & s_{lo}^2 \\le s^2 - D \\\\
+        \\tfrac12 \\log \\frac{4 s^2 s_{lo}^2}{(D - (s - s_{lo})^2)((s + s_{lo})^2 - D)}
+        & \\text{otherwise}
+        \\end{cases}
+
+    For ``"w2sq"`` this is Thm 2 of [ZQCK21] (Zhang, Qian, Chen & Khisti 2021); for the KL
+    measures it is derived (THEORY.md §1), not stated in the paper.  Jointly Gaussian test
+    channels are exactly optimal for ``"w2sq"`` and ``"kl_reverse"``.  For ``"kl_forward"``
+    the value is the rate of the best jointly Gaussian channel, an **achievable upper bound**
+    on R(D, P); :func:`rdp_kl_forward_lower_bound` gives a rigorous lower bound.
+
+    Parameters
+    ----------
+    D : array_like
+        MSE, > 0 (``inf`` allowed).
+    P : array_like
+        Perception budget, ≥ 0 (``inf`` allowed).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    perception : {"w2sq", "kl_forward", "kl_reverse"}
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray
+        R(D, P) in ``unit``.
+
+    >>> rdp(0.5, 0.0, 1.0)  # P = 0: -½ log2(1 - (1 - D/2)²) = ½ log2(16/7)
+    0.5963225389711979
+    """
+    unit = check_unit(unit)
+    perception = check_perception(perception)
+    D, P, var = _broadcast(
+        D=check_positive(D, "D", allow_inf=True),
+        P=check_nonnegative(P, "P", allow_inf=True),
+        variance=_check_variance(variance),
+    )
+    s = np.sqrt(var)
+    s_lo, gap = _floor(P, s, perception)
+    return _out(nats_to(_rdp_core_nats(D, s, s_lo, gap), unit))
+
+
+def kl_forward_min_second_moment(P: npt.ArrayLike, variance: npt.ArrayLike) -> FloatOrArray:
+    """``min E_q[X²]`` over all densities q with ``KL(N(0, s²) ‖ q) ≤ P``.
+
+    .. math::
+
+        q^\\star \\propto \\frac{p_X(x)}{x^2 + \\mu}, \\qquad
+        \\mathrm{KL}(p_X \\| q^\\star) = P
+
+    Derived (THEORY.md §1), not stated in the paper: the minimiser follows from the
+    Lagrangian; μ is found by a bracketed root on a 1-D integral (adaptive quadrature).
+    Smaller than the Gaussian floor ``min_reconstruction_std(P, variance,
+    perception="kl_forward")**2`` for every P > 0.  Cost: ~10 ms per distinct P.
+
+    Parameters
+    ----------
+    P : array_like
+        KL budget in nats, ≥ 0 (``inf`` allowed: 0).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+
+    Returns
+    -------
+    float or ndarray
+        The minimal second moment (units of ``variance``).
+
+    >>> round(kl_forward_min_second_moment(0.11137, 1.0), 4)
+    0.5251
+    """
+    P, var = _broadcast(
+        P=check_nonnegative(P, "P", allow_inf=True), variance=_check_variance(variance)
+    )
+    return _out(var * _lower_bound_ratio(P))
+
+
+def _lower_bound_ratio(P: np.ndarray) -> np.ndarray:
+    """``min E_q[X²]/s²`` per element, capped by the (feasible) Gaussian floor."""
+    flat = P.ravel()
+    uniq, inverse = np.unique(flat, return_inverse=True)
+    ratio = np.array([min_second_moment_ratio(float(p)) for p in uniq])[inverse]
+    # The Gaussian q is feasible, so the true minimum is <= its second moment; the cap only
+    # removes rounding (~1e-16) where the two agree (P -> 0).
+    gauss = np.exp(gaussian_kl_floor_log_ratio(uniq, "kl_forward"))[inverse]
+    return np.minimum(ratio, gauss).reshape(P.shape)
+
+
+def rdp_kl_forward_lower_bound(
+    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
+) -> FloatOrArray:
+    """A rigorous lower bound on R(D, P) for ``"kl_forward"`` perception.
+
+    The core formula of :func:`rdp` with
+
+    .. math::
+
+        s_{lo}^2 = \\min\\{E_q[X^2] : \\mathrm{KL}(p_X \\| q) \\le P\\}
+
+    (see :func:`kl_forward_min_second_moment`).  Derived (THEORY.md §1), not stated in the
+    paper: any reconstruction with ``KL(p_X‖p_X̂) ≤ P`` has ``E X̂² ≥ s_lo²``, and the jointly
+    Gaussian bound ``I(X; X̂) ≥ -½ log(1 - ρ²)`` with that second moment gives the formula.
+
+    Parameters
+    ----------
+    D : array_like
+        MSE, > 0 (``inf`` allowed).
+    P : array_like
+        KL budget in nats, ≥ 0.
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray
+        Lower bound on R(D, P) in ``unit`` (≤ ``rdp(..., perception="kl_forward")``).
+
+    >>> rdp_kl_forward_lower_bound(1.53, 0.11137, 1.0)  # the Gaussian channel needs ~1e-4 bits
+    0.0
+    """
+    unit = check_unit(unit)
+    D, P, var = _broadcast(
+        D=check_positive(D, "D", allow_inf=True),
+        P=check_nonnegative(P, "P", allow_inf=True),
+        variance=_check_variance(variance),
+    )
+    s = np.sqrt(var)
+    ratio = _lower_bound_ratio(P)
+    s_lo = s * np.sqrt(ratio)
+    gap = s * (1.0 - ratio) / (1.0 + np.sqrt(ratio))  # s - s_lo without cancellation
+    return _out(nats_to(_rdp_core_nats(D, s, s_lo, gap), unit))
+
+
+def drp(
+    R: npt.ArrayLike,
+    P: npt.ArrayLike,
+    variance: npt.ArrayLike,
+    *,
+    perception: Perception = "w2sq",
+    unit: Unit = "bits",
+) -> FloatOrArray:
+    """Distortion-rate-perception function D(R, P), the inverse of :func:`rdp` in D.
+
+    .. math::
+
+        c = \\sqrt{1 - e^{-2R}}, \\quad ŝ = \\max(s c, s_{lo}), \\quad
+        D = s^2 + ŝ^2 - 2 c s ŝ
+
+    (R in nats).  Derived (THEORY.md §1), not stated in the paper; for ``"w2sq"`` it inverts
+    [ZQCK21] Thm 2.  For ``"kl_forward"`` it is the Gaussian-channel (achievable) value.
+
+    Parameters
+    ----------
+    R : array_like
+        Rate in ``unit``, ≥ 0 (``inf`` allowed: D = 0).
+    P : array_like
+        Perception budget, ≥ 0 (``inf`` allowed).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    perception : {"w2sq", "kl_forward", "kl_reverse"}
+    unit : {"bits", "nats"}
+        Unit of ``R``.
+
+    Returns
+    -------
+    float or ndarray
+        The smallest achievable MSE.
+
+    >>> drp(1.0, 0.0, 1.0)  # P = 0: 2(1 - sqrt(1 - 2^-2))
+    0.2679491924311227
+    """
+    unit = check_unit(unit)
+    perception = check_perception(perception)
+    R, P, var = _broadcast(
+        R=check_nonnegative(R, "R", allow_inf=True),
+        P=check_nonnegative(P, "P", allow_inf=True),
+        variance=_check_variance(variance),
+    )
+    r_nats = to_nats(R, unit)
+    s = np.sqrt(var)
+    s_lo, gap = _floor(P, s, perception)
+    e2r = np.exp(-2.0 * r_nats)  # 1 - c²
+    c = np.sqrt(-np.expm1(-2.0 * r_nats))
+    # ŝ = s c: D = s²(1 - c²).  ŝ = s_lo: D = (s - ŝ)² + 2 s ŝ (1 - c), 1 - c = e^{-2R}/(1 + c).
+    d_free = var * e2r
+    d_floor = gap**2 + 2.0 * s * s_lo * e2r / (1.0 + c)
+    return _out(np.where(s * c >= s_lo, d_free, d_floor))
+
+
+@dataclass(frozen=True)
+class TestChannel:
+    """Forward test channel ``X̂ = gain·(X + sqrt(noise_var)·N)``, N ~ N(0, 1) ⊥ X.
+
+    ``noise_var = inf`` and ``gain = 0`` encode the zero-rate limit, where X̂ is independent
+    of X with std ``recon_std`` (the limit gain → 0, gain·sqrt(noise_var) → recon_std).
+    ``distortion``/``perception``/``rate_nats`` are those the channel achieves: ``distortion``
+    equals the requested D whenever the rate is positive, ``perception`` ≤ the requested P.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    noise_var: FloatOrArray
+    gain: FloatOrArray
+    recon_std: FloatOrArray
+    correlation: FloatOrArray
+    distortion: FloatOrArray
+    perception: FloatOrArray
+    rate_nats: FloatOrArray
+    measure: str
+
+    @property
+    def rate_bits(self) -> FloatOrArray:
+        """The channel's rate I(X; X̂) in bits."""
+        return _out(nats_to(self.rate_nats, "bits"))
+
+
+def _achieved_perception(s: np.ndarray, s_hat: np.ndarray, perception: str) -> np.ndarray:
+    """Perception of N(0, ŝ²) against N(0, s²) in the given measure."""
+    if perception == "w2sq":
+        return (s - s_hat) ** 2
+    with np.errstate(divide="ignore"):
+        v = 2.0 * (np.log(s_hat) - np.log(s))  # log(ŝ²/s²)
+    arg = v if perception == "kl_reverse" else -v
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isinf(arg), np.inf, 0.5 * expm1mx(np.where(np.isinf(arg), 0, arg)))
+
+
+def _optimal_recon(D, s, s_lo, gap):
+    """``(ŝ, c, 1 - c², inactive mask)`` of the optimal jointly Gaussian reconstruction."""
+    var = s * s
+    zero_rate = D >= var + s_lo**2
+    inactive = ~zero_rate & (s_lo**2 <= var - D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # zero rate: X̂ ⊥ X; take the most realistic std within the budget, ŝ = min(s, √(D-s²)).
+        s_zero = np.sqrt(np.minimum(var, np.maximum(D - var, 0.0)))
+        s_free = np.sqrt(np.maximum(var - D, 0.0))
+        c_both = (var + s_lo**2 - D) / (2.0 * s * s_lo)
+        omc_both = np.where(c_both**2 < 0.5, 1.0 - c_both**2, _one_minus_c2(D, s, s_lo, gap))
+    s_hat = np.where(zero_rate, s_zero, np.where(inactive, s_free, s_lo))
+    c = np.where(zero_rate, 0.0, np.where(inactive, s_free / s, c_both))
+    omc = np.where(zero_rate, 1.0, np.where(inactive, D / var, omc_both))
+    return s_hat, c, omc, inactive
+
+
+def test_channel(
+    D: npt.ArrayLike,
+    P: npt.ArrayLike,
+    variance: npt.ArrayLike,
+    *,
+    perception: Perception = "w2sq",
+) -> TestChannel:
+    """The forward test channel ``X̂ = a (X + t N)`` that attains R(D, P).
+
+    With ``(ŝ, c)`` the optimal reconstruction std and correlation of :func:`rdp`:
+
+    .. math::
+
+        a = \\frac{c\\, ŝ}{s}, \\qquad t^2 = s^2 \\frac{1 - c^2}{c^2}, \\qquad
+        I(X; X̂) = \\tfrac12 \\log\\big(1 + s^2/t^2\\big) = -\\tfrac12 \\log(1 - c^2)
+
+    Derived (THEORY.md §1), not stated in the paper.  For ``"kl_forward"`` this is the best
+    Gaussian channel (achieves the upper bound returned by :func:`rdp`).
+
+    Parameters
+    ----------
+    D : array_like
+        Target MSE, > 0 (``inf`` allowed).
+    P : array_like
+        Perception budget, ≥ 0 (``inf`` allowed).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    perception : {"w2sq", "kl_forward", "kl_reverse"}
+
+    Returns
+    -------
+    TestChannel
+        ``noise_var = t²``, ``gain = a``, plus ``recon_std = ŝ``, ``correlation = c`` and the
+        achieved ``distortion``, ``perception`` and ``rate_nats``.
+
+    >>> ch = test_channel(0.25, 1.0, 1.0)  # perception inactive: a = 1 - D/s², t² = D/(1 - D)
+    >>> ch.gain, round(ch.noise_var, 15)
+    (0.75, 0.333333333333333)
+    """
+    perception = check_perception(perception)
+    D, P, var = _broadcast(
+        D=check_positive(D, "D", allow_inf=True),
+        P=check_nonnegative(P, "P", allow_inf=True),
+        variance=_check_variance(variance),
+    )
+    s = np.sqrt(var)
+    s_lo, gap = _floor(P, s, perception)
+    s_hat, c, omc, inactive = _optimal_recon(D, s, s_lo, gap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noise_var = np.where(c > 0.0, var * omc / c**2, np.inf)
+    # (s - ŝ)² + 2 s ŝ (1 - c), 1 - c = (1 - c²)/(1 + c): no cancellation near c = 1.
+    distortion = (s - s_hat) ** 2 + 2.0 * s * s_hat * omc / (1.0 + c)
+    # perception inactive (c = ŝ/s): a = ŝ²/s² = 1 - D/s² without the sqrt round trip.
+    gain = np.where(inactive, 1.0 - D / var, c * s_hat / s)
+    rate = np.where(c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(omc))
+    return TestChannel(
+        noise_var=_out(noise_var),
+        gain=_out(gain),
+        recon_std=_out(s_hat),
+        correlation=_out(c),
+        distortion=_out(distortion),
+        perception=_out(_achieved_perception(s, s_hat, perception)),
+        rate_nats=_out(rate),
+        measure=perception,
+    )
+
+
+# The contract name starts with "test_": keep pytest from collecting it where it is imported.
+test_channel.__test__ = False  # type: ignore[attr-defined]

@@ -1,0 +1,175 @@
+"""Scalar Gaussian R(D), R(D, P), D(R, P), floors and test channels (THEORY.md §1).
+
+Exact values and edge cases; the property-based checks live in test_scalar_properties.py and
+the mpmath spot checks in test_scalar_mpmath.py.
+"""
+
+from __future__ import annotations
+
+import doctest
+import math
+
+import numpy as np
+import pytest
+
+import rdptheory.gaussian._kl_forward as kl_forward_module
+import rdptheory.gaussian._lambert as lambert_module
+import rdptheory.gaussian.scalar as scalar_module
+from rdptheory.gaussian import (
+    TestChannel,
+    drp,
+    kl_forward_min_second_moment,
+    min_reconstruction_std,
+    rate_distortion,
+    rdp,
+    rdp_kl_forward_lower_bound,
+    test_channel,
+)
+
+MEASURES = ("w2sq", "kl_forward", "kl_reverse")
+LN2 = math.log(2.0)
+
+
+@pytest.mark.parametrize("module", [scalar_module, lambert_module, kl_forward_module])
+def test_doctests(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert module is kl_forward_module or result.attempted > 0
+
+
+def test_rate_distortion_exact():
+    assert rate_distortion(0.25, 1.0) == 1.0
+    assert rate_distortion(0.5, 2.0, unit="nats") == pytest.approx(0.5 * math.log(4.0), rel=1e-15)
+    assert rate_distortion(3.0, 2.0) == 0.0
+    assert rate_distortion(np.inf, 2.0) == 0.0
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_p_zero_formula(measure):
+    D = np.array([0.01, 0.3, 1.0, 1.7, 1.999, 2.0, 3.0])
+    s2 = 1.0
+    expected = np.where(D < 2 * s2, -0.5 * np.log1p(-((1 - D / (2 * s2)) ** 2)), 0.0)
+    np.testing.assert_allclose(rdp(D, 0.0, s2, perception=measure, unit="nats"), expected,
+                               rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_inactive_equals_rd(measure):
+    D = np.linspace(0.05, 0.95, 19)
+    np.testing.assert_allclose(
+        rdp(D, np.inf, 1.0, perception=measure), rate_distortion(D, 1.0), rtol=1e-14
+    )
+
+
+def test_w2sq_matches_zqck21_theorem2():
+    # [ZQCK21] Thm 2, w2sq: both constraints active when sqrt(P) <= s - sqrt(|s² - D|).
+    s, P, D = 1.0, 0.04, 0.8
+    expected = 0.5 * math.log(
+        s**2 * (s - math.sqrt(P)) ** 2
+        / (s**2 * (s - math.sqrt(P)) ** 2 - ((s**2 + (s - math.sqrt(P)) ** 2 - D) / 2) ** 2)
+    )
+    assert rdp(D, P, s**2, unit="nats") == pytest.approx(expected, rel=1e-13)
+
+
+def test_floor_values():
+    assert min_reconstruction_std(0.25, 1.0) == 0.5
+    assert min_reconstruction_std(4.0, 1.0) == 0.0
+    assert min_reconstruction_std(0.0, 4.0, perception="kl_reverse") == 2.0
+    assert min_reconstruction_std(0.0, 4.0, perception="kl_forward") == 2.0
+    for measure in ("kl_forward", "kl_reverse"):
+        assert min_reconstruction_std(np.inf, 1.0, perception=measure) == 0.0
+    # e^u - 1 - u = 2P at the floor (u = log(s_lo²/s²) for kl_reverse, -that for kl_forward).
+    for P in (1e-9, 0.3, 7.0):
+        u = 2 * math.log(min_reconstruction_std(P, 1.0, perception="kl_reverse"))
+        assert math.expm1(u) - u == pytest.approx(2 * P, rel=1e-9)
+        u = -2 * math.log(min_reconstruction_std(P, 1.0, perception="kl_forward"))
+        assert math.expm1(u) - u == pytest.approx(2 * P, rel=1e-9)
+
+
+def test_kl_forward_lower_bound_theory_example():
+    # THEORY.md §1: s = 1, P = 0.11137: E_q[X²] = 0.5251 vs Gaussian 0.5484; at D = 1.53 the
+    # lower bound is 0 while the Gaussian formula gives about 1e-4 bits.
+    assert kl_forward_min_second_moment(0.11137, 1.0) == pytest.approx(0.5251, abs=5e-5)
+    gauss = min_reconstruction_std(0.11137, 1.0, perception="kl_forward") ** 2
+    assert gauss == pytest.approx(0.5484, abs=5e-5)
+    assert rdp_kl_forward_lower_bound(1.53, 0.11137, 1.0) == 0.0
+    upper = rdp(1.53, 0.11137, 1.0, perception="kl_forward")
+    assert 0.9e-4 < upper < 1.3e-4
+
+
+def test_kl_forward_min_second_moment_scales_with_variance():
+    P = np.array([0.01, 0.5, 3.0])
+    np.testing.assert_allclose(
+        kl_forward_min_second_moment(P, 7.5), 7.5 * kl_forward_min_second_moment(P, 1.0),
+        rtol=1e-14,
+    )
+
+
+def test_drp_exact():
+    # w2sq, P = 0: D = 2 s² (1 - sqrt(1 - 2^{-2R}))
+    R = np.array([0.1, 1.0, 3.0])
+    np.testing.assert_allclose(drp(R, 0.0, 2.0), 4.0 * (1 - np.sqrt(1 - 2.0 ** (-2 * R))),
+                               rtol=1e-13)
+    assert drp(0.0, 0.0, 1.0) == 2.0
+    assert drp(np.inf, 0.0, 1.0) == 0.0
+    assert drp(1.0, np.inf, 1.0) == 0.25
+
+
+def test_test_channel_record():
+    ch = test_channel(0.4, 0.05, 1.0, perception="kl_reverse")
+    assert isinstance(ch, TestChannel)
+    assert ch.measure == "kl_reverse"
+    assert isinstance(ch.gain, float)
+    assert ch.rate_bits == pytest.approx(rdp(0.4, 0.05, 1.0, perception="kl_reverse"), rel=1e-13)
+    with pytest.raises(AttributeError):
+        ch.gain = 1.0  # frozen
+
+
+def test_test_channel_zero_rate():
+    ch = test_channel(3.0, 0.1, 1.0)
+    assert ch.gain == 0.0 and ch.noise_var == math.inf and ch.rate_nats == 0.0
+    assert ch.recon_std == 1.0 and ch.distortion == 2.0 and ch.perception == 0.0
+
+
+def test_return_types():
+    assert isinstance(rdp(0.5, 0.1, 1.0), float)
+    assert isinstance(rdp(np.float64(0.5), 0.1, 1.0), float)
+    out = rdp([0.5, 0.6], 0.1, 1.0)
+    assert isinstance(out, np.ndarray) and out.shape == (2,)
+    out = rdp(np.array([[0.5], [0.6]]), np.array([0.0, 0.1, 0.2]), 1.0)
+    assert out.shape == (2, 3)
+    ch = test_channel([0.5, 0.6], 0.1, 1.0)
+    assert ch.gain.shape == (2,)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: rdp(0.5, 0.1, -1.0), "variance must be > 0"),
+        (lambda: rdp(0.5, 0.1, np.nan), "variance must not contain NaN"),
+        (lambda: rdp(0.5, 0.1, np.inf), "variance must be finite"),
+        (lambda: rdp(0.0, 0.1, 1.0), "D must be > 0"),
+        (lambda: rdp(-1.0, 0.1, 1.0), "D must be > 0"),
+        (lambda: rdp(0.5, -0.1, 1.0), "P must be >= 0"),
+        (lambda: rdp(0.5, 0.1, 1.0, perception="kl"), "perception must be one of"),
+        (lambda: rdp(0.5, 0.1, 1.0, unit="dits"), "unit must be"),
+        (lambda: rdp([0.5, 0.6], [0.1, 0.2, 0.3], 1.0), "D, P, variance must broadcast"),
+        (lambda: drp(-0.1, 0.1, 1.0), "R must be >= 0"),
+        (lambda: drp(0.1, 0.1, 0.0), "variance must be > 0"),
+        (lambda: rate_distortion(0.0, 1.0), "D must be > 0"),
+        (lambda: rate_distortion([0.1, 0.2], [1.0, 2.0, 3.0]), "D, variance must broadcast"),
+        (lambda: min_reconstruction_std(-1.0, 1.0), "P must be >= 0"),
+        (lambda: min_reconstruction_std(1.0, 1.0, perception="w2"), "perception must be"),
+        (lambda: test_channel(0.5, np.nan, 1.0), "P must not contain NaN"),
+        (lambda: rdp_kl_forward_lower_bound(0.5, -1.0, 1.0), "P must be >= 0"),
+        (lambda: kl_forward_min_second_moment(0.1, -2.0), "variance must be > 0"),
+    ],
+)
+def test_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_non_numeric_is_type_error():
+    with pytest.raises(TypeError, match="D must be a real number"):
+        rdp("a lot", 0.1, 1.0)
