@@ -1,1 +1,59 @@
-"""rdptheory.diffusion (under construction in this commit series)."""
+"""rdptheory.diffusion: schedules, parameterisations, analytic models and the score-scaled
+PF-ODE decoder (THEORY.md §3-§4).
+
+>>> import numpy as np
+>>> from rdptheory.diffusion import GaussianModel, decode
+>>> m = GaussianModel(0.0, 1.0)
+>>> y = np.array([1.0, -2.0])
+>>> np.allclose(decode(m, y, 1.0, 2.0, solver="adaptive"), m.posterior_mean(y, 1.0))
+True
+"""
+
+from rdptheory.diffusion.models import DiffusionModel, GaussianModel, GMMModel, PredictionModel
+from rdptheory.diffusion.schedules import (
+    SCHEDULES,
+    DiscreteSchedule,
+    Karras,
+    Schedule,
+    VEUniform,
+    VPCosine,
+    VPLinear,
+    alpha_bar_from_noise_var,
+    ddpm_alphas_cumprod,
+    get_schedule,
+    noise_var_from_alpha_bar,
+    sigma_from_noise_var,
+)
+from rdptheory.diffusion.solvers import (
+    decode,
+    decode_adaptive,
+    euler_step,
+    heun_step,
+    integrate,
+    pf_ode_drift,
+)
+
+__all__ = [
+    "SCHEDULES",
+    "DiffusionModel",
+    "DiscreteSchedule",
+    "GMMModel",
+    "GaussianModel",
+    "Karras",
+    "PredictionModel",
+    "Schedule",
+    "VEUniform",
+    "VPCosine",
+    "VPLinear",
+    "alpha_bar_from_noise_var",
+    "ddpm_alphas_cumprod",
+    "decode",
+    "decode_adaptive",
+    "euler_step",
+    "get_schedule",
+    "heun_step",
+    "integrate",
+    "noise_var_from_alpha_bar",
+    "pf_ode_drift",
+    "sigma_from_noise_var",
+]

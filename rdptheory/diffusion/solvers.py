@@ -1,0 +1,196 @@
+"""The score-scaled probability-flow ODE decoder (THEORY.md §3) and its step functions.
+
+From the received level t² = ``noise_var`` down to 0 the decoder integrates
+
+.. math:: dX = [f(X, t) - \\tfrac12 \\rho\\, g(t)^2 \\nabla \\log p_t(X)]\\, dt
+
+ρ = 1 is the PF-ODE (DiffC-F of [TSHM22]); ρ = 2 the reverse-SDE drift without noise [WBZ26].
+We use the noise variance v = t² itself as the integration variable (a monotone time change of
+either SDE, so the ODE and its solution are unchanged), which lets any decreasing grid of levels
+-- a continuous schedule's, or a discrete model's own -- be the step grid:
+
+- VE (f = 0, g² = dσ²/dt), state y:          dy/dv = −½ρ ∇_y log p_v(y)
+- VP (f = −½βz, g² = β), state z = y/√(1+v): dz/dv = −z/(2(1+v)) − ½ρ ∇_y log p_v(z√(1+v))/√(1+v)
+
+(the VP line is dz = [−½βz − ½ρβ∇_z log p]dt with dv/dt = β/ᾱ and ∇_z = √(1+v)·∇_y; derived,
+THEORY.md §3-§4, not stated in the paper). Both give the same map; numerically they agree to the
+discretisation error. The Gaussian closed form is X̂ = (λ/(λ+t²))^{ρ/2}·Y per eigen-direction
+(see :meth:`GaussianModel.exact_decode`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.integrate import solve_ivp
+
+from rdptheory._validation import as_float_array, check_choice, check_nonnegative, check_positive
+from rdptheory.diffusion import _xp
+from rdptheory.diffusion.models import DiffusionModel
+from rdptheory.diffusion.schedules import Kind, Schedule, get_schedule
+from rdptheory.diffusion.scores import from_coords, to_coords
+
+Solver = Literal["euler", "heun", "adaptive"]
+SOLVERS: tuple[str, ...] = ("euler", "heun", "adaptive")
+Drift = Callable[[Any, float], Any]
+Step = Callable[[Drift, Any, float, float], Any]
+
+
+def pf_ode_drift(model: DiffusionModel, rho: Any, kind: Kind) -> Drift:
+    """dx/dv of the score-scaled PF-ODE in ``kind`` coordinates (module docstring).
+
+    ``rho`` is a scalar or an array broadcastable to the event shape (per-coordinate score
+    scale), already in the array kind of the state.
+    """
+    if kind == "ve":
+        return lambda y, v: (-0.5 * rho) * model.score(y, v)
+
+    def vp_drift(z: Any, v: float) -> Any:
+        s = 1.0 / np.sqrt(1.0 + v)
+        return (-0.5 / (1.0 + v)) * z + (-0.5 * s) * (rho * model.score(z / s, v))
+
+    return vp_drift
+
+
+def euler_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
+    """One Euler step from level v_cur to v_next: x + (v_next − v_cur)·drift(x, v_cur)."""
+    return x + (v_next - v_cur) * drift(x, v_cur)
+
+
+def heun_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
+    """One Heun (explicit trapezoid, 2nd order) step; Euler when v_next = 0.
+
+    Like EDM's Algorithm 2 (Karras et al. 2022), the correction is skipped on the last step into
+    v = 0, so a model never has to be evaluated at zero noise.
+    """
+    h = v_next - v_cur
+    d_cur = drift(x, v_cur)
+    x_next = x + h * d_cur
+    if v_next == 0.0:
+        return x_next
+    # Heun correction, EDM Alg. 2 l. 7-8
+    return x + (0.5 * h) * (d_cur + drift(x_next, v_next))
+
+
+STEPS: dict[str, Step] = {"euler": euler_step, "heun": heun_step}
+
+
+def integrate(drift: Drift, x: Any, noise_vars: np.ndarray, step: Step = heun_step) -> Any:
+    """Apply ``step`` along the grid v_0 > v_1 > ... > v_N (= 0): i = 0..N-1."""
+    for v_cur, v_next in zip(noise_vars[:-1], noise_vars[1:], strict=True):
+        x = step(drift, x, float(v_cur), float(v_next))
+    return x
+
+
+def check_grid(noise_vars: npt.ArrayLike, noise_var: float) -> np.ndarray:
+    """A step grid: 1-D, strictly decreasing, starting at ``noise_var``, ending at 0."""
+    g = check_nonnegative(noise_vars, "steps (grid)")
+    if g.ndim != 1 or g.size < 2:
+        raise ValueError(f"steps grid must be 1-D with at least 2 levels, got shape {g.shape}")
+    if (np.diff(g) >= 0).any() or g[-1] != 0.0:
+        raise ValueError("steps grid must be strictly decreasing and end at 0")
+    if abs(g[0] - noise_var) > 1e-9 * noise_var:
+        raise ValueError(f"steps grid must start at noise_var={noise_var!r}, got {g[0]!r}")
+    return g
+
+
+def _prepare_rho(rho: npt.ArrayLike, y: Any) -> Any:
+    r = check_nonnegative(rho, "rho")
+    if r.ndim == 0:
+        return float(r)
+    if r.ndim > y.ndim - 1 or any(a not in (1, b) for a, b in zip(r.shape[::-1], y.shape[::-1])):
+        raise ValueError(f"rho must be a scalar or broadcast to the event shape, got {r.shape}")
+    return _xp.as_like(r, y) if _xp.is_torch(y) else r
+
+
+def decode(
+    model: DiffusionModel,
+    y: Any,
+    noise_var: float,
+    rho: npt.ArrayLike,
+    *,
+    schedule: str | Schedule = "vp",
+    solver: Solver = "heun",
+    steps: int | npt.ArrayLike = 64,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> Any:
+    """Decode an AWGN-equivalent observation with the score-scaled PF-ODE (ρ = score scale).
+
+    .. math:: dX = [f - \\tfrac12\\rho g^2 \\nabla\\log p_t]\\,dt,\\ \\text{from } t^2 =
+              \\text{noise\\_var to } 0
+
+    [WBZ26] (literal reading of "score-scaled", THEORY.md §3); ρ = 1: PF-ODE [TSHM22];
+    ρ = 2: MMSE end for Gaussian sources.
+
+    Parameters
+    ----------
+    model : DiffusionModel -- anything with ``score(y, noise_var)`` (see models.py).
+    y : array or torch tensor, shape (batch, *event_shape); y = x + √noise_var·n.
+    noise_var : float > 0, the received level t².
+    rho : float ≥ 0, or per-coordinate array broadcastable to the event shape.
+    schedule : "vp" (default, linear β), "vp-cosine", "ve", "edm", or a schedule object (for
+        instance a :class:`DiscreteSchedule` of the model's own levels). Its ``kind`` fixes the
+        coordinates (VE or VP) and, when ``steps`` is an int, the grid.
+    solver : "euler", "heun" (2nd order) or "adaptive" (scipy ``solve_ivp`` DOP853 with ``rtol``,
+        ``atol``; a float64 reference, numpy only internally).
+    steps : int ≥ 1 (number of steps on the schedule's grid) or an explicit grid of noise
+        variances, strictly decreasing from noise_var to 0. Ignored by "adaptive".
+
+    Returns
+    -------
+    x_hat : same shape and array kind as ``y``.
+    """
+    if not isinstance(model, DiffusionModel):
+        raise TypeError("model must provide denoise(y, noise_var) and score(y, noise_var)")
+    v0 = float(check_positive(noise_var, "noise_var"))
+    sched = get_schedule(schedule)
+    check_choice(solver, "solver", SOLVERS)
+    if not _xp.is_torch(y):
+        y = as_float_array(y, "y")
+    r = _prepare_rho(rho, y)
+    if solver == "adaptive":
+        return decode_adaptive(model, y, v0, r, kind=sched.kind, rtol=rtol, atol=atol)
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        grid = sched.noise_vars(v0, int(steps))
+    else:
+        grid = check_grid(steps, v0)  # type: ignore[arg-type]
+    x = to_coords(y, v0, sched.kind)
+    x = integrate(pf_ode_drift(model, r, sched.kind), x, grid, STEPS[solver])
+    return from_coords(x, 0.0, sched.kind)
+
+
+def decode_adaptive(
+    model: DiffusionModel,
+    y: Any,
+    noise_var: float,
+    rho: Any,
+    *,
+    kind: Kind = "vp",
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> Any:
+    """High-accuracy reference: scipy ``solve_ivp`` (DOP853) on the flattened float64 state.
+
+    Same ODE as :func:`decode`; the model is evaluated at noise_var = 0 at the end point, so it
+    must be defined there (the analytic models are). Returns the kind of ``y``.
+    """
+    check_positive(rtol, "rtol")
+    check_positive(atol, "atol")
+    y_np = _xp.to_numpy(y)
+    rho_np = _xp.to_numpy(rho) if _xp.is_torch(rho) else rho
+    drift = pf_ode_drift(model, rho_np, kind)
+    shape = y_np.shape
+
+    def fun(v: float, x_flat: np.ndarray) -> np.ndarray:
+        return np.asarray(drift(x_flat.reshape(shape), float(v))).ravel()
+
+    x0 = to_coords(y_np, noise_var, kind).ravel()
+    sol = solve_ivp(fun, (noise_var, 0.0), x0, method="DOP853", rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    x_hat = from_coords(sol.y[:, -1].reshape(shape), 0.0, kind)
+    return _xp.as_like(x_hat, y) if _xp.is_torch(y) else x_hat

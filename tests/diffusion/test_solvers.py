@@ -1,0 +1,195 @@
+"""The score-scaled PF-ODE decoder against the exact maps (rdptheory/diffusion/solvers.py)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from rdptheory.diffusion import (
+    DiscreteSchedule,
+    GaussianModel,
+    GMMModel,
+    PredictionModel,
+    ddpm_alphas_cumprod,
+    decode,
+    euler_step,
+    heun_step,
+    integrate,
+    pf_ode_drift,
+    scores,
+)
+
+torch = pytest.importorskip("torch")
+
+ALPHA = 1e-3
+COV = np.array([[2.0, 0.6, 0.1], [0.6, 1.0, -0.2], [0.1, -0.2, 0.5]])
+MODELS = {
+    "scalar": GaussianModel(0.3, 1.7),
+    "diagonal": GaussianModel(np.zeros(3), [4.0, 1.0, 0.1]),
+    "full": GaussianModel([0.5, -1.0, 2.0], COV),
+}
+
+
+def _y(model, n=16, seed=0, noise_var=0.8):
+    x = model.sample(n, seed)
+    return x + np.sqrt(noise_var) * np.random.default_rng(seed + 1).standard_normal(x.shape)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("rho", [0.0, 1.0, 1.5, 2.0, 3.0])
+@pytest.mark.parametrize("schedule", ["vp", "ve"])
+def test_adaptive_ode_equals_exact_map(name, rho, schedule):
+    m = MODELS[name]
+    y = _y(m)
+    x_hat = decode(m, y, 0.8, rho, schedule=schedule, solver="adaptive")
+    np.testing.assert_allclose(x_hat, m.exact_decode(y, 0.8, rho), rtol=1e-9, atol=1e-9)
+
+
+def test_rho2_is_mmse_and_rho1_preserves_gaussian_law():
+    m = MODELS["full"]
+    y = _y(m, 8)
+    np.testing.assert_allclose(
+        decode(m, y, 0.8, 2.0, solver="adaptive"), m.posterior_mean(y, 0.8), rtol=1e-9, atol=1e-9
+    )
+    # ρ = 1: the map Σ^{1/2}(Σ+t²I)^{-1/2} sends N(μ, Σ + t²I) to N(μ, Σ)
+    w, U = np.linalg.eigh(COV)
+    A = U @ np.diag(np.sqrt(w / (w + 0.8))) @ U.T
+    np.testing.assert_allclose(A @ (COV + 0.8 * np.eye(3)) @ A.T, COV, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("schedule", ["vp", "ve", "vp-cosine", "edm"])
+def test_heun_converges_to_exact_map(schedule):
+    m = MODELS["full"]
+    y = _y(m)
+    exact = m.exact_decode(y, 0.8, 1.5)
+    err = np.abs(decode(m, y, 0.8, 1.5, schedule=schedule, steps=256) - exact).max()
+    assert err < 2e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("solver,order", [("heun", 2), ("euler", 1)])
+def test_error_order(solver, order):
+    m = MODELS["diagonal"]
+    y = _y(m)
+    exact = m.exact_decode(y, 0.8, 1.5)
+    e1, e2 = (
+        np.abs(decode(m, y, 0.8, 1.5, solver=solver, steps=n) - exact).max() for n in (64, 128)
+    )
+    assert 2**order * 0.85 < e1 / e2 < 2**order * 1.15
+
+
+def test_ve_equals_vp():
+    m = MODELS["full"]
+    y = _y(m)
+    ve = decode(m, y, 0.8, 1.3, schedule="ve", solver="adaptive")
+    vp = decode(m, y, 0.8, 1.3, schedule="vp", solver="adaptive")
+    np.testing.assert_allclose(ve, vp, rtol=1e-9, atol=1e-10)
+    ve_h = decode(m, y, 0.8, 1.3, schedule="ve", steps=128)
+    vp_h = decode(m, y, 0.8, 1.3, schedule="vp", steps=128)
+    np.testing.assert_allclose(ve_h, vp_h, atol=1e-4)
+
+
+def test_explicit_grid_and_step_functions_compose():
+    m = MODELS["diagonal"]
+    y = _y(m)
+    grid = np.linspace(0.8, 0.0, 33)
+    a = decode(m, y, 0.8, 1.2, schedule="ve", steps=grid)
+    b = integrate(pf_ode_drift(m, 1.2, "ve"), y, grid, heun_step)
+    np.testing.assert_array_equal(a, b)
+    c = decode(m, y, 0.8, 1.2, schedule="ve", solver="euler", steps=grid)
+    np.testing.assert_array_equal(c, integrate(pf_ode_drift(m, 1.2, "ve"), y, grid, euler_step))
+
+
+def test_per_coordinate_rho_matches_exact_map():
+    m = MODELS["diagonal"]
+    y = _y(m)
+    rho = np.array([1.0, 1.5, 2.0])
+    np.testing.assert_allclose(
+        decode(m, y, 0.8, rho, solver="adaptive"), m.exact_decode(y, 0.8, rho), rtol=1e-9
+    )
+
+
+class PixelGaussian:
+    """Independent N(0, lam) pixels with event shape (C, H, W): an image-shaped exact model."""
+
+    def __init__(self, lam):
+        self.lam = lam
+
+    def denoise(self, y, v):
+        lam = torch.as_tensor(self.lam, dtype=y.dtype) if torch.is_tensor(y) else self.lam
+        return lam / (lam + v) * y
+
+    def score(self, y, v):
+        return (self.denoise(y, v) - y) / v
+
+
+def test_torch_image_batch_on_a_discrete_ddpm_grid():
+    lam = np.random.default_rng(0).uniform(0.1, 2.0, (3, 4, 4))
+    model = PixelGaussian(lam)
+    levels = DiscreteSchedule.from_alphas_cumprod(ddpm_alphas_cumprod(1000))
+    v0 = float(levels.levels[399])
+    y = np.random.default_rng(1).standard_normal((5, 3, 4, 4)) * 1.5
+    out_t = decode(model, torch.tensor(y), v0, 1.0, schedule=levels, steps=100)
+    out_n = decode(model, y, v0, 1.0, schedule=levels, steps=100)
+    assert isinstance(out_t, torch.Tensor) and out_t.shape == (5, 3, 4, 4)
+    np.testing.assert_allclose(out_t.numpy(), out_n, rtol=1e-12, atol=1e-13)
+    exact = (lam / (lam + v0)) ** 0.5 * y
+    assert np.abs(out_n - exact).max() < 1e-3
+    # every score evaluation happened on one of the model's own levels
+    seen = []
+
+    def predict(z, v):
+        seen.append(v)
+        yy = scores.from_coords(z, v, "vp")
+        return scores.eps_from_x0(yy, model.denoise(yy, v), v)
+
+    decode(
+        PredictionModel(predict, "eps"),
+        torch.tensor(y, dtype=torch.float32),
+        v0,
+        1.5,
+        schedule=levels,
+        steps=20,
+    )
+    assert len(seen) == 39 and np.isin(seen, levels.levels).all()
+
+
+def test_torch_matches_numpy_for_gmm():
+    m = GMMModel([0.4, 0.6], [[-2.0, 0.0], [2.0, 1.0]], [[0.3, 0.5], [0.4, 0.2]])
+    y = _y(m, 32, noise_var=0.5)
+    a = decode(m, y, 0.5, 1.5, steps=32)
+    b = decode(m, torch.tensor(y), 0.5, 1.5, steps=32)
+    np.testing.assert_allclose(b.numpy(), a, rtol=1e-12, atol=1e-12)
+
+
+def test_rho1_output_law_equals_source_law_for_gmm():
+    """ρ = 1 (PF-ODE with the exact score) transports p_Y to p_X, for any source [SSDK21]."""
+    m = GMMModel([0.3, 0.7], [-2.0, 1.5], [0.2, 0.5])
+    n, v = 3000, 1.0
+    y = _y(m, n, seed=10, noise_var=v)
+    x_hat = decode(m, y, v, 1.0, steps=48)
+    x_ref = m.sample(n, seed=99)
+    assert stats.ks_2samp(x_hat, x_ref).pvalue > ALPHA
+    # the test can fail: ρ = 2 output of the same data is not the source law
+    assert stats.ks_2samp(decode(m, y, v, 2.0, steps=48), x_ref).pvalue < ALPHA
+
+
+def test_validation_errors():
+    m = MODELS["diagonal"]
+    y = _y(m, 2)
+    with pytest.raises(TypeError, match="model"):
+        decode(object(), y, 0.8, 1.0)
+    with pytest.raises(ValueError, match="noise_var"):
+        decode(m, y, 0.0, 1.0)
+    with pytest.raises(ValueError, match="rho"):
+        decode(m, y, 0.8, -1.0)
+    with pytest.raises(ValueError, match="rho"):
+        decode(m, y, 0.8, np.ones(5))
+    with pytest.raises(ValueError, match="solver"):
+        decode(m, y, 0.8, 1.0, solver="rk4")
+    with pytest.raises(ValueError, match="schedule"):
+        decode(m, y, 0.8, 1.0, schedule="linear")
+    with pytest.raises(ValueError, match="start at noise_var"):
+        decode(m, y, 0.8, 1.0, steps=np.linspace(0.7, 0, 5))
+    with pytest.raises(ValueError, match="decreasing"):
+        decode(m, y, 0.8, 1.0, steps=np.array([0.8, 0.9, 0.0]))
+    with pytest.raises(ValueError, match="steps"):
+        decode(m, y, 0.8, 1.0, steps=0)
