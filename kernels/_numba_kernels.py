@@ -146,8 +146,10 @@ def _score_block(acc, a, b, n0, m, k0, k1, chunk, stream):
             e0, e1 = box_muller(w0, w1)
             e2, e3 = box_muller(w2, w3)
             f0, f1, f2, f3 = np.float64(e0), np.float64(e1), np.float64(e2), np.float64(e3)
-            acc[i] += (a0 * f0 + b0) * f0 + (a1 * f1 + b1) * f1 + (
-                (a2 * f2 + b2) * f2 + (a3 * f3 + b3) * f3
+            acc[i] += (
+                (a0 * f0 + b0) * f0
+                + (a1 * f1 + b1) * f1
+                + ((a2 * f2 + b2) * f2 + (a3 * f3 + b3) * f3)
             )
 
 

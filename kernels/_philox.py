@@ -142,18 +142,14 @@ def seed_key(seed: int) -> tuple[int, int]:
     return seed & MASK32, (seed >> 32) & MASK32
 
 
-def normals_block(
-    seed: int, stream: int, chunk: int, n: np.ndarray, dims: int
-) -> np.ndarray:
+def normals_block(seed: int, stream: int, chunk: int, n: np.ndarray, dims: int) -> np.ndarray:
     """float32 normals ``eps[i, j]`` for candidates ``n[i]``, local dims ``j < dims``."""
     k0, k1 = (np.uint64(w) for w in seed_key(seed))
     n = np.asarray(n, dtype=np.uint64)
     q = np.arange((dims + 3) // 4, dtype=np.uint64)
     c0, c1 = np.meshgrid(q, n, indexing="xy")  # shapes (len(n), n_words)
     const = np.zeros_like(c0)
-    words = philox_rounds(
-        [c0, c1, const + np.uint64(chunk), const + np.uint64(stream)], k0, k1
-    )
+    words = philox_rounds([c0, c1, const + np.uint64(chunk), const + np.uint64(stream)], k0, k1)
     eps = randn4x(np.stack(words, axis=-1))  # (len(n), n_words, 4)
     return eps.reshape(len(n), -1)[:, :dims]
 
