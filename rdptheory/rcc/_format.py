@@ -1,0 +1,219 @@
+"""Bitstream layout of an RCC message: range-coded symbols, containers, varints, CRC32.
+
+Message *content* (what the decoder needs besides seed, stream, mu_p, sigma_p), in coding
+order on one constriction range coder (FIFO, so many messages can share one coder):
+
+1. ``n_chunks`` C (only when dims >= 2): bucket b = bit_length(C) uniform over 1..bit_length(d),
+   then b - 1 raw bits;
+2. when 2 <= C < dims: a 5-bit level l (chunk-size spread 2**(l/2 - 2)), then the sizes of chunks
+   0..C-2 under a quantized Gaussian on [1, d - C + 1] with mean d/C (the last size is implied);
+3. the C candidate indices: buckets under :class:`IndexModel`, then their raw offset bits.
+
+Containers (little-endian): standalone ``b"RCC" | version | varint dims | float32 B | u8 padding
+| body | crc32``; stream ``b"RCS" | version | float32 B | u8 padding | varint n_messages | body |
+crc32``. The CRC32 covers every byte before it. Trailing zero bytes of a body are dropped (the
+range decoder reads missing words as zeros), so a body costs whole bytes, not whole words.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import NamedTuple
+
+import constriction
+import numpy as np
+
+from ._index_coding import IndexModel, bucket_of, join_pieces, piece_sizes, split_pieces
+
+VERSION = 1
+MAGIC_MESSAGE = b"RCC"
+MAGIC_STREAM = b"RCS"
+#: Largest message dimension: sizes are coded on [1, d] and constriction needs < 2**24 symbols.
+MAX_DIMS = 2**24 - 1
+N_STD_LEVELS = 32
+
+_model = constriction.stream.model
+_queue = constriction.stream.queue
+
+
+class Content(NamedTuple):
+    """The transmitted content of one message (everything but seed/stream/proposal)."""
+
+    sizes: tuple[int, ...]
+    std_level: int
+    indices: tuple[int, ...]
+
+
+def size_std(level: int) -> float:
+    """Spread of the chunk-size model at ``level`` in 0..31: 2**(level/2 - 2)."""
+    return 2.0 ** (level / 2.0 - 2.0)
+
+
+def best_std_level(sizes: tuple[int, ...], dims: int) -> int:
+    """The level whose quantized Gaussian gives the first C-1 sizes the shortest code."""
+    from scipy.special import ndtr
+
+    c = len(sizes)
+    if c < 2 or c == dims:
+        return 0
+    k = np.asarray(sizes[:-1], dtype=np.float64)[None, :]
+    sd = np.array([size_std(lv) for lv in range(N_STD_LEVELS)])[:, None]
+    mean = dims / c
+    p = ndtr((k + 0.5 - mean) / sd) - ndtr((k - 0.5 - mean) / sd)
+    cost = -np.log2(np.maximum(p, 2.0**-24)).sum(axis=1)
+    return int(np.argmin(cost))
+
+
+def layout_bits(dims: int, content: Content) -> float:
+    """Ideal code length (bits) of the chunk count, spread level and sizes of a message."""
+    from scipy.special import ndtr
+
+    c = len(content.sizes)
+    bits = 0.0
+    if dims >= 2:
+        bits += np.log2(dims.bit_length()) + c.bit_length() - 1
+    if 2 <= c < dims:
+        sd, mean, top = size_std(content.std_level), dims / c, dims - c + 1
+        k = np.asarray(content.sizes[:-1], dtype=np.float64)
+        norm = ndtr((top + 0.5 - mean) / sd) - ndtr((0.5 - mean) / sd)
+        p = (ndtr((k + 0.5 - mean) / sd) - ndtr((k - 0.5 - mean) / sd)) / norm
+        bits += np.log2(N_STD_LEVELS) - np.log2(np.maximum(p, 2.0**-24)).sum()
+    return float(bits)
+
+
+def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
+    """Append one message's symbols to a constriction ``RangeEncoder``."""
+    c = len(content.sizes)
+    if dims >= 2:
+        b = c.bit_length()
+        enc.encode(np.array([b - 1], np.int32), _model.Uniform(dims.bit_length()))
+        _write_raw(enc, np.array([c - (1 << (b - 1))]), np.array([b - 1]))
+    if 2 <= c < dims:
+        enc.encode(np.array([content.std_level], np.int32), _model.Uniform(N_STD_LEVELS))
+        enc.encode(np.asarray(content.sizes[:-1], np.int32), _sizes_model(dims, c, content))
+    idx = np.asarray(content.indices, np.int64)
+    buckets = bucket_of(idx)
+    cat = _model.Categorical(model.bucket_probabilities(), perfect=False)
+    enc.encode(buckets.astype(np.int32), cat)
+    widths = np.maximum(buckets - 1, 0)
+    _write_raw(enc, idx - np.where(buckets > 0, 1 << np.maximum(buckets - 1, 0), 0), widths)
+
+
+def read_content(dec, dims: int, model: IndexModel) -> Content:
+    """Read one message's symbols from a constriction ``RangeDecoder``; ValueError if invalid."""
+    c = 1
+    if dims >= 2:
+        b = int(dec.decode(_model.Uniform(dims.bit_length()), 1)[0]) + 1
+        c = (1 << (b - 1)) + int(_read_raw(dec, np.array([b - 1]))[0])
+        if c > dims:
+            raise ValueError(f"corrupted RCC message: {c} chunks for {dims} dims")
+    level, sizes = 0, (1,) * c if c == dims else (dims,)
+    if 2 <= c < dims:
+        level = int(dec.decode(_model.Uniform(N_STD_LEVELS), 1)[0])
+        head = dec.decode(_sizes_model(dims, c, Content((), level, ())), c - 1)
+        last = dims - int(head.astype(np.int64).sum())
+        if last < 1:
+            raise ValueError("corrupted RCC message: chunk sizes exceed the dimension")
+        sizes = (*(int(s) for s in head), last)
+    cat = _model.Categorical(model.bucket_probabilities(), perfect=False)
+    buckets = dec.decode(cat, c).astype(np.int64)
+    widths = np.maximum(buckets - 1, 0)
+    offsets = _read_raw(dec, widths)
+    idx = offsets + np.where(buckets > 0, 1 << widths, 0)
+    return Content(sizes, level, tuple(int(i) for i in idx))
+
+
+def _sizes_model(dims: int, c: int, content: Content):
+    return _model.QuantizedGaussian(1, dims - c + 1, dims / c, size_std(content.std_level))
+
+
+def _write_raw(enc, values: np.ndarray, widths: np.ndarray) -> None:
+    symbols, sizes = split_pieces(values, widths)
+    if symbols.size:
+        enc.encode(symbols.astype(np.int32), _model.Uniform(), sizes.astype(np.int32))
+
+
+def _read_raw(dec, widths: np.ndarray) -> np.ndarray:
+    sizes = piece_sizes(widths)
+    if sizes.size == 0:
+        return np.zeros(np.shape(widths), np.int64)
+    symbols = dec.decode(_model.Uniform(), sizes.astype(np.int32))
+    return join_pieces(symbols, widths)
+
+
+def new_encoder():
+    return _queue.RangeEncoder()
+
+
+def encoder_bytes(enc) -> bytes:
+    """The coder's words as little-endian bytes, trailing zero bytes dropped."""
+    return enc.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
+
+
+def new_decoder(body: bytes):
+    pad = (-len(body)) % 4
+    words = np.frombuffer(body + b"\0" * pad, dtype="<u4").astype(np.uint32)
+    return _queue.RangeDecoder(words)
+
+
+# ----------------------------------------------------------------------- containers
+
+
+def put_varint(value: int) -> bytes:
+    """Unsigned LEB128."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def get_varint(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    """(value, new position) of an unsigned LEB128 at ``pos``; ValueError when truncated."""
+    value = 0
+    for shift in range(0, 70, 7):
+        if pos >= len(data):
+            raise ValueError(f"truncated RCC data while reading {name}")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+    raise ValueError(f"corrupted RCC data: {name} varint too long")
+
+
+def seal(payload: bytes) -> bytes:
+    """Append the CRC32 of ``payload``."""
+    return payload + struct.pack("<I", zlib.crc32(payload))
+
+
+def unseal(data: object, magic: bytes, what: str) -> bytes:
+    """Check type, magic, version and CRC32; return the payload after magic + version."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{what} must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < len(magic) + 1 + 4:
+        raise ValueError(f"truncated {what}: {len(data)} bytes")
+    if data[: len(magic)] != magic:
+        raise ValueError(f"not an {what}: bad magic {data[: len(magic)]!r}, expected {magic!r}")
+    if data[len(magic)] != VERSION:
+        raise ValueError(f"unsupported {what} version {data[len(magic)]}, expected {VERSION}")
+    payload, crc = data[:-4], struct.unpack("<I", data[-4:])[0]
+    if zlib.crc32(payload) != crc:
+        raise ValueError(f"corrupted or truncated {what}: CRC32 mismatch")
+    return payload[len(magic) + 1 :]
+
+
+def put_model(model: IndexModel) -> bytes:
+    return struct.pack("<fB", model.max_chunk_bits, model.padding)
+
+
+def get_model(data: bytes, pos: int) -> tuple[IndexModel, int]:
+    from .message import check_model_params
+
+    if pos + 5 > len(data):
+        raise ValueError("truncated RCC data while reading the index model")
+    bits, pad = struct.unpack_from("<fB", data, pos)
+    return check_model_params(bits, pad), pos + 5

@@ -1,0 +1,199 @@
+"""``encode`` / ``decode``: reverse channel coding of a diagonal-Gaussian target (THEORY.md §5)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from rdptheory import kernels
+from rdptheory._validation import check_choice, check_int
+
+from . import _format as fmt
+from ._chunking import (
+    candidate_bits,
+    chunk_kl_bits,
+    diagonal_gaussian_kl_nats,
+    kl_nats_to_bits,
+    max_singleton_ok,
+    partition_chunks,
+)
+from ._select import log_weight_bound, select
+from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, check_model_params
+
+Algorithm = Literal["pfr", "pfr_es", "orc"]
+ALGORITHMS: tuple[str, ...] = ("pfr", "pfr_es", "orc")
+MAX_SEED = 2**64 - 1
+MAX_STREAM = 2**31 - 1
+
+
+def derive_encoder_seed(seed: int) -> int:
+    """Default encoder-private seed: the SplitMix64 output of ``seed`` (Steele et al. 2014).
+
+    >>> derive_encoder_seed(0)
+    16294208416658607535
+    """
+    z = (check_int(seed, "seed", low=0, high=MAX_SEED) + 0x9E3779B97F4A7C15) & MAX_SEED
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MAX_SEED
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MAX_SEED
+    return z ^ (z >> 31)
+
+
+def _float_array(x: npt.ArrayLike, name: str, *, positive: bool = False) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers") from exc
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if positive and (a <= 0).any():
+        raise ValueError(f"{name} must be > 0 everywhere, got min {a.min()!r}")
+    return a
+
+
+def check_proposal(mu_p: npt.ArrayLike, sigma_p: npt.ArrayLike) -> tuple[np.ndarray, ...]:
+    """(mu_p flat, sigma_p flat, shape); sigma_p broadcasts to mu_p's shape."""
+    mu = _float_array(mu_p, "mu_p")
+    sd = _float_array(sigma_p, "sigma_p", positive=True)
+    if mu.size == 0 or mu.size > fmt.MAX_DIMS:
+        raise ValueError(f"mu_p must have between 1 and {fmt.MAX_DIMS} entries, got {mu.size}")
+    try:
+        sd = np.broadcast_to(sd, mu.shape)
+    except ValueError as exc:
+        raise ValueError(f"sigma_p of shape {sd.shape} must broadcast to mu_p's {mu.shape}") from exc
+    return mu.ravel(), np.ascontiguousarray(sd).ravel(), mu.shape
+
+
+def _check_target(mu_q, sigma_q, shape) -> tuple[np.ndarray, np.ndarray]:
+    mu = _float_array(mu_q, "mu_q")
+    if mu.shape != shape:
+        raise ValueError(f"mu_q must have mu_p's shape {shape}, got {mu.shape}")
+    sd = _float_array(sigma_q, "sigma_q", positive=True)
+    try:
+        sd = np.broadcast_to(sd, shape)
+    except ValueError as exc:
+        raise ValueError(f"sigma_q of shape {sd.shape} must broadcast to {shape}") from exc
+    return mu.ravel(), np.ascontiguousarray(sd).ravel()
+
+
+def encode(
+    mu_q: npt.ArrayLike,
+    sigma_q: npt.ArrayLike,
+    mu_p: npt.ArrayLike,
+    sigma_p: npt.ArrayLike,
+    *,
+    seed: int,
+    algorithm: Algorithm = "pfr",
+    max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
+    padding: int = DEFAULT_PADDING,
+    backend: str = "auto",
+    stream: int = 0,
+    encoder_seed: int | None = None,
+) -> RCCMessage:
+    """Send a sample of q = N(mu_q, diag sigma_q^2) with shared proposal p = N(mu_p, diag sigma_p^2).
+
+    .. math::
+
+        K_c = \\arg\\min_{n < N_c} \\frac{T_n}{q(Z_{c,n})/p(Z_{c,n})},\\qquad
+        N_c = 2^{\\lceil \\mathrm{KL}_c \\rceil + \\mathrm{padding}}
+
+    per chunk c of a greedy contiguous partition with KL_c <= ``max_chunk_bits`` (PFR [LEG18];
+    ORC [Theis & Yosri 2022]; chunking and padding as DiffC [VL25]; THEORY.md §5). The chunk
+    sizes and indices are entropy-coded (constriction range coder); the byte length is the rate.
+
+    Parameters
+    ----------
+    mu_q, mu_p : float arrays of one shape (d coordinates in all, 1 <= d < 2**24)
+    sigma_q, sigma_p : positive float arrays broadcasting to that shape (standard deviations)
+    seed : int in [0, 2**64), the shared seed the decoder also knows
+    algorithm : "pfr" (truncated PFR), "pfr_es" (exact PFR with early stopping; needs a bounded
+        density ratio: sigma_q < sigma_p, or sigma_q = sigma_p with mu_q = mu_p, everywhere) or
+        "orc" (ordered random coding)
+    max_chunk_bits : float in (0, 24], the KL budget B of a chunk in bits
+    padding : int in [0, 6], extra candidate bits per chunk
+    backend : kernel backend, "auto" (triton on CUDA, else numba), "numpy", "torch", ...
+    stream : int in [0, 2**31); separates the randomness of messages under one seed
+    encoder_seed : int or None, the encoder's private seed (default :func:`derive_encoder_seed`)
+
+    Returns
+    -------
+    RCCMessage (``.to_bytes()``, ``.num_bits``, ``.kl_bits``, ``.sample`` = the selected candidate)
+    """
+    mu_p_f, sigma_p_f, shape = check_proposal(mu_p, sigma_p)
+    mu_q_f, sigma_q_f = _check_target(mu_q, sigma_q, shape)
+    model = check_model_params(max_chunk_bits, padding)
+    seed = check_int(seed, "seed", low=0, high=MAX_SEED)
+    stream = check_int(stream, "stream", low=0, high=MAX_STREAM)
+    enc_seed = derive_encoder_seed(seed) if encoder_seed is None else check_int(
+        encoder_seed, "encoder_seed", low=0, high=MAX_SEED)  # fmt: skip
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f))
+    max_singleton_ok(kl)
+    if algorithm == "pfr_es" and not np.isfinite(
+        log_weight_bound(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)
+    ).all():
+        raise ValueError("algorithm='pfr_es' needs sigma_q < sigma_p (or sigma_q = sigma_p and "
+                         "mu_q = mu_p) in every coordinate; use 'pfr' or 'orc'")  # fmt: skip
+    layout = partition_chunks(kl, model.max_chunk_bits)
+    ckl = chunk_kl_bits(kl, layout)
+    bits = candidate_bits(ckl, model.padding)
+    sel = select(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f, layout.starts, bits, seed=seed,
+                 encoder_seed=enc_seed, stream=stream, algorithm=algorithm,
+                 backend=backend)  # fmt: skip
+    sample = kernels.candidate_samples(mu_p_f, sigma_p_f, layout.starts, sel.indices, seed=seed,
+                                       stream=stream, backend=backend)  # fmt: skip
+    return RCCMessage(
+        dims=mu_p_f.size, chunk_sizes=layout.sizes, indices=tuple(int(k) for k in sel.indices),
+        max_chunk_bits=model.max_chunk_bits, padding=model.padding,
+        size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size), algorithm=algorithm,
+        chunk_kl_bits=tuple(float(v) for v in ckl), candidate_bits=tuple(int(b) for b in bits),
+        candidate_dims=int(np.dot(sel.scored, layout.sizes)),
+        log_weights=tuple(float(v) for v in sel.log_weights), sample=sample.reshape(shape),
+    )  # fmt: skip
+
+
+def decode(
+    message: RCCMessage | bytes,
+    mu_p: npt.ArrayLike,
+    sigma_p: npt.ArrayLike,
+    *,
+    seed: int,
+    backend: str = "auto",
+    stream: int = 0,
+    header: bool = True,
+    max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
+    padding: int = DEFAULT_PADDING,
+) -> np.ndarray:
+    """The candidate the encoder selected, regenerated from (seed, stream, chunk, K_c) alone.
+
+    .. math:: \\hat z_j = \\mu_{pj} + \\sigma_{pj}\\,\\varepsilon(\\mathrm{seed}, \\mathrm{stream},
+              c, K_c, j - s_c),\\quad s_c \\le j < s_{c+1}
+
+    THEORY.md §5 (counter-based shared randomness; layout in :mod:`rdptheory.kernels`).
+
+    Parameters
+    ----------
+    message : RCCMessage, or bytes from ``RCCMessage.to_bytes()`` (``header=False``: the bare
+        body, parsed with ``max_chunk_bits`` and ``padding``, which must match the encoder's)
+    mu_p, sigma_p : the proposal, as given to :func:`encode`
+    seed, stream : as given to :func:`encode`
+    backend : kernel backend; any backend decodes any other's message
+
+    Returns
+    -------
+    float64 array shaped like mu_p
+    """
+    mu_p_f, sigma_p_f, shape = check_proposal(mu_p, sigma_p)
+    seed = check_int(seed, "seed", low=0, high=MAX_SEED)
+    stream = check_int(stream, "stream", low=0, high=MAX_STREAM)
+    if not isinstance(message, RCCMessage):
+        message = RCCMessage.from_bytes(message, dims=mu_p_f.size, header=header,
+                                        max_chunk_bits=max_chunk_bits,
+                                        padding=padding)  # fmt: skip
+    if message.dims != mu_p_f.size:
+        raise ValueError(f"message has {message.dims} dims but mu_p has {mu_p_f.size}")
+    z = kernels.candidate_samples(mu_p_f, sigma_p_f, message.chunk_starts,
+                                  np.asarray(message.indices, np.int64), seed=seed,
+                                  stream=stream, backend=backend)  # fmt: skip
+    return z.reshape(shape)

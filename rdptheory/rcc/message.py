@@ -1,0 +1,211 @@
+"""The RCC message record: what is transmitted, its byte forms, and its code-length report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rdptheory._validation import check_int
+
+from . import _format as fmt
+from ._chunking import MAX_CHUNK_BITS, MAX_PADDING, ChunkLayout
+from ._index_coding import IndexModel
+from .bounds import leg18_bound_bits, li25_bound_bits
+
+DEFAULT_MAX_CHUNK_BITS = 14.0
+DEFAULT_PADDING = 2
+
+
+def check_model_params(max_chunk_bits: object, padding: object) -> IndexModel:
+    """Validate (B, padding) into an :class:`IndexModel`; B is rounded to float32."""
+    if isinstance(max_chunk_bits, bool) or not isinstance(
+        max_chunk_bits, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"max_chunk_bits must be a real number, got {type(max_chunk_bits)}")
+    b = float(np.float32(max_chunk_bits))
+    if not (0.0 < b <= MAX_CHUNK_BITS):  # also rejects NaN
+        raise ValueError(f"max_chunk_bits must lie in (0, {MAX_CHUNK_BITS:g}], got {b!r}")
+    pad = check_int(padding, "padding", low=0, high=MAX_PADDING)
+    return IndexModel(b, pad)
+
+
+@dataclass(frozen=True)
+class RCCReport:
+    """Code length of one message against the one-shot bounds (all in bits).
+
+    ``index_bits`` is the ideal (model) length of the indices, ``side_bits`` that of the chunk
+    layout; ``body_bits`` = 8 x the headerless bytes; bounds are summed per chunk.
+    """
+
+    kl_bits: float
+    index_bits: float
+    side_bits: float
+    body_bits: int
+    num_bits: int
+    leg18_bound_bits: float
+    li25_bound_bits: float
+
+    @property
+    def overhead_bits(self) -> float:
+        """Ideal bits spent beyond the KL: index_bits + side_bits - kl_bits."""
+        return self.index_bits + self.side_bits - self.kl_bits
+
+
+@dataclass(frozen=True, eq=False)
+class RCCMessage:
+    """One reverse-channel-coded message.
+
+    Transmitted: ``dims`` (in the standalone header only), the chunk layout ``chunk_sizes``,
+    the candidate ``indices`` and the index model (B, padding). The remaining fields are the
+    encoder's diagnostics (``None`` on a message parsed from bytes).
+
+    Attributes
+    ----------
+    dims : int, number of coordinates
+    chunk_sizes : tuple of int, contiguous chunk sizes (all >= 1)
+    indices : tuple of int, selected candidate K_c of each chunk
+    max_chunk_bits, padding : the index model's parameters (B bits, padding bits)
+    size_std_level : int, the coded spread of the chunk-size model
+    algorithm : "pfr", "pfr_es" or "orc" (encoder only)
+    chunk_kl_bits : tuple of float, KL(q||p) of each chunk in bits (encoder only)
+    candidate_bits : tuple of int, log2 N_c (encoder only; for "pfr_es" the candidates scored)
+    candidate_dims : int, candidate-dimensions scored by the encoder (encoder only)
+    log_weights : tuple of float, log q/p (nats) of each selected candidate (encoder only)
+    sample : float64 array, the selected candidate, shaped like mu_p (encoder only)
+    """
+
+    dims: int
+    chunk_sizes: tuple[int, ...]
+    indices: tuple[int, ...]
+    max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS
+    padding: int = DEFAULT_PADDING
+    size_std_level: int = 0
+    algorithm: str | None = None
+    chunk_kl_bits: tuple[float, ...] | None = None
+    candidate_bits: tuple[int, ...] | None = None
+    candidate_dims: int | None = None
+    log_weights: tuple[float, ...] | None = None
+    sample: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        layout = ChunkLayout(tuple(int(s) for s in self.chunk_sizes))
+        if layout.dims != self.dims or not 1 <= self.dims <= fmt.MAX_DIMS:
+            raise ValueError(f"chunk_sizes must sum to dims = {self.dims} (1 <= dims < 2**24)")
+        if len(self.indices) != layout.n_chunks or min(self.indices) < 0:
+            raise ValueError("indices must hold one non-negative index per chunk")
+        if max(self.indices) >= 2**30:
+            raise ValueError("indices must be < 2**30")
+        check_model_params(self.max_chunk_bits, self.padding)
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def model(self) -> IndexModel:
+        return check_model_params(self.max_chunk_bits, self.padding)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_sizes)
+
+    @property
+    def chunk_starts(self) -> np.ndarray:
+        """int64 (n_chunks + 1,): chunk c covers ``chunk_starts[c]:chunk_starts[c+1]``."""
+        return ChunkLayout(self.chunk_sizes).starts
+
+    @property
+    def kl_bits(self) -> float:
+        """Total KL(q||p) in bits (NaN on a message parsed from bytes)."""
+        return math.nan if self.chunk_kl_bits is None else float(sum(self.chunk_kl_bits))
+
+    # ------------------------------------------------------------------ bytes
+    def content(self) -> fmt.Content:
+        return fmt.Content(self.chunk_sizes, self.size_std_level, self.indices)
+
+    def body(self) -> bytes:
+        """The headerless range-coded body (decoder needs dims, B and padding from elsewhere)."""
+        enc = fmt.new_encoder()
+        fmt.write_content(enc, self.dims, self.content(), self.model)
+        return fmt.encoder_bytes(enc)
+
+    def to_bytes(self, *, header: bool = True) -> bytes:
+        """Standalone container (magic, version, dims, model, body, CRC32) or the bare body."""
+        if not header:
+            return self.body()
+        head = fmt.MAGIC_MESSAGE + bytes([fmt.VERSION]) + fmt.put_varint(self.dims)
+        return fmt.seal(head + fmt.put_model(self.model) + self.body())
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        dims: int | None = None,
+        header: bool = True,
+        max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
+        padding: int = DEFAULT_PADDING,
+    ) -> RCCMessage:
+        """Parse :meth:`to_bytes` output; ``ValueError`` on truncated or corrupted data.
+
+        With ``header=True`` the container carries dims and the model (``dims``, if given,
+        must match); with ``header=False`` pass ``dims``, ``max_chunk_bits`` and ``padding``.
+        """
+        if header:
+            payload = fmt.unseal(data, fmt.MAGIC_MESSAGE, "RCC message")
+            d, pos = fmt.get_varint(payload, 0, "dims")
+            model, pos = fmt.get_model(payload, pos)
+            if dims is not None and check_int(dims, "dims", low=1) != d:
+                raise ValueError(f"message has {d} dims but the proposal has {dims}")
+            body = payload[pos:]
+        else:
+            if dims is None:
+                raise ValueError("dims is required to parse a headerless body")
+            d, model = check_int(dims, "dims", low=1), check_model_params(max_chunk_bits, padding)
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"data must be bytes, got {type(data).__name__}")
+            body = bytes(data)
+        return cls._from_body(body, d, model)
+
+    @classmethod
+    def _from_body(cls, body: bytes, dims: int, model: IndexModel) -> RCCMessage:
+        if not 1 <= dims <= fmt.MAX_DIMS:
+            raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
+        content = fmt.read_content(fmt.new_decoder(body), dims, model)
+        msg = cls(dims, content.sizes, content.indices, model.max_chunk_bits, model.padding,
+                  content.std_level)  # fmt: skip
+        if msg.body() != body:  # canonical form: catches garbage a CRC-less body may carry
+            raise ValueError("corrupted RCC body: it does not re-encode to the same bytes")
+        return msg
+
+    # ------------------------------------------------------------------ rate
+    @property
+    def num_bits(self) -> int:
+        """Coded length of :meth:`to_bytes` (standalone container), in bits."""
+        return 8 * len(self.to_bytes())
+
+    @property
+    def body_bits(self) -> int:
+        """Coded length of the headerless body, in bits."""
+        return 8 * len(self.body())
+
+    @property
+    def index_bits(self) -> float:
+        """Ideal code length of the indices under the index model, in bits."""
+        return float(self.model.index_bits(np.asarray(self.indices)).sum())
+
+    @property
+    def side_bits(self) -> float:
+        """Ideal code length of the chunk layout (count, spread, sizes), in bits."""
+        return fmt.layout_bits(self.dims, self.content())
+
+    def report(self) -> RCCReport:
+        """KL, bits spent and the [LEG18]/[Li25] bounds of this message (encoder side)."""
+        leg = li = math.nan
+        if self.chunk_kl_bits is not None:
+            kl = np.asarray(self.chunk_kl_bits, dtype=np.float64)
+            leg, li = float(np.sum(leg18_bound_bits(kl))), float(np.sum(li25_bound_bits(kl)))
+        return RCCReport(
+            kl_bits=self.kl_bits, index_bits=self.index_bits, side_bits=self.side_bits,
+            body_bits=self.body_bits, num_bits=self.num_bits,
+            leg18_bound_bits=leg, li25_bound_bits=li,
+        )  # fmt: skip

@@ -1,0 +1,119 @@
+"""Many RCC messages in one container, sharing one range coder: no per-message header.
+
+Codecs send one message per diffusion step or per batch of vectors. :class:`RCCStreamWriter`
+appends each message's symbols (chunk count, sizes, indices; :mod:`rdptheory.rcc._format`) to one
+constriction range coder, so the coder's termination (<= 32 bits) and the container (magic,
+version, index model, message count, CRC32) are paid once per file. The reader decodes messages
+in order; each needs the proposal (its dimension) that the decoder has at that point, so a
+diffusion decoder can compute the next proposal from the previous sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _format as fmt
+from .coding import check_proposal, decode
+from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, check_model_params
+
+
+class RCCStreamWriter:
+    """Collect messages encoded with one (max_chunk_bits, padding) into one byte string.
+
+    >>> from rdptheory import rcc
+    >>> w = rcc.RCCStreamWriter()
+    >>> for s in range(3):
+    ...     w.write(rcc.encode([0.3, -0.2], 0.5, [0.0, 0.0], 1.0, seed=7, stream=s,
+    ...                        backend="numpy"))
+    >>> r = rcc.RCCStreamReader(w.to_bytes())
+    >>> [r.read_message(2).n_chunks for _ in range(3)], r.remaining
+    ([1, 1, 1], 0)
+    """
+
+    def __init__(
+        self, *, max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS, padding: int = DEFAULT_PADDING
+    ) -> None:
+        self.model = check_model_params(max_chunk_bits, padding)
+        self._enc = fmt.new_encoder()
+        self._count = 0
+
+    @property
+    def num_messages(self) -> int:
+        return self._count
+
+    def write(self, message: RCCMessage) -> None:
+        """Append ``message`` (its index model must equal the writer's)."""
+        if not isinstance(message, RCCMessage):
+            raise TypeError(f"message must be an RCCMessage, got {type(message).__name__}")
+        if message.model != self.model:
+            raise ValueError(
+                f"message was encoded with max_chunk_bits={message.max_chunk_bits}, "
+                f"padding={message.padding}; this stream uses {self.model.max_chunk_bits}, "
+                f"{self.model.padding}"
+            )
+        fmt.write_content(self._enc, message.dims, message.content(), self.model)
+        self._count += 1
+
+    def body(self) -> bytes:
+        """The headerless range-coded payload of every message so far."""
+        return fmt.encoder_bytes(self._enc)
+
+    def to_bytes(self) -> bytes:
+        """The container: magic, version, index model, message count, payload, CRC32."""
+        head = fmt.MAGIC_STREAM + bytes([fmt.VERSION]) + fmt.put_model(self.model)
+        return fmt.seal(head + fmt.put_varint(self._count) + self.body())
+
+    @property
+    def num_bits(self) -> int:
+        """Length of :meth:`to_bytes` in bits."""
+        return 8 * len(self.to_bytes())
+
+
+class RCCStreamReader:
+    """Read the messages of an :class:`RCCStreamWriter` container in order.
+
+    Raises ``ValueError`` at construction if the data are truncated or corrupted (CRC32).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        payload = fmt.unseal(data, fmt.MAGIC_STREAM, "RCC stream")
+        self.model, pos = fmt.get_model(payload, 0)
+        self._count, pos = fmt.get_varint(payload, pos, "message count")
+        self._dec = fmt.new_decoder(payload[pos:])
+        self._read = 0
+
+    @property
+    def num_messages(self) -> int:
+        return self._count
+
+    @property
+    def remaining(self) -> int:
+        return self._count - self._read
+
+    def read_message(self, dims: int) -> RCCMessage:
+        """The next message (transmitted fields only) of a ``dims``-coordinate target."""
+        if self.remaining <= 0:
+            raise ValueError(f"the stream holds only {self._count} messages")
+        if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)):
+            raise TypeError(f"dims must be an int, got {type(dims).__name__}")
+        if not 1 <= dims <= fmt.MAX_DIMS:
+            raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
+        content = fmt.read_content(self._dec, int(dims), self.model)
+        self._read += 1
+        return RCCMessage(int(dims), content.sizes, content.indices, self.model.max_chunk_bits,
+                          self.model.padding, content.std_level)  # fmt: skip
+
+    def read(
+        self,
+        mu_p: npt.ArrayLike,
+        sigma_p: npt.ArrayLike,
+        *,
+        seed: int,
+        stream: int = 0,
+        backend: str = "auto",
+    ) -> np.ndarray:
+        """Decode the next message's sample under proposal N(mu_p, sigma_p^2) (see ``decode``)."""
+        mu, _, _ = check_proposal(mu_p, sigma_p)
+        message = self.read_message(mu.size)
+        return decode(message, mu_p, sigma_p, seed=seed, stream=stream, backend=backend)
