@@ -32,9 +32,25 @@ from rdptheory.diffusion.solvers import (
     integrate,
     pf_ode_drift,
 )
+from rdptheory.diffusion.steering import (
+    SingleRhoLoss,
+    optimal_decode,
+    per_direction_rho,
+    rho_for_perception,
+    rho_for_tradeoff,
+    single_alpha_decode,
+    single_rho_loss,
+)
 
 __all__ = [
     "SCHEDULES",
+    "SingleRhoLoss",
+    "optimal_decode",
+    "per_direction_rho",
+    "rho_for_perception",
+    "rho_for_tradeoff",
+    "single_alpha_decode",
+    "single_rho_loss",
     "DiffusionModel",
     "DiscreteSchedule",
     "GMMModel",
