@@ -1,0 +1,254 @@
+"""Hypothesis strategies for property-testing code against the Gaussian RDP theory.
+
+Public, so theorists can property-test their own implementations against ours::
+
+    from hypothesis import given
+    from rdptheory.testing import scalar_operating_points
+
+    @given(scalar_operating_points(regime="both_active"))
+    def test_my_rdp(pt):
+        ours = rdptheory.gaussian.rdp(pt.D, pt.P, pt.variance, perception=pt.perception)
+        assert abs(my_rdp(pt.D, pt.P, pt.variance, pt.perception) - ours) < 1e-9
+
+Regimes (THEORY.md §1-§2): ``"zero_rate"`` (R = 0), ``"perception_inactive"`` (R(D, P) = R(D);
+for vectors plain water-filling, alias ``"water_filling"``), ``"both_active"`` (distortion and
+perception constraints both bind) and ``"perfect_perception"`` (P = 0).  Generated points keep
+a relative margin ``MARGIN`` from every regime boundary, so the regime is unambiguous in float64.
+
+``hypothesis`` is a test dependency: importing this module without it raises ``ImportError``;
+``import rdptheory`` never imports it.  Randomness inside strategies (random rotations) comes
+from seeds that hypothesis draws, so every example is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - exercised only without hypothesis
+    raise ImportError(
+        "rdptheory.testing needs the 'hypothesis' package (a test dependency); install it with "
+        "`pip install 'rdptheory[test]'` or `pip install hypothesis`"
+    ) from exc
+
+__all__ = [
+    "MARGIN",
+    "PERCEPTIONS",
+    "REGIMES",
+    "OperatingPoint",
+    "VectorOperatingPoint",
+    "covariances",
+    "diagonal_spectra",
+    "noise_levels",
+    "perceptions",
+    "rates",
+    "rhos",
+    "scalar_operating_points",
+    "variances",
+    "vector_operating_points",
+]
+
+Regime = Literal["zero_rate", "perception_inactive", "both_active", "perfect_perception"]
+REGIMES: tuple[str, ...] = ("zero_rate", "perception_inactive", "both_active", "perfect_perception")
+PERCEPTIONS: tuple[str, ...] = ("w2sq", "kl_forward", "kl_reverse")
+#: Relative distance kept from regime boundaries.
+MARGIN = 1e-6
+
+
+class OperatingPoint(NamedTuple):
+    """A scalar (D, P) point for source variance ``variance`` in a known regime."""
+
+    D: float
+    P: float
+    variance: float
+    perception: str
+    regime: str
+
+
+class VectorOperatingPoint(NamedTuple):
+    """A (D, P) point (``"w2sq"``) for the diagonal source ``variances`` in a known regime."""
+
+    D: float
+    P: float
+    variances: np.ndarray
+    regime: str
+
+
+def _log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Floats spread evenly in log10 between ``lo`` and ``hi`` (shrinks towards ``lo``)."""
+    return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(10.0**e))
+
+
+def _fraction(lo: float = MARGIN, hi: float = 1.0 - MARGIN) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi)
+
+
+def variances(min_value: float = 1e-3, max_value: float = 1e3) -> st.SearchStrategy[float]:
+    """Valid scalar source variances ``s² > 0``, log-uniform in ``[min_value, max_value]``."""
+    return _log_uniform(min_value, max_value)
+
+
+def noise_levels(min_value: float = 1e-3, max_value: float = 1e3) -> st.SearchStrategy[float]:
+    """AWGN noise variances ``t² > 0`` (THEORY.md §0), log-uniform."""
+    return _log_uniform(min_value, max_value)
+
+
+def rates(max_bits: float = 8.0) -> st.SearchStrategy[float]:
+    """Rates in bits in ``[0, max_bits]``."""
+    return st.floats(0.0, max_bits)
+
+
+def rhos(min_value: float = 1.0, max_value: float = 2.0) -> st.SearchStrategy[float]:
+    """Score scales ρ of the PF-ODE decoder (THEORY.md §3); ``rhos(0.0, 3.0)``: wide range."""
+    if not 0.0 <= min_value <= max_value:
+        raise ValueError(f"need 0 <= min_value <= max_value, got {min_value}, {max_value}")
+    return st.floats(min_value, max_value)
+
+
+def perceptions() -> st.SearchStrategy[str]:
+    """One of the perception measure names ``"w2sq"``, ``"kl_forward"``, ``"kl_reverse"``."""
+    return st.sampled_from(PERCEPTIONS)
+
+
+@st.composite
+def diagonal_spectra(
+    draw: st.DrawFn,
+    min_size: int = 1,
+    max_size: int = 8,
+    *,
+    white: bool | None = None,
+    min_value: float = 1e-2,
+    max_value: float = 1e2,
+) -> np.ndarray:
+    """Component variances λ (1-D float64 array) of a diagonal Gaussian source.
+
+    ``white=True``: all equal; ``white=False``: at least two components differing by ≥ 1 %
+    (needs ``min_size >= 2``); ``None``: either.
+    """
+    if white is False and max_size < 2:
+        raise ValueError("a non-white spectrum needs max_size >= 2")
+    if white is None:
+        white = max_size < 2 or draw(st.booleans())
+    n = draw(st.integers(max(min_size, 1 if white else 2), max_size))
+    if white:
+        return np.full(n, draw(_log_uniform(min_value, max_value)))
+    lam = np.array(draw(st.lists(_log_uniform(min_value, max_value), min_size=n, max_size=n)))
+    if lam.max() < 1.01 * lam.min():  # force non-white: spread the first two apart
+        lam[0], lam[1] = min_value, max_value
+    return lam
+
+
+@st.composite
+def covariances(draw: st.DrawFn, min_size: int = 1, max_size: int = 6) -> np.ndarray:
+    """Full symmetric positive-definite covariances ``U diag(λ) Uᵀ`` with a random rotation U.
+
+    U is the Q factor of a Gaussian matrix from ``numpy.random.default_rng(seed)``, the seed
+    drawn by hypothesis.
+    """
+    lam = draw(diagonal_spectra(min_size, max_size))
+    seed = draw(st.integers(0, 2**32 - 1))
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((lam.size, lam.size)))
+    q = q * np.sign(np.diag(r))
+    cov = (q * lam) @ q.T
+    return 0.5 * (cov + cov.T)
+
+
+def _perception_of_ratio(ratio: float, perception: str, variance: float) -> float:
+    """P whose Gaussian floor is ``s_lo = ratio·s`` (``ratio`` in (0, 1))."""
+    v = 2.0 * math.log(ratio)  # log(s_lo²/s²)
+    if perception == "w2sq":
+        return variance * (1.0 - ratio) ** 2
+    if perception == "kl_reverse":
+        return 0.5 * (math.expm1(v) - v)
+    return 0.5 * (math.expm1(-v) + v)
+
+
+@st.composite
+def scalar_operating_points(
+    draw: st.DrawFn,
+    regime: Regime | None = None,
+    perception: str | None = None,
+    variance: float | None = None,
+) -> OperatingPoint:
+    """Scalar (D, P) pairs in a known regime of R(D, P) (THEORY.md §1).
+
+    Any argument left ``None`` is drawn.  The floor ratio r = s_lo/s ∈ [0.01, 0.99] is drawn
+    first and P follows from it in closed form, so the regime does not depend on the code
+    under test.  For ``"w2sq"`` the floor may also be 0 (P ≥ s²) outside ``"both_active"``.
+    """
+    regime = draw(st.sampled_from(REGIMES)) if regime is None else regime
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
+    perception = draw(perceptions()) if perception is None else perception
+    var = draw(variances()) if variance is None else float(variance)
+    if regime == "perfect_perception":
+        return OperatingPoint(2.0 * var * draw(_fraction()), 0.0, var, perception, regime)
+    ratios = st.floats(0.01, 0.99)
+    if perception == "w2sq" and regime != "both_active":
+        ratios = st.one_of(st.just(0.0), ratios)
+    r = draw(ratios)
+    if r == 0.0:
+        P = var * (1.0 + draw(st.floats(0.0, 3.0)))
+    else:
+        P = _perception_of_ratio(r, perception, var)
+    lo2 = var * r * r  # s_lo²
+    if regime == "zero_rate":
+        D = (var + lo2) * (1.0 + MARGIN + 3.0 * draw(_fraction()))
+    elif regime == "perception_inactive":
+        D = (var - lo2) * draw(_fraction())
+    else:  # keep MARGIN·s² from both ends of (s² - s_lo², s² + s_lo²)
+        m = min(MARGIN / (r * r), 0.25)
+        D = var - lo2 + 2.0 * lo2 * draw(_fraction(m, 1.0 - m))
+    return OperatingPoint(D, P, var, perception, regime)
+
+
+def _water_filling_perception(D: float, lam: np.ndarray) -> float:
+    """P above which the perception constraint is inactive: Σ(√λ_i - √(λ_i - θ)₊)²."""
+    from rdptheory.gaussian.vector import water_filling
+
+    theta = float(water_filling(D, lam).level)
+    return float(np.sum((np.sqrt(lam) - np.sqrt(np.maximum(lam - theta, 0.0))) ** 2))
+
+
+@st.composite
+def vector_operating_points(
+    draw: st.DrawFn,
+    regime: str | None = None,
+    variances: np.ndarray | None = None,
+    *,
+    min_size: int = 1,
+    max_size: int = 8,
+    white: bool | None = None,
+) -> VectorOperatingPoint:
+    """(D, P) pairs (``"w2sq"``) in a known regime of the vector R(D, P) (THEORY.md §2).
+
+    ``"zero_rate"``: D ≥ L + (√L − √P)₊² (L = Σλ); ``"perception_inactive"`` (alias
+    ``"water_filling"``): D < L, P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; ``"both_active"``: D < L and P
+    below that threshold; ``"perfect_perception"``: P = 0, D < 2L.
+    """
+    regime = "perception_inactive" if regime == "water_filling" else regime
+    regime = draw(st.sampled_from(REGIMES)) if regime is None else regime
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {REGIMES} or 'water_filling', got {regime!r}")
+    lam = (
+        draw(diagonal_spectra(min_size, max_size, white=white))
+        if variances is None
+        else np.asarray(variances, dtype=float)
+    )
+    L = float(lam.sum())
+    f = draw(_fraction(1e-3, 1.0 - 1e-3))
+    if regime == "perfect_perception":
+        return VectorOperatingPoint(2.0 * L * f, 0.0, lam, regime)
+    if regime == "zero_rate":
+        P = L * draw(st.floats(0.0, 2.0))
+        D = (L + max(math.sqrt(L) - math.sqrt(P), 0.0) ** 2) * (1.0 + MARGIN + 3.0 * f)
+        return VectorOperatingPoint(D, P, lam, regime)
+    D = L * f
+    p_wf = _water_filling_perception(D, lam)
+    g = draw(_fraction(1e-3, 1.0 - 1e-3))
+    P = p_wf * (1.0 + MARGIN + 3.0 * g) if regime == "perception_inactive" else p_wf * g
+    return VectorOperatingPoint(D, P, lam, regime)
