@@ -1,13 +1,25 @@
 """rdptheory.symbolic: the Gaussian results of THEORY.md §1–§3 derived with sympy.
 
-Each public function returns a :class:`Derivation` (or a small record of them): the sympy
-expression, its argument symbols, assumptions, citation tag, LaTeX, intermediate steps and a
-``lambdify()`` for numeric use. Derivations are cached; every identity they claim is proved by
-reducing a difference to exactly zero, and a failed proof raises :class:`DerivationError`.
+Each public function returns a :class:`Derivation` (or a small frozen record of them): the
+sympy expression, its argument symbols, assumptions, citation tag, LaTeX, the intermediate
+steps, and ``lambdify()`` for numeric use. Derivations are cached (``functools.cache``), and
+every identity they claim is proved by reducing a difference to exactly zero; a failed proof
+raises :class:`DerivationError` rather than returning a wrong formula. Rates are in nats.
+
+- :func:`perception_measure`, :func:`perception_floor` — W₂², KL both ways, floors s_lo(P)
+  (Lambert W branches W₀ / W₋₁), §1.
+- :func:`rdp_w2sq_kkt`, :func:`rdp_core`, :func:`rdp_scalar`, :func:`rdp_w2sq_scalar`,
+  :func:`rdp_zero_perception`, :func:`drp_scalar` — scalar R(D, P) by KKT, §1.
+- :func:`dp_awgn_scalar` — [FMM21] D(P), MMSE, single-α estimator, §3.
+- :func:`pf_ode_map` — the score-scaled PF-ODE solved with ``dsolve`` (VE and VP), §3.
+- :func:`score_scaled_point_scalar`, :func:`scheme_optimality` — the scheme's operating point
+  and the proof that it lies on R(D, P) and D(P) for 1 <= ρ <= 2, §3.
 """
 
 from rdptheory.symbolic._core import Derivation, DerivationError, Step
+from rdptheory.symbolic.awgn import DPAWGNDerivation, dp_awgn_scalar, expect_quadratic
 from rdptheory.symbolic.perception import perception_floor, perception_measure
+from rdptheory.symbolic.pf_ode import PARAMETERISATIONS, pf_ode_map
 from rdptheory.symbolic.rdp import (
     drp_scalar,
     rdp_core,
@@ -15,6 +27,13 @@ from rdptheory.symbolic.rdp import (
     rdp_w2sq_kkt,
     rdp_w2sq_scalar,
     rdp_zero_perception,
+)
+from rdptheory.symbolic.scheme import (
+    SchemeOptimality,
+    SchemePointDerivation,
+    gaussian_entropy,
+    scheme_optimality,
+    score_scaled_point_scalar,
 )
 
 __all__ = [
@@ -29,4 +48,14 @@ __all__ = [
     "rdp_w2sq_scalar",
     "rdp_zero_perception",
     "drp_scalar",
+    "DPAWGNDerivation",
+    "dp_awgn_scalar",
+    "expect_quadratic",
+    "PARAMETERISATIONS",
+    "pf_ode_map",
+    "SchemePointDerivation",
+    "SchemeOptimality",
+    "gaussian_entropy",
+    "score_scaled_point_scalar",
+    "scheme_optimality",
 ]
