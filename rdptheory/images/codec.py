@@ -1,0 +1,249 @@
+"""The image codec: DiffC-style progressive RCC of a diffusion chain, decoded at any ρ.
+
+Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the noise ladder
+(:mod:`rdptheory.images._chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
+``y_i ~ q(y_i | y_{i-1}, x)`` against the model's ``p(y_i | y_{i-1})`` with the chunked RCC
+engine (:mod:`rdptheory.rcc`, one stream index per step under one seed). It stops when the
+next step would exceed the bit budget (``bpp``) or the ladder reaches ``noise_var``.
+
+Decoder: replay the chain from the indices and the seed (the proposals depend only on what was
+already decoded), then integrate the score-scaled PF-ODE from the last level to 0 with the ρ
+chosen *at decode time* [WBZ26] (:func:`rdptheory.diffusion.decode`). Any prefix of the steps
+is a valid lower-rate stream (``max_steps``, :func:`truncate`).
+
+The rate is the whole file: header, RCC stream (chunk layouts and indices), CRC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from rdptheory._validation import check_int, check_positive, check_rho
+from rdptheory.images import _chain, _format
+from rdptheory.images.datasets import from_model_space, to_model_space
+from rdptheory.images.models import ImageModel, default_model
+
+Algorithm = Literal["pfr", "pfr_es", "orc"]
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """Encoder settings (the ladder is written into the file; the rest shapes the RCC).
+
+    t_max, t_min : noise std of the first and the last ladder level (model-space units).
+    n_levels : ladder length L (steps the encoder may send).
+    max_chunk_bits, padding : RCC chunk KL budget B and candidate padding (THEORY.md §5);
+        encoding costs ~ 2^(B + padding) candidate draws per coordinate and step.
+    algorithm, backend : RCC selection algorithm and kernel backend.
+    """
+
+    t_max: float = 20.0
+    t_min: float = 0.01
+    n_levels: int = 24
+    max_chunk_bits: float = 8.0
+    padding: int = 2
+    algorithm: Algorithm = "pfr"
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        _chain.noise_ladder(self.t_max, self.t_min, self.n_levels)  # validates the ladder
+
+
+@dataclass(frozen=True)
+class CompressResult:
+    """A compressed image and the encoder's accounting (rates in bits)."""
+
+    data: bytes
+    bpp: float
+    n_steps: int
+    noise_var: float
+    kl_bits: tuple[float, ...]
+    seconds: float
+
+
+def _ladder(t_max: float, t_min: float, n_levels: int) -> np.ndarray:
+    """The ladder as both sides see it: the f32 header values, then float64 maths."""
+    return _chain.noise_ladder(float(np.float32(t_max)), float(np.float32(t_min)), n_levels)
+
+
+def _fingerprint(model: ImageModel) -> bytes:
+    return hashlib.sha256(model.fingerprint()).digest()[: _format.FINGERPRINT_BYTES]
+
+
+def _code_image(image: npt.ArrayLike, model: ImageModel) -> np.ndarray:
+    u = np.asarray(image)
+    if u.dtype != np.uint8 or u.ndim != 3 or u.shape[2] != 3:
+        raise ValueError(f"image must be a uint8 array of shape (H, W, 3), got {u.dtype} "
+                         f"{u.shape}")
+    return np.asarray(model.to_code_space(to_model_space(u)[None]), dtype=np.float64)
+
+
+def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = None,
+                         bpp: float | None = None, noise_var: float | None = None,
+                         seed: int = 0, config: CodecConfig = CodecConfig()) -> CompressResult:
+    """Compress an 8-bit RGB image; stop at ``bpp`` (bits per pixel) or at ``noise_var``.
+
+    Parameters
+    ----------
+    image : uint8 array (H, W, 3).
+    model : ImageModel (default: the embedded patch-GMM prior).
+    bpp : target rate in bits per pixel of the image (whole file); or
+    noise_var : the last noise variance t² to reach (model space); exactly one of the two.
+    seed : int in [0, 2**63), the shared seed (written into the file).
+    config : CodecConfig.
+
+    Returns
+    -------
+    CompressResult (``data`` is the file; ``bpp = 8·len(data)/(H·W)``).
+    """
+    import time
+
+    from rdptheory import rcc
+
+    model = default_model() if model is None else _check_model(model)
+    x = _code_image(image, model)
+    h, w = np.shape(image)[:2]
+    budget = _budget_bits(bpp, noise_var, h * w)
+    seed = check_int(seed, "seed", low=0, high=2**63 - 1)
+    t = _ladder(config.t_max, config.t_min, config.n_levels)
+    last = len(t) - 1 if noise_var is None else int(np.sum(t**2 >= noise_var)) - 1
+    if last < 0:
+        raise ValueError(f"noise_var={noise_var} is above the ladder's first level {t[0]**2:.4g}")
+    start = time.perf_counter()
+    header = _format.StreamHeader(_fingerprint(model), h, w, x.size, seed, config.t_max,
+                                  config.t_min, config.n_levels, 0)
+    messages: list[Any] = []
+    y = None
+    for i in range(last + 1):
+        step = _chain.first_step(x, t[0]) if i == 0 else _chain.reverse_step(
+            x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i - 1], t[i])
+        msg = rcc.encode(*step, seed=seed, stream=i, max_chunk_bits=config.max_chunk_bits,
+                         padding=config.padding, algorithm=config.algorithm,
+                         backend=config.backend)
+        if i > 0 and 8 * len(_pack(header, [*messages, msg], config)) > budget:
+            break
+        messages.append(msg)
+        y = msg.sample
+    data = _pack(header, messages, config)
+    n = len(messages)
+    return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
+                          tuple(m.kl_bits for m in messages), time.perf_counter() - start)
+
+
+def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:
+    if (bpp is None) == (noise_var is None):
+        raise ValueError("give exactly one of bpp (target rate) and noise_var (target level)")
+    if bpp is not None:
+        return float(check_positive(bpp, "bpp")) * pixels
+    check_positive(noise_var, "noise_var")
+    return float("inf")
+
+
+def _pack(header: _format.StreamHeader, messages: list[Any], config: CodecConfig) -> bytes:
+    """The file holding ``messages`` (one per step) under ``header``."""
+    from rdptheory import rcc
+
+    writer = rcc.RCCStreamWriter(max_chunk_bits=config.max_chunk_bits, padding=config.padding)
+    for m in messages:
+        writer.write(m)
+    h = _format.StreamHeader(**{**header.__dict__, "n_steps": len(messages)})
+    return _format.pack_stream(_format.ImageStream(h, writer.to_bytes()))
+
+
+def compress(image: npt.ArrayLike, *, model: ImageModel | None = None,
+             bpp: float | None = None, noise_var: float | None = None, seed: int = 0,
+             config: CodecConfig = CodecConfig()) -> bytes:
+    """Compress an 8-bit RGB image to bytes (see :func:`compress_with_report`)."""
+    return compress_with_report(image, model=model, bpp=bpp, noise_var=noise_var, seed=seed,
+                                config=config).data
+
+
+def _check_model(model: Any) -> ImageModel:
+    if not isinstance(model, ImageModel):
+        raise TypeError("model must be an ImageModel (denoise, score, to_code_space, "
+                        f"from_code_space, code_shape, fingerprint, name), got {type(model)}")
+    return model
+
+
+def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
+            backend: str) -> np.ndarray:
+    """The decoder's chain: ``y`` at ladder level ``n_steps − 1`` from the first steps."""
+    from rdptheory import rcc
+
+    h = stream.header
+    t = _ladder(h.t_max, h.t_min, h.n_levels)
+    reader = rcc.RCCStreamReader(stream.rcc_stream)
+    if reader.num_messages != h.n_steps:
+        raise ValueError(f"corrupted image stream: header says {h.n_steps} steps, the RCC "
+                         f"stream holds {reader.num_messages}")
+    shape = (1, *model.code_shape(h.height, h.width))
+    if int(np.prod(shape)) != h.code_dims:
+        raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions, the model "
+                         f"expects {int(np.prod(shape))} for a {h.height}x{h.width} image")
+    y = reader.read(np.zeros(shape), float(np.sqrt(t[0] ** 2 + _chain.PRIOR_DATA_VAR)),
+                    seed=h.seed, stream=0, backend=backend)
+    for i in range(1, n_steps):
+        x0_hat = np.asarray(model.denoise(y, t[i - 1] ** 2), dtype=np.float64)
+        mu_p, sigma_p = _chain.prior_step(x0_hat, y, t[i - 1], t[i])
+        y = reader.read(mu_p, sigma_p, seed=h.seed, stream=i, backend=backend)
+    return y
+
+
+def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0,
+               max_steps: int | None = None, ode_steps: int = 24,
+               solver: Literal["euler", "heun"] = "heun", backend: str = "auto") -> np.ndarray:
+    """Decode a file to an 8-bit RGB image, with the score scale ρ chosen now [WBZ26].
+
+    .. math:: dX = [f - \\tfrac12 ρ g^2 ∇\\log p_t(X)]\\,dt \\quad\\text{from } t_n^2
+              \\text{ to } 0
+
+    Parameters
+    ----------
+    data : bytes from :func:`compress`.
+    model : the ImageModel the file was made with (checked by fingerprint).
+    rho : float ≥ 0; 1 = probability-flow ODE, 2 = the MMSE-end drift (THEORY.md §3).
+    max_steps : decode only the first ``max_steps`` steps (a lower-rate prefix); default all.
+    ode_steps, solver : the PF-ODE grid (VP schedule) and integrator.
+    backend : RCC kernel backend (any backend decodes any other's stream).
+
+    Returns
+    -------
+    uint8 array (H, W, 3).
+    """
+    from rdptheory.diffusion import decode
+
+    model = default_model() if model is None else _check_model(model)
+    stream = _format.unpack_stream(data)
+    h = stream.header
+    if h.fingerprint != _fingerprint(model):
+        raise ValueError(f"this file was made with another model (fingerprint "
+                         f"{h.fingerprint.hex()}, model {model.name} has "
+                         f"{_fingerprint(model).hex()})")
+    rho = float(check_rho(rho))
+    n = h.n_steps if max_steps is None else check_int(max_steps, "max_steps", low=1,
+                                                      high=h.n_steps)
+    y = _replay(stream, model, n, backend)
+    t_n = _ladder(h.t_max, h.t_min, h.n_levels)[n - 1]
+    x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver,
+                   steps=check_int(ode_steps, "ode_steps", low=1))
+    return from_model_space(np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0])
+
+
+def truncate(data: bytes, n_steps: int) -> bytes:
+    """A valid file holding only the first ``n_steps`` steps of ``data`` (a lower rate)."""
+    from rdptheory import rcc
+
+    stream = _format.unpack_stream(data)
+    n = check_int(n_steps, "n_steps", low=1, high=stream.header.n_steps)
+    reader = rcc.RCCStreamReader(stream.rcc_stream)
+    writer = rcc.RCCStreamWriter(max_chunk_bits=reader.model.max_chunk_bits,
+                                 padding=reader.model.padding)
+    for _ in range(n):
+        writer.write(reader.read_message(stream.header.code_dims))
+    h = _format.StreamHeader(**{**stream.header.__dict__, "n_steps": n})
+    return _format.pack_stream(_format.ImageStream(h, writer.to_bytes()))
