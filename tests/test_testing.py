@@ -1,0 +1,137 @@
+"""rdptheory.testing: the strategies generate what they promise."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rdptheory._validation import check_covariance
+from rdptheory.gaussian import min_reconstruction_std, rate_distortion, rdp
+from rdptheory.gaussian.vector import water_filling
+from rdptheory.testing import (
+    MARGIN,
+    PERCEPTIONS,
+    REGIMES,
+    covariances,
+    diagonal_spectra,
+    noise_levels,
+    perceptions,
+    rates,
+    rhos,
+    scalar_operating_points,
+    variances,
+    vector_operating_points,
+)
+
+
+@given(variances(), noise_levels(), rates(), rhos(), rhos(0.0, 3.0), perceptions())
+def test_scalar_strategies_ranges(var, t2, r, rho, rho_wide, measure):
+    assert 1e-3 <= var <= 1e3 and 1e-3 <= t2 <= 1e3
+    assert 0.0 <= r <= 8.0
+    assert 1.0 <= rho <= 2.0 and 0.0 <= rho_wide <= 3.0
+    assert measure in PERCEPTIONS
+
+
+def test_rhos_rejects_bad_range():
+    with pytest.raises(ValueError, match="min_value <= max_value"):
+        rhos(2.0, 1.0)
+
+
+@given(diagonal_spectra(white=True))
+def test_white_spectra(lam):
+    assert lam.ndim == 1 and 1 <= lam.size <= 8
+    assert np.all(lam == lam[0]) and lam[0] > 0
+
+
+@given(diagonal_spectra(white=False, max_size=5))
+def test_non_white_spectra(lam):
+    assert 2 <= lam.size <= 5
+    assert lam.min() > 0 and lam.max() >= 1.01 * lam.min()
+
+
+@given(covariances())
+def test_covariances_are_spd(cov):
+    checked = check_covariance(cov)
+    assert np.linalg.eigvalsh(checked).min() > 0
+    np.testing.assert_array_equal(cov, cov.T)
+
+
+@given(scalar_operating_points())
+def test_scalar_points_are_in_their_regime(pt):
+    assert pt.regime in REGIMES and pt.perception in PERCEPTIONS
+    assert pt.D > 0 and pt.P >= 0 and pt.variance > 0
+    var = pt.variance
+    lo2 = min_reconstruction_std(pt.P, var, perception=pt.perception) ** 2
+    r = rdp(pt.D, pt.P, var, perception=pt.perception)
+    if pt.regime == "zero_rate":
+        assert pt.D >= (var + lo2) * (1 + 0.5 * MARGIN) and r == 0.0
+    elif pt.regime == "perception_inactive":
+        assert pt.D <= (var - lo2) * (1 - 0.5 * MARGIN)
+        assert r == pytest.approx(rate_distortion(pt.D, var), rel=1e-12)
+    elif pt.regime == "both_active":
+        assert var - lo2 + 0.5 * MARGIN * var <= pt.D <= var + lo2 - 0.5 * MARGIN * var
+        assert r > rate_distortion(pt.D, var)
+    else:
+        assert pt.P == 0.0 and pt.D < 2 * var
+
+
+@given(st.sampled_from(REGIMES), perceptions(), st.floats(0.5, 2.0), st.data())
+def test_scalar_points_honour_fixed_arguments(regime, measure, var, data):
+    pt = data.draw(scalar_operating_points(regime=regime, perception=measure, variance=var))
+    assert (pt.regime, pt.perception, pt.variance) == (regime, measure, var)
+
+
+@given(st.data())
+def test_unknown_regime_rejected(data):
+    with pytest.raises(ValueError, match="regime must be one of"):
+        data.draw(scalar_operating_points(regime="both"))
+    with pytest.raises(ValueError, match="regime must be one of"):
+        data.draw(vector_operating_points(regime="both"))
+
+
+@given(vector_operating_points())
+def test_vector_points_are_in_their_regime(pt):
+    lam, L = pt.variances, float(pt.variances.sum())
+    zero_rate_from = L + max(math.sqrt(L) - math.sqrt(pt.P), 0.0) ** 2
+    if pt.regime == "zero_rate":
+        assert pt.D >= zero_rate_from * (1 + 0.5 * MARGIN)
+        return
+    if pt.regime == "perfect_perception":
+        assert pt.P == 0.0 and pt.D < 2 * L
+        return
+    assert pt.D < L
+    theta = float(water_filling(pt.D, lam).level)
+    p_wf = float(np.sum((np.sqrt(lam) - np.sqrt(np.maximum(lam - theta, 0.0))) ** 2))
+    if pt.regime == "perception_inactive":
+        assert pt.P >= p_wf * (1 + 0.5 * MARGIN)
+    else:
+        assert 0.0 < pt.P < p_wf
+
+
+@given(vector_operating_points(regime="water_filling"))
+def test_water_filling_alias(pt):
+    assert pt.regime == "perception_inactive"
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_import_rdptheory_does_not_import_hypothesis():
+    proc = _run("import sys, rdptheory, rdptheory.gaussian; "
+                "print('hypothesis' in sys.modules)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+
+
+def test_clear_import_error_without_hypothesis():
+    proc = _run("import sys; sys.modules['hypothesis'] = None; import rdptheory.testing")
+    assert proc.returncode != 0
+    assert "rdptheory.testing needs the 'hypothesis' package" in proc.stderr
