@@ -42,9 +42,9 @@ class CodecConfig:
     algorithm, backend : RCC selection algorithm and kernel backend.
     """
 
-    t_max: float = 20.0
+    t_max: float = 5.0
     t_min: float = 0.01
-    n_levels: int = 24
+    n_levels: int = 32
     max_chunk_bits: float = 8.0
     padding: int = 2
     algorithm: Algorithm = "pfr"
@@ -56,7 +56,12 @@ class CodecConfig:
 
 @dataclass(frozen=True)
 class CompressResult:
-    """A compressed image and the encoder's accounting (rates in bits)."""
+    """A compressed image and the encoder's accounting.
+
+    ``bpp`` is the file size in bits per pixel, ``kl_bits`` the KL of each step in bits,
+    ``noise_var`` the last level sent (t², model space), ``state`` the chain's last sample
+    (shape ``(1, *code_shape)``), which the decoder reproduces bit for bit.
+    """
 
     data: bytes
     bpp: float
@@ -64,6 +69,7 @@ class CompressResult:
     noise_var: float
     kl_bits: tuple[float, ...]
     seconds: float
+    state: np.ndarray
 
 
 def _ladder(t_max: float, t_min: float, n_levels: int) -> np.ndarray:
@@ -132,7 +138,7 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     data = _pack(header, messages, config)
     n = len(messages)
     return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
-                          tuple(m.kl_bits for m in messages), time.perf_counter() - start)
+                          tuple(m.kl_bits for m in messages), time.perf_counter() - start, y)
 
 
 def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:

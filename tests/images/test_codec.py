@@ -1,0 +1,110 @@
+"""The image codec with the embedded prior: round trips, rate accounting, rate/ρ behaviour,
+prefix decoding and clean failures on bad files."""
+
+import numpy as np
+import pytest
+
+from rdptheory.images import _format
+from rdptheory.images.codec import (
+    CodecConfig,
+    _replay,
+    compress,
+    compress_with_report,
+    decompress,
+    truncate,
+)
+from rdptheory.images.datasets import bundled_image
+from rdptheory.images.metrics import psnr
+from rdptheory.images.models import PatchGMMImageModel
+
+CONFIG = CodecConfig(backend="numpy", n_levels=16)
+RHOS = (1.0, 1.5, 2.0)
+
+
+@pytest.fixture(scope="module")
+def image():
+    # 13x18: neither side a multiple of the 8x8 patch, so border tiles are exercised
+    return bundled_image("china").pixels[150:163, 250:268]
+
+
+@pytest.fixture(scope="module")
+def coded(image):
+    return compress_with_report(image, noise_var=0.003, seed=3, config=CONFIG)
+
+
+def test_round_trip_state_is_bit_exact_and_decoding_deterministic(image, coded):
+    from rdptheory.images.models import default_model
+
+    stream = _format.unpack_stream(coded.data)
+    y = _replay(stream, default_model(), stream.header.n_steps, "numpy")
+    assert np.array_equal(y, coded.state)
+    a, b = (decompress(coded.data, rho=1.0, backend="numpy") for _ in range(2))
+    assert a.shape == image.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+def test_bpp_is_the_file_size(image, coded):
+    assert coded.bpp == 8 * len(coded.data) / (image.shape[0] * image.shape[1])
+    assert coded.n_steps == len(coded.kl_bits) == _format.unpack_stream(coded.data).header.n_steps
+
+
+def test_target_bpp_is_respected(image):
+    r = compress_with_report(image, bpp=12.0, seed=1, config=CONFIG)
+    assert r.bpp <= 12.0 and r.n_steps >= 2
+    assert r.data == compress(image, bpp=12.0, seed=1, config=CONFIG)
+
+
+def test_psnr_rises_with_rate_at_every_rho(image, coded):
+    steps = (3, 7, coded.n_steps)
+    sizes = [len(truncate(coded.data, k)) for k in steps]
+    assert sizes == sorted(sizes) and sizes[-1] == len(coded.data)
+    for rho in RHOS:
+        p = [psnr(image, decompress(coded.data, rho=rho, max_steps=k, backend="numpy"))
+             for k in steps]
+        assert p[0] < p[1] < p[2], (rho, p)
+
+
+def test_rho_changes_the_reconstruction(coded):
+    a = decompress(coded.data, rho=1.0, max_steps=6, backend="numpy")
+    b = decompress(coded.data, rho=2.0, max_steps=6, backend="numpy")
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 1.0
+
+
+def test_prefix_decoding_equals_truncated_file(coded):
+    short = truncate(coded.data, 5)
+    assert len(short) < len(coded.data)
+    assert np.array_equal(decompress(short, rho=1.5, backend="numpy"),
+                          decompress(coded.data, rho=1.5, max_steps=5, backend="numpy"))
+
+
+def test_bad_files_fail_cleanly(coded, random_gmm):
+    data = coded.data
+    bad = {
+        "truncated": data[:-3],
+        "very short": data[:7],
+        "corrupted": data[:30] + bytes([data[30] ^ 0x10]) + data[31:],
+        "foreign": b"\x89PNG\r\n\x1a\n" + bytes(64),
+        "empty": b"",
+    }
+    for name, blob in bad.items():
+        with pytest.raises(ValueError, match="image stream"):
+            decompress(blob, backend="numpy")
+    other = PatchGMMImageModel(random_gmm(patch=2))
+    with pytest.raises(ValueError, match="another model"):
+        decompress(data, model=other, backend="numpy")
+    with pytest.raises(TypeError, match="bytes"):
+        decompress("not bytes")
+
+
+def test_bad_arguments(image):
+    with pytest.raises(ValueError, match="exactly one"):
+        compress(image, config=CONFIG)
+    with pytest.raises(ValueError, match="exactly one"):
+        compress(image, bpp=1.0, noise_var=0.1, config=CONFIG)
+    with pytest.raises(ValueError, match="uint8"):
+        compress(image.astype(float), bpp=1.0, config=CONFIG)
+    with pytest.raises(ValueError, match="bpp"):
+        compress(image, bpp=-1.0, config=CONFIG)
+    with pytest.raises(ValueError, match="t_min"):
+        CodecConfig(t_max=0.1, t_min=0.2)
+    with pytest.raises(TypeError, match="ImageModel"):
+        compress(image, model=object(), bpp=1.0)
