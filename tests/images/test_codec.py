@@ -85,7 +85,7 @@ def test_bad_files_fail_cleanly(coded, random_gmm):
         "foreign": b"\x89PNG\r\n\x1a\n" + bytes(64),
         "empty": b"",
     }
-    for name, blob in bad.items():
+    for blob in bad.values():
         with pytest.raises(ValueError, match="image stream"):
             decompress(blob, backend="numpy")
     other = PatchGMMImageModel(random_gmm(patch=2))
