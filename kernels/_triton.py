@@ -24,7 +24,7 @@ def _available() -> bool:
 
 def _blocks() -> tuple[int, int]:
     """(BLOCK_N, BLOCK_Q): big tiles on a GPU, tiny ones for the CPU interpreter."""
-    return (128, 16) if cuda_available() else (16, 4)
+    return (128, 16) if cuda_available() else (256, 16)
 
 
 def _signed64(seed: int) -> int:
