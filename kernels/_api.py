@@ -155,7 +155,9 @@ def check_chunk_starts(chunk_starts: npt.ArrayLike, dims: int) -> np.ndarray:
     return s
 
 
-def check_stream_and_offset(stream: object, chunk_offset: object, n_chunks: int) -> None:
+def check_stream_and_offset(
+    stream: object, chunk_offset: object, n_chunks: int, offset_name: str = "chunk_offset"
+) -> None:
     """``stream`` in [0, 2**31) and chunk ids ``chunk_offset + c`` in [0, 2**32)."""
     check_int(stream, "stream", low=0, high=MAX_STREAM)
-    check_int(chunk_offset, "chunk_offset", low=0, high=2**32 - n_chunks)
+    check_int(chunk_offset, offset_name, low=0, high=2**32 - n_chunks)

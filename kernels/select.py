@@ -67,7 +67,7 @@ def candidate_normals(
     ((2, 6), dtype('float32'))
     """
     seed = check_seed(seed, "seed")
-    check_stream_and_offset(stream, chunk, 1)
+    check_stream_and_offset(stream, chunk, 1, "chunk")
     dims = check_int(dims, "dims", low=1, high=MAX_CHUNK_DIMS)
     idx = check_int_vector(np.atleast_1d(np.asarray(n)), "n")
     if idx.size and (idx.min() < 0 or idx.max() >= 2**32):
