@@ -71,6 +71,15 @@ class Derivation:
         LaTeX of the left-hand side, used by :attr:`equation`.
     steps : tuple of Step
         Intermediate results (multipliers, regime boundaries, proved identities).
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> d = Derivation("square", x**2, (x,), lhs="f(x)")
+    >>> d.equation
+    'f(x) = x^{2}'
+    >>> d.lambdify()(3.0)
+    9.0
     """
 
     name: str
@@ -146,11 +155,47 @@ def _real_lambertw(x: Any, k: Any = 0) -> np.ndarray:
     return np.where(at_branch, -1.0, w)
 
 
+def _lambertw_negexp(q: Any, k: Any = 0) -> np.ndarray:
+    """Real W_k(-exp(q)) for q <= -1, without underflow of exp(q) (q -> -inf: P large).
+
+    Below q = -700, W_0(-e^q) = -e^q to double precision, and v = -W_{-1}(-e^q) solves
+    log v - v = q; Newton from the asymptote v = -q + log(-q) converges in a few steps.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    far = q < -700.0
+    w = _real_lambertw(-np.exp(np.where(far, -1.0, q)), k)
+    if int(k) == 0:
+        return np.where(far, -np.exp(q), w)
+    qf = np.where(far, q, -800.0)
+    v = -qf + np.log(-qf)
+    for _ in range(6):
+        v = v - (np.log(v) - v - qf) / (1.0 / v - 1.0)
+    return np.where(far, -v, w)
+
+
+_NEGEXP = sp.Function("lambertw_negexp")
+
+
+def _stable_lambertw(expr: sp.Expr) -> sp.Expr:
+    """LambertW(-exp(q), k) -> lambertw_negexp(q, k), evaluated in log space numerically."""
+
+    def negexp(w: sp.LambertW) -> sp.Expr:
+        arg = w.args[0]
+        if arg.could_extract_minus_sign() and isinstance(-arg, sp.exp):
+            return _NEGEXP((-arg).args[0], *(w.args[1:] or (0,)))
+        return w
+
+    return expr.replace(lambda e: isinstance(e, sp.LambertW), negexp)
+
+
 @functools.cache
 def _lambdify(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], modules: str) -> Callable[..., Any]:
     if modules == "mpmath":
         return sp.lambdify(symbols, expr, "mpmath")
-    raw = sp.lambdify(symbols, expr, [{"LambertW": _real_lambertw}, "numpy"])
+    numeric = {"LambertW": _real_lambertw, "lambertw_negexp": _lambertw_negexp}
+    with sp.evaluate(False):  # keep kl_forward's regime conditions (see rdp._substitute_floor)
+        stable = _stable_lambertw(expr)
+    raw = sp.lambdify(symbols, stable, [numeric, "numpy"])
 
     def evaluate(*args: Any) -> Any:
         arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in args))

@@ -120,6 +120,14 @@ def dp_awgn_scalar() -> DPAWGNDerivation:
     -------
     DPAWGNDerivation
         Derivations in lambda (source variance), t (noise std) and P (W₂², squared units).
+
+    Examples
+    --------
+    >>> d = dp_awgn_scalar()
+    >>> d.mmse.expr
+    lambda*t**2/(lambda + t**2)
+    >>> round(d.dp.lambdify()(0.0, 1.0, 1.0), 12)  # 2 - sqrt(2): D(0) at lambda = t² = 1
+    0.585786437627
     """
     mse = expect_quadratic((source - gain * (source + t * noise)) ** 2)
     w2sq = perception_measure("w2sq").expr.subs(

@@ -153,6 +153,13 @@ def perception_floor(measure: Perception) -> Derivation:
     -------
     Derivation
         ``expr`` in (P, s); P in the measure's unit (squared std units for w2sq, nats for KL).
+
+    Examples
+    --------
+    >>> perception_floor("w2sq").expr
+    Max(0, -sqrt(P) + s)
+    >>> perception_floor("kl_forward").expr
+    s/sqrt(-LambertW(-exp(-2*P - 1), -1))
     """
     measure = check_perception(measure)
     if measure == "w2sq":

@@ -148,6 +148,13 @@ def pf_ode_map(parameterisation: Parameterisation = "ve") -> Derivation:
     -------
     Derivation
         ``expr`` in (y, lambda, t, rho): y the received Y = X + tN (noise_var = t²).
+
+    Examples
+    --------
+    >>> pf_ode_map("vp").expr
+    y*(lambda/(lambda + t**2))**(rho/2)
+    >>> pf_ode_map("ve").expr == pf_ode_map("vp").expr
+    True
     """
     parameterisation = check_choice(parameterisation, "parameterisation", PARAMETERISATIONS)
     steps = _ve() if parameterisation == "ve" else _vp()

@@ -232,7 +232,14 @@ def rdp_scalar(perception: Perception = "w2sq") -> Derivation:
 
 
 def rdp_w2sq_scalar() -> Derivation:
-    """``rdp_scalar("w2sq")``: [ZQCK21] Thm 2, re-derived (THEORY.md §1). Args (D, P, s), nats."""
+    """``rdp_scalar("w2sq")``: [ZQCK21] Thm 2, re-derived (THEORY.md §1). Args (D, P, s), nats.
+
+    >>> f = rdp_w2sq_scalar().lambdify()
+    >>> round(f(0.5, 0.0, 1.0), 12)  # P = 0: -log(1 - (1 - D/2)^2)/2
+    0.413339286592
+    >>> round(f(0.5, 0.25, 1.0), 12)  # perception inactive: log(s^2/D)/2
+    0.34657359028
+    """
     return rdp_scalar("w2sq")
 
 

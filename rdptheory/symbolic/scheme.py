@@ -180,6 +180,11 @@ def scheme_optimality() -> SchemeOptimality:
     Returns
     -------
     SchemeOptimality
+
+    Examples
+    --------
+    >>> scheme_optimality().method
+    'symbolic simplification in (lambda, c, w), general for 1 <= rho <= 2'
     """
     point = score_scaled_point_scalar()
     d_sch, p_sch, r_sch = point.mse.expr, point.w2sq.expr, point.rate.expr

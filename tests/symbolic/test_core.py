@@ -1,0 +1,112 @@
+"""The Derivation record, lambdify wrappers and proof helpers (rdptheory.symbolic._core)."""
+
+import doctest
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import rdptheory.symbolic as symbolic
+from rdptheory.symbolic import (
+    Derivation,
+    DerivationError,
+    Step,
+    _core,
+    awgn,
+    perception,
+    pf_ode,
+    rdp,
+    scheme,
+)
+
+x = sp.Symbol("x", positive=True)
+z = sp.Symbol("z", real=True)
+
+
+@pytest.mark.parametrize("module", [_core, awgn, perception, pf_ode, rdp, scheme])
+def test_doctests(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_derivation_validates():
+    with pytest.raises(ValueError, match="name"):
+        Derivation("", x, (x,))
+    with pytest.raises(TypeError, match="expr"):
+        Derivation("f", 1.0, (x,))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="missing"):
+        Derivation("f", x * z, (x,))
+
+
+def test_derivation_accessors():
+    d = Derivation("f", x**2 + z, (x, z), steps=(Step("half", x / 2),), lhs="f")
+    assert d.symbol_names == ("x", "z") and d.symbol("z") is z
+    assert d.step("half") == x / 2
+    assert d.subs(x=3, z=1) == 10
+    assert d.equation == "f = x^{2} + z"
+    with pytest.raises(KeyError, match="valid"):
+        d.symbol("y")
+    with pytest.raises(KeyError, match="half"):
+        d.step("double")
+    with pytest.raises(ValueError, match="modules"):
+        d.lambdify("torch")  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        d.name = "g"  # frozen
+
+
+def test_lambdify_broadcasts_and_returns_floats():
+    f = Derivation("f", x**2 + z, (x, z)).lambdify()
+    assert f(2.0, 1.0) == 5.0 and isinstance(f(2.0, 1.0), float)
+    out = f(np.array([1.0, 2.0]), 1.0)
+    assert out.shape == (2,) and np.array_equal(out, [2.0, 5.0])
+    g = Derivation("const", sp.Integer(3), (x,)).lambdify()
+    assert np.array_equal(g(np.zeros(4)), np.full(4, 3.0))
+
+
+def test_lambdify_mpmath_high_precision():
+    import mpmath
+
+    f = Derivation("sqrt2", sp.sqrt(x), (x,)).lambdify("mpmath")
+    with mpmath.workdps(40):
+        assert abs(f(mpmath.mpf(2)) ** 2 - 2) < mpmath.mpf("1e-38")
+
+
+def test_lambert_w_numerics():
+    """Branch point (P = 0) gives -1; huge P (exp underflow) handled in log space."""
+    assert float(_core._real_lambertw(-np.exp(-1.0), -1)) == -1.0
+    assert float(_core._real_lambertw(-np.exp(-1.0), 0)) == -1.0
+    q = np.array([-2.0, -800.0, -5000.0])
+    v = -_core._lambertw_negexp(q, -1)
+    np.testing.assert_allclose(np.log(v) - v, q, rtol=1e-14)
+    w0 = _core._lambertw_negexp(q, 0)
+    assert w0[0] == pytest.approx(float(sp.LambertW(-sp.exp(-2)).evalf(20)), rel=1e-15)
+
+
+def test_prove_helpers():
+    assert _core.prove_zero((x + 1) ** 2 - x**2 - 2 * x - 1, "square") == 0
+    step = _core.prove_equal(sp.exp(sp.log(x)), x, "exp log")
+    assert isinstance(step, Step) and isinstance(step.expr, sp.Eq)
+    with pytest.raises(DerivationError, match="could not prove"):
+        _core.prove_zero(x - 1, "false claim")
+
+
+def test_every_public_derivation_is_documented():
+    """Each public derivation carries a citation, assumptions and non-empty LaTeX."""
+    ds = [
+        symbolic.rdp_w2sq_kkt(),
+        symbolic.rdp_core(),
+        symbolic.rdp_zero_perception(),
+        *(symbolic.rdp_scalar(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
+        *(symbolic.drp_scalar(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
+        *(symbolic.perception_floor(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
+        symbolic.pf_ode_map("ve"),
+        symbolic.pf_ode_map("vp"),
+        *vars(symbolic.dp_awgn_scalar()).values(),
+        *vars(symbolic.score_scaled_point_scalar()).values(),
+        symbolic.scheme_optimality().rdp_gap,
+        symbolic.scheme_optimality().dp_gap,
+    ]
+    for d in ds:
+        assert d.citation and d.assumptions and d.latex, d.name
+        assert d.derived, d.name
+    assert symbolic.rdp_w2sq_kkt() is symbolic.rdp_w2sq_kkt()  # cached
