@@ -19,6 +19,7 @@ import numpy.typing as npt
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
 from rdptheory._validation import check_covariance, check_nonnegative, check_positive
 from rdptheory._validation import check_variances as _check_variances
+from rdptheory.gaussian import _vector_solver as _solver
 
 __all__ = [
     "WaterFilling",
@@ -26,6 +27,10 @@ __all__ = [
     "RDPVectorSolution",
     "water_filling",
     "rate_distortion_vector",
+    "rdp_vector",
+    "drp_vector",
+    "rdp_vector_solution",
+    "drp_vector_solution",
     "covariance_spectrum",
 ]
 
@@ -207,3 +212,295 @@ def covariance_spectrum(cov: npt.ArrayLike) -> Spectrum:
     eigvals, eigvecs = np.linalg.eigh(sigma)
     order = np.argsort(eigvals)[::-1]
     return Spectrum(eigvals[order], eigvecs[:, order])
+
+
+# ---------------------------------------------------------------------------------------
+# R(D, P) and D(R, P) for W₂² perception: the convex program of THEORY.md §2.
+# ---------------------------------------------------------------------------------------
+
+
+def _water_level_for_rate(R_nats: float, lam: np.ndarray) -> float:
+    """θ with Σ_{λ_i > θ} ½ log(λ_i/θ) = R > 0 (closed form after sorting, decreasing)."""
+    lam_desc = np.sort(lam)[::-1]
+    k = np.arange(1, lam.size + 1)
+    log_theta = (np.cumsum(np.log(lam_desc)) - 2.0 * R_nats) / k  # k largest active
+    nxt = np.append(lam_desc[1:], 0.0)
+    valid = (log_theta < np.log(lam_desc)) & (np.exp(log_theta) >= nxt)
+    return float(np.exp(log_theta[np.argmax(valid)]))
+
+
+def _wf_perception(theta: float, lam: np.ndarray) -> float:
+    """W₂² of the water-filling reconstruction: Σ λ(1 − √(1 − θ/λ)₊)², written stably."""
+    r = np.minimum(theta / lam, 1.0)
+    return float(np.sum(lam * (r / (1.0 + np.sqrt(1.0 - r))) ** 2))
+
+
+def _zero_rate_family(lam: np.ndarray, P: float) -> _solver.Family:
+    """R = 0: X̂ independent of X with ŝ_i = σ_i(1 − √(P/L))₊, i.e. ε = 1, a = min(√(P/L), 1)."""
+    a = min(float(np.sqrt(P / lam.sum())), 1.0)
+    return _solver.Family(0.0, a, np.ones_like(lam), np.zeros_like(lam), np.zeros_like(lam))
+
+
+def _wf_family(lam: np.ndarray, theta: float) -> _solver.Family:
+    """Water-filling (perception inactive): γ = 1/θ, a = 1."""
+    return _solver.family(lam, 1.0 / theta, 1.0)
+
+
+def _solve_rdp(D: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
+    """Regime dispatch for min R s.t. D_tot <= D, P_tot <= P (THEORY.md §2)."""
+    L = float(lam.sum())
+    if D >= L + max(np.sqrt(L) - np.sqrt(P), 0.0) ** 2:
+        return _assemble(lam, _zero_rate_family(lam, P), "zero_rate", ("D", D, P))
+    theta = float(_water_level(np.asarray(D), lam))
+    p_wf = _wf_perception(theta, lam)
+    if P >= p_wf:
+        return _assemble(lam, _wf_family(lam, theta), "water_filling", ("D", D, P))
+    if P == 0.0:
+        fam = _solver.solve_gamma("D", D, lam, 0.0, float(np.log(1.0 / theta)))
+        return _assemble(lam, fam, "perfect_perception", ("D", D, P))
+    # D > L: at a_hi = 1 − √(D/L − 1) the curve D_tot = D reaches γ → 0 (zero rate)
+    a_hi, p_hi = (1.0, p_wf) if D <= L else (1.0 - np.sqrt(D / L - 1.0), 0.0)
+    p_hi = p_wf if D <= L else L * a_hi**2
+    fam = _solver.solve_outer("D", D, P, lam, float(a_hi), p_hi, 1.0 / theta)
+    return _assemble(lam, fam, "both_active", ("D", D, P))
+
+
+def _solve_drp(R: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
+    """Regime dispatch for min D s.t. R_tot <= R, P_tot <= P (same KKT family)."""
+    if R == 0.0:
+        return _assemble(lam, _zero_rate_family(lam, P), "zero_rate", ("R", R, P))
+    theta = _water_level_for_rate(R, lam)
+    p_wf = _wf_perception(theta, lam)
+    if P >= p_wf:
+        return _assemble(lam, _wf_family(lam, theta), "water_filling", ("R", R, P))
+    if P == 0.0:
+        fam = _solver.solve_gamma("R", R, lam, 0.0, float(np.log(1.0 / theta)))
+        return _assemble(lam, fam, "perfect_perception", ("R", R, P))
+    fam = _solver.solve_outer("R", R, P, lam, 1.0, p_wf, 1.0 / theta)
+    return _assemble(lam, fam, "both_active", ("R", R, P))
+
+
+def _relative_residual(value: float, target: float, active: bool) -> float:
+    """|value − target|/target for an active constraint, else the relative violation."""
+    scale = target if target > 0 else 1.0
+    return abs(value - target) / scale if active else max(value - target, 0.0) / scale
+
+
+def _assemble(
+    lam: np.ndarray, fam: _solver.Family, regime: Regime, problem: tuple[str, float, float]
+) -> RDPVectorSolution:
+    """Per-component quantities, forward test channel and certificate at (γ, a)."""
+    eps, a, gamma, c = fam.eps, fam.a, fam.gamma, fam.c
+    d_i, p_i = _solver.distortions(lam, eps, a), _solver.perceptions(lam, eps, a)
+    r_i = _solver.rates_nats(eps, c)
+    u = 1.0 - a * eps
+    mu = 0.5 * gamma
+    nu = np.inf if regime == "perfect_perception" else (mu * (1.0 - a) / a if a > 0 else 0.0)
+    kind, target, P = problem
+    totals = {"D": float(d_i.sum()), "R": float(r_i.sum())}
+    p_tot = float(p_i.sum())
+    p_term = nu * (p_tot - P) if 0.0 < nu < np.inf else 0.0
+    scale = mu if kind == "D" else 1.0  # D(R,P): distortion gap × μ, in nats
+    gap = -scale * (totals[kind] - target) - p_term if mu > 0 else 0.0
+    stationarity = _solver.stationarity(lam, fam)
+    kkt = max(
+        _relative_residual(totals[kind], target, mu > 0),
+        _relative_residual(p_tot, P, nu > 0) if np.isfinite(P) else 0.0,
+        float(np.max(np.abs(stationarity))),
+    )
+    with np.errstate(divide="ignore"):
+        noise_var = np.where(c > 0, lam * eps * (2.0 - eps) / np.where(c > 0, c, 1.0) ** 2, np.inf)
+    return RDPVectorSolution(
+        float(r_i.sum()), totals["D"], p_tot, regime, np.sqrt(lam) * u, c, d_i, p_i, r_i,
+        float(mu), float(nu), float(gap), float(kkt), noise_var, u * c,
+    )  # fmt: skip
+
+
+def _check_scalar(x: np.ndarray, name: str) -> float:
+    if x.ndim != 0:
+        raise ValueError(
+            f"{name} must be a scalar here, got shape {x.shape}; use the vectorised form"
+        )
+    return float(x)
+
+
+def rdp_vector_solution(
+    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike
+) -> RDPVectorSolution:
+    """Solve R(D, P) for N(0, diag(λ)) with W₂² perception, with a certificate.
+
+    .. math::
+
+        R(D, P) = \\min_{c_i \\in [0,1],\\, \\hat s_i \\ge 0} \\sum_i -\\tfrac12\\log(1 - c_i^2)
+        \\ \\text{s.t.}\\ \\sum_i (\\lambda_i + \\hat s_i^2 - 2 c_i \\sqrt{\\lambda_i}\\hat s_i)
+        \\le D,\\ \\sum_i (\\sqrt{\\lambda_i} - \\hat s_i)^2 \\le P
+
+    Derived (THEORY.md §2), not stated in the paper; consistent with [QSC+24]. Convex in
+    (ŝ_i², c_i√λ_i ŝ_i) and solved through its Lagrange dual: the per-component problem is
+    a monotone 1-D root (Newton, exact to rounding), the multiplier ratio by Brent's method
+    and the multiplier scale by safeguarded Newton. Regimes: R = 0 iff D ≥ L + (√L − √P)₊²
+    (L = Σλ); water-filling iff P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; P = 0; else both bind.
+
+    Parameters
+    ----------
+    D : float, > 0
+        Total MSE budget.
+    P : float, >= 0 (inf allowed)
+        W₂² budget (squared distance).
+    variances : array_like, shape (n,), > 0
+        Source variances λ_i (eigenvalues of Σ).
+
+    Returns
+    -------
+    RDPVectorSolution
+        Rate (nats), per-component channel, multipliers, certificate, forward test channel.
+
+    Examples
+    --------
+    >>> s = rdp_vector_solution(0.5, 0.01, [1.0])
+    >>> s.regime, round(s.rate_nats / np.log(2), 10), s.kkt_residual < 1e-12
+    ('both_active', 0.6322355598, True)
+    """
+    lam = _check_variances(variances)
+    D_ = _check_scalar(check_positive(D, "D"), "D")
+    P_ = _check_scalar(check_nonnegative(P, "P", allow_inf=True), "P")
+    return _solve_rdp(D_, P_, lam)
+
+
+def drp_vector_solution(
+    R: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
+) -> RDPVectorSolution:
+    """Solve D(R, P) (the inverse of R(D, P)) for N(0, diag(λ)), W₂², with a certificate.
+
+    .. math::
+
+        D(R, P) = \\min \\sum_i (\\lambda_i + \\hat s_i^2 - 2 c_i \\sqrt{\\lambda_i}\\hat s_i)
+        \\ \\text{s.t.}\\ \\sum_i -\\tfrac12\\log(1 - c_i^2) \\le R,\\
+        \\sum_i (\\sqrt{\\lambda_i} - \\hat s_i)^2 \\le P
+
+    Derived (THEORY.md §2), not stated in the paper. Same KKT family as
+    :func:`rdp_vector_solution`: the rate constraint replaces the distortion constraint in
+    the inner root; ``dual_gap_nats`` is then the distortion gap times μ.
+
+    Parameters
+    ----------
+    R : float, >= 0
+        Rate budget in ``unit``.
+    P : float, >= 0 (inf allowed)
+        W₂² budget.
+    variances : array_like, shape (n,), > 0
+        Source variances λ_i.
+    unit : {"bits", "nats"}
+        Unit of ``R``.
+
+    Returns
+    -------
+    RDPVectorSolution
+        ``distortion`` is D(R, P).
+
+    Examples
+    --------
+    >>> round(drp_vector_solution(1.0, 0.0, [1.0]).distortion, 12)  # 2(1 − √(3/4))
+    0.267949192431
+    """
+    unit = check_unit(unit)
+    lam = _check_variances(variances)
+    R_ = _check_scalar(check_nonnegative(R, "R"), "R")
+    P_ = _check_scalar(check_nonnegative(P, "P", allow_inf=True), "P")
+    return _solve_drp(float(to_nats(R_, unit)), P_, lam)
+
+
+def _broadcast_pairs(x: np.ndarray, P: np.ndarray, names: tuple[str, str]) -> np.broadcast:
+    try:
+        return np.broadcast(x, P)
+    except ValueError as exc:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must broadcast, got {x.shape}, {P.shape}"
+        ) from exc
+
+
+def rdp_vector(
+    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
+) -> np.ndarray | float:
+    """R(D, P) of N(0, diag(λ)) with W₂² perception (broadcast over D and P).
+
+    .. math::
+
+        R(D, P) = \\min \\sum_i -\\tfrac12\\log(1 - c_i^2)\\ \\text{s.t.}\\
+        \\sum_i D_i \\le D,\\ \\sum_i (\\sqrt{\\lambda_i} - \\hat s_i)^2 \\le P
+
+    Derived (THEORY.md §2), not stated in the paper; see :func:`rdp_vector_solution` for
+    the method, the per-component channel and the optimality certificate.
+
+    Parameters
+    ----------
+    D : array_like, > 0
+        Total MSE budget.
+    P : array_like, >= 0 (inf allowed)
+        W₂² budget; broadcasts with D.
+    variances : array_like, shape (n,), > 0
+        Source variances λ_i.
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray (broadcast shape of D and P)
+        Rate in ``unit``.
+
+    Examples
+    --------
+    >>> rdp_vector(2.0, 0.0, [1.0, 1.0])  # white: 2 × scalar R(1, 0) = 2 × ½log2(4/3)
+    0.4150374992788438
+    """
+    unit = check_unit(unit)
+    lam = _check_variances(variances)
+    D_ = check_positive(D, "D")
+    P_ = check_nonnegative(P, "P", allow_inf=True)
+    it = _broadcast_pairs(D_, P_, ("D", "P"))
+    out = np.array([_solve_rdp(float(d), float(p), lam).rate_nats for d, p in it])
+    return _as_output(nats_to(out.reshape(it.shape), unit))
+
+
+def drp_vector(
+    R: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
+) -> np.ndarray | float:
+    """D(R, P) of N(0, diag(λ)) with W₂² perception (broadcast over R and P).
+
+    .. math::
+
+        D(R, P) = \\min \\sum_i D_i\\ \\text{s.t.}\\
+        \\sum_i -\\tfrac12\\log(1 - c_i^2) \\le R,\\
+        \\sum_i (\\sqrt{\\lambda_i} - \\hat s_i)^2 \\le P
+
+    Derived (THEORY.md §2), not stated in the paper. Solved directly through the dual (the
+    rate constraint in the inner root), not by inverting :func:`rdp_vector`; D(R, P) is exact
+    to rounding (inner roots to ~1e-15 relative, Brent on the multiplier ratio to 8.9e-16).
+
+    Parameters
+    ----------
+    R : array_like, >= 0
+        Rate budget in ``unit``.
+    P : array_like, >= 0 (inf allowed)
+        W₂² budget; broadcasts with R.
+    variances : array_like, shape (n,), > 0
+        Source variances λ_i.
+    unit : {"bits", "nats"}
+        Unit of ``R``.
+
+    Returns
+    -------
+    float or ndarray
+        Total MSE D(R, P).
+
+    Examples
+    --------
+    >>> round(drp_vector(0.0, 0.25, [1.0, 1.0]), 12)  # L + (√L − √P)² = 2 + (√2 − ½)²
+    2.835786437627
+    """
+    unit = check_unit(unit)
+    lam = _check_variances(variances)
+    R_ = to_nats(check_nonnegative(R, "R"), unit)
+    P_ = check_nonnegative(P, "P", allow_inf=True)
+    it = _broadcast_pairs(R_, P_, ("R", "P"))
+    out = np.array([_solve_drp(float(r), float(p), lam).distortion for r, p in it])
+    return _as_output(out.reshape(it.shape))

@@ -18,9 +18,9 @@ from rdptheory.gaussian.vector import (
 
 LN2 = np.log(2.0)
 
-variances_st = st.lists(
-    st.floats(1e-3, 1e3, allow_nan=False), min_size=1, max_size=12
-).map(np.array)
+variances_st = st.lists(st.floats(1e-3, 1e3, allow_nan=False), min_size=1, max_size=12).map(
+    np.array
+)
 
 
 def test_doctests() -> None:
