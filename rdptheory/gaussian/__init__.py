@@ -29,3 +29,40 @@ __all__ = [
     "rdp_kl_forward_lower_bound",
     "test_channel",
 ]
+
+# G2 re-exports (vector.py: §2 vector Gaussian; awgn.py: §3 D(P) under AWGN, score-scaled PF-ODE)
+from rdptheory.gaussian.awgn import (  # noqa: E402
+    DPAWGN,
+    ScoreScaledPoint,
+    dp_awgn,
+    score_scaled_point,
+)
+from rdptheory.gaussian.vector import (  # noqa: E402
+    RDPVectorSolution,
+    Spectrum,
+    WaterFilling,
+    covariance_spectrum,
+    drp_vector,
+    drp_vector_solution,
+    rate_distortion_vector,
+    rdp_vector,
+    rdp_vector_solution,
+    water_filling,
+)
+
+__all__ += [
+    "DPAWGN",
+    "ScoreScaledPoint",
+    "dp_awgn",
+    "score_scaled_point",
+    "RDPVectorSolution",
+    "Spectrum",
+    "WaterFilling",
+    "covariance_spectrum",
+    "drp_vector",
+    "drp_vector_solution",
+    "rate_distortion_vector",
+    "rdp_vector",
+    "rdp_vector_solution",
+    "water_filling",
+]
