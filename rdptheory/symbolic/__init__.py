@@ -9,7 +9,8 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
 - :func:`perception_measure`, :func:`perception_floor` — W₂², KL both ways, floors s_lo(P)
   (Lambert W branches W₀ / W₋₁), §1.
 - :func:`rdp_w2sq_kkt`, :func:`rdp_core`, :func:`rdp_scalar`, :func:`rdp_w2sq_scalar`,
-  :func:`rdp_zero_perception`, :func:`drp_scalar` — scalar R(D, P) by KKT, §1.
+  :func:`rdp_zero_perception`, :func:`drp_scalar` — scalar R(D, P) by KKT, §1;
+  :func:`test_channel_scalar` — the forward channel X̂ = a(X + tN) attaining it.
 - :func:`dp_awgn_scalar` — [FMM21] D(P), MMSE, single-α estimator, §3.
 - :func:`pf_ode_map` — the score-scaled PF-ODE solved with ``dsolve`` (VE and VP), §3.
 - :func:`score_scaled_point_scalar`, :func:`scheme_optimality` — the scheme's operating point
@@ -18,6 +19,7 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
 
 from rdptheory.symbolic._core import Derivation, DerivationError, Step
 from rdptheory.symbolic.awgn import DPAWGNDerivation, dp_awgn_scalar, expect_quadratic
+from rdptheory.symbolic.channel import TestChannelDerivation, test_channel_scalar
 from rdptheory.symbolic.perception import perception_floor, perception_measure
 from rdptheory.symbolic.pf_ode import PARAMETERISATIONS, pf_ode_map
 from rdptheory.symbolic.rdp import (
@@ -48,6 +50,8 @@ __all__ = [
     "rdp_w2sq_scalar",
     "rdp_zero_perception",
     "drp_scalar",
+    "TestChannelDerivation",
+    "test_channel_scalar",
     "DPAWGNDerivation",
     "dp_awgn_scalar",
     "expect_quadratic",

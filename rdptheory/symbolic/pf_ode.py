@@ -156,8 +156,8 @@ def pf_ode_map(parameterisation: Parameterisation = "ve") -> Derivation:
     >>> pf_ode_map("ve").expr == pf_ode_map("vp").expr
     True
     """
-    parameterisation = check_choice(parameterisation, "parameterisation", PARAMETERISATIONS)
-    steps = _ve() if parameterisation == "ve" else _vp()
+    name = check_choice(parameterisation, "parameterisation", PARAMETERISATIONS)
+    steps = _ve() if name == "ve" else _vp()
     gain = _CANONICAL / y
     var_rho1 = (gain**2 * (lam + t**2)).subs(rho, 1)
     steps += (
@@ -165,7 +165,7 @@ def pf_ode_map(parameterisation: Parameterisation = "ve") -> Derivation:
         prove_equal(gain.subs(rho, 2), dp_awgn_scalar().mmse_gain.expr, "rho = 2: MMSE gain"),
     )
     return Derivation(
-        f"pf_ode_map_{parameterisation}",
+        f"pf_ode_map_{name}",
         _CANONICAL,
         (y, lam, t, rho),
         ("lambda > 0", "t > 0 (noise_var = t**2)", "rho >= 0"),
