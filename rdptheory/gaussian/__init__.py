@@ -33,9 +33,17 @@ __all__ = [
 # G2 re-exports (vector.py: §2 vector Gaussian; awgn.py: §3 D(P) under AWGN, score-scaled PF-ODE)
 from rdptheory.gaussian.awgn import (  # noqa: E402
     DPAWGN,
+    ScoreScaledLoss,
     ScoreScaledPoint,
+    ShapedNoisePoint,
     dp_awgn,
+    per_direction_point,
+    per_direction_rho,
+    score_scaled_dp_gap,
+    score_scaled_gap,
+    score_scaled_loss,
     score_scaled_point,
+    shaped_noise_point,
 )
 from rdptheory.gaussian.vector import (  # noqa: E402
     RDPVectorSolution,
@@ -52,9 +60,17 @@ from rdptheory.gaussian.vector import (  # noqa: E402
 
 __all__ += [
     "DPAWGN",
+    "ScoreScaledLoss",
     "ScoreScaledPoint",
+    "ShapedNoisePoint",
     "dp_awgn",
+    "per_direction_point",
+    "per_direction_rho",
+    "score_scaled_dp_gap",
+    "score_scaled_gap",
+    "score_scaled_loss",
     "score_scaled_point",
+    "shaped_noise_point",
     "RDPVectorSolution",
     "Spectrum",
     "WaterFilling",

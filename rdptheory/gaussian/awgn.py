@@ -19,12 +19,21 @@ import numpy.typing as npt
 from rdptheory._units import Unit, check_unit, nats_to
 from rdptheory._validation import check_nonnegative, check_positive, check_rho
 from rdptheory._validation import check_variances as _check_variances
+from rdptheory.gaussian.vector import drp_vector, rdp_vector, rdp_vector_solution
 
 __all__ = [
     "DPAWGN",
     "ScoreScaledPoint",
+    "ScoreScaledLoss",
+    "ShapedNoisePoint",
     "dp_awgn",
     "score_scaled_point",
+    "score_scaled_gap",
+    "score_scaled_loss",
+    "score_scaled_dp_gap",
+    "per_direction_rho",
+    "per_direction_point",
+    "shaped_noise_point",
 ]
 
 
@@ -53,6 +62,48 @@ class ScoreScaledPoint(NamedTuple):
     rate: np.ndarray | float
     mse: np.ndarray | float
     w2sq: np.ndarray | float
+    unit: Unit
+
+
+class ScoreScaledLoss(NamedTuple):
+    """Where the score-scaled scheme loses MSE against the optimum, in dB (THEORY.md §3).
+
+    At the scheme's own rate (``rate_nats``) and perception (``w2sq``):
+    ``mse_scheme`` (isotropic noise + single ρ), ``mse_single_alpha`` (same isotropic noise,
+    [FMM21]'s optimal single-α decoder at W₂² = ``w2sq``) and ``mse_optimal`` = D(R, P)
+    (shaped noise, :func:`rdptheory.gaussian.vector.drp_vector`).
+    ``decoder_loss_db`` = 10 log10(mse_scheme/mse_single_alpha),
+    ``noise_loss_db`` = 10 log10(mse_single_alpha/mse_optimal) (isotropic noise cannot
+    water-fill), ``total_loss_db`` = their sum. Fields other than ``rate_nats`` have the
+    shape of ``rho``.
+    """
+
+    rate_nats: float
+    w2sq: np.ndarray | float
+    mse_scheme: np.ndarray | float
+    mse_single_alpha: np.ndarray | float
+    mse_optimal: np.ndarray | float
+    decoder_loss_db: np.ndarray | float
+    noise_loss_db: np.ndarray | float
+    total_loss_db: np.ndarray | float
+
+
+class ShapedNoisePoint(NamedTuple):
+    """Shaped-noise transmission + per-direction score scales meeting R(D, P) exactly.
+
+    ``noise_var`` (n,): t_i² per eigen-direction (inf where a direction carries no rate);
+    ``rho`` (n,): the per-direction score scale ρ_i with c_i^{ρ_i} = ``gains``_i, ρ_i ∈ [1, 2]
+    (2 on rate-less directions reconstructed at 0, NaN where the reconstruction must be
+    independent noise, which no decoder of Y can produce: the R = 0 regime with P < Σλ);
+    ``gains`` (n,): X̂_i = gains_i·Y_i. ``rate`` (in ``unit``), ``mse``, ``w2sq`` are totals.
+    """
+
+    noise_var: np.ndarray
+    rho: np.ndarray
+    gains: np.ndarray
+    rate: float
+    mse: float
+    w2sq: float
     unit: Unit
 
 
@@ -171,11 +222,253 @@ def score_scaled_point(
     t2 = _check_noise_var(noise_var, lam.size)
     rho = check_rho(rho)
     log_c = np.broadcast_to(_log_mmse_gain(lam, t2), lam.shape)
-    a = np.exp(rho[..., None] * log_c)
+    return _linear_decoder_point(lam, t2, rho[..., None] * log_c, unit)
+
+
+def _linear_decoder_point(
+    lam: np.ndarray, t2: np.ndarray, log_a: np.ndarray, unit: Unit
+) -> ScoreScaledPoint:
+    """(rate, MSE, W₂²) of X̂_i = a_i Y_i, Y_i = X_i + t_i N_i; ``log_a`` has shape (..., n)."""
+    log_c = _log_mmse_gain(lam, t2)
+    a = np.exp(log_a)
     mse = np.sum(lam * (1.0 - a) ** 2 + a**2 * t2, axis=-1)
-    # 1 - c^(ρ-1) = -expm1((ρ-1) log c), accurate when c^(ρ-1) is close to 1
-    w2sq = np.sum(lam * np.expm1((rho[..., None] - 1.0) * log_c) ** 2, axis=-1)
-    rate_nats = float(np.sum(0.5 * np.log1p(lam / t2)))
+    # std of X̂_i is √λ_i·a_i/c_i; 1 − a/c = −expm1(log a − log c), accurate near a = c
+    w2sq = np.sum(lam * np.expm1(log_a - log_c) ** 2, axis=-1)
+    rate_nats = float(np.sum(0.5 * np.log1p(lam / t2) * np.ones_like(lam)))
     return ScoreScaledPoint(
         float(nats_to(rate_nats, unit)), _as_output(mse), _as_output(w2sq), unit
+    )
+
+
+def per_direction_point(
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
+) -> ScoreScaledPoint:
+    """Operating point of AWGN transmission decoded with one score scale ρ_i per direction.
+
+    .. math::
+
+        \\hat X_i = c_i^{\\rho_i} Y_i,\\quad
+        D = \\sum_i \\big(\\lambda_i(1 - c_i^{\\rho_i})^2 + c_i^{2\\rho_i} t_i^2\\big),\\quad
+        W_2^2 = \\sum_i \\lambda_i\\big(1 - c_i^{\\rho_i - 1}\\big)^2
+
+    Derived (THEORY.md §3), not stated in [WBZ26]: the PF-ODE of §3 run with the score of
+    direction i scaled by ρ_i (the directions decouple for a Gaussian source).
+
+    Parameters
+    ----------
+    variances : array_like, shape (n,), > 0
+        Source variances λ_i.
+    noise_var : float or array_like, shape (n,), > 0
+        t² or t_i².
+    rho : array_like, shape (..., n), >= 0
+        Per-direction score scales (leading axes batch).
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    ScoreScaledPoint
+        ``mse`` and ``w2sq`` have the leading shape of ``rho``.
+
+    Examples
+    --------
+    >>> p = per_direction_point([1.0, 1.0], 1.0, [1.0, 2.0])
+    >>> p.rate, round(p.mse, 12), round(p.w2sq, 12)
+    (1.0, 1.085786437627, 0.085786437627)
+    """
+    unit = check_unit(unit)
+    lam = _check_variances(variances)
+    t2 = _check_noise_var(noise_var, lam.size)
+    rho = check_rho(rho)
+    if rho.ndim == 0 or rho.shape[-1] != lam.size:
+        raise ValueError(
+            f"rho must have shape (..., {lam.size}) (one per direction), got {rho.shape}"
+        )
+    return _linear_decoder_point(lam, t2, rho * _log_mmse_gain(lam, t2), unit)
+
+
+def per_direction_rho(
+    P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
+) -> np.ndarray:
+    """Per-direction score scales ρ_i that realise [FMM21]'s optimal D(P) estimator.
+
+    .. math::
+
+        c_i^{\\rho_i} = (1 - \\alpha)c_i^2 + \\alpha c_i
+        \\;\\Longrightarrow\\;
+        \\rho_i = 1 + \\frac{\\log\\big(1 - (1 - \\alpha)(1 - c_i)\\big)}{\\log c_i}
+
+    with α from :func:`dp_awgn`. Derived (THEORY.md §3), not stated in the paper: a single ρ
+    gives the power law c_i^ρ, which matches the single-α interpolation only at ρ ∈ {1, 2} or
+    for white sources; one ρ_i per eigen-direction matches it for every P.
+
+    Parameters
+    ----------
+    P : array_like, any shape, >= 0
+        W₂² budget.
+    variances : array_like, shape (n,), > 0
+    noise_var : float or array_like, shape (n,), > 0
+
+    Returns
+    -------
+    ndarray, shape P.shape + (n,)
+        ρ_i ∈ [1, 2].
+
+    Examples
+    --------
+    >>> per_direction_rho([0.0, np.inf], [1.0], 1.0).ravel().tolist()
+    [1.0, 2.0]
+    """
+    opt = dp_awgn(P, variances, noise_var)
+    lam = _check_variances(variances)
+    log_c = _log_mmse_gain(lam, _check_noise_var(noise_var, lam.size))
+    one_minus_c = -np.expm1(log_c)
+    alpha = np.asarray(opt.alpha)[..., None]
+    return 1.0 + np.log1p(-(1.0 - alpha) * one_minus_c) / log_c
+
+
+def score_scaled_gap(
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
+) -> np.ndarray | float:
+    """Rate gap of the score-scaled scheme to R(D, P) at its own (D, P).
+
+    .. math::
+
+        \\Delta R = R_{\\text{scheme}} - R(D_{\\text{scheme}}, W^2_{2,\\text{scheme}})
+
+    with R(D, P) of :func:`rdptheory.gaussian.vector.rdp_vector`. Derived (THEORY.md §3):
+    0 to rounding for scalar and white sources, > 0 for non-white spectra.
+
+    Parameters
+    ----------
+    variances : array_like, shape (n,), > 0
+    noise_var : float or array_like, shape (n,), > 0
+    rho : array_like, any shape, >= 0
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray (shape of rho)
+        ΔR in ``unit``.
+
+    Examples
+    --------
+    >>> abs(score_scaled_gap([1.0], 0.5, 1.5)) < 1e-12
+    True
+    """
+    point = score_scaled_point(variances, noise_var, rho, unit=unit)
+    optimum = np.asarray(rdp_vector(point.mse, point.w2sq, variances, unit=unit))
+    return _as_output(point.rate - optimum)
+
+
+def score_scaled_dp_gap(
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
+) -> np.ndarray | float:
+    """Decoder-side loss (dB) of a single ρ against [FMM21]'s single-α decoder, equal W₂².
+
+    .. math::
+
+        10\\log_{10}\\frac{D_{\\text{scheme}}(\\rho)}
+        {D\\big(P = W^2_{2,\\text{scheme}}(\\rho)\\big)}
+
+    Derived (THEORY.md §3): exactly 0 at ρ = 1 and ρ = 2 and for white sources.
+
+    Parameters
+    ----------
+    variances : array_like, shape (n,), > 0
+    noise_var : float or array_like, shape (n,), > 0
+    rho : array_like, any shape, >= 0
+
+    Returns
+    -------
+    float or ndarray (shape of rho)
+        Loss in dB (>= 0).
+
+    Examples
+    --------
+    >>> score_scaled_dp_gap([1.0, 0.1], 0.1, [1.0, 2.0]).round(12).tolist()
+    [0.0, 0.0]
+    """
+    point = score_scaled_point(variances, noise_var, rho)
+    best = dp_awgn(point.w2sq, variances, noise_var).mse
+    return _as_output(10.0 * np.log10(np.asarray(point.mse) / best))
+
+
+def score_scaled_loss(
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
+) -> ScoreScaledLoss:
+    """Split the scheme's MSE loss (dB) into decoder (single ρ) and noise (isotropic) parts.
+
+    .. math::
+
+        \\underbrace{10\\log_{10}\\frac{D_{\\text{scheme}}}{D_{\\text{FMM}}(W_2^2)}}_{\\text{decoder}}
+        + \\underbrace{10\\log_{10}\\frac{D_{\\text{FMM}}(W_2^2)}{D(R, W_2^2)}}_{\\text{noise}}
+
+    at the scheme's rate R and perception W₂². Derived (THEORY.md §3), not stated in the paper.
+
+    Parameters
+    ----------
+    variances : array_like, shape (n,), > 0
+    noise_var : float (isotropic) or array_like, shape (n,), > 0
+    rho : array_like, any shape, >= 0
+
+    Returns
+    -------
+    ScoreScaledLoss
+
+    Examples
+    --------
+    >>> loss = score_scaled_loss([1.0, 1.0], 0.5, 1.5)
+    >>> abs(loss.total_loss_db) < 1e-9
+    True
+    """
+    point = score_scaled_point(variances, noise_var, rho, unit="nats")
+    mse = np.asarray(point.mse)
+    single_alpha = np.asarray(dp_awgn(point.w2sq, variances, noise_var).mse)
+    optimal = np.asarray(drp_vector(point.rate, point.w2sq, variances, unit="nats"))
+    dec = 10.0 * np.log10(mse / single_alpha)
+    noise = 10.0 * np.log10(single_alpha / optimal)
+    out = [_as_output(x) for x in (point.w2sq, mse, single_alpha, optimal, dec, noise, dec + noise)]
+    return ScoreScaledLoss(point.rate, *out)
+
+
+def shaped_noise_point(
+    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
+) -> ShapedNoisePoint:
+    """Shaped noise per eigen-direction + per-direction ρ_i that achieve R(D, P) exactly.
+
+    .. math::
+
+        t_i^2 = \\lambda_i\\frac{1 - c_i^2}{c_i^2},\\qquad
+        \\hat X_i = g_i (X_i + t_i N_i),\\qquad \\rho_i = \\frac{\\log g_i}{\\log c_i}
+
+    with (c_i, g_i) the forward test channel of
+    :func:`rdptheory.gaussian.vector.rdp_vector_solution`; the rate
+    Σ ½ log(1 + λ_i/t_i²) equals R(D, P). Derived (THEORY.md §2-§3), not stated in the paper.
+
+    Parameters
+    ----------
+    D : float, > 0
+    P : float, >= 0
+    variances : array_like, shape (n,), > 0
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    ShapedNoisePoint
+
+    Examples
+    --------
+    >>> sp = shaped_noise_point(0.5, 0.01, [1.0])
+    >>> round(sp.rate, 10), round(sp.mse, 12), round(sp.w2sq, 12)
+    (0.5441127892, 0.5, 0.01)
+    """
+    unit = check_unit(unit)
+    sol = rdp_vector_solution(D, P, variances)
+    live = sol.correlation > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(live, np.log(sol.gain) / np.log(sol.correlation), 2.0)
+    rho = np.where(~live & (sol.recon_std > 0), np.nan, rho)
+    rate = float(nats_to(sol.rate_nats, unit))
+    return ShapedNoisePoint(
+        sol.noise_var, rho, sol.gain, rate, sol.distortion, sol.perception, unit
     )
