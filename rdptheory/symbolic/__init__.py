@@ -10,7 +10,8 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
   (Lambert W branches W₀ / W₋₁), §1.
 - :func:`rdp_w2sq_kkt`, :func:`rdp_core`, :func:`rdp_scalar`, :func:`rdp_w2sq_scalar`,
   :func:`rdp_zero_perception`, :func:`drp_scalar` — scalar R(D, P) by KKT, §1;
-  :func:`test_channel_scalar` — the forward channel X̂ = a(X + tN) attaining it.
+  :func:`test_channel_scalar` — the forward channel X̂ = a(X + tN) attaining it;
+  :func:`rdp_w2sq_vector_stationarity` — per-component KKT of the vector programme, §2.
 - :func:`dp_awgn_scalar` — [FMM21] D(P), MMSE, single-α estimator, §3.
 - :func:`pf_ode_map` — the score-scaled PF-ODE solved with ``dsolve`` (VE and VP), §3.
 - :func:`score_scaled_point_scalar`, :func:`scheme_optimality` — the scheme's operating point
@@ -37,6 +38,7 @@ from rdptheory.symbolic.scheme import (
     scheme_optimality,
     score_scaled_point_scalar,
 )
+from rdptheory.symbolic.vector import rdp_w2sq_vector_stationarity
 
 __all__ = [
     "Derivation",
@@ -50,6 +52,7 @@ __all__ = [
     "rdp_w2sq_scalar",
     "rdp_zero_perception",
     "drp_scalar",
+    "rdp_w2sq_vector_stationarity",
     "TestChannelDerivation",
     "test_channel_scalar",
     "DPAWGNDerivation",

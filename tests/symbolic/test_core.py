@@ -100,6 +100,7 @@ def test_every_public_derivation_is_documented():
         *(symbolic.drp_scalar(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
         *(symbolic.perception_floor(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
         *vars(symbolic.test_channel_scalar("w2sq")).values(),
+        symbolic.rdp_w2sq_vector_stationarity(),
         symbolic.pf_ode_map("ve"),
         symbolic.pf_ode_map("vp"),
         *vars(symbolic.dp_awgn_scalar()).values(),
