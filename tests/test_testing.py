@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rdptheory._validation import check_covariance
-from rdptheory.gaussian import min_reconstruction_std, rate_distortion, rdp
+from rdptheory.gaussian import min_reconstruction_std, rate_distortion, rdp, rdp_vector_solution
 from rdptheory.gaussian.vector import water_filling
 from rdptheory.testing import (
     MARGIN,
@@ -112,6 +112,13 @@ def test_vector_points_are_in_their_regime(pt):
         assert pt.P >= p_wf * (1 + 0.5 * MARGIN)
     else:
         assert 0.0 < pt.P < p_wf
+
+
+@given(vector_operating_points())
+def test_vector_regimes_agree_with_the_convex_solver(pt):
+    # independent check: the regime reported by the §2 solver (G2's rdp_vector_solution)
+    sol = rdp_vector_solution(pt.D, pt.P, pt.variances)
+    assert {"water_filling": "perception_inactive"}.get(sol.regime, sol.regime) == pt.regime
 
 
 @given(vector_operating_points(regime="water_filling"))

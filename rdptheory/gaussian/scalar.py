@@ -72,7 +72,9 @@ def _floor(P: np.ndarray, s: np.ndarray, perception: str) -> tuple[np.ndarray, n
     return s * np.exp(0.5 * v), -s * np.expm1(0.5 * v)
 
 
-def _one_minus_c2(D: np.ndarray, s: np.ndarray, s_hat: np.ndarray, gap: np.ndarray):
+def _one_minus_c2(
+    D: np.ndarray, s: np.ndarray, s_hat: np.ndarray, gap: np.ndarray
+) -> np.ndarray:
     """``1 - c²`` for ``D = s² + ŝ² - 2csŝ`` with ``gap = s - ŝ``: product form, no cancellation.
 
     ``1 - c² = (D - (s - ŝ)²)((s + ŝ)² - D) / (4 s² ŝ²)``.
@@ -97,7 +99,9 @@ def _rdp_core_nats(D: np.ndarray, s: np.ndarray, s_lo: np.ndarray, gap: np.ndarr
 
 
 # --------------------------------------------------------------------------- public API
-def rate_distortion(D: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"):
+def rate_distortion(
+    D: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
+) -> FloatOrArray:
     """Rate-distortion function of a scalar Gaussian source.
 
     .. math::
@@ -413,7 +417,9 @@ def _achieved_perception(s: np.ndarray, s_hat: np.ndarray, perception: str) -> n
         return np.where(np.isinf(arg), np.inf, 0.5 * expm1mx(np.where(np.isinf(arg), 0, arg)))
 
 
-def _optimal_recon(D, s, s_lo, gap):
+def _optimal_recon(
+    D: np.ndarray, s: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ŝ, c, 1 - c², inactive mask)`` of the optimal jointly Gaussian reconstruction."""
     var = s * s
     zero_rate = D >= var + s_lo**2
