@@ -4,7 +4,9 @@ Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the n
 (:mod:`rdptheory.images._chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
 ``y_i ~ q(y_i | y_{i-1}, x)`` against the model's ``p(y_i | y_{i-1})`` with the chunked RCC
 engine (:mod:`rdptheory.rcc`, one stream index per step under one seed). It stops when the
-next step would exceed the bit budget (``bpp``) or the ladder reaches ``noise_var``.
+next step would exceed the bit budget (``bpp``), when the ladder reaches ``noise_var``, or
+when one coordinate of the next step would carry more KL than one RCC chunk may hold
+(:data:`rdptheory.rcc.MAX_CHUNK_BITS`; only a model far from the image reaches this).
 
 Decoder: replay the chain from the indices and the seed (the proposals depend only on what was
 already decoded), then integrate the score-scaled PF-ODE from the last level to 0 with the ρ
@@ -43,7 +45,7 @@ class CodecConfig:
     """
 
     t_max: float = 5.0
-    t_min: float = 0.01
+    t_min: float = 0.05
     n_levels: int = 32
     max_chunk_bits: float = 8.0
     padding: int = 2
@@ -128,6 +130,8 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     for i in range(last + 1):
         step = _chain.first_step(x, t[0]) if i == 0 else _chain.reverse_step(
             x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i - 1], t[i])
+        if _chain.max_coordinate_kl_bits(step) > rcc.MAX_CHUNK_BITS:
+            break  # one coordinate would need > 2^24 candidates: the model is too far off here
         msg = rcc.encode(*step, seed=seed, stream=i, max_chunk_bits=config.max_chunk_bits,
                          padding=config.padding, algorithm=config.algorithm,
                          backend=config.backend)
@@ -237,7 +241,8 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     t_n = _ladder(h.t_max, h.t_min, h.n_levels)[n - 1]
     x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver,
                    steps=check_int(ode_steps, "ode_steps", low=1))
-    return from_model_space(np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0])
+    image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
+    return from_model_space(image[:, : h.height, : h.width])  # latent models decode padded
 
 
 def truncate(data: bytes, n_steps: int) -> bytes:

@@ -166,3 +166,24 @@ def _tile_regions(height: int, width: int, patch: int) -> list[tuple[slice, slic
 def default_model() -> PatchGMMImageModel:
     """The shipped patch-GMM model (loaded once per process)."""
     return PatchGMMImageModel()
+
+
+def load_model(spec: str | None = None) -> ImageModel:
+    """An image model from a CLI-style spec.
+
+    ``None`` or ``"patch-gmm"``: the embedded prior; a ``.npz`` path: a patch prior written by
+    :func:`rdptheory.images.prior.save_prior`; a directory: a diffusers model (latent if it
+    has ``vae/``, else pixel; see :mod:`rdptheory.images.diffusers_models`). Anything else,
+    such as a hub id, raises ``FileNotFoundError`` saying how to supply local weights.
+    """
+    import pathlib
+
+    if spec is None or spec == "patch-gmm":
+        return default_model()
+    if not isinstance(spec, str):
+        raise TypeError(f"model must be a string spec, got {type(spec).__name__}")
+    if spec.endswith(".npz") and pathlib.Path(spec).is_file():
+        return PatchGMMImageModel(load_prior(spec))
+    from rdptheory.images.diffusers_models import load_diffusers_model
+
+    return load_diffusers_model(spec)

@@ -1,0 +1,230 @@
+"""Diffusers models behind the image-model interface, loaded offline from local directories.
+
+- :class:`PixelDiffusionModel`: a ``UNet2DModel`` with a DDPM/DDIM scheduler (ε-, v- or
+  x₀-prediction); the code space is the image in ``[-1, 1]``.
+- :class:`LatentDiffusionModel`: Stable-Diffusion layout (``vae/`` = ``AutoencoderKL``,
+  ``unet/`` = ``UNet2DConditionModel``, ``scheduler/``), conditioned on the empty prompt; the
+  code space is ``scaling_factor · E[latent]`` of the VAE encoder.
+
+The network's prediction at a VP state ``z = √ᾱ·y`` becomes ``x̂₀`` through
+:func:`rdptheory.diffusion.scores.x0_from_prediction` (THEORY.md §4). A noise level between the
+scheduler's discrete ones is served by the fractional timestep that interpolates
+``log(ᾱ/(1 − ᾱ))`` of the training table linearly (time embeddings accept real timesteps).
+
+The empty-prompt embedding of a latent model is read from ``empty_prompt_embeds.npy`` in the
+model directory (shape ``(1, tokens, cross_attention_dim)``; compute it once with the model's own
+text encoder). Nothing is ever downloaded: a hub id without local files fails at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+from typing import Any
+
+import numpy as np
+
+from rdptheory.diffusion.scores import x0_from_prediction
+from rdptheory.images.models import as_numpy, batch_noise_var
+
+EMPTY_PROMPT_FILE = "empty_prompt_embeds.npy"
+_PREDICTIONS = {"epsilon": "eps", "v_prediction": "v", "sample": "x0"}
+
+
+def _local_dir(path: str | pathlib.Path) -> pathlib.Path:
+    p = pathlib.Path(path)
+    if not p.is_dir():
+        raise FileNotFoundError(
+            f"{str(path)!r} is not a local directory. rdptheory loads diffusers weights offline "
+            "only; on a machine with network run `huggingface-cli download "
+            f"{path} --local-dir DIR` (or `DiffusionPipeline.from_pretrained(...)"
+            ".save_pretrained(DIR)`), copy DIR here and pass its path.")
+    return p
+
+
+def _module_fingerprint(*modules: Any, extra: bytes = b"") -> bytes:
+    """SHA-256 over class names, configs and every parameter/buffer (sorted by name)."""
+    h = hashlib.sha256(extra)
+    for m in modules:
+        h.update(type(m).__name__.encode())
+        h.update(json.dumps(dict(m.config), sort_keys=True, default=str).encode())
+        for name, tensor in sorted(m.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.digest()
+
+
+def _load_scheduler(directory: pathlib.Path) -> Any:
+    from diffusers import DDPMScheduler
+
+    sub = "scheduler" if (directory / "scheduler").is_dir() else None
+    return DDPMScheduler.from_pretrained(directory, subfolder=sub, local_files_only=True)
+
+
+class _DiffusersBase:
+    """Shared timestep mapping and ε/v/x₀ → x̂₀ conversion."""
+
+    def _init_schedule(self, scheduler: Any) -> None:
+        pred = scheduler.config.prediction_type
+        if pred not in _PREDICTIONS:
+            raise ValueError(f"prediction_type must be one of {tuple(_PREDICTIONS)}, got {pred}")
+        self.parameterization = _PREDICTIONS[pred]
+        ab = scheduler.alphas_cumprod.double().numpy()
+        self._log_snr = np.log(ab / (1.0 - ab))  # decreasing in the timestep
+
+    def timestep(self, noise_var: np.ndarray) -> np.ndarray:
+        """Fractional training timestep with ᾱ = 1/(1 + t²) (log-SNR interpolation, clamped)."""
+        log_snr = -np.log(np.maximum(noise_var, 1e-20))
+        steps = np.arange(self._log_snr.size, dtype=np.float64)
+        return np.interp(-log_snr, -self._log_snr, steps)
+
+    def _predict(self, z: Any, t: Any) -> Any:
+        raise NotImplementedError
+
+    def denoise(self, y: Any, noise_var: Any) -> Any:
+        """Network estimate of ``E[X | X + tN = y]`` in code space, ``y`` (B, C, H, W)."""
+        import torch
+
+        arr, back = as_numpy(y)
+        if arr.ndim != 4:
+            raise ValueError(f"y must have shape (B, C, H, W), got {arr.shape}")
+        t2 = batch_noise_var(noise_var, arr.shape[0])
+        if (t2 <= 0).any():
+            raise ValueError("noise_var must be > 0 for a diffusers model")
+        v = t2[:, None, None, None]
+        z = arr / np.sqrt(1.0 + v)
+        with torch.no_grad():
+            pred = self._predict(torch.from_numpy(z).float(),
+                                 torch.from_numpy(self.timestep(t2)).float())
+        pred = pred.double().numpy()
+        return back(x0_from_prediction(z, pred, v, self.parameterization, "vp"))
+
+    def score(self, y: Any, noise_var: Any) -> Any:
+        """``(x̂₀ − y)/t²`` (THEORY.md §4)."""
+        arr, back = as_numpy(y)
+        t2 = batch_noise_var(noise_var, arr.shape[0])
+        den, _ = as_numpy(self.denoise(arr, t2))
+        return back((den - arr) / t2[:, None, None, None])
+
+
+class PixelDiffusionModel(_DiffusersBase):
+    """A pixel-space ``UNet2DModel`` + DDPM/DDIM scheduler from a local directory.
+
+    ``directory`` is a saved ``DDPMPipeline``/``DDIMPipeline`` (``unet/``, ``scheduler/``) or a
+    bare UNet directory holding ``config.json``, the weights and ``scheduler_config.json``.
+    """
+
+    def __init__(self, directory: str | pathlib.Path) -> None:
+        from diffusers import UNet2DModel
+
+        d = _local_dir(directory)
+        sub = "unet" if (d / "unet").is_dir() else None
+        self.unet = UNet2DModel.from_pretrained(d, subfolder=sub, local_files_only=True).eval()
+        self._init_schedule(_load_scheduler(d))
+        self.channels = int(self.unet.config.in_channels)
+        self.factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
+        self.name = f"diffusers-pixel:{d.name}"
+        self._fp = _module_fingerprint(self.unet, extra=self._log_snr.tobytes())
+
+    def _predict(self, z: Any, t: Any) -> Any:
+        return self.unet(z, t).sample
+
+    def to_code_space(self, x: np.ndarray) -> np.ndarray:
+        """The image in ``[-1, 1]``, reflect-padded to a multiple of the UNet's downsampling."""
+        return _pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
+
+    def from_code_space(self, z: np.ndarray) -> np.ndarray:
+        """Identity (padded size; the codec crops)."""
+        return np.asarray(z, dtype=np.float64)
+
+    def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """``(channels, ⌈H/f⌉·f, ⌈W/f⌉·f)`` for the UNet's downsampling factor ``f``."""
+        f = self.factor
+        return (self.channels, -(-int(height) // f) * f, -(-int(width) // f) * f)
+
+    def fingerprint(self) -> bytes:
+        """SHA-256 of the UNet (config and weights) and the scheduler's ᾱ table."""
+        return self._fp
+
+
+class LatentDiffusionModel(_DiffusersBase):
+    """Stable-Diffusion-style latent model (``vae/``, ``unet/``, ``scheduler/``), empty prompt.
+
+    Images are reflect-padded to a multiple of the VAE's downsampling factor before encoding;
+    the codec crops the decoded image back to its size.
+    """
+
+    def __init__(self, directory: str | pathlib.Path) -> None:
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+
+        d = _local_dir(directory)
+        self.vae = AutoencoderKL.from_pretrained(d, subfolder="vae", local_files_only=True).eval()
+        self.unet = UNet2DConditionModel.from_pretrained(d, subfolder="unet",
+                                                         local_files_only=True).eval()
+        self._init_schedule(_load_scheduler(d))
+        self.prompt_embeds = _empty_prompt(d, int(self.unet.config.cross_attention_dim))
+        self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self.scaling = float(self.vae.config.scaling_factor)
+        self.name = f"diffusers-latent:{d.name}"
+        self._fp = _module_fingerprint(self.vae, self.unet, extra=self._log_snr.tobytes()
+                                       + self.prompt_embeds.numpy().tobytes())
+
+    def _predict(self, z: Any, t: Any) -> Any:
+        cond = self.prompt_embeds.expand(z.shape[0], -1, -1)
+        return self.unet(z, t, encoder_hidden_states=cond).sample
+
+    def to_code_space(self, x: np.ndarray) -> np.ndarray:
+        """``scaling_factor · E[latent | x]`` of the VAE (deterministic), (B, C', H/f, W/f)."""
+        import torch
+
+        x = _pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
+        with torch.no_grad():
+            lat = self.vae.encode(torch.from_numpy(x).float()).latent_dist.mean
+        return lat.double().numpy() * self.scaling
+
+    def from_code_space(self, z: np.ndarray) -> np.ndarray:
+        """VAE decoder image in ``[-1, 1]`` (padded size; the codec crops)."""
+        import torch
+
+        with torch.no_grad():
+            x = self.vae.decode(torch.from_numpy(np.asarray(z) / self.scaling).float()).sample
+        return x.double().numpy()
+
+    def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """``(latent_channels, ⌈H/f⌉, ⌈W/f⌉)`` for the VAE factor ``f``."""
+        c = int(self.vae.config.latent_channels)
+        return (c, -(-int(height) // self.factor), -(-int(width) // self.factor))
+
+    def fingerprint(self) -> bytes:
+        """SHA-256 of VAE and UNet (configs, weights), ᾱ table and prompt embedding."""
+        return self._fp
+
+
+def _pad_to_multiple(x: np.ndarray, factor: int) -> np.ndarray:
+    """Reflect-pad (B, C, H, W) at the bottom/right to multiples of ``factor``."""
+    ph, pw = (-x.shape[2]) % factor, (-x.shape[3]) % factor
+    mode = "reflect" if max(ph, pw) < min(x.shape[2:]) else "edge"
+    return np.pad(x, [(0, 0), (0, 0), (0, ph), (0, pw)], mode=mode)
+
+
+def _empty_prompt(directory: pathlib.Path, dim: int) -> Any:
+    import torch
+
+    f = directory / EMPTY_PROMPT_FILE
+    if not f.is_file():
+        raise FileNotFoundError(
+            f"{directory} has no {EMPTY_PROMPT_FILE}: save the empty-prompt text embedding "
+            "(text_encoder(tokenizer('')) last hidden state, shape (1, tokens, "
+            f"{dim})) there with numpy.save")
+    e = np.load(f)
+    if e.ndim != 3 or e.shape[0] != 1 or e.shape[2] != dim:
+        raise ValueError(f"{f} must have shape (1, tokens, {dim}), got {e.shape}")
+    return torch.from_numpy(e).float()
+
+
+def load_diffusers_model(directory: str | pathlib.Path) -> PixelDiffusionModel | \
+        LatentDiffusionModel:
+    """A latent model if ``directory`` has ``vae/``, else a pixel model."""
+    d = _local_dir(directory)
+    return LatentDiffusionModel(d) if (d / "vae").is_dir() else PixelDiffusionModel(d)

@@ -1,0 +1,128 @@
+"""Diffusers adapters: tiny random models saved with save_pretrained, loaded back offline,
+checked against the ε/v conversions and round-tripped through the codec."""
+
+import numpy as np
+import pytest
+import torch
+
+from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
+from rdptheory.images.datasets import bundled_image
+from rdptheory.images.diffusers_models import (
+    EMPTY_PROMPT_FILE,
+    LatentDiffusionModel,
+    PixelDiffusionModel,
+)
+from rdptheory.images.models import ImageModel, load_model
+
+diffusers = pytest.importorskip("diffusers")
+CONFIG = CodecConfig(backend="numpy", n_levels=8, t_max=3.0, t_min=0.05)
+
+
+def _tiny_unet(**kw):
+    torch.manual_seed(0)
+    unet = diffusers.UNet2DModel(
+        sample_size=16, in_channels=3, out_channels=3, layers_per_block=1,
+        block_out_channels=(8, 16), down_block_types=("DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D"), norm_num_groups=4, **kw)
+    with torch.no_grad():  # small outputs keep the random model's x0 near y (cheap steps)
+        unet.conv_out.weight.mul_(0.1)
+    return unet
+
+
+@pytest.fixture(scope="module", params=["epsilon", "v_prediction"])
+def pixel_dir(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp(f"pixel_{request.param}")
+    pipe = diffusers.DDPMPipeline(unet=_tiny_unet(), scheduler=diffusers.DDPMScheduler(
+        num_train_timesteps=100, prediction_type=request.param))
+    pipe.save_pretrained(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def latent_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("latent")
+    torch.manual_seed(1)
+    vae = diffusers.AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4, sample_size=16,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), block_out_channels=(8, 16))
+    unet = diffusers.UNet2DConditionModel(
+        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=(8, 16), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
+        norm_num_groups=4, attention_head_dim=4)
+    vae.save_pretrained(d / "vae")
+    unet.save_pretrained(d / "unet")
+    diffusers.DDIMScheduler(num_train_timesteps=100).save_pretrained(d / "scheduler")
+    np.save(d / EMPTY_PROMPT_FILE, np.random.default_rng(0).normal(size=(1, 3, 16)))
+    return d
+
+
+@pytest.fixture(scope="module")
+def image():
+    return bundled_image("coffee").pixels[100:116, 200:219]  # 16x19: W not a multiple of 2
+
+
+def test_pixel_denoise_matches_the_prediction_conversion(pixel_dir):
+    m = load_model(str(pixel_dir))
+    assert isinstance(m, PixelDiffusionModel) and isinstance(m, ImageModel)
+    y = np.random.default_rng(0).normal(size=(2, 3, 16, 16))
+    t2 = np.array([0.5, 2.0])
+    ab = 1.0 / (1.0 + t2)
+    z = y * np.sqrt(ab)[:, None, None, None]
+    with torch.no_grad():
+        pred = m.unet(torch.from_numpy(z).float(),
+                      torch.from_numpy(m.timestep(t2)).float()).sample.double().numpy()
+    a, s = np.sqrt(ab)[:, None, None, None], np.sqrt(1 - ab)[:, None, None, None]
+    x0 = (z - s * pred) / a if m.parameterization == "eps" else a * z - s * pred
+    np.testing.assert_allclose(m.denoise(y, t2), x0, rtol=1e-6, atol=1e-6)
+
+
+def test_timestep_hits_the_training_table(pixel_dir):
+    m = load_model(str(pixel_dir))
+    sched = diffusers.DDPMScheduler.from_pretrained(pixel_dir, subfolder="scheduler")
+    table = sched.alphas_cumprod.double().numpy()
+    t2 = (1 - table[[0, 37, 99]]) / table[[0, 37, 99]]
+    np.testing.assert_allclose(m.timestep(t2), [0, 37, 99], atol=1e-9)
+
+
+def test_pixel_codec_round_trip(pixel_dir, image):
+    _round_trip(load_model(str(pixel_dir)), image)
+
+
+def test_latent_codec_round_trip(latent_dir, image):
+    m = load_model(str(latent_dir))
+    assert isinstance(m, LatentDiffusionModel) and m.code_shape(16, 19) == (4, 8, 10)
+    _round_trip(m, image)
+
+
+def _round_trip(m, image):
+    r = compress_with_report(image, model=m, noise_var=0.3, seed=5, config=CONFIG)
+    assert r.n_steps >= 2  # a random network drifts far from the image: the encoder stops
+    assert r.bpp == 8 * len(r.data) / (16 * 19)
+    a = decompress(r.data, model=m, rho=1.0, ode_steps=4, backend="numpy")
+    b = decompress(r.data, model=m, rho=2.0, ode_steps=4, backend="numpy")
+    assert a.shape == image.shape and not np.array_equal(a, b)
+    assert np.array_equal(a, decompress(r.data, model=m, rho=1.0, ode_steps=4,
+                                        backend="numpy"))
+    other = load_model("patch-gmm")
+    with pytest.raises(ValueError, match="another model"):
+        decompress(r.data, model=other)
+
+
+def test_fingerprint_tracks_weights(pixel_dir, tmp_path):
+    m = PixelDiffusionModel(pixel_dir)
+    unet = _tiny_unet()
+    with torch.no_grad():
+        next(unet.parameters()).add_(1e-3)
+    diffusers.DDPMPipeline(unet=unet, scheduler=diffusers.DDPMScheduler.from_pretrained(
+        pixel_dir, subfolder="scheduler")).save_pretrained(tmp_path)
+    assert PixelDiffusionModel(tmp_path).fingerprint() != m.fingerprint()
+
+
+def test_hub_id_without_local_files_fails_at_once(tmp_path):
+    with pytest.raises(FileNotFoundError, match="huggingface-cli download"):
+        load_model("google/ddpm-cifar10-32")
+    (tmp_path / "vae").mkdir()
+    with pytest.raises((FileNotFoundError, OSError)):
+        LatentDiffusionModel(tmp_path)
