@@ -61,7 +61,7 @@ def check_proposal(mu_p: npt.ArrayLike, sigma_p: npt.ArrayLike) -> tuple[np.ndar
     try:
         sd = np.broadcast_to(sd, mu.shape)
     except ValueError as exc:
-        raise ValueError(f"sigma_p of shape {sd.shape} must broadcast to mu_p's {mu.shape}") from exc
+        raise ValueError(f"sigma_p of shape {sd.shape} must broadcast to {mu.shape}") from exc
     return mu.ravel(), np.ascontiguousarray(sd).ravel(), mu.shape
 
 
@@ -91,7 +91,7 @@ def encode(
     stream: int = 0,
     encoder_seed: int | None = None,
 ) -> RCCMessage:
-    """Send a sample of q = N(mu_q, diag sigma_q^2) with shared proposal p = N(mu_p, diag sigma_p^2).
+    """Send a sample of q = N(mu_q, diag sigma_q^2) given the shared p = N(mu_p, diag sigma_p^2).
 
     .. math::
 
@@ -130,9 +130,10 @@ def encode(
     check_choice(algorithm, "algorithm", ALGORITHMS)
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f))
     max_singleton_ok(kl)
-    if algorithm == "pfr_es" and not np.isfinite(
-        log_weight_bound(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)
-    ).all():
+    if (
+        algorithm == "pfr_es"
+        and not np.isfinite(log_weight_bound(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)).all()
+    ):
         raise ValueError("algorithm='pfr_es' needs sigma_q < sigma_p (or sigma_q = sigma_p and "
                          "mu_q = mu_p) in every coordinate; use 'pfr' or 'orc'")  # fmt: skip
     layout = partition_chunks(kl, model.max_chunk_bits)
