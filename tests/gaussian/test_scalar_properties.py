@@ -180,3 +180,28 @@ def test_vectorised_equals_elementwise():
         grid = rdp(D, P, 1.3, perception=measure)
         loop = [[rdp(d, p, 1.3, perception=measure) for d in D] for p in P[:, 0]]
         np.testing.assert_array_equal(grid, np.array(loop))
+
+
+@given(scalar_operating_points())
+def test_no_gaussian_reconstruction_beats_the_formula(pt):
+    # Brute force over zero-mean Gaussian reconstructions N(0, ŝ²), ŝ on a fine grid (both
+    # sides of s, perception evaluated from its definition): for each ŝ the best correlation
+    # is c = max(0, (s² + ŝ² - D)/(2sŝ)) and the rate -½ log(1 - c²).  The formula must be
+    # <= every feasible grid point and within grid resolution of the best one.
+    s2, s = pt.variance, math.sqrt(pt.variance)
+    s_hat = s * np.linspace(1e-4, 3.0, 30001)
+    ratio = s_hat**2 / s2
+    perception = {
+        "w2sq": (s - s_hat) ** 2,
+        "kl_reverse": 0.5 * (ratio - 1 - np.log(ratio)),
+        "kl_forward": 0.5 * (1 / ratio - 1 + np.log(ratio)),
+    }[pt.perception]
+    c = np.maximum(0.0, (s2 + s_hat**2 - pt.D) / (2 * s * s_hat))
+    feasible = (perception <= pt.P) & (c < 1.0)
+    formula = _rdp(pt, unit="nats")
+    if not feasible.any():  # only the floor itself is feasible (P = 0): nothing to compare
+        assert pt.P == 0.0
+        return
+    grid = -0.5 * np.log1p(-c[feasible] ** 2)
+    assert grid.min() >= formula * (1 - 1e-12) - 1e-15
+    assert grid.min() <= formula + 2e-3 * (1 + formula)
