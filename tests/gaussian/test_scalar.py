@@ -173,3 +173,22 @@ def test_validation(call, match):
 def test_non_numeric_is_type_error():
     with pytest.raises(TypeError, match="D must be a real number"):
         rdp("a lot", 0.1, 1.0)
+
+
+ALPHA = 1e-6  # two-sided false-alarm probability of each Monte-Carlo z-test
+Z_CRIT = 4.891638475698591  # scipy.stats.norm.isf(ALPHA / 2)
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+@pytest.mark.parametrize("D, P", [(0.3, 0.02), (0.8, 0.05), (0.2, 5.0)])
+def test_test_channel_by_sampling(measure, D, P):
+    # Simulate X̂ = a (X + t N) with a fixed seed: the empirical MSE and second moment of X̂
+    # match D and ŝ² (Gaussian fourth moments: sd of a mean of squares is v·sqrt(2/n)).
+    var, n = 1.7, 200_000
+    ch = test_channel(D, P, var, perception=measure)
+    rng = np.random.default_rng(20261124)
+    x = rng.standard_normal(n) * math.sqrt(var)
+    x_hat = ch.gain * (x + math.sqrt(ch.noise_var) * rng.standard_normal(n))
+    for sample, expected in (((x - x_hat) ** 2, D), (x_hat**2, ch.recon_std**2)):
+        z = (sample.mean() - expected) / (expected * math.sqrt(2.0 / n))
+        assert abs(z) < Z_CRIT
