@@ -16,6 +16,8 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
 - :func:`pf_ode_map` — the score-scaled PF-ODE solved with ``dsolve`` (VE and VP), §3.
 - :func:`score_scaled_point_scalar`, :func:`scheme_optimality` — the scheme's operating point
   and the proof that it lies on R(D, P) and D(P) for 1 <= ρ <= 2, §3.
+- :func:`rho_for_perception_scalar`, :func:`rho_for_tradeoff_scalar`,
+  :func:`rho_for_alpha_scalar` — closed-form steering of ρ, §3.
 """
 
 from rdptheory.symbolic._core import Derivation, DerivationError, Step
@@ -37,6 +39,11 @@ from rdptheory.symbolic.scheme import (
     gaussian_entropy,
     scheme_optimality,
     score_scaled_point_scalar,
+)
+from rdptheory.symbolic.steering import (
+    rho_for_alpha_scalar,
+    rho_for_perception_scalar,
+    rho_for_tradeoff_scalar,
 )
 from rdptheory.symbolic.vector import rdp_w2sq_vector_stationarity
 
@@ -65,4 +72,7 @@ __all__ = [
     "gaussian_entropy",
     "score_scaled_point_scalar",
     "scheme_optimality",
+    "rho_for_perception_scalar",
+    "rho_for_tradeoff_scalar",
+    "rho_for_alpha_scalar",
 ]
