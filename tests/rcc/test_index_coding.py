@@ -31,7 +31,7 @@ def test_pieces_round_trip(values):
 
 
 def test_bucket_probabilities_match_brute_force_zipf():
-    model = IndexModel(6.0, 2)  # n_ref = 8, s = 1 + 1/6
+    model = IndexModel(6.0, 2)  # n_ref = 8, s = 0.8 + 0.7/6
     p = model.bucket_probabilities()
     assert p.shape == (MAX_INDEX_BITS + 1,) and abs(p.sum() - 1.0) < 1e-12
     k = np.arange(1, 2**8 + 1, dtype=np.float64)
