@@ -10,6 +10,8 @@ Imported lazily (this module imports numba).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
@@ -60,7 +62,7 @@ def _as_float64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
 def log64(x):
     """Natural log of a positive normal float64 (fdlibm ``__ieee754_log``, branch-free)."""
     bits = _as_int64(x)
@@ -84,7 +86,7 @@ def log64(x):
     return with_h if use_h else without_h
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
 def cos_sin64(theta):
     """(cos, sin) of 0 <= theta < 2 pi + 1 (quadrant reduction, fdlibm kernels)."""
     k = np.int64(theta * INV_PIO2 + 0.5)
@@ -93,48 +95,74 @@ def cos_sin64(theta):
     sn = x + z * x * (S1 + z * (S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))))
     r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))))
     cs = 1.0 - (0.5 * z - z * r)
-    q = k & 3
-    c_out = cs if q == 0 else (-sn if q == 1 else (-cs if q == 2 else sn))
-    s_out = sn if q == 0 else (cs if q == 1 else (-sn if q == 2 else -cs))
+    # quadrant q = k mod 4: (cos, sin) = (cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs); written
+    # as one-level selects, which LLVM if-converts (nested ternaries stay branches)
+    swap = (k & 1) == 1
+    c_abs = sn if swap else cs
+    s_abs = cs if swap else sn
+    c_out = -c_abs if ((k + 1) & 2) != 0 else c_abs
+    s_out = -s_abs if (k & 2) != 0 else s_abs
     return c_out, s_out
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
+def _round(c0, c1, c2, c3, k0, k1):
+    """One Philox4x32 round; returns the new counter words and the bumped key."""
+    p0 = c0 * M0
+    p1 = c2 * M1
+    return (
+        (p1 >> SH32) ^ c1 ^ k0,
+        p1 & MASK32,
+        (p0 >> SH32) ^ c3 ^ k1,
+        p0 & MASK32,
+        (k0 + W0) & MASK32,
+        (k1 + W1) & MASK32,
+    )
+
+
+@njit(inline="always", cache=True, error_model="numpy")
 def philox(c0, c1, c2, c3, k0, k1):
-    """Philox4x32-10 on uint64 lanes holding 32-bit words."""
-    for _ in range(10):
-        p0 = c0 * M0
-        p1 = c2 * M1
-        c0, c1, c2, c3 = (p1 >> SH32) ^ c1 ^ k0, p1 & MASK32, (p0 >> SH32) ^ c3 ^ k1, p0 & MASK32
-        k0 = (k0 + W0) & MASK32
-        k1 = (k1 + W1) & MASK32
+    """Philox4x32-10 on uint64 lanes holding 32-bit words, unrolled by hand: LLVM vectorises
+    only innermost loops, so a 10-trip round loop here would keep the candidate loop scalar."""
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, k0, k1 = _round(c0, c1, c2, c3, k0, k1)
+    c0, c1, c2, c3, _, _ = _round(c0, c1, c2, c3, k0, k1)
     return c0, c1, c2, c3
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
 def uniform(x):
     """Triton's uint_to_uniform_float (float32)."""
     v = x ^ ((x >> SH31) * MASK32)  # int32 x < 0 -> ~x
     return np.float32(np.int32(v)) * F32_SCALE
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
 def box_muller(x0, x1):
     """Two float32 normals from two words (reference transcendental rounding)."""
     u0 = max(F32_MIN_U, uniform(x0))
     theta = F32_TWO_PI * uniform(x1)
-    r = np.sqrt(F32_M2 * np.float32(log64(np.float64(u0))))
+    # sqrt of a float32 in float64, rounded once, is the correctly rounded float32 sqrt; it is
+    # also llvm.sqrt.f64 (vectorisable) where numba's float32 sqrt calls libm's sqrtf
+    r = np.float32(math.sqrt(np.float64(F32_M2 * np.float32(log64(np.float64(u0))))))
     c, s = cos_sin64(np.float64(theta))
     return r * np.float32(c), r * np.float32(s)
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
 def exponential(x):
     """Exp(1) variate -log((x + 1/2) 2^-32) in float64."""
     return -log64((np.float64(x) + 0.5) * 2.3283064365386963e-10)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _score_block(acc, a, b, n0, m, k0, k1, chunk, stream):
     """acc[i] += sum_j a_j eps_j^2 + b_j eps_j for candidates n0 + i, i < m (vectorised)."""
     for q in range(a.size // 4):
@@ -153,7 +181,7 @@ def _score_block(acc, a, b, n0, m, k0, k1, chunk, stream):
             )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _arrivals(out, n0, m, k0, k1, chunk, stream_enc):
     """out[i] = E_{n0+i}, i < m, from the encoder counters (n // 4, chunk, 0, stream | 2^31)."""
     for g in range((m + 3) // 4):
@@ -167,7 +195,7 @@ def _arrivals(out, n0, m, k0, k1, chunk, stream_enc):
 BLOCK = 1024  # candidates per scoring block (acc and E stay in L1)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _select_chunk(a, b, const, log2n, key, ekey, chunk, stream, algorithm):
     """(index, log-weight) of one chunk: argmin_n log T_n - log w_n, ties to the earliest."""
     n_cand = np.int64(1) << log2n
@@ -192,7 +220,7 @@ def _select_chunk(a, b, const, log2n, key, ekey, chunk, stream, algorithm):
     return best_n, best_lw
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def select_chunks(a, b, pstarts, const, log2n, key, ekey, chunk_offset, stream, algorithm):
     """Fused selection over every chunk (prange); a, b padded to 4 dims per chunk."""
     n_chunks = log2n.size
@@ -207,7 +235,7 @@ def select_chunks(a, b, pstarts, const, log2n, key, ekey, chunk_offset, stream, 
     return idx, lw
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _normals_into(out, n, q_words, key, chunk, stream):
     """out[4q + l] = lane l of randn4x(philox((q, n, chunk, stream))), q < q_words."""
     for q in range(q_words):
@@ -216,7 +244,7 @@ def _normals_into(out, n, q_words, key, chunk, stream):
         out[4 * q + 2], out[4 * q + 3] = box_muller(w2, w3)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def normals(n, dims, key, chunk, stream):
     """float32 (len(n), dims) candidate normals."""
     q_words = (dims + 3) // 4
@@ -226,7 +254,7 @@ def normals(n, dims, key, chunk, stream):
     return out[:, :dims]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def samples(mu, sd, starts, idx, key, chunk_offset, stream):
     """mu + sd * eps(selected candidate) for every chunk (float64)."""
     out = np.empty_like(mu)
