@@ -27,7 +27,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the floor and torch stay single
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-
 from rdptheory.kernels import available_backends, pfr_select  # noqa: E402
 
 DIFFC_CHUNKS, DIFFC_BITS, DIFFC_CHUNK_DIMS = 3500, 16, 468  # 3500 * 2^16 * 468 = 1.07e11
@@ -144,8 +143,10 @@ def format_row(r: Row) -> str:
             f"{r.floor_normals_per_s / 1e6:>10.1f} {r.ratio_to_floor:>6.2f}")  # fmt: skip
 
 
-HEADER = (f"{'workload':>10} {'backend':>7} {'bits':>4} {'dims':>5} {'chunks':>6} "
-          f"{'cand-dims':>10} {'seconds':>10} {'Mcd/s':>10} {'floor M/s':>10} {'ratio':>6}")  # fmt: skip
+HEADER = (
+    f"{'workload':>10} {'backend':>7} {'bits':>4} {'dims':>5} {'chunks':>6} "
+    f"{'cand-dims':>10} {'seconds':>10} {'Mcd/s':>10} {'floor M/s':>10} {'ratio':>6}"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
