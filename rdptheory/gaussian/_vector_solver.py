@@ -155,22 +155,28 @@ def _total_and_slope(kind: str, lam: np.ndarray, fam: Family) -> tuple[float, fl
 def solve_gamma(kind: str, target: float, lam: np.ndarray, a: float, x0: float) -> Family:
     """γ such that D_tot(γ, a) = target (kind "D") or R_tot(γ, a) = target (kind "R").
 
-    Safeguarded Newton on x = log γ from the warm start ``x0``: steps are capped at
-    ``_MAX_LOG_STEP`` until the root is bracketed, and a step leaving the bracket is
-    replaced by bisection.
+    Safeguarded Newton on log F(x) = log target, x = log γ, from the warm start ``x0``:
+    steps are capped (the cap doubling while the root is not bracketed), and a step leaving
+    the bracket is replaced by bisection.
     """
     sign = -1.0 if kind == "D" else 1.0  # sign·(F − target) is increasing in x
     lo, hi = -_LOG_GAMMA_MAX, _LOG_GAMMA_MAX
     x = min(max(x0, lo), hi)
     fam = family(lam, float(np.exp(x)), a)
+    max_step = _MAX_LOG_STEP
     for _ in range(_MAX_NEWTON):
         value, slope = _total_and_slope(kind, lam, fam)
-        fx, dfx = sign * (value - target), sign * slope
+        if value <= 0.0:  # R_tot underflowed: γ far too small
+            fx, dfx = -np.inf, 0.0
+        else:  # Newton on log F: near-linear in log γ at both low and high rates
+            fx, dfx = sign * float(np.log(value / target)), sign * slope / value
         if fx == 0.0:
             return fam
         lo, hi = (x, hi) if fx < 0 else (lo, x)
-        step = -fx / dfx if dfx > 0 else (_MAX_LOG_STEP if fx < 0 else -_MAX_LOG_STEP)
-        x_new = x + float(np.clip(step, -_MAX_LOG_STEP, _MAX_LOG_STEP))
+        step = -fx / dfx if dfx > 0 else (max_step if fx < 0 else -max_step)
+        if abs(step) >= max_step:  # far from the root: doubling steps until bracketed
+            step, max_step = float(np.copysign(max_step, step)), 2.0 * max_step
+        x_new = x + step
         tol = 2e-15 * max(1.0, abs(x))
         if abs(x_new - x) <= tol:  # converged (before safeguarding)
             return fam if x_new == x else family(lam, float(np.exp(x_new)), a)
@@ -180,7 +186,10 @@ def solve_gamma(kind: str, target: float, lam: np.ndarray, a: float, x0: float) 
                 return fam
         x = x_new
         fam = family(lam, float(np.exp(x)), a)
-    raise FloatingPointError(f"multiplier search did not converge (target {kind} = {target})")
+    raise FloatingPointError(
+        f"multiplier search did not converge (target {kind} = {target}); the target is "
+        "outside float64 range (e.g. more than ~500 bits per component)"
+    )
 
 
 def solve_outer(

@@ -308,7 +308,7 @@ def _assemble(
         _relative_residual(p_tot, P, nu > 0) if np.isfinite(P) else 0.0,
         float(np.max(np.abs(stationarity))),
     )
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # c → 0: noise_var → inf
         noise_var = np.where(c > 0, lam * eps * (2.0 - eps) / np.where(c > 0, c, 1.0) ** 2, np.inf)
     return RDPVectorSolution(
         float(r_i.sum()), totals["D"], p_tot, regime, np.sqrt(lam) * u, c, d_i, p_i, r_i,
