@@ -7,7 +7,8 @@ Examples::
     rdptheory rd --distortion 0.25 --variance 1 --unit nats
 
 Each flag takes one number or a comma-separated list; lists broadcast against each other
-(numpy rules) and print one line per point.  ``--json`` prints one JSON object instead.
+(numpy rules) and print one line per point; ``rdp`` also names the regime of THEORY.md §1.
+``--json`` prints one JSON object instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class _Row:
     perception: float | None
     variance: float
     rate: float
+    regime: str | None = None
 
 
 def _numbers(text: str) -> list[float]:
@@ -75,14 +77,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_drp)
 
 
-def _rows(D, P, var, rate) -> list[_Row]:
+def _rows(D, P, var, rate, regime=None) -> list[_Row]:
     import numpy as np
 
     D, var, rate = np.broadcast_arrays(D, var, rate)
     P = np.broadcast_to(np.nan if P is None else P, D.shape)
+    regime = np.broadcast_to(np.asarray("" if regime is None else regime), D.shape)
     return [
-        _Row(float(d), None if np.isnan(p) else float(p), float(v), float(r))
-        for d, p, v, r in zip(D.ravel(), P.ravel(), var.ravel(), rate.ravel())
+        _Row(float(d), None if np.isnan(p) else float(p), float(v), float(r), str(g) or None)
+        for d, p, v, r, g in zip(D.ravel(), P.ravel(), var.ravel(), rate.ravel(), regime.ravel())
     ]
 
 
@@ -98,6 +101,8 @@ def _emit(command: str, args: argparse.Namespace, rows: list[_Row]) -> int:
         if row.perception is not None:
             parts.append(f"P={row.perception:g} ({measure})")
         parts.append(f"R={row.rate:.12g} {args.unit}")
+        if row.regime is not None:
+            parts.append(f"[{row.regime}]")
         print("  ".join(parts))
     return 0
 
@@ -115,12 +120,13 @@ def _run_rd(args: argparse.Namespace) -> int:
 def _run_rdp(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from rdptheory.gaussian import rdp
+    from rdptheory.gaussian import rdp, test_channel
 
     D, P, var = np.array(args.distortion), np.array(args.perception), np.array(args.variance)
     rate = rdp(D, P, var, perception=args.measure, unit=args.unit)
+    regime = test_channel(D, P, var, perception=args.measure).regime
     D, P, var, rate = np.broadcast_arrays(D, P, var, rate)
-    return _emit("rdp", args, _rows(D, P, var, rate))
+    return _emit("rdp", args, _rows(D, P, var, rate, regime))
 
 
 def _run_drp(args: argparse.Namespace) -> int:

@@ -387,6 +387,9 @@ class TestChannel:
     of X with std ``recon_std`` (the limit gain → 0, gain·sqrt(noise_var) → recon_std).
     ``distortion``/``perception``/``rate_nats`` are those the channel achieves: ``distortion``
     equals the requested D whenever the rate is positive, ``perception`` ≤ the requested P.
+    ``regime`` names the case of THEORY.md §1 (as in :mod:`rdptheory.testing`):
+    ``"zero_rate"``, ``"perception_inactive"`` (R(D, P) = R(D)), ``"both_active"`` or
+    ``"perfect_perception"`` (P = 0, rate > 0); a str, or an array of str for array input.
     """
 
     __test__ = False  # not a pytest test class despite the name
@@ -399,6 +402,7 @@ class TestChannel:
     perception: FloatOrArray
     rate_nats: FloatOrArray
     measure: str
+    regime: str | np.ndarray
 
     @property
     def rate_bits(self) -> FloatOrArray:
@@ -419,8 +423,8 @@ def _achieved_perception(s: np.ndarray, s_hat: np.ndarray, perception: str) -> n
 
 def _optimal_recon(
     D: np.ndarray, s: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(ŝ, c, 1 - c², inactive mask)`` of the optimal jointly Gaussian reconstruction."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(ŝ, c, 1 - c², zero-rate mask, inactive mask)`` of the optimal Gaussian reconstruction."""
     var = s * s
     zero_rate = D >= var + s_lo**2
     inactive = ~zero_rate & (s_lo**2 <= var - D)
@@ -433,7 +437,7 @@ def _optimal_recon(
     s_hat = np.where(zero_rate, s_zero, np.where(inactive, s_free, s_lo))
     c = np.where(zero_rate, 0.0, np.where(inactive, s_free / s, c_both))
     omc = np.where(zero_rate, 1.0, np.where(inactive, D / var, omc_both))
-    return s_hat, c, omc, inactive
+    return s_hat, c, omc, zero_rate, inactive
 
 
 def test_channel(
@@ -483,7 +487,7 @@ def test_channel(
     )
     s = np.sqrt(var)
     s_lo, gap = _floor(P, s, perception)
-    s_hat, c, omc, inactive = _optimal_recon(D, s, s_lo, gap)
+    s_hat, c, omc, zero_rate, inactive = _optimal_recon(D, s, s_lo, gap)
     with np.errstate(divide="ignore", invalid="ignore"):
         noise_var = np.where(c > 0.0, var * omc / c**2, np.inf)
     # (s - ŝ)² + 2 s ŝ (1 - c), 1 - c = (1 - c²)/(1 + c): no cancellation near c = 1.
@@ -500,7 +504,15 @@ def test_channel(
         perception=_out(_achieved_perception(s, s_hat, perception)),
         rate_nats=_out(rate),
         measure=perception,
+        regime=_regime_names(zero_rate, inactive, P),
     )
+
+
+def _regime_names(zero_rate: np.ndarray, inactive: np.ndarray, P: np.ndarray) -> str | np.ndarray:
+    """Regime labels of THEORY.md §1 (str for 0-d input)."""
+    active = np.where(P == 0.0, "perfect_perception", "both_active")
+    names = np.where(zero_rate, "zero_rate", np.where(inactive, "perception_inactive", active))
+    return str(names) if names.ndim == 0 else names
 
 
 # The contract name starts with "test_": keep pytest from collecting it where it is imported.

@@ -18,7 +18,7 @@ def test_rdp_text(capsys):
                  "--measure", "w2sq"]) == 0
     out = capsys.readouterr().out.strip()
     expected = rdp(0.5, 0.01, 1.0)
-    assert out == f"variance=1  D=0.5  P=0.01 (w2sq)  R={expected:.12g} bits"
+    assert out == f"variance=1  D=0.5  P=0.01 (w2sq)  R={expected:.12g} bits  [both_active]"
 
 
 def test_rdp_json_lists_broadcast(capsys):
@@ -30,12 +30,14 @@ def test_rdp_json_lists_broadcast(capsys):
     assert [p["distortion"] for p in doc["points"]] == [0.3, 0.5, 1.2]
     for p in doc["points"]:
         assert p["rate"] == rdp(p["distortion"], 0.01, 2.0, perception="kl_reverse", unit="nats")
+    assert [p["regime"] for p in doc["points"]] == ["perception_inactive", "both_active",
+                                                   "both_active"]
 
 
 def test_drp_json(capsys):
     assert main(["drp", "--rate", "1", "--perception", "0", "--variance", "1", "--json"]) == 0
     (point,) = json.loads(capsys.readouterr().out)["points"]
-    assert point["rate"] == 1.0
+    assert point["rate"] == 1.0 and point["regime"] is None
     assert point["distortion"] == drp(1.0, 0.0, 1.0)
     assert point["distortion"] == pytest.approx(2 * (1 - math.sqrt(0.75)), rel=1e-15)
 

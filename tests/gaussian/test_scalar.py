@@ -138,8 +138,10 @@ def test_return_types():
     assert isinstance(out, np.ndarray) and out.shape == (2,)
     out = rdp(np.array([[0.5], [0.6]]), np.array([0.0, 0.1, 0.2]), 1.0)
     assert out.shape == (2, 3)
-    ch = test_channel([0.5, 0.6], 0.1, 1.0)
-    assert ch.gain.shape == (2,)
+    ch = test_channel([0.8, 0.6, 2.5], [0.1, 0.0, 0.1], 1.0)
+    assert ch.gain.shape == (3,)
+    assert ch.regime.tolist() == ["both_active", "perfect_perception", "zero_rate"]
+    assert test_channel(0.1, 1.0, 1.0).regime == "perception_inactive"
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,7 @@ def test_rdp_inverts_drp(r_bits, P, var, measure):
 @given(scalar_operating_points())
 def test_test_channel_realises_its_point(pt):
     ch = test_channel(pt.D, pt.P, pt.variance, perception=pt.perception)
+    assert ch.regime == pt.regime
     s2 = pt.variance
     if pt.regime == "zero_rate":
         assert ch.gain == 0.0 and ch.noise_var == math.inf and ch.rate_nats == 0.0
