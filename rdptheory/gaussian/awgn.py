@@ -427,8 +427,17 @@ def score_scaled_loss(
     optimal = np.asarray(drp_vector(point.rate, point.w2sq, variances, unit="nats"))
     dec = 10.0 * np.log10(mse / single_alpha)
     noise = 10.0 * np.log10(single_alpha / optimal)
-    out = [_as_output(x) for x in (point.w2sq, mse, single_alpha, optimal, dec, noise, dec + noise)]
-    return ScoreScaledLoss(point.rate, *out)
+    w2sq = np.asarray(point.w2sq)
+    return ScoreScaledLoss(
+        float(point.rate),
+        _as_output(w2sq),
+        _as_output(mse),
+        _as_output(single_alpha),
+        _as_output(optimal),
+        _as_output(dec),
+        _as_output(noise),
+        _as_output(dec + noise),
+    )
 
 
 def shaped_noise_point(

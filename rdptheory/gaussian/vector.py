@@ -34,6 +34,9 @@ __all__ = [
     "covariance_spectrum",
 ]
 
+#: Elements of the (batch, n) work array of the vectorised water-filling.
+_BLOCK_ELEMENTS = 1 << 20
+
 Regime = Literal["zero_rate", "water_filling", "both_active", "perfect_perception"]
 
 
@@ -178,7 +181,16 @@ def rate_distortion_vector(
     1.0
     """
     unit = check_unit(unit)
-    return _as_output(nats_to(water_filling(D, variances).rate_nats, unit))
+    D = check_positive(D, "D")
+    lam = _check_variances(variances)
+    flat = D.ravel()
+    rate = np.empty_like(flat)
+    block = max(1, _BLOCK_ELEMENTS // lam.size)  # bound the (block, n) work array
+    for start in range(0, flat.size, block):
+        level = _water_level(flat[start : start + block], lam)
+        ratio = np.maximum(lam / level[:, None], 1.0)  # λ_i / min(θ, λ_i) >= 1
+        rate[start : start + block] = 0.5 * np.log(ratio).sum(axis=-1)
+    return _as_output(nats_to(rate.reshape(D.shape), unit))
 
 
 def covariance_spectrum(cov: npt.ArrayLike) -> Spectrum:
