@@ -83,9 +83,11 @@ def _one_minus_c2(
         return (D - gap**2) * ((2.0 * s - gap) ** 2 - D) / (4.0 * s**2 * s_hat**2)
 
 
-def _rdp_core_nats(D: np.ndarray, s: np.ndarray, s_lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
+def _rdp_core_nats(
+    D: np.ndarray, var: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
+) -> np.ndarray:
     """The core formula of THEORY.md §1 (derived; for w2sq it is [ZQCK21] Thm 2), nats."""
-    var = s * s
+    s = np.sqrt(var)
     zero_rate = D >= var + s_lo**2
     inactive = ~zero_rate & (s_lo**2 <= var - D)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -229,7 +231,7 @@ def rdp(
     )
     s = np.sqrt(var)
     s_lo, gap = _floor(P, s, perception)
-    return _out(nats_to(_rdp_core_nats(D, s, s_lo, gap), unit))
+    return _out(nats_to(_rdp_core_nats(D, var, s_lo, gap), unit))
 
 
 def kl_forward_min_second_moment(P: npt.ArrayLike, variance: npt.ArrayLike) -> FloatOrArray:
@@ -320,7 +322,7 @@ def rdp_kl_forward_lower_bound(
     ratio = _lower_bound_ratio(P)
     s_lo = s * np.sqrt(ratio)
     gap = s * (1.0 - ratio) / (1.0 + np.sqrt(ratio))  # s - s_lo without cancellation
-    return _out(nats_to(_rdp_core_nats(D, s, s_lo, gap), unit))
+    return _out(nats_to(_rdp_core_nats(D, var, s_lo, gap), unit))
 
 
 def drp(
@@ -422,10 +424,10 @@ def _achieved_perception(s: np.ndarray, s_hat: np.ndarray, perception: str) -> n
 
 
 def _optimal_recon(
-    D: np.ndarray, s: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
+    D: np.ndarray, var: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ŝ, c, 1 - c², zero-rate mask, inactive mask)`` of the optimal Gaussian reconstruction."""
-    var = s * s
+    s = np.sqrt(var)
     zero_rate = D >= var + s_lo**2
     inactive = ~zero_rate & (s_lo**2 <= var - D)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -487,7 +489,7 @@ def test_channel(
     )
     s = np.sqrt(var)
     s_lo, gap = _floor(P, s, perception)
-    s_hat, c, omc, zero_rate, inactive = _optimal_recon(D, s, s_lo, gap)
+    s_hat, c, omc, zero_rate, inactive = _optimal_recon(D, var, s_lo, gap)
     with np.errstate(divide="ignore", invalid="ignore"):
         noise_var = np.where(c > 0.0, var * omc / c**2, np.inf)
     # (s - ŝ)² + 2 s ŝ (1 - c), 1 - c = (1 - c²)/(1 + c): no cancellation near c = 1.
