@@ -107,7 +107,7 @@ def resolve_backend(registry: Registry, backend: str) -> str:
 
 def _import_backends() -> None:
     """Importing a backend module registers it; its heavy dependency loads lazily."""
-    from . import _numba, _numpy, _torch, _triton  # noqa: F401
+    from . import _cupy, _numba, _numpy, _torch, _triton  # noqa: F401
 
 
 def check_seed(seed: object, name: str) -> int:
