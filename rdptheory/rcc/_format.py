@@ -102,6 +102,15 @@ def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
 
 def read_content(dec, dims: int, model: IndexModel) -> Content:
     """Read one message's symbols from a constriction ``RangeDecoder``; ValueError if invalid."""
+    try:
+        return _read_content(dec, dims, model)
+    except ValueError:
+        raise
+    except Exception as exc:  # constriction signals invalid compressed data with AssertionError
+        raise ValueError(f"corrupted RCC data: {exc}") from exc
+
+
+def _read_content(dec, dims: int, model: IndexModel) -> Content:
     c = 1
     if dims >= 2:
         b = int(dec.decode(_model.Uniform(dims.bit_length()), 1)[0]) + 1

@@ -80,7 +80,8 @@ def _early_stop_chunk(params, lw_max, chunk, n_bits, seed, encoder_seed, stream)
     mu_q, sigma_q, mu_p, sigma_p = params
     dims = mu_q.size
     cap = 1 << min(MAX_INDEX_BITS, n_bits + ES_EXTRA_BITS)
-    block = max(1, ES_BLOCK_CANDIDATE_DIMS // dims)
+    # first block ~ N_c, then doubling up to ~ES_BLOCK_CANDIDATE_DIMS candidate-dims
+    block, max_block = 1 << n_bits, max(1, ES_BLOCK_CANDIDATE_DIMS // dims)
     best, best_n, best_lw, t_carry, start = np.inf, 0, 0.0, 0.0, 0
     while start < cap:
         n = np.arange(start, min(start + block, cap), dtype=np.int64)
@@ -95,7 +96,7 @@ def _early_stop_chunk(params, lw_max, chunk, n_bits, seed, encoder_seed, stream)
         i = int(np.argmin(score))
         if score[i] < best:  # strict: ties keep the earliest candidate (as the kernels)
             best, best_n, best_lw = score[i], start + i, lw[i]
-        start = int(n[-1]) + 1
+        start, block = int(n[-1]) + 1, min(2 * block, max_block)
         if np.log(t_carry) - lw_max > best:  # no later candidate can score below best
             break
     return best_n, float(best_lw), start
