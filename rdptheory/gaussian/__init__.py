@@ -1,37 +1,17 @@
 """Exact Gaussian rate-distortion-perception theory (THEORY.md §1-§3).
 
-Scalar closed forms (:mod:`rdptheory.gaussian.scalar`): :func:`rate_distortion`, :func:`rdp`,
-:func:`drp`, :func:`min_reconstruction_std`, :func:`test_channel`,
-:func:`rdp_kl_forward_lower_bound`, :func:`kl_forward_min_second_moment`.
+- Scalar closed forms (:mod:`~rdptheory.gaussian.scalar`, §1): :func:`rate_distortion`,
+  :func:`rdp`, :func:`drp`, :func:`min_reconstruction_std`, :func:`test_channel`,
+  :func:`rdp_kl_forward_lower_bound`, :func:`kl_forward_min_second_moment`.
+- Vector Gaussian (:mod:`~rdptheory.gaussian.vector`, §2): reverse water-filling and the
+  convex R(D, P) program with a certificate.
+- AWGN (:mod:`~rdptheory.gaussian.awgn`, §3): D(P) of [FMM21] and the score-scaled PF-ODE
+  operating point and its gap to R(D, P).
+
 Rates are in bits unless ``unit="nats"``; D is total MSE; P for ``"w2sq"`` is W₂² (squared).
 """
 
-from rdptheory.gaussian.scalar import (
-    TestChannel,
-    drp,
-    kl_forward_min_second_moment,
-    min_reconstruction_std,
-    rate_distortion,
-    rdp,
-    rdp_kl_forward_lower_bound,
-    test_channel,
-)
-
-# G2: add your re-exports here (vector.py, awgn.py) and extend __all__ below.
-
-__all__ = [
-    "TestChannel",
-    "drp",
-    "kl_forward_min_second_moment",
-    "min_reconstruction_std",
-    "rate_distortion",
-    "rdp",
-    "rdp_kl_forward_lower_bound",
-    "test_channel",
-]
-
-# G2 re-exports (vector.py: §2 vector Gaussian; awgn.py: §3 D(P) under AWGN, score-scaled PF-ODE)
-from rdptheory.gaussian.awgn import (  # noqa: E402
+from rdptheory.gaussian.awgn import (
     DPAWGN,
     ScoreScaledLoss,
     ScoreScaledPoint,
@@ -45,7 +25,17 @@ from rdptheory.gaussian.awgn import (  # noqa: E402
     score_scaled_point,
     shaped_noise_point,
 )
-from rdptheory.gaussian.vector import (  # noqa: E402
+from rdptheory.gaussian.scalar import (
+    TestChannel,
+    drp,
+    kl_forward_min_second_moment,
+    min_reconstruction_std,
+    rate_distortion,
+    rdp,
+    rdp_kl_forward_lower_bound,
+    test_channel,
+)
+from rdptheory.gaussian.vector import (
     RDPVectorSolution,
     Spectrum,
     WaterFilling,
@@ -58,27 +48,35 @@ from rdptheory.gaussian.vector import (  # noqa: E402
     water_filling,
 )
 
-__all__ += [
-    "DPAWGN",
-    "ScoreScaledLoss",
-    "ScoreScaledPoint",
-    "ShapedNoisePoint",
+__all__ = [
+    "covariance_spectrum",
     "dp_awgn",
+    "DPAWGN",
+    "drp",
+    "drp_vector",
+    "drp_vector_solution",
+    "kl_forward_min_second_moment",
+    "min_reconstruction_std",
     "per_direction_point",
     "per_direction_rho",
+    "rate_distortion",
+    "rate_distortion_vector",
+    "rdp",
+    "rdp_kl_forward_lower_bound",
+    "rdp_vector",
+    "rdp_vector_solution",
+    "RDPVectorSolution",
     "score_scaled_dp_gap",
     "score_scaled_gap",
     "score_scaled_loss",
     "score_scaled_point",
+    "ScoreScaledLoss",
+    "ScoreScaledPoint",
     "shaped_noise_point",
-    "RDPVectorSolution",
+    "ShapedNoisePoint",
     "Spectrum",
-    "WaterFilling",
-    "covariance_spectrum",
-    "drp_vector",
-    "drp_vector_solution",
-    "rate_distortion_vector",
-    "rdp_vector",
-    "rdp_vector_solution",
+    "test_channel",
+    "TestChannel",
     "water_filling",
+    "WaterFilling",
 ]
