@@ -291,8 +291,11 @@ def rdp_kl_forward_lower_bound(
         s_{lo}^2 = \\min\\{E_q[X^2] : \\mathrm{KL}(p_X \\| q) \\le P\\}
 
     (see :func:`kl_forward_min_second_moment`).  Derived (THEORY.md §1), not stated in the
-    paper: any reconstruction with ``KL(p_X‖p_X̂) ≤ P`` has ``E X̂² ≥ s_lo²``, and the jointly
-    Gaussian bound ``I(X; X̂) ≥ -½ log(1 - ρ²)`` with that second moment gives the formula.
+    paper.  Proof sketch: any reconstruction with ``KL(p_X‖p_X̂) ≤ P`` has
+    ``m = E X̂² ≥ s_lo²``; ``E(X - X̂)² ≤ D`` gives ``k = E[X X̂] ≥ (s² + m - D)/2``; with
+    ``a = k/m``, ``I(X; X̂) ≥ h(X) - h(X - aX̂) ≥ -½ log(1 - k²/(s² m))`` (X Gaussian; the
+    Gaussian maximises entropy at a given second moment).  Minimising over ``m ≥ s_lo²``
+    is the same one-dimensional problem as for Gaussian reconstructions, hence the formula.
 
     Parameters
     ----------
