@@ -101,6 +101,8 @@ def resolve_backend(registry: Registry, backend: str) -> str:
     """``"auto"``: triton on CUDA, else numba, else numpy; explicit names are checked."""
     check_choice(backend, "backend", BACKENDS)
     _import_backends()
+    if backend != "auto":
+        return registry.resolve(backend)
     pref = ("triton", "numba", "numpy") if cuda_available() else ("numba", "numpy")
     return registry.resolve(backend, preference=pref)
 

@@ -39,8 +39,10 @@ def _tensor(x: np.ndarray):
 
 
 @SELECT.register("triton", available=_available)
-def select_triton(problem: SelectProblem) -> tuple[np.ndarray, np.ndarray]:
-    """Fused PFR/ORC selection: one Triton launch for every chunk."""
+def select_triton(
+    problem: SelectProblem, blocks: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fused PFR/ORC selection: one Triton launch for every chunk (tiles ``blocks``)."""
     import torch
 
     from . import _triton_kernels
@@ -49,7 +51,7 @@ def select_triton(problem: SelectProblem) -> tuple[np.ndarray, np.ndarray]:
     const = problem.chunk_constants(problem.quadratic_coefficients()[2])
     idx = _tensor(np.zeros(problem.n_chunks, np.int64))
     lw = _tensor(np.zeros(problem.n_chunks, np.float64))
-    block_n, block_q = _blocks()
+    block_n, block_q = blocks or _blocks()
     _triton_kernels.rcc_select_kernel[(problem.n_chunks,)](
         _tensor(a), _tensor(b), _tensor(pstarts), _tensor(const),
         _tensor(problem.log2_candidates), idx, lw,

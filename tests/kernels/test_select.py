@@ -109,6 +109,20 @@ def test_triton_interpreter_selects_identical_indices(algorithm):
     np.testing.assert_allclose(z, z_ref, rtol=0, atol=1e-6)
 
 
+@pytest.mark.skipif(not TRITON, reason="triton interpreter not available")
+@pytest.mark.parametrize("blocks", [(16, 4), (128, 16)])  # interpreter-sized and GPU tiles
+def test_triton_tile_sizes_do_not_change_the_selection(blocks):
+    from rdptheory.kernels._triton import select_triton
+    from rdptheory.kernels.select import _select_problem
+
+    mu_q, sigma_q, mu_p, sigma_p = _problem(d=30, seed=8)
+    args = (mu_q, sigma_q, mu_p, sigma_p, [0, 5, 30], [8, 3])
+    ref = pfr_select(*args, seed=4, encoder_seed=5, backend="numpy", algorithm="orc")
+    got = select_triton(_select_problem(*args, 4, 5, 0, 0, "orc"), blocks=blocks)
+    np.testing.assert_array_equal(got[0], ref.indices)
+    np.testing.assert_allclose(got[1], ref.log_weights, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("backend", FAST + (["triton"] if TRITON else []))
 def test_normals_agree_across_backends(backend):
     n = np.array([0, 1, 7, 2**24 - 1, 2**24, 2**32 - 1])
@@ -149,3 +163,14 @@ def test_streams_and_chunks_are_independent_counters():
     # encoder arrival times (word 3 top bit) never coincide with candidate counters
     assert not np.allclose(exponentials_block(1, 0, 0, np.arange(8)),
                            exponentials_block(1, 1, 0, np.arange(8)))  # fmt: skip
+
+
+def test_numpy_backend_never_imports_torch_numba_or_triton():
+    import subprocess
+    import sys
+
+    code = ("import sys, rdptheory.kernels as K; "
+            "K.pfr_select([0.], [1.], [0.], [1.], [0, 1], [2], seed=1, encoder_seed=2, "
+            "backend='numpy'); print(sorted({'torch', 'numba', 'triton'} & set(sys.modules)))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
