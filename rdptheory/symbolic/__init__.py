@@ -18,10 +18,12 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
   and the proof that it lies on R(D, P) and D(P) for 1 <= ρ <= 2, §3.
 - :func:`rho_for_perception_scalar`, :func:`rho_for_tradeoff_scalar`,
   :func:`rho_for_alpha_scalar` — closed-form steering of ρ, §3.
+- :func:`all_derivations`, :func:`derivations_markdown` — the catalogue, for reports.
 """
 
 from rdptheory.symbolic._core import Derivation, DerivationError, Step
 from rdptheory.symbolic.awgn import DPAWGNDerivation, dp_awgn_scalar, expect_quadratic
+from rdptheory.symbolic.catalog import all_derivations, derivations_markdown
 from rdptheory.symbolic.channel import TestChannelDerivation, test_channel_scalar
 from rdptheory.symbolic.perception import perception_floor, perception_measure
 from rdptheory.symbolic.pf_ode import PARAMETERISATIONS, pf_ode_map
@@ -75,4 +77,6 @@ __all__ = [
     "rho_for_perception_scalar",
     "rho_for_tradeoff_scalar",
     "rho_for_alpha_scalar",
+    "all_derivations",
+    "derivations_markdown",
 ]

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import sympy as sp
 
+from rdptheory._validation import as_float_array
+
 Modules = Literal["numpy", "mpmath"]
 MODULES: tuple[str, ...] = ("numpy", "mpmath")
 
@@ -133,9 +135,12 @@ class Derivation:
     def lambdify(self, modules: Modules = "numpy") -> Callable[..., Any]:
         """A numeric function of :attr:`symbols` (positional, in that order).
 
-        ``"numpy"`` broadcasts its arguments and returns float64 arrays (Lambert W through
-        ``scipy.special.lambertw``, real part); ``"mpmath"`` evaluates scalars at the current
-        ``mpmath.mp.dps`` for high-precision spot checks.
+        ``"numpy"`` broadcasts its arguments and returns a float (scalar inputs) or a float64
+        array (Lambert W through ``scipy.special.lambertw``, real part, in log space for
+        arguments -exp(q) that would underflow); it raises ``TypeError`` for a wrong argument
+        count or non-numeric input and ``ValueError`` for NaN. The formula is evaluated as
+        derived: inputs outside :attr:`assumptions` give meaningless numbers, not errors.
+        ``"mpmath"`` evaluates scalars at the current ``mpmath.mp.dps`` (high precision).
         """
         if modules not in MODULES:
             raise ValueError(f"modules must be one of {MODULES}, got {modules!r}")
@@ -197,8 +202,17 @@ def _lambdify(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], modules: str) -> Ca
         stable = _stable_lambertw(expr)
     raw = sp.lambdify(symbols, stable, [numeric, "numpy"])
 
+    names = tuple(sym.name for sym in symbols)
+
     def evaluate(*args: Any) -> Any:
-        arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in args))
+        if len(args) != len(names):
+            raise TypeError(f"expected {len(names)} arguments {names}, got {len(args)}")
+        try:
+            arrays = np.broadcast_arrays(*(as_float_array(a, n) for a, n in zip(args, names)))
+        except ValueError as exc:
+            if "broadcast" not in str(exc):
+                raise
+            raise ValueError(f"arguments {names} must broadcast together: {exc}") from exc
         with np.errstate(all="ignore"):  # Piecewise evaluates every branch, then selects
             out = np.asarray(raw(*arrays), dtype=np.float64)
         out = np.broadcast_to(out, arrays[0].shape) if arrays else out

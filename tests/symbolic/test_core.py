@@ -63,6 +63,18 @@ def test_lambdify_broadcasts_and_returns_floats():
     assert np.array_equal(g(np.zeros(4)), np.full(4, 3.0))
 
 
+def test_lambdify_validates_arguments():
+    f = Derivation("f", x**2 + z, (x, z)).lambdify()
+    with pytest.raises(TypeError, match=r"expected 2 arguments \('x', 'z'\)"):
+        f(1.0)
+    with pytest.raises(TypeError, match="z"):
+        f(1.0, "a")
+    with pytest.raises(ValueError, match="x must not contain NaN"):
+        f(np.nan, 1.0)
+    with pytest.raises(ValueError, match="broadcast"):
+        f(np.ones(2), np.ones(3))
+
+
 def test_lambdify_mpmath_high_precision():
     import mpmath
 
@@ -92,26 +104,20 @@ def test_prove_helpers():
 
 def test_every_public_derivation_is_documented():
     """Each public derivation carries a citation, assumptions and non-empty LaTeX."""
-    ds = [
-        symbolic.rdp_w2sq_kkt(),
-        symbolic.rdp_core(),
-        symbolic.rdp_zero_perception(),
-        *(symbolic.rdp_scalar(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
-        *(symbolic.drp_scalar(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
-        *(symbolic.perception_floor(m) for m in ("w2sq", "kl_forward", "kl_reverse")),
-        *vars(symbolic.test_channel_scalar("w2sq")).values(),
-        symbolic.rdp_w2sq_vector_stationarity(),
-        symbolic.rho_for_perception_scalar(),
-        symbolic.rho_for_tradeoff_scalar(),
-        symbolic.rho_for_alpha_scalar(),
-        symbolic.pf_ode_map("ve"),
-        symbolic.pf_ode_map("vp"),
-        *vars(symbolic.dp_awgn_scalar()).values(),
-        *vars(symbolic.score_scaled_point_scalar()).values(),
-        symbolic.scheme_optimality().rdp_gap,
-        symbolic.scheme_optimality().dp_gap,
-    ]
+    ds = symbolic.all_derivations()
+    assert len(ds) == len({d.name for d in ds}) >= 40
     for d in ds:
         assert d.citation and d.assumptions and d.latex, d.name
-        assert d.derived, d.name
+    assert sum(not d.derived for d in ds) == 3  # the three perception measures
     assert symbolic.rdp_w2sq_kkt() is symbolic.rdp_w2sq_kkt()  # cached
+
+
+def test_markdown_catalogue():
+    md = symbolic.derivations_markdown()
+    for d in symbolic.all_derivations():
+        assert f"### {d.name}" in md and d.latex in md
+    assert md.count("$$") == 2 * len(symbolic.all_derivations())
+    one = symbolic.derivations_markdown([symbolic.pf_ode_map("ve")])
+    assert one.count("###") == 1 and "[SSDK21]" in one
+    with pytest.raises(TypeError, match="Derivation"):
+        symbolic.derivations_markdown(["not a derivation"])
