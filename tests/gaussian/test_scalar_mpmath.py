@@ -135,3 +135,14 @@ def test_exact_grid_against_mpmath():
             got = rdp(D, P, 1.7, perception=measure, unit="nats")
             ref = [float(mp_rdp_nats(d, P, 1.7, measure)) for d in D]
             np.testing.assert_allclose(got, ref, rtol=RTOL, atol=1e-15)
+
+
+def test_expm1mx_full_relative_precision():
+    from rdptheory.gaussian._lambert import expm1mx
+
+    u = np.array([-700.0, -30.0, -1.0, -0.5000001, -0.4999999, -1e-3, -1e-9, -1e-200, 0.0,
+                  1e-200, 1e-9, 1e-3, 0.4999999, 0.5000001, 1.0, 30.0, 700.0])
+    got = expm1mx(u)
+    with mp.workdps(60):
+        ref = [float(mp.expm1(mp.mpf(x)) - mp.mpf(x)) for x in u]
+    np.testing.assert_allclose(got, ref, rtol=4e-16, atol=0)
