@@ -258,6 +258,25 @@ def _wf_family(lam: np.ndarray, theta: float) -> _solver.Family:
     return _solver.family(lam, 1.0 / theta, 1.0)
 
 
+def _wf_family_for_rate(lam: np.ndarray, R_nats: float, theta: float) -> _solver.Family:
+    """Water-filling at rate R with the per-component rates computed from R directly.
+
+    r_i = ½ log(λ_i/θ) = ½(ℓ_i − mean ℓ) + R/k over the k active components, with
+    ℓ_i = log(λ_i/λ_max) (log1p near 1): accurate even when R ≪ |log λ| (θ itself is not).
+    """
+    active = lam > theta
+    k = int(active.sum())
+    ref = float(lam[active].max())
+    ratio = lam[active] / ref
+    ell = np.where(ratio > 0.5, np.log1p((lam[active] - ref) / ref), np.log(ratio))
+    r = np.maximum(0.5 * (ell - ell.mean()) + R_nats / k, 0.0)
+    c = np.zeros_like(lam)
+    eps = np.ones_like(lam)
+    c[active] = np.sqrt(-np.expm1(-2.0 * r))  # 1 − c² = e^{−2r}
+    eps[active] = np.exp(-2.0 * r) / (1.0 + c[active])
+    return _solver.Family(1.0 / theta, 1.0, eps, c, np.zeros_like(lam))
+
+
 def _solve_rdp(D: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
     """Regime dispatch for min R s.t. D_tot <= D, P_tot <= P (THEORY.md §2)."""
     L = float(lam.sum())
@@ -284,7 +303,7 @@ def _solve_drp(R: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
     theta = _water_level_for_rate(R, lam)
     p_wf = _wf_perception(theta, lam)
     if P >= p_wf:
-        return _assemble(lam, _wf_family(lam, theta), "water_filling", ("R", R, P))
+        return _assemble(lam, _wf_family_for_rate(lam, R, theta), "water_filling", ("R", R, P))
     if P == 0.0:
         fam = _solver.solve_gamma("R", R, lam, 0.0, float(np.log(1.0 / theta)))
         return _assemble(lam, fam, "perfect_perception", ("R", R, P))

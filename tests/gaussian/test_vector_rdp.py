@@ -262,3 +262,23 @@ def test_broadcasting_and_units() -> None:
 def test_validation(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_stress_extreme_spectra_and_budgets(seed: int) -> None:
+    """n up to 10⁴, λ spread over 12 decades, D/L over 8 decades, P/L down to 1e-20."""
+    rng = np.random.default_rng(seed)
+    for trial in range(100):
+        n = int(rng.choice([1, 2, 5, 50, 1000, 10_000]))
+        lam = 10 ** rng.uniform(-6, 6, n) if trial % 2 else 10 ** rng.uniform(-1, 1, n)
+        L = lam.sum()
+        D = L * 10 ** rng.uniform(-8, 0.35)
+        P = L * (10 ** rng.uniform(-20, 0.2) if trial % 3 else 0.0)
+        sol = rdp_vector_solution(D, P, lam)
+        assert sol.kkt_residual < 1e-10
+        assert abs(sol.dual_gap_nats) <= 1e-10 * max(sol.rate_nats, 1e-300)
+        R = n * 10 ** rng.uniform(-12, 1.3)
+        inv = drp_vector_solution(R, P, lam, unit="nats")
+        assert inv.kkt_residual < 1e-10
+        assert inv.rate_nats == pytest.approx(R, rel=1e-10)
