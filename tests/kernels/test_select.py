@@ -169,8 +169,10 @@ def test_numpy_backend_never_imports_torch_numba_or_triton():
     import subprocess
     import sys
 
-    code = ("import sys, rdptheory.kernels as K; "
-            "K.pfr_select([0.], [1.], [0.], [1.], [0, 1], [2], seed=1, encoder_seed=2, "
-            "backend='numpy'); print(sorted({'torch', 'numba', 'triton'} & set(sys.modules)))")  # fmt: skip
+    code = (
+        "import sys, rdptheory.kernels as K; "
+        "K.pfr_select([0.], [1.], [0.], [1.], [0, 1], [2], seed=1, encoder_seed=2, "
+        "backend='numpy'); print(sorted({'torch', 'numba', 'triton'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
