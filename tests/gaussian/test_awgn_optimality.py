@@ -14,6 +14,7 @@ from rdptheory.gaussian import (
     covariance_spectrum,
     dp_awgn,
     rdp_vector,
+    rdp_vector_solution,
     score_scaled_point,
 )
 from rdptheory.gaussian.awgn import (
@@ -154,3 +155,24 @@ def test_validation() -> None:
         per_direction_rho(-1.0, [1.0], 0.1)
     with pytest.raises(ValueError, match="D must be > 0"):
         shaped_noise_point(0.0, 0.1, [1.0])
+
+
+@given(
+    st.lists(st.floats(1e-2, 1e2), min_size=1, max_size=8),
+    st.floats(0.01, 0.99),
+    st.floats(1e-4, 1.0),
+)
+def test_shaped_noise_decoder_is_fmm_optimal(variances: list, dfrac: float, pfrac: float):
+    """Cross-check of §2 and §3: given the shaped-noise observation of the R(D, P) optimum,
+    [FMM21]'s D(P) at the same P equals D, and its single α is ν/(μ + ν)."""
+    lam = np.array(variances)
+    L = lam.sum()
+    sp = shaped_noise_point(dfrac * L, pfrac * L, lam)
+    if not np.all(np.isfinite(sp.noise_var)):
+        return  # water-filling with rate-less directions: no observation to decode
+    opt = dp_awgn(sp.w2sq, lam, sp.noise_var)
+    assert opt.mse == pytest.approx(sp.mse, rel=1e-9)
+    np.testing.assert_allclose(opt.gains, sp.gains, rtol=1e-9, atol=1e-12)
+    sol = rdp_vector_solution(dfrac * L, pfrac * L, lam)
+    alpha = 1.0 if np.isinf(sol.nu) else sol.nu / (sol.mu + sol.nu)
+    assert opt.alpha == pytest.approx(alpha, rel=1e-9, abs=1e-12)
