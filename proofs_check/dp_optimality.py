@@ -52,7 +52,7 @@ def per_direction_rho_error(variances: np.ndarray, noise_var: float, P: float) -
     res = dp_awgn(P, variances, noise_var)
     c = np.sqrt(variances / (variances + noise_var))
     rho_i = np.log(np.asarray(res.gains, dtype=float)) / np.log(c)
-    model = GaussianModel(np.zeros(variances.size), np.diag(variances))
+    model = GaussianModel(np.zeros(variances.size), variances)  # diagonal: keeps the order
     # the decoder is linear: decode the identity directions to read its gains exactly
     gains = np.diag(np.asarray(model.exact_decode(np.eye(variances.size), noise_var, rho_i)))
     mse = float(np.sum(variances - 2 * gains * variances + gains**2 * (variances + noise_var)))
