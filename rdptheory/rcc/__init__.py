@@ -20,6 +20,7 @@ from ._chunking import MAX_CHUNK_BITS, ChunkLayout, partition_chunks
 from .bounds import leg18_bound_bits, leg18_entropy_bound_bits, li25_bound_bits
 from .coding import ALGORITHMS, decode, derive_encoder_seed, encode
 from .kl import diagonal_gaussian_kl
+from .measure import CodeLengthStats, measure_code_length
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, RCCReport
 from .stream import RCCStreamReader, RCCStreamWriter
 
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_PADDING",
     "MAX_CHUNK_BITS",
     "ChunkLayout",
+    "CodeLengthStats",
     "RCCMessage",
     "RCCReport",
     "RCCStreamReader",
@@ -40,5 +42,6 @@ __all__ = [
     "leg18_bound_bits",
     "leg18_entropy_bound_bits",
     "li25_bound_bits",
+    "measure_code_length",
     "partition_chunks",
 ]

@@ -216,7 +216,7 @@ def unseal(data: object, magic: bytes, what: str) -> bytes:
 
 
 def put_model(model: IndexModel) -> bytes:
-    return struct.pack("<fB", model.max_chunk_bits, model.padding)
+    return struct.pack("<fB", model.max_chunk_bits, model.padding | (model.exact_tail << 7))
 
 
 def get_model(data: bytes, pos: int) -> tuple[IndexModel, int]:
@@ -224,5 +224,5 @@ def get_model(data: bytes, pos: int) -> tuple[IndexModel, int]:
 
     if pos + 5 > len(data):
         raise ValueError("truncated RCC data while reading the index model")
-    bits, pad = struct.unpack_from("<fB", data, pos)
-    return check_model_params(bits, pad), pos + 5
+    bits, flags = struct.unpack_from("<fB", data, pos)
+    return check_model_params(bits, flags & 0x7F, bool(flags >> 7)), pos + 5

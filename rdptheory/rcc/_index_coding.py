@@ -10,7 +10,10 @@ with a categorical model whose masses are those of the truncated Zipf law of THE
 aggregated per bucket; the offset is uniform inside its bucket (the exact Zipf code would save
 ~0.02-0.03 bits per chunk, measured). ``B`` is ``max_chunk_bits``, known to both sides, so no
 per-chunk side information is sent. Buckets above n_ref (singleton chunks with KL > B,
-early-stopped PFR running past 2**n_ref) share an escape mass of 2**-12.
+early-stopped PFR running past 2**n_ref) share an escape mass eps, split geometrically (ratio
+1/2 per bucket): eps = 2**-12 for truncated PFR/ORC (costs 0.0004 bits per chunk) and
+eps = 2**-3 for exact early-stopped PFR, whose index exceeds 2**n_ref in 3-18% of chunks
+(measured at I = 1..8 with sigma_q = sigma_p/2); the container records which tail is used.
 
 Tuning (our measurement, not from the papers): THEORY.md suggests s ~ 1 + 1/I. Over 4000 PFR
 indices per KL (I = KL = B, N = 2**(I+2)), the best s is 1.5, 1.2, 1.02, 0.88, 0.84, 0.84 at
@@ -33,6 +36,7 @@ MAX_INDEX_BITS = 30
 ZIPF_S0 = 0.8
 ZIPF_A = 0.7
 ESCAPE_MASS = 2.0**-12
+ESCAPE_MASS_EXACT = 2.0**-3
 #: Offsets are sent in pieces of at most this many bits (constriction Uniform needs < 2**24).
 PIECE_BITS = 12
 
@@ -51,6 +55,7 @@ class IndexModel:
 
     max_chunk_bits: float
     padding: int
+    exact_tail: bool = False
 
     @property
     def reference_bits(self) -> int:
@@ -62,7 +67,8 @@ class IndexModel:
 
     def bucket_probabilities(self) -> np.ndarray:
         """P(b) for b = 0..MAX_INDEX_BITS (float64, sums to 1)."""
-        return _bucket_probabilities(self.exponent, self.reference_bits)
+        eps = ESCAPE_MASS_EXACT if self.exact_tail else ESCAPE_MASS
+        return _bucket_probabilities(self.exponent, self.reference_bits, eps)
 
     def index_bits(self, indices: np.ndarray) -> np.ndarray:
         """Ideal code length -log2 P(b) + (b - 1)_+ of each index, in bits (float64)."""
@@ -71,14 +77,15 @@ class IndexModel:
 
 
 @lru_cache(maxsize=64)
-def _bucket_probabilities(s: float, n_ref: int) -> np.ndarray:
+def _bucket_probabilities(s: float, n_ref: int, eps: float) -> np.ndarray:
     mass = np.array([_power_sum(s, 1 if b == 0 else 2 ** (b - 1) + 1, 2**b + 1)
                      for b in range(n_ref + 1)])  # fmt: skip
     p = np.zeros(MAX_INDEX_BITS + 1)
     n_escape = MAX_INDEX_BITS - n_ref
-    p[: n_ref + 1] = mass / mass.sum() * (1.0 - (ESCAPE_MASS if n_escape else 0.0))
+    p[: n_ref + 1] = mass / mass.sum() * (1.0 - (eps if n_escape else 0.0))
     if n_escape:
-        p[n_ref + 1 :] = ESCAPE_MASS / n_escape
+        tail = 0.5 ** np.arange(1, n_escape + 1)
+        p[n_ref + 1 :] = eps * tail / tail.sum()
     p.setflags(write=False)
     return p
 

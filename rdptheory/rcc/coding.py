@@ -122,12 +122,12 @@ def encode(
     """
     mu_p_f, sigma_p_f, shape = check_proposal(mu_p, sigma_p)
     mu_q_f, sigma_q_f = _check_target(mu_q, sigma_q, shape)
-    model = check_model_params(max_chunk_bits, padding)
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    model = check_model_params(max_chunk_bits, padding, algorithm == "pfr_es")
     seed = check_int(seed, "seed", low=0, high=MAX_SEED)
     stream = check_int(stream, "stream", low=0, high=MAX_STREAM)
     enc_seed = derive_encoder_seed(seed) if encoder_seed is None else check_int(
         encoder_seed, "encoder_seed", low=0, high=MAX_SEED)  # fmt: skip
-    check_choice(algorithm, "algorithm", ALGORITHMS)
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f))
     max_singleton_ok(kl)
     if (
@@ -147,7 +147,8 @@ def encode(
     return RCCMessage(
         dims=mu_p_f.size, chunk_sizes=layout.sizes, indices=tuple(int(k) for k in sel.indices),
         max_chunk_bits=model.max_chunk_bits, padding=model.padding,
-        size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size), algorithm=algorithm,
+        size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size),
+        exact_tail=model.exact_tail, algorithm=algorithm,
         chunk_kl_bits=tuple(float(v) for v in ckl), candidate_bits=tuple(int(b) for b in bits),
         candidate_dims=int(np.dot(sel.scored, layout.sizes)),
         log_weights=tuple(float(v) for v in sel.log_weights), sample=sample.reshape(shape),
@@ -165,6 +166,7 @@ def decode(
     header: bool = True,
     max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
     padding: int = DEFAULT_PADDING,
+    algorithm: Algorithm = "pfr",
 ) -> np.ndarray:
     """The candidate the encoder selected, regenerated from (seed, stream, chunk, K_c) alone.
 
@@ -176,7 +178,8 @@ def decode(
     Parameters
     ----------
     message : RCCMessage, or bytes from ``RCCMessage.to_bytes()`` (``header=False``: the bare
-        body, parsed with ``max_chunk_bits`` and ``padding``, which must match the encoder's)
+        body, parsed with ``max_chunk_bits``, ``padding`` and ``algorithm``, which must match
+        the encoder's)
     mu_p, sigma_p : the proposal, as given to :func:`encode`
     seed, stream : as given to :func:`encode`
     backend : kernel backend; any backend decodes any other's message
@@ -191,7 +194,7 @@ def decode(
     if not isinstance(message, RCCMessage):
         message = RCCMessage.from_bytes(message, dims=mu_p_f.size, header=header,
                                         max_chunk_bits=max_chunk_bits,
-                                        padding=padding)  # fmt: skip
+                                        padding=padding, algorithm=algorithm)  # fmt: skip
     if message.dims != mu_p_f.size:
         raise ValueError(f"message has {message.dims} dims but mu_p has {mu_p_f.size}")
     z = kernels.candidate_samples(mu_p_f, sigma_p_f, message.chunk_starts,

@@ -18,7 +18,9 @@ DEFAULT_MAX_CHUNK_BITS = 14.0
 DEFAULT_PADDING = 2
 
 
-def check_model_params(max_chunk_bits: object, padding: object) -> IndexModel:
+def check_model_params(
+    max_chunk_bits: object, padding: object, exact_tail: bool = False
+) -> IndexModel:
     """Validate (B, padding) into an :class:`IndexModel`; B is rounded to float32."""
     if isinstance(max_chunk_bits, bool) or not isinstance(
         max_chunk_bits, (int, float, np.integer, np.floating)
@@ -28,7 +30,7 @@ def check_model_params(max_chunk_bits: object, padding: object) -> IndexModel:
     if not (0.0 < b <= MAX_CHUNK_BITS):  # also rejects NaN
         raise ValueError(f"max_chunk_bits must lie in (0, {MAX_CHUNK_BITS:g}], got {b!r}")
     pad = check_int(padding, "padding", low=0, high=MAX_PADDING)
-    return IndexModel(b, pad)
+    return IndexModel(b, pad, bool(exact_tail))
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class RCCMessage:
     indices : tuple of int, selected candidate K_c of each chunk
     max_chunk_bits, padding : the index model's parameters (B bits, padding bits)
     size_std_level : int, the coded spread of the chunk-size model
+    exact_tail : bool, the index model's heavy escape tail (set for "pfr_es")
     algorithm : "pfr", "pfr_es" or "orc" (encoder only)
     chunk_kl_bits : tuple of float, KL(q||p) of each chunk in bits (encoder only)
     candidate_bits : tuple of int, log2 N_c (encoder only; for "pfr_es" the candidates scored)
@@ -82,6 +85,7 @@ class RCCMessage:
     max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS
     padding: int = DEFAULT_PADDING
     size_std_level: int = 0
+    exact_tail: bool = False
     algorithm: str | None = None
     chunk_kl_bits: tuple[float, ...] | None = None
     candidate_bits: tuple[int, ...] | None = None
@@ -97,12 +101,12 @@ class RCCMessage:
             raise ValueError("indices must hold one non-negative index per chunk")
         if max(self.indices) >= 2**30:
             raise ValueError("indices must be < 2**30")
-        check_model_params(self.max_chunk_bits, self.padding)
+        check_model_params(self.max_chunk_bits, self.padding, self.exact_tail)
 
     # ------------------------------------------------------------------ layout
     @property
     def model(self) -> IndexModel:
-        return check_model_params(self.max_chunk_bits, self.padding)
+        return check_model_params(self.max_chunk_bits, self.padding, self.exact_tail)
 
     @property
     def n_chunks(self) -> int:
@@ -144,11 +148,13 @@ class RCCMessage:
         header: bool = True,
         max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
         padding: int = DEFAULT_PADDING,
+        algorithm: str = "pfr",
     ) -> RCCMessage:
         """Parse :meth:`to_bytes` output; ``ValueError`` on truncated or corrupted data.
 
         With ``header=True`` the container carries dims and the model (``dims``, if given,
-        must match); with ``header=False`` pass ``dims``, ``max_chunk_bits`` and ``padding``.
+        must match); with ``header=False`` pass ``dims``, ``max_chunk_bits``, ``padding`` and
+        ``algorithm`` as given to ``encode`` (they select the index model).
         """
         if header:
             payload = fmt.unseal(data, fmt.MAGIC_MESSAGE, "RCC message")
@@ -160,7 +166,8 @@ class RCCMessage:
         else:
             if dims is None:
                 raise ValueError("dims is required to parse a headerless body")
-            d, model = check_int(dims, "dims", low=1), check_model_params(max_chunk_bits, padding)
+            d = check_int(dims, "dims", low=1)
+            model = check_model_params(max_chunk_bits, padding, algorithm == "pfr_es")
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"data must be bytes, got {type(data).__name__}")
             body = bytes(data)
@@ -172,7 +179,7 @@ class RCCMessage:
             raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
         content = fmt.read_content(fmt.new_decoder(body), dims, model)
         msg = cls(dims, content.sizes, content.indices, model.max_chunk_bits, model.padding,
-                  content.std_level)  # fmt: skip
+                  content.std_level, model.exact_tail)  # fmt: skip
         if msg.body() != body:  # canonical form: catches garbage a CRC-less body may carry
             raise ValueError("corrupted RCC body: it does not re-encode to the same bytes")
         return msg

@@ -13,13 +13,18 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rdptheory._validation import check_choice
+
 from . import _format as fmt
-from .coding import check_proposal, decode
+from .coding import ALGORITHMS, check_proposal, decode
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, check_model_params
 
 
 class RCCStreamWriter:
-    """Collect messages encoded with one (max_chunk_bits, padding) into one byte string.
+    """Collect messages encoded with one (max_chunk_bits, padding, algorithm) into one string.
+
+    ``algorithm`` matters only through the index model ("pfr" and "orc" share one; "pfr_es"
+    has a heavier tail).
 
     >>> from rdptheory import rcc
     >>> w = rcc.RCCStreamWriter()
@@ -32,9 +37,14 @@ class RCCStreamWriter:
     """
 
     def __init__(
-        self, *, max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS, padding: int = DEFAULT_PADDING
+        self,
+        *,
+        max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
+        padding: int = DEFAULT_PADDING,
+        algorithm: str = "pfr",
     ) -> None:
-        self.model = check_model_params(max_chunk_bits, padding)
+        check_choice(algorithm, "algorithm", ALGORITHMS)
+        self.model = check_model_params(max_chunk_bits, padding, algorithm == "pfr_es")
         self._enc = fmt.new_encoder()
         self._count = 0
 
@@ -48,9 +58,8 @@ class RCCStreamWriter:
             raise TypeError(f"message must be an RCCMessage, got {type(message).__name__}")
         if message.model != self.model:
             raise ValueError(
-                f"message was encoded with max_chunk_bits={message.max_chunk_bits}, "
-                f"padding={message.padding}; this stream uses {self.model.max_chunk_bits}, "
-                f"{self.model.padding}"
+                f"message's index model {message.model} differs from this stream's "
+                f"{self.model} (max_chunk_bits, padding and algorithm must match)"
             )
         fmt.write_content(self._enc, message.dims, message.content(), self.model)
         self._count += 1
@@ -102,7 +111,8 @@ class RCCStreamReader:
         content = fmt.read_content(self._dec, int(dims), self.model)
         self._read += 1
         return RCCMessage(int(dims), content.sizes, content.indices, self.model.max_chunk_bits,
-                          self.model.padding, content.std_level)  # fmt: skip
+                          self.model.padding, content.std_level,
+                          self.model.exact_tail)  # fmt: skip
 
     def read(
         self,

@@ -41,7 +41,7 @@ def test_round_trip_exact_numpy(case, algorithm):
         z = rcc.decode(data, mu_p, s_p, seed=5, backend="numpy", stream=3)
         np.testing.assert_array_equal(z, msg.sample)
     z = rcc.decode(msg.to_bytes(header=False), mu_p, s_p, seed=5, backend="numpy", stream=3,
-                   header=False, max_chunk_bits=8)  # fmt: skip
+                   header=False, max_chunk_bits=8, algorithm=algorithm)  # fmt: skip
     np.testing.assert_array_equal(z, msg.sample)
     # the selected candidate's log-weight is the one reported
     lw = (-((z - mu_q) ** 2) / (2 * s_q**2) + (z - mu_p) ** 2 / (2 * s_p**2)

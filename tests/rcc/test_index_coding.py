@@ -40,7 +40,10 @@ def test_bucket_probabilities_match_brute_force_zipf():
     b = bucket_of(np.arange(2**8))
     want = np.bincount(b, weights=zipf) * (1 - 2.0**-12)  # escape mass above n_ref
     np.testing.assert_allclose(p[:9], want, rtol=1e-12)
-    np.testing.assert_allclose(p[9:], 2.0**-12 / 22, rtol=1e-12)
+    tail = 0.5 ** np.arange(1, 23)  # geometric escape tail over buckets 9..30
+    np.testing.assert_allclose(p[9:], 2.0**-12 * tail / tail.sum(), rtol=1e-12)
+    exact = IndexModel(6.0, 2, exact_tail=True).bucket_probabilities()
+    np.testing.assert_allclose(exact[9:].sum(), 2.0**-3, rtol=1e-12)
 
 
 def test_ideal_bits_match_range_coder_bytes():
