@@ -109,6 +109,22 @@ class Derivation:
         """LaTeX ``lhs = expr`` (just the right-hand side when ``lhs`` is empty)."""
         return f"{self.lhs} = {self.latex}" if self.lhs else self.latex
 
+    @property
+    def mathtext(self) -> str:
+        """One-line ``$...$`` string that matplotlib's mathtext renders (no ``cases``).
+
+        A Piecewise result is written as ``e1 (if c1); e2 (if c2); ...; eN (otherwise)``.
+        """
+        if not isinstance(self.expr, sp.Piecewise):
+            return f"${self.latex}$"
+        parts = []
+        for value, cond in self.expr.args:
+            where = (
+                r"\mathrm{otherwise}" if cond is sp.true else rf"\mathrm{{if}}\ {sp.latex(cond)}"
+            )
+            parts.append(rf"{sp.latex(value)}\ ({where})")
+        return "$" + r";\quad ".join(parts) + "$"
+
     def symbol(self, name: str) -> sp.Symbol:
         """The argument symbol called ``name`` (raises ``KeyError`` naming the valid ones)."""
         for sym in self.symbols:

@@ -56,6 +56,13 @@ _CITATIONS = {
 }
 
 
+_LHS = {
+    "w2sq": r"W_2^2(p_X, p_{\hat X})",
+    "kl_forward": r"KL(p_X \| p_{\hat X})",
+    "kl_reverse": r"KL(p_{\hat X} \| p_X)",
+}
+
+
 @functools.cache
 def perception_measure(measure: Perception) -> Derivation:
     r"""The perception measure between :math:`N(0,s^2)` and :math:`N(0,\hat s^2)`.
@@ -91,7 +98,7 @@ def perception_measure(measure: Perception) -> Derivation:
         ("zero-mean Gaussians",),
         _CITATIONS[measure],
         False,
-        measure,
+        _LHS[measure],
     )
 
 

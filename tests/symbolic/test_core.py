@@ -121,3 +121,15 @@ def test_markdown_catalogue():
     assert one.count("###") == 1 and "[SSDK21]" in one
     with pytest.raises(TypeError, match="Derivation"):
         symbolic.derivations_markdown(["not a derivation"])
+
+
+def test_mathtext_renders_every_derivation():
+    """LaTeX renders: matplotlib's mathtext parses the one-line form of every result."""
+    import io
+
+    from matplotlib import mathtext
+
+    for d in symbolic.all_derivations():
+        assert d.mathtext.startswith("$") and len(d.mathtext) > 4, d.name
+        mathtext.math_to_image(d.mathtext, io.BytesIO(), format="png")
+    assert r"\mathrm{otherwise}" in symbolic.rdp_w2sq_scalar().mathtext
