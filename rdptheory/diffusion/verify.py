@@ -423,3 +423,122 @@ def steps_for_tolerance(
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if err(mid) <= tol else (mid, hi)
     return hi
+
+
+def _mixture_quantile(u: np.ndarray, w: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """F^{-1}(u) of the 1-D mixture Σ w_k N(mu_k, sd_k²), by vectorised bisection."""
+    lo = np.full(u.shape, float(np.min(mu - 40.0 * sd)))
+    hi = np.full(u.shape, float(np.max(mu + 40.0 * sd)))
+    for _ in range(200):  # halves the bracket down to the float64 spacing
+        mid = 0.5 * (lo + hi)
+        below = stats.norm.cdf((mid[:, None] - mu) / sd) @ w < u
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        if np.all(hi - lo <= 4 * np.spacing(np.abs(mid) + 1.0)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def _mixture_grid(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, nodes: int) -> tuple:
+    """Trapezoid nodes and weights·density on [min μ − 12 sd, max μ + 12 sd] for p = Σw N."""
+    y = np.linspace(float(np.min(mu - 12 * sd)), float(np.max(mu + 12 * sd)), nodes)
+    dens = stats.norm.pdf((y[:, None] - mu) / sd) / sd @ w
+    tw = np.full(nodes, y[1] - y[0])
+    tw[[0, -1]] *= 0.5
+    return y, tw * dens, stats.norm.cdf((y[:, None] - mu) / sd) @ w
+
+
+class Tradeoff1D(NamedTuple):
+    """Deterministic (quadrature) D and W₂² of the ρ-decoders of a scalar mixture.
+
+    ``mse``/``w2sq`` are arrays over ``rhos``; ``mmse`` = D*; ``w2sq_mmse`` = W₂²(p_X, p_X*).
+    """
+
+    rhos: np.ndarray
+    mse: np.ndarray
+    w2sq: np.ndarray
+    mmse: float
+    w2sq_mmse: float
+    noise_var: float
+
+    def dp_bound(self, P: npt.ArrayLike) -> np.ndarray:
+        """[FMM21]'s D(P) = D* + (W₂(p_X, p_X*) − √P)₊² (the best any decoder can do)."""
+        w2 = math.sqrt(self.w2sq_mmse)
+        return self.mmse + np.maximum(w2 - np.sqrt(check_nonnegative(P, "P")), 0.0) ** 2
+
+
+def _refine_monotone(
+    z: np.ndarray, fn: Any, *, split: int = 8, rounds: int = 40, min_width: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z (sorted) and fn(z) for an increasing fn, refined (each bad interval cut into
+    ``split``) until no step of fn exceeds 4·range/len(z) or the interval is narrower than
+    ``min_width``·(1 + |z|): steep or jumping parts (a flow map crossing a basin boundary)
+    get nodes in proportion to their rise."""
+    fz = fn(z)
+    delta = 4.0 * (fz.max() - fz.min()) / len(z)
+    frac = np.arange(1, split) / split
+    for _ in range(rounds):
+        width = np.diff(z)
+        bad = (np.diff(fz) > delta) & (width > min_width * (1.0 + np.abs(z[:-1])))
+        if not bad.any():
+            break
+        new = (z[:-1][bad, None] + width[bad, None] * frac).ravel()
+        z, fz = np.concatenate([z, new]), np.concatenate([fz, fn(new)])
+        order = np.argsort(z, kind="stable")
+        z, fz = z[order], fz[order]
+    return z, fz
+
+
+def _scalar_map(model: Any, v: float, rho: float, decode_kwargs: dict) -> Any:
+    """y (1-D array) ↦ T_ρ(y), the decoder of a scalar model as a vectorised function."""
+    shape = (-1, *model.event_shape)
+    return lambda y: _flat(decode(model, y.reshape(shape), v, rho, **decode_kwargs))[:, 0]
+
+
+def _mixture_pdf(z: np.ndarray, w: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    return stats.norm.pdf((z[:, None] - mu) / sd) / sd @ w
+
+
+def tradeoff_1d(
+    model: Any,
+    noise_var: float,
+    rhos: npt.ArrayLike,
+    *,
+    nodes: int = 2000,
+    **decode_kwargs: Any,
+) -> Tradeoff1D:
+    """(D, W₂²) of every ρ-decoder for a scalar GMM, by quadrature instead of sampling.
+
+    .. math:: W_2^2(p_X, p_{\\hat X}) = \\int p_X(x)\\,\\big(x - T_\\rho(F_Y^{-1}(F_X(x)))\\big)^2
+              dx,\\quad D = D^* + \\int p_Y(y)\\,\\big(E[X|y] - T_\\rho(y)\\big)^2 dy
+
+    In 1-D the ODE flow T_ρ is increasing, so x ↦ T_ρ(F_Y^{-1}(F_X(x))) is the monotone,
+    hence optimal, map from p_X to p_X̂ = p_{T_ρ(Y)}; D* = E[X²] − E[E[X|Y]²]. Trapezoid rule
+    on ``nodes`` points spanning each mixture ±12 sd, refined where T_ρ is steep (for ρ > 1 and
+    separated modes it is nearly a step at the boundary between the modes' basins).
+    Derived here (monotone rearrangement), not from the paper. ``model``: a :class:`GMMModel`
+    with event shape () or (1,); ``decode_kwargs`` go to :func:`decode`.
+    """
+    if getattr(model, "dim", None) != 1 or not hasattr(model, "weights"):
+        raise TypeError("model must be a 1-D GMMModel")
+    v = float(check_positive(noise_var, "noise_var"))
+    m = check_int(nodes, "nodes", low=10)
+    w, mu, sx, sy = model.weights, model.means[:, 0], *np.sqrt(model.eigenvalues[:, 0] + [[0], [v]])
+    y0 = _mixture_grid(w, mu, sy, m)[0]
+    x0 = _mixture_grid(w, mu, sx, m)[0]
+    y_of_x = lambda x: _mixture_quantile(
+        np.clip(stats.norm.cdf((x[:, None] - mu) / sx) @ w, 0.0, 1.0), w, mu, sy
+    )
+    post = lambda y: _flat(model.posterior_mean(y.reshape((-1, *model.event_shape)), v))[:, 0]
+    x_star = post(y0)
+    py, px = _mixture_pdf(y0, w, mu, sy), _mixture_pdf(x0, w, mu, sx)
+    mmse = float(np.sum(w * (mu**2 + sx**2)) - np.trapezoid(py * x_star**2, y0))
+    w2sq_mmse = float(np.trapezoid(px * (x0 - post(y_of_x(x0))) ** 2, x0))
+    r = check_nonnegative(rhos, "rhos").ravel()
+    mse, w2sq = np.empty(r.size), np.empty(r.size)
+    for i, rho in enumerate(r):
+        T = _scalar_map(model, v, float(rho), decode_kwargs)
+        y, t_y = _refine_monotone(y0, T)
+        mse[i] = mmse + np.trapezoid(_mixture_pdf(y, w, mu, sy) * (post(y) - t_y) ** 2, y)
+        x, t_x = _refine_monotone(x0, lambda x, T=T: T(y_of_x(x)))
+        w2sq[i] = np.trapezoid(_mixture_pdf(x, w, mu, sx) * (x - t_x) ** 2, x)
+    return Tradeoff1D(r, mse, w2sq, mmse, w2sq_mmse, v)
