@@ -56,6 +56,9 @@ class CodecConfig:
         _chain.noise_ladder(self.t_max, self.t_min, self.n_levels)  # validates the ladder
 
 
+DEFAULT_CONFIG = CodecConfig()
+
+
 @dataclass(frozen=True)
 class CompressResult:
     """A compressed image and the encoder's accounting.

@@ -116,3 +116,12 @@ def load_cifar10(path: str | pathlib.Path, *, limit: int | None = None) -> list[
         if limit is not None and len(out) >= limit:
             return out[:limit]
     return out
+
+
+def center_crop(pixels: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size × size`` crop (the whole side where the image is smaller)."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    h, w = pixels.shape[:2]
+    top, left = max((h - size) // 2, 0), max((w - size) // 2, 0)
+    return np.ascontiguousarray(pixels[top:top + size, left:left + size])

@@ -29,7 +29,7 @@ from rdptheory.images.prior import DEFAULT_PRIOR_PATH, PatchGMM, gmm_log_density
 
 #: Defaults chosen from the ``--sweep`` table (see the module docstring of ``prior``).
 DEFAULT_PATCH = 8
-DEFAULT_COMPONENTS = 16
+DEFAULT_COMPONENTS = 8
 DEFAULT_TRAIN_PATCHES = 30000
 HELDOUT_FRACTION = 0.2
 
