@@ -1,0 +1,36 @@
+"""The codec's only contact with rdptheory.rcc: one diagonal-Gaussian message <-> bytes.
+
+Each record of a codec file is the headerless body of one RCC message; the message's
+dimension, index model (B, padding) and the proposal are known to the decoder from the file
+header and the codec, and ``stream`` keeps the randomness of different messages under one
+seed independent (THEORY.md §5, TEAM.md rcc contract).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def encode_message(
+    mu_q: np.ndarray, sigma_q: np.ndarray, mu_p: np.ndarray, sigma_p: np.ndarray, *,
+    seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
+) -> tuple[bytes, np.ndarray, float]:
+    """(headerless body, the selected sample, KL in bits) for target q against proposal p."""
+    from rdptheory import rcc
+
+    msg = rcc.encode(mu_q, sigma_q, mu_p, sigma_p, seed=seed, stream=stream,
+                     max_chunk_bits=max_chunk_bits, padding=padding, backend=backend)
+    return msg.to_bytes(header=False), np.asarray(msg.sample, dtype=np.float64), msg.kl_bits
+
+
+def decode_message(
+    body: bytes, mu_p: np.ndarray, sigma_p: np.ndarray, *,
+    seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
+) -> np.ndarray:
+    """The sample the encoder selected, from a headerless body (ValueError if corrupt)."""
+    from rdptheory import rcc
+
+    msg = rcc.RCCMessage.from_bytes(body, dims=mu_p.size, header=False,
+                                    max_chunk_bits=max_chunk_bits, padding=padding)
+    return np.asarray(rcc.decode(msg, mu_p, sigma_p, seed=seed, stream=stream, backend=backend),
+                      dtype=np.float64)
