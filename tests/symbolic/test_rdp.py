@@ -114,3 +114,19 @@ def test_rejects_unknown_perception():
         rdp_scalar("w2")
     with pytest.raises(ValueError, match="perception"):
         drp_scalar("w2")
+
+
+HP_POINTS = [(0.3, 0.01, 1.0), (0.9, 0.05, 1.0), (1.5, 0.1, 2.0), (0.2, 1e-6, 1.0), (3.9, 1e-3, 2.0)]
+
+
+@pytest.mark.parametrize("perception", PERCEPTIONS)
+def test_high_precision_spot_checks(perception):
+    """The derived formula at 40 digits (mpmath) vs the float closed form, to 1e-13."""
+    import mpmath
+
+    f = rdp_scalar(perception).lambdify("mpmath")
+    with mpmath.workdps(40):
+        for D, P, var in HP_POINTS:
+            exact = f(mpmath.mpf(D), mpmath.mpf(P), mpmath.sqrt(mpmath.mpf(var)))
+            got = rdp(D, P, var, perception=perception, unit="nats")
+            assert abs(got - exact) <= 1e-13 * max(1.0, abs(exact)), (D, P, var)
