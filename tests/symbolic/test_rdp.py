@@ -116,7 +116,13 @@ def test_rejects_unknown_perception():
         drp_scalar("w2")
 
 
-HP_POINTS = [(0.3, 0.01, 1.0), (0.9, 0.05, 1.0), (1.5, 0.1, 2.0), (0.2, 1e-6, 1.0), (3.9, 1e-3, 2.0)]
+HP_POINTS = [
+    (0.3, 0.01, 1.0),
+    (0.9, 0.05, 1.0),
+    (1.5, 0.1, 2.0),
+    (0.2, 1e-6, 1.0),
+    (3.9, 1e-3, 2.0),
+]
 
 
 @pytest.mark.parametrize("perception", PERCEPTIONS)
