@@ -63,39 +63,39 @@ def _check_variance(variance: npt.ArrayLike) -> np.ndarray:
     return check_positive(variance, "variance")
 
 
-def _floor(P: np.ndarray, s: np.ndarray, perception: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(s_lo, s - s_lo)`` of THEORY.md §1, both without cancellation."""
+# Internally the source is normalised to unit variance (R depends on D/s², P/s² for w2sq and
+# on D/s², P for KL), so no product of variances can over- or underflow.
+def _unit_floor(P: np.ndarray, var: np.ndarray, perception: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(s_lo/s, 1 - s_lo/s)`` of THEORY.md §1, both without cancellation."""
     if perception == "w2sq":
-        gap = np.minimum(np.sqrt(P), s)
-        return s - gap, gap
+        gap = np.minimum(np.sqrt(P / var), 1.0)
+        return 1.0 - gap, gap
     v = gaussian_kl_floor_log_ratio(P, perception)  # v = log(s_lo²/s²) <= 0
-    return s * np.exp(0.5 * v), -s * np.expm1(0.5 * v)
+    return np.exp(0.5 * v), -np.expm1(0.5 * v)
 
 
-def _one_minus_c2(
-    D: np.ndarray, s: np.ndarray, s_hat: np.ndarray, gap: np.ndarray
-) -> np.ndarray:
-    """``1 - c²`` for ``D = s² + ŝ² - 2csŝ`` with ``gap = s - ŝ``: product form, no cancellation.
+def _one_minus_c2(d: np.ndarray, lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """``1 - c²`` for ``d = 1 + ŝ² - 2cŝ`` (unit source), ``gap = 1 - ŝ``: no cancellation.
 
-    ``1 - c² = (D - (s - ŝ)²)((s + ŝ)² - D) / (4 s² ŝ²)``.
+    ``1 - c² = (d - (1 - ŝ)²)((1 + ŝ)² - d) / (4 ŝ²)``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (D - gap**2) * ((2.0 * s - gap) ** 2 - D) / (4.0 * s**2 * s_hat**2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return (d - gap**2) * ((2.0 - gap) ** 2 - d) / (4.0 * lo**2)
 
 
-def _rdp_core_nats(
-    D: np.ndarray, var: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
-) -> np.ndarray:
-    """The core formula of THEORY.md §1 (derived; for w2sq it is [ZQCK21] Thm 2), nats."""
-    s = np.sqrt(var)
-    zero_rate = D >= var + s_lo**2
-    inactive = ~zero_rate & (s_lo**2 <= var - D)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_inactive = 0.5 * np.log(var / D)
-        c = (var + s_lo**2 - D) / (2.0 * s * s_lo)
+def _rdp_core_nats(d: np.ndarray, lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """The core formula of THEORY.md §1 for a unit-variance source, ``d = D/s²``, in nats.
+
+    Derived; for w2sq it is [ZQCK21] Thm 2.
+    """
+    zero_rate = d >= 1.0 + lo**2
+    inactive = ~zero_rate & (lo**2 <= 1.0 - d)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r_inactive = -0.5 * np.log(d)
+        c = (1.0 + lo**2 - d) / (2.0 * lo)
         # small c: log1p(-c²) keeps relative accuracy; c near 1: the product form does.
         r_both = np.where(
-            c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(_one_minus_c2(D, s, s_lo, gap))
+            c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(_one_minus_c2(d, lo, gap))
         )
     return np.where(zero_rate, 0.0, np.where(inactive, r_inactive, r_both))
 
@@ -133,7 +133,7 @@ def rate_distortion(
         D=check_positive(D, "D", allow_inf=True), variance=_check_variance(variance)
     )
     with np.errstate(divide="ignore"):
-        r = np.maximum(0.0, 0.5 * np.log(var / D))
+        r = np.maximum(0.0, -0.5 * np.log(D / var))  # same expression as in rdp's core
     return _out(nats_to(r, unit))
 
 
@@ -173,7 +173,7 @@ def min_reconstruction_std(
     P, var = _broadcast(
         P=check_nonnegative(P, "P", allow_inf=True), variance=_check_variance(variance)
     )
-    return _out(_floor(P, np.sqrt(var), perception)[0])
+    return _out(np.sqrt(var) * _unit_floor(P, var, perception)[0])
 
 
 def rdp(
@@ -229,9 +229,8 @@ def rdp(
         P=check_nonnegative(P, "P", allow_inf=True),
         variance=_check_variance(variance),
     )
-    s = np.sqrt(var)
-    s_lo, gap = _floor(P, s, perception)
-    return _out(nats_to(_rdp_core_nats(D, var, s_lo, gap), unit))
+    lo, gap = _unit_floor(P, var, perception)
+    return _out(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
 
 
 def kl_forward_min_second_moment(P: npt.ArrayLike, variance: npt.ArrayLike) -> FloatOrArray:
@@ -321,11 +320,10 @@ def rdp_kl_forward_lower_bound(
         P=check_nonnegative(P, "P", allow_inf=True),
         variance=_check_variance(variance),
     )
-    s = np.sqrt(var)
     ratio = _lower_bound_ratio(P)
-    s_lo = s * np.sqrt(ratio)
-    gap = s * (1.0 - ratio) / (1.0 + np.sqrt(ratio))  # s - s_lo without cancellation
-    return _out(nats_to(_rdp_core_nats(D, var, s_lo, gap), unit))
+    lo = np.sqrt(ratio)
+    gap = (1.0 - ratio) / (1.0 + lo)  # 1 - lo without cancellation
+    return _out(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
 
 
 def drp(
@@ -374,14 +372,12 @@ def drp(
         variance=_check_variance(variance),
     )
     r_nats = to_nats(R, unit)
-    s = np.sqrt(var)
-    s_lo, gap = _floor(P, s, perception)
+    lo, gap = _unit_floor(P, var, perception)
     e2r = np.exp(-2.0 * r_nats)  # 1 - c²
     c = np.sqrt(-np.expm1(-2.0 * r_nats))
-    # ŝ = s c: D = s²(1 - c²).  ŝ = s_lo: D = (s - ŝ)² + 2 s ŝ (1 - c), 1 - c = e^{-2R}/(1 + c).
-    d_free = var * e2r
-    d_floor = gap**2 + 2.0 * s * s_lo * e2r / (1.0 + c)
-    return _out(np.where(s * c >= s_lo, d_free, d_floor))
+    # unit source. ŝ = c: d = 1 - c².  ŝ = lo: d = (1 - ŝ)² + 2ŝ(1 - c), 1 - c = e^{-2R}/(1 + c).
+    d_floor = gap**2 + 2.0 * lo * e2r / (1.0 + c)
+    return _out(var * np.where(c >= lo, e2r, d_floor))
 
 
 @dataclass(frozen=True)
@@ -415,34 +411,33 @@ class TestChannel:
         return _out(nats_to(self.rate_nats, "bits"))
 
 
-def _achieved_perception(s: np.ndarray, s_hat: np.ndarray, perception: str) -> np.ndarray:
-    """Perception of N(0, ŝ²) against N(0, s²) in the given measure."""
+def _achieved_perception(var: np.ndarray, h: np.ndarray, perception: str) -> np.ndarray:
+    """Perception of N(0, ŝ²) against N(0, s²) in the given measure, ``h = ŝ/s``."""
     if perception == "w2sq":
-        return (s - s_hat) ** 2
+        return var * (1.0 - h) ** 2
     with np.errstate(divide="ignore"):
-        v = 2.0 * (np.log(s_hat) - np.log(s))  # log(ŝ²/s²)
+        v = 2.0 * np.log(h)  # log(ŝ²/s²)
     arg = v if perception == "kl_reverse" else -v
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(np.isinf(arg), np.inf, 0.5 * expm1mx(np.where(np.isinf(arg), 0, arg)))
 
 
 def _optimal_recon(
-    D: np.ndarray, var: np.ndarray, s_lo: np.ndarray, gap: np.ndarray
+    d: np.ndarray, lo: np.ndarray, gap: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(ŝ, c, 1 - c², zero-rate mask, inactive mask)`` of the optimal Gaussian reconstruction."""
-    s = np.sqrt(var)
-    zero_rate = D >= var + s_lo**2
-    inactive = ~zero_rate & (s_lo**2 <= var - D)
+    """``(ŝ/s, c, 1 - c², zero-rate mask, inactive mask)``, unit source, ``d = D/s²``."""
+    zero_rate = d >= 1.0 + lo**2
+    inactive = ~zero_rate & (lo**2 <= 1.0 - d)
     with np.errstate(divide="ignore", invalid="ignore"):
         # zero rate: X̂ ⊥ X; take the most realistic std within the budget, ŝ = min(s, √(D-s²)).
-        s_zero = np.sqrt(np.minimum(var, np.maximum(D - var, 0.0)))
-        s_free = np.sqrt(np.maximum(var - D, 0.0))
-        c_both = (var + s_lo**2 - D) / (2.0 * s * s_lo)
-        omc_both = np.where(c_both**2 < 0.5, 1.0 - c_both**2, _one_minus_c2(D, s, s_lo, gap))
-    s_hat = np.where(zero_rate, s_zero, np.where(inactive, s_free, s_lo))
-    c = np.where(zero_rate, 0.0, np.where(inactive, s_free / s, c_both))
-    omc = np.where(zero_rate, 1.0, np.where(inactive, D / var, omc_both))
-    return s_hat, c, omc, zero_rate, inactive
+        h_zero = np.sqrt(np.minimum(1.0, np.maximum(d - 1.0, 0.0)))
+        h_free = np.sqrt(np.maximum(1.0 - d, 0.0))
+        c_both = (1.0 + lo**2 - d) / (2.0 * lo)
+        omc_both = np.where(c_both**2 < 0.5, 1.0 - c_both**2, _one_minus_c2(d, lo, gap))
+    h = np.where(zero_rate, h_zero, np.where(inactive, h_free, lo))
+    c = np.where(zero_rate, 0.0, np.where(inactive, h_free, c_both))
+    omc = np.where(zero_rate, 1.0, np.where(inactive, d, omc_both))
+    return h, c, omc, zero_rate, inactive
 
 
 def test_channel(
@@ -490,23 +485,23 @@ def test_channel(
         P=check_nonnegative(P, "P", allow_inf=True),
         variance=_check_variance(variance),
     )
-    s = np.sqrt(var)
-    s_lo, gap = _floor(P, s, perception)
-    s_hat, c, omc, zero_rate, inactive = _optimal_recon(D, var, s_lo, gap)
+    d = D / var
+    lo, gap = _unit_floor(P, var, perception)
+    h, c, omc, zero_rate, inactive = _optimal_recon(d, lo, gap)  # h = ŝ/s
     with np.errstate(divide="ignore", invalid="ignore"):
         noise_var = np.where(c > 0.0, var * omc / c**2, np.inf)
-    # (s - ŝ)² + 2 s ŝ (1 - c), 1 - c = (1 - c²)/(1 + c): no cancellation near c = 1.
-    distortion = (s - s_hat) ** 2 + 2.0 * s * s_hat * omc / (1.0 + c)
-    # perception inactive (c = ŝ/s): a = ŝ²/s² = 1 - D/s² without the sqrt round trip.
-    gain = np.where(inactive, 1.0 - D / var, c * s_hat / s)
+    # s²[(1 - h)² + 2h(1 - c)], 1 - c = (1 - c²)/(1 + c): no cancellation near c = 1.
+    distortion = var * ((1.0 - h) ** 2 + 2.0 * h * omc / (1.0 + c))
+    # perception inactive (c = h): a = h² = 1 - D/s² without the sqrt round trip.
+    gain = np.where(inactive, 1.0 - d, c * h)
     rate = np.where(c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(omc))
     return TestChannel(
         noise_var=_out(noise_var),
         gain=_out(gain),
-        recon_std=_out(s_hat),
+        recon_std=_out(np.sqrt(var) * h),
         correlation=_out(c),
         distortion=_out(distortion),
-        perception=_out(_achieved_perception(s, s_hat, perception)),
+        perception=_out(_achieved_perception(var, h, perception)),
         rate_nats=_out(rate),
         measure=perception,
         regime=_regime_names(zero_rate, inactive, P),

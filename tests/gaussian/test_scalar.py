@@ -193,3 +193,25 @@ def test_test_channel_by_sampling(measure, D, P):
     for sample, expected in (((x - x_hat) ** 2, D), (x_hat**2, ch.recon_std**2)):
         z = (sample.mean() - expected) / (expected * math.sqrt(2.0 / n))
         assert abs(z) < Z_CRIT
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+def test_extreme_variances_scale_exactly(measure, scale):
+    # Computed on a unit-variance source internally: nothing over- or underflows.
+    D = np.array([0.1, 0.8, 1.5, 2.5])
+    P = 0.01
+    P_scaled = P * scale if measure == "w2sq" else P
+    np.testing.assert_allclose(
+        rdp(D * scale, P_scaled, scale, perception=measure), rdp(D, P, 1.0, perception=measure),
+        rtol=1e-14, atol=0,
+    )
+    np.testing.assert_allclose(
+        drp(1.0, P_scaled, scale, perception=measure) / scale, drp(1.0, P, 1.0, perception=measure),
+        rtol=1e-14,
+    )
+    ch = test_channel(D * scale, P_scaled, scale, perception=measure)
+    ref = test_channel(D, P, 1.0, perception=measure)
+    np.testing.assert_allclose(ch.gain, ref.gain, rtol=1e-14)
+    np.testing.assert_allclose(ch.distortion / scale, ref.distortion, rtol=1e-14)
+    np.testing.assert_allclose(ch.noise_var / scale, ref.noise_var, rtol=1e-14)
