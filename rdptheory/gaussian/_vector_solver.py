@@ -11,12 +11,13 @@ the per-component Lagrangian −½log(1 − c²) + μ(λ + ŝ² − 2cσŝ) + ν
 
 h is concave on [0, 1] with h(0) = −1 < 0 ≤ h(1) = γλ(1 − a), so for a < 1 it has exactly
 one root in (0, 1) and Newton's method started from 0 converges to it monotonically (the
-tangent of a concave function lies above it). a = 1 is water-filling (closed form) and a = 0
-is P = 0 (a quadratic, closed form).
+tangent of a concave function lies above it); near ε = 1, where the terms of h cancel, the
+root is polished in c = 1 − ε. a = 1 is water-filling and a = 0 is P = 0 (closed forms).
 
-For fixed a, D_tot is decreasing and R_tot increasing in γ: a safeguarded Newton in log γ
-solves the constraint. The outer unknown a ∈ [0, a_hi] is found by Brent's method on
-P_tot(a) = P, every bracketed root being a KKT point, hence optimal (the problem is convex).
+For fixed a, D_tot is decreasing and R_tot increasing in γ: a safeguarded Newton on
+log D_tot (or log R_tot) in log γ solves the constraint. The outer unknown a ∈ (0, a_hi) is
+found by Brent's method on log P_tot = log P in log a; every root is a KKT point, hence
+optimal (the problem is convex in (ŝ², cσŝ)).
 """
 
 from __future__ import annotations

@@ -292,9 +292,9 @@ def _solve_rdp(D: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
         fam = _solver.solve_gamma("D", D, lam, 0.0, float(np.log(1.0 / theta)))
         return _assemble(lam, fam, "perfect_perception", ("D", D, P))
     # D > L: at a_hi = 1 − √(D/L − 1) the curve D_tot = D reaches γ → 0 (zero rate)
-    a_hi, p_hi = (1.0, p_wf) if D <= L else (1.0 - np.sqrt(D / L - 1.0), 0.0)
-    p_hi = p_wf if D <= L else L * a_hi**2
-    fam = _solver.solve_outer("D", D, P, lam, float(a_hi), p_hi, 1.0 / theta)
+    a_hi = 1.0 if D <= L else 1.0 - float(np.sqrt(D / L - 1.0))
+    p_hi = p_wf if D <= L else L * a_hi**2  # P_tot at a_hi (the γ → 0 limit when D > L)
+    fam = _solver.solve_outer("D", D, P, lam, a_hi, p_hi, 1.0 / theta)
     return _assemble(lam, fam, "both_active", ("D", D, P))
 
 
