@@ -330,7 +330,7 @@ def dp_curve_mc(
         raise ValueError("alphas must lie in [0, 1]")
     x, y = observe(model, noise_var, n, seed)
     x_star = _flat(model.posterior_mean(y, noise_var))
-    bsz = min(check_int(batch, "batch", low=2), len(x_star))
+    bsz = min(check_int(batch, "batch", low=2), len(x_star) // 2)
     target = _transport_on_samples(x_star, _flat(model.sample(n, seed + 2)), bsz)
     ref = model.sample(n, seed + 3)
     mses, w2s = [], []
