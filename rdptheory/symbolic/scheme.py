@@ -176,6 +176,8 @@ def scheme_optimality() -> SchemeOptimality:
     against [ZQCK21] Thm 2 (the both-active branch of :func:`rdp_w2sq_kkt`) and [FMM21]'s
     D(P) (:func:`dp_awgn_scalar`). Derived (THEORY.md §3): proved by simplification in the
     coordinates (λ, c, w) of the module docstring, for all λ > 0, t > 0, 1 <= ρ <= 2.
+    Also recorded in ``conditions``: the regime inequalities, and that along 1 <= ρ <= 2 the
+    MSE falls and W₂² rises (signs of dD/dw and dW₂²/dw; w increases with ρ).
 
     Returns
     -------
@@ -201,6 +203,9 @@ def scheme_optimality() -> SchemeOptimality:
         Step("lambda + s_lo² - D (> 0: positive rate)", sp.factor(lam + slo_cw**2 - d_cw)),
         Step("W2²(X*) - P (>= 0: D(P) active branch)", sp.factor(lam * ((1 - c_mmse) ** 2 - w**2))),
         Step("w in terms of rho", sp.Eq(w, 1 - c_mmse ** (rho - 1))),
+        # w increases with rho (c < 1): MSE falls and W2² rises along 1 <= rho <= 2
+        Step("dD/dw (<= 0 for w <= 1 - c)", sp.factor(sp.diff(d_cw, w))),
+        Step("dW2²/dw (>= 0)", sp.factor(sp.diff(_in_cw(p_sch), w))),
     )
     method = "symbolic simplification in (lambda, c, w), general for 1 <= rho <= 2"
     rdp_gap = _point(

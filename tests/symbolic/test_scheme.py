@@ -87,6 +87,10 @@ def test_proof_metadata():
     assert opt.dp_gap.step("D(P) - D in (lambda, c, w)") == 0
     labels = [c.label for c in opt.conditions]
     assert any("perception binds" in x for x in labels)
+    lam, c, w = (sp.Symbol(n, positive=True) for n in ("lambda", "c", "w"))
+    steps = {s.label: s.expr.subs({sp.Symbol("w", nonnegative=True): w}) for s in opt.conditions}
+    assert sp.expand(steps["dD/dw (<= 0 for w <= 1 - c)"] - 2 * lam * (c + w - 1)) == 0
+    assert sp.expand(steps["dW2²/dw (>= 0)"] - 2 * lam * w) == 0
 
 
 def test_entropy_and_latex():
