@@ -69,3 +69,15 @@ def test_latex_and_validation():
     assert PARAMETERISATIONS == ("ve", "vp")
     with pytest.raises(ValueError, match="parameterisation"):
         pf_ode_map("edm")
+
+
+@pytest.mark.parametrize("schedule", ["ve", "vp"])
+def test_numeric_decoder_follows_the_derived_map(schedule):
+    """rdptheory.diffusion.decode (adaptive float64 solver) lands on the dsolve map."""
+    diffusion = pytest.importorskip("rdptheory.diffusion")
+    lam, noise_var, rho = 1.7, 0.6, 1.4
+    y = np.array([-1.3, 0.2, 2.1])
+    model = diffusion.GaussianModel(0.0, lam)
+    got = diffusion.decode(model, y, noise_var, rho, schedule=schedule, solver="adaptive")
+    want = pf_ode_map(schedule).lambdify()(y, lam, np.sqrt(noise_var), rho)
+    np.testing.assert_allclose(got, want, rtol=1e-8)
