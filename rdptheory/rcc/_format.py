@@ -3,6 +3,8 @@
 Message *content* (what the decoder needs besides seed, stream, mu_p, sigma_p), in coding
 order on one constriction range coder (FIFO, so many messages can share one coder):
 
+0. one bit: is the chunk layout external (known to the decoder, e.g. derived from the expected
+   KL; then items 1-2 are skipped and the index model gets the heavy escape tail)?
 1. ``n_chunks`` C (only when dims >= 2): bucket b = bit_length(C) uniform over 1..bit_length(d),
    then b - 1 raw bits;
 2. when 2 <= C < dims: a 5-bit level l (chunk-size spread 2**(l/2 - 2)), then the sizes of chunks
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import replace
 from typing import NamedTuple
 
 import constriction
@@ -43,6 +46,7 @@ class Content(NamedTuple):
     sizes: tuple[int, ...]
     std_level: int
     indices: tuple[int, ...]
+    external: bool = False
 
 
 def size_std(level: int) -> float:
@@ -70,7 +74,9 @@ def layout_bits(dims: int, content: Content) -> float:
     from scipy.special import ndtr
 
     c = len(content.sizes)
-    bits = 0.0
+    bits = 1.0  # the external-layout flag
+    if content.external:
+        return bits
     if dims >= 2:
         bits += np.log2(dims.bit_length()) + c.bit_length() - 1
     if 2 <= c < dims:
@@ -84,6 +90,19 @@ def layout_bits(dims: int, content: Content) -> float:
 
 def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
     """Append one message's symbols to a constriction ``RangeEncoder``."""
+    enc.encode(np.array([int(content.external)], np.int32), _model.Uniform(2))
+    if not content.external:
+        _write_layout(enc, dims, content)
+    _write_indices(
+        enc, np.asarray(content.indices, np.int64), _index_model(model, content.external)
+    )
+
+
+def _index_model(model: IndexModel, external: bool) -> IndexModel:
+    return replace(model, exact_tail=True) if external else model
+
+
+def _write_layout(enc, dims: int, content: Content) -> None:
     c = len(content.sizes)
     if dims >= 2:
         b = c.bit_length()
@@ -92,7 +111,9 @@ def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
     if 2 <= c < dims:
         enc.encode(np.array([content.std_level], np.int32), _model.Uniform(N_STD_LEVELS))
         enc.encode(np.asarray(content.sizes[:-1], np.int32), _sizes_model(dims, c, content))
-    idx = np.asarray(content.indices, np.int64)
+
+
+def _write_indices(enc, idx: np.ndarray, model: IndexModel) -> None:
     buckets = bucket_of(idx)
     cat = _model.Categorical(model.bucket_probabilities(), perfect=False)
     enc.encode(buckets.astype(np.int32), cat)
@@ -100,17 +121,32 @@ def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
     _write_raw(enc, idx - np.where(buckets > 0, 1 << np.maximum(buckets - 1, 0), 0), widths)
 
 
-def read_content(dec, dims: int, model: IndexModel) -> Content:
-    """Read one message's symbols from a constriction ``RangeDecoder``; ValueError if invalid."""
+def read_content(
+    dec, dims: int, model: IndexModel, sizes: tuple[int, ...] | None = None
+) -> Content:
+    """Read one message's symbols from a constriction ``RangeDecoder``; ValueError if invalid.
+
+    ``sizes`` is the decoder's chunk layout when the encoder used an external one.
+    """
     try:
-        return _read_content(dec, dims, model)
+        external = bool(dec.decode(_model.Uniform(2), 1)[0])
+        if external and sizes is None:
+            raise ValueError("the message uses an external chunk layout: pass chunk_sizes")
+        if external:
+            level, layout = 0, tuple(sizes)
+        else:
+            level, layout = _read_layout(dec, dims)
+            if sizes is not None and tuple(sizes) != layout:
+                raise ValueError("chunk_sizes differ from the layout the message carries")
+        idx = _read_indices(dec, len(layout), _index_model(model, external))
+        return Content(layout, level, idx, external)
     except ValueError:
         raise
     except Exception as exc:  # constriction signals invalid compressed data with AssertionError
         raise ValueError(f"corrupted RCC data: {exc}") from exc
 
 
-def _read_content(dec, dims: int, model: IndexModel) -> Content:
+def _read_layout(dec, dims: int) -> tuple[int, tuple[int, ...]]:
     c = 1
     if dims >= 2:
         b = int(dec.decode(_model.Uniform(dims.bit_length()), 1)[0]) + 1
@@ -125,12 +161,16 @@ def _read_content(dec, dims: int, model: IndexModel) -> Content:
         if last < 1:
             raise ValueError("corrupted RCC message: chunk sizes exceed the dimension")
         sizes = (*(int(s) for s in head), last)
+    return level, sizes
+
+
+def _read_indices(dec, c: int, model: IndexModel) -> tuple[int, ...]:
     cat = _model.Categorical(model.bucket_probabilities(), perfect=False)
     buckets = dec.decode(cat, c).astype(np.int64)
     widths = np.maximum(buckets - 1, 0)
     offsets = _read_raw(dec, widths)
     idx = offsets + np.where(buckets > 0, 1 << widths, 0)
-    return Content(sizes, level, tuple(int(i) for i in idx))
+    return tuple(int(i) for i in idx)
 
 
 def _sizes_model(dims: int, c: int, content: Content):

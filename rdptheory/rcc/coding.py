@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -12,6 +13,8 @@ from rdptheory._validation import check_choice, check_int
 
 from . import _format as fmt
 from ._chunking import (
+    MAX_CHUNK_BITS,
+    ChunkLayout,
     candidate_bits,
     chunk_kl_bits,
     diagonal_gaussian_kl_nats,
@@ -20,7 +23,13 @@ from ._chunking import (
     partition_chunks,
 )
 from ._select import log_weight_bound, select
-from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, check_model_params
+from .message import (
+    DEFAULT_MAX_CHUNK_BITS,
+    DEFAULT_PADDING,
+    RCCMessage,
+    check_chunk_sizes,
+    check_model_params,
+)
 
 Algorithm = Literal["pfr", "pfr_es", "orc"]
 ALGORITHMS: tuple[str, ...] = ("pfr", "pfr_es", "orc")
@@ -90,6 +99,7 @@ def encode(
     backend: str = "auto",
     stream: int = 0,
     encoder_seed: int | None = None,
+    chunk_sizes: Sequence[int] | None = None,
 ) -> RCCMessage:
     """Send a sample of q = N(mu_q, diag sigma_q^2) given the shared p = N(mu_p, diag sigma_p^2).
 
@@ -115,6 +125,9 @@ def encode(
     backend : kernel backend, "auto" (triton on CUDA, else numba), "numpy", "torch", ...
     stream : int in [0, 2**31); separates the randomness of messages under one seed
     encoder_seed : int or None, the encoder's private seed (default :func:`derive_encoder_seed`)
+    chunk_sizes : optional contiguous layout the *decoder already knows* (e.g.
+        ``partition_chunks`` of the expected per-coordinate KL); then no layout is sent, every
+        chunk must carry <= 24 bits of KL, and ``decode`` needs the same ``chunk_sizes``
 
     Returns
     -------
@@ -136,7 +149,7 @@ def encode(
     ):
         raise ValueError("algorithm='pfr_es' needs sigma_q < sigma_p (or sigma_q = sigma_p and "
                          "mu_q = mu_p) in every coordinate; use 'pfr' or 'orc'")  # fmt: skip
-    layout = partition_chunks(kl, model.max_chunk_bits)
+    layout = _layout(kl, model.max_chunk_bits, chunk_sizes)
     ckl = chunk_kl_bits(kl, layout)
     bits = candidate_bits(ckl, model.padding)
     sel = select(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f, layout.starts, bits, seed=seed,
@@ -148,11 +161,24 @@ def encode(
         dims=mu_p_f.size, chunk_sizes=layout.sizes, indices=tuple(int(k) for k in sel.indices),
         max_chunk_bits=model.max_chunk_bits, padding=model.padding,
         size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size),
-        exact_tail=model.exact_tail, algorithm=algorithm,
+        exact_tail=model.exact_tail, external_layout=chunk_sizes is not None, algorithm=algorithm,
         chunk_kl_bits=tuple(float(v) for v in ckl), candidate_bits=tuple(int(b) for b in bits),
         candidate_dims=int(np.dot(sel.scored, layout.sizes)),
         log_weights=tuple(float(v) for v in sel.log_weights), sample=sample.reshape(shape),
     )  # fmt: skip
+
+
+def _layout(kl_bits: np.ndarray, budget: float, chunk_sizes) -> ChunkLayout:
+    """The greedy partition, or the caller's external one (each chunk <= MAX_CHUNK_BITS)."""
+    if chunk_sizes is None:
+        return partition_chunks(kl_bits, budget)
+    layout = ChunkLayout(check_chunk_sizes(chunk_sizes, kl_bits.size))
+    ckl = chunk_kl_bits(kl_bits, layout)
+    if ckl.max() > MAX_CHUNK_BITS:
+        c = int(np.argmax(ckl))
+        raise ValueError(f"chunk {c} of chunk_sizes carries {ckl[c]:.3g} bits of KL, more than "
+                         f"{MAX_CHUNK_BITS:g}; use smaller chunks")  # fmt: skip
+    return layout
 
 
 def decode(
@@ -167,6 +193,7 @@ def decode(
     max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
     padding: int = DEFAULT_PADDING,
     algorithm: Algorithm = "pfr",
+    chunk_sizes: Sequence[int] | None = None,
 ) -> np.ndarray:
     """The candidate the encoder selected, regenerated from (seed, stream, chunk, K_c) alone.
 
@@ -182,6 +209,7 @@ def decode(
         the encoder's)
     mu_p, sigma_p : the proposal, as given to :func:`encode`
     seed, stream : as given to :func:`encode`
+    chunk_sizes : the external layout given to :func:`encode`, if any
     backend : kernel backend; any backend decodes any other's message
 
     Returns
@@ -194,7 +222,12 @@ def decode(
     if not isinstance(message, RCCMessage):
         message = RCCMessage.from_bytes(message, dims=mu_p_f.size, header=header,
                                         max_chunk_bits=max_chunk_bits,
-                                        padding=padding, algorithm=algorithm)  # fmt: skip
+                                        padding=padding, algorithm=algorithm,
+                                        chunk_sizes=chunk_sizes)  # fmt: skip
+    elif chunk_sizes is not None and message.chunk_sizes != check_chunk_sizes(
+        chunk_sizes, message.dims
+    ):
+        raise ValueError("chunk_sizes differ from the message's layout")
     if message.dims != mu_p_f.size:
         raise ValueError(f"message has {message.dims} dims but mu_p has {mu_p_f.size}")
     z = kernels.candidate_samples(mu_p_f, sigma_p_f, message.chunk_starts,

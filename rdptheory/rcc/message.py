@@ -33,6 +33,19 @@ def check_model_params(
     return IndexModel(b, pad, bool(exact_tail))
 
 
+def check_chunk_sizes(chunk_sizes: object, dims: int) -> tuple[int, ...]:
+    """A layout of positive ints summing to ``dims`` (ValueError/TypeError otherwise)."""
+    try:
+        sizes = np.asarray(chunk_sizes)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("chunk_sizes must be a sequence of ints") from exc
+    if sizes.ndim != 1 or sizes.size == 0 or sizes.dtype.kind not in "iu":
+        raise TypeError(f"chunk_sizes must be a non-empty 1-D sequence of ints, got {sizes!r}")
+    if (sizes < 1).any() or int(sizes.sum()) != dims:
+        raise ValueError(f"chunk_sizes must be >= 1 each and sum to the dimension {dims}")
+    return tuple(int(s) for s in sizes)
+
+
 @dataclass(frozen=True)
 class RCCReport:
     """Code length of one message against the one-shot bounds (all in bits).
@@ -71,6 +84,7 @@ class RCCMessage:
     max_chunk_bits, padding : the index model's parameters (B bits, padding bits)
     size_std_level : int, the coded spread of the chunk-size model
     exact_tail : bool, the index model's heavy escape tail (set for "pfr_es")
+    external_layout : bool, the chunk layout is known to the decoder and not transmitted
     algorithm : "pfr", "pfr_es" or "orc" (encoder only)
     chunk_kl_bits : tuple of float, KL(q||p) of each chunk in bits (encoder only)
     candidate_bits : tuple of int, log2 N_c (encoder only; for "pfr_es" the candidates scored)
@@ -86,6 +100,7 @@ class RCCMessage:
     padding: int = DEFAULT_PADDING
     size_std_level: int = 0
     exact_tail: bool = False
+    external_layout: bool = False
     algorithm: str | None = None
     chunk_kl_bits: tuple[float, ...] | None = None
     candidate_bits: tuple[int, ...] | None = None
@@ -124,7 +139,8 @@ class RCCMessage:
 
     # ------------------------------------------------------------------ bytes
     def content(self) -> fmt.Content:
-        return fmt.Content(self.chunk_sizes, self.size_std_level, self.indices)
+        return fmt.Content(self.chunk_sizes, self.size_std_level, self.indices,
+                           self.external_layout)  # fmt: skip
 
     def body(self) -> bytes:
         """The headerless range-coded body (decoder needs dims, B and padding from elsewhere)."""
@@ -149,12 +165,14 @@ class RCCMessage:
         max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
         padding: int = DEFAULT_PADDING,
         algorithm: str = "pfr",
+        chunk_sizes: tuple[int, ...] | None = None,
     ) -> RCCMessage:
         """Parse :meth:`to_bytes` output; ``ValueError`` on truncated or corrupted data.
 
         With ``header=True`` the container carries dims and the model (``dims``, if given,
         must match); with ``header=False`` pass ``dims``, ``max_chunk_bits``, ``padding`` and
-        ``algorithm`` as given to ``encode`` (they select the index model).
+        ``algorithm`` as given to ``encode`` (they select the index model). ``chunk_sizes`` is
+        required for a message encoded with an external layout.
         """
         if header:
             payload = fmt.unseal(data, fmt.MAGIC_MESSAGE, "RCC message")
@@ -171,18 +189,24 @@ class RCCMessage:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"data must be bytes, got {type(data).__name__}")
             body = bytes(data)
-        return cls._from_body(body, d, model)
+        sizes = None if chunk_sizes is None else check_chunk_sizes(chunk_sizes, d)
+        return cls._from_body(body, d, model, sizes)
 
     @classmethod
-    def _from_body(cls, body: bytes, dims: int, model: IndexModel) -> RCCMessage:
+    def _from_body(cls, body, dims, model, sizes) -> RCCMessage:
         if not 1 <= dims <= fmt.MAX_DIMS:
             raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
-        content = fmt.read_content(fmt.new_decoder(body), dims, model)
-        msg = cls(dims, content.sizes, content.indices, model.max_chunk_bits, model.padding,
-                  content.std_level, model.exact_tail)  # fmt: skip
+        content = fmt.read_content(fmt.new_decoder(body), dims, model, sizes)
+        msg = cls.from_content(dims, content, model)
         if msg.body() != body:  # canonical form: catches garbage a CRC-less body may carry
             raise ValueError("corrupted RCC body: it does not re-encode to the same bytes")
         return msg
+
+    @classmethod
+    def from_content(cls, dims: int, content: fmt.Content, model: IndexModel) -> RCCMessage:
+        """A decoder-side message (transmitted fields only)."""
+        return cls(dims, content.sizes, content.indices, model.max_chunk_bits, model.padding,
+                   content.std_level, model.exact_tail, content.external)  # fmt: skip
 
     # ------------------------------------------------------------------ rate
     @property
@@ -198,7 +222,8 @@ class RCCMessage:
     @property
     def index_bits(self) -> float:
         """Ideal code length of the indices under the index model, in bits."""
-        return float(self.model.index_bits(np.asarray(self.indices)).sum())
+        model = fmt._index_model(self.model, self.external_layout)
+        return float(model.index_bits(np.asarray(self.indices)).sum())
 
     @property
     def side_bits(self) -> float:

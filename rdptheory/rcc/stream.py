@@ -17,7 +17,13 @@ from rdptheory._validation import check_choice
 
 from . import _format as fmt
 from .coding import ALGORITHMS, check_proposal, decode
-from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, check_model_params
+from .message import (
+    DEFAULT_MAX_CHUNK_BITS,
+    DEFAULT_PADDING,
+    RCCMessage,
+    check_chunk_sizes,
+    check_model_params,
+)
 
 
 class RCCStreamWriter:
@@ -100,19 +106,21 @@ class RCCStreamReader:
     def remaining(self) -> int:
         return self._count - self._read
 
-    def read_message(self, dims: int) -> RCCMessage:
-        """The next message (transmitted fields only) of a ``dims``-coordinate target."""
+    def read_message(self, dims: int, chunk_sizes: tuple[int, ...] | None = None) -> RCCMessage:
+        """The next message (transmitted fields only) of a ``dims``-coordinate target.
+
+        ``chunk_sizes``: the decoder's layout, for messages encoded with an external one.
+        """
         if self.remaining <= 0:
             raise ValueError(f"the stream holds only {self._count} messages")
         if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)):
             raise TypeError(f"dims must be an int, got {type(dims).__name__}")
         if not 1 <= dims <= fmt.MAX_DIMS:
             raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
-        content = fmt.read_content(self._dec, int(dims), self.model)
+        sizes = None if chunk_sizes is None else check_chunk_sizes(chunk_sizes, int(dims))
+        content = fmt.read_content(self._dec, int(dims), self.model, sizes)
         self._read += 1
-        return RCCMessage(int(dims), content.sizes, content.indices, self.model.max_chunk_bits,
-                          self.model.padding, content.std_level,
-                          self.model.exact_tail)  # fmt: skip
+        return RCCMessage.from_content(int(dims), content, self.model)
 
     def read(
         self,
@@ -122,8 +130,9 @@ class RCCStreamReader:
         seed: int,
         stream: int = 0,
         backend: str = "auto",
+        chunk_sizes: tuple[int, ...] | None = None,
     ) -> np.ndarray:
         """Decode the next message's sample under proposal N(mu_p, sigma_p^2) (see ``decode``)."""
         mu, _, _ = check_proposal(mu_p, sigma_p)
-        message = self.read_message(mu.size)
+        message = self.read_message(mu.size, chunk_sizes)
         return decode(message, mu_p, sigma_p, seed=seed, stream=stream, backend=backend)
