@@ -19,6 +19,19 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
 - :func:`rho_for_perception_scalar`, :func:`rho_for_tradeoff_scalar`,
   :func:`rho_for_alpha_scalar` — closed-form steering of ρ, §3.
 - :func:`all_derivations`, :func:`derivations_markdown` — the catalogue, for reports.
+
+Example: manipulate a result, then evaluate it.
+
+>>> import sympy as sp
+>>> from rdptheory.symbolic import rdp_w2sq_kkt
+>>> kkt = rdp_w2sq_kkt()
+>>> kkt.step("D where nu = 0")  # where the perception constraint stops binding
+s**2 - s_lo**2
+>>> s, s_lo, D = kkt.symbol("s"), kkt.symbol("s_lo"), kkt.symbol("D")
+>>> sp.simplify(kkt.expr.subs({s_lo: s, D: s**2}))  # P = 0, D = s^2: log(4/3)/2
+-log(3)/2 + log(2)
+>>> round(kkt.lambdify()(1.0, 1.0, 0.5), 12)  # (D, s, s_lo): log(16/15)/2
+0.032269260569
 """
 
 from rdptheory.symbolic._core import Derivation, DerivationError, Step

@@ -23,7 +23,7 @@ x = sp.Symbol("x", positive=True)
 z = sp.Symbol("z", real=True)
 
 
-@pytest.mark.parametrize("module", [_core, awgn, perception, pf_ode, rdp, scheme])
+@pytest.mark.parametrize("module", [symbolic, _core, awgn, perception, pf_ode, rdp, scheme])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
