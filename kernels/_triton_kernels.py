@@ -49,6 +49,15 @@ def _arrivals(encoder_seed, n, chunk, stream_enc):
 
 
 @triton.jit
+def _lane_term(a_ptr, b_ptr, offs, mask, e):
+    """(a_j eps_j + b_j) eps_j in float64 for one lane; masked words contribute 0."""
+    a = tl.load(a_ptr + offs, mask=mask, other=0.0)
+    b = tl.load(b_ptr + offs, mask=mask, other=0.0)
+    e = e.to(tl.float64)
+    return (a[None, :] * e + b[None, :]) * e
+
+
+@triton.jit
 def _block_log_weights(a_ptr, b_ptr, pstart, n_words, const, seed, n, chunk, stream,
                        BLOCK_N: tl.constexpr, BLOCK_Q: tl.constexpr):  # fmt: skip
     """log w for a block of candidates n: const + sum_j (a_j eps_j + b_j) eps_j (float64)."""
@@ -58,18 +67,15 @@ def _block_log_weights(a_ptr, b_ptr, pstart, n_words, const, seed, n, chunk, str
         qmask = q < n_words
         e0, e1, e2, e3 = _normals4(seed, q[None, :], n[:, None], chunk, stream)
         base = pstart + 4 * q
-        part = tl.zeros((BLOCK_N, BLOCK_Q), tl.float64)
-        for lane in tl.static_range(4):
-            a = tl.load(a_ptr + base + lane, mask=qmask, other=0.0)
-            b = tl.load(b_ptr + base + lane, mask=qmask, other=0.0)
-            e = (e0 if lane == 0 else (e1 if lane == 1 else (e2 if lane == 2 else e3)))
-            e = e.to(tl.float64)
-            part += (a[None, :] * e + b[None, :]) * e
+        part = _lane_term(a_ptr, b_ptr, base, qmask, e0)
+        part += _lane_term(a_ptr, b_ptr, base + 1, qmask, e1)
+        part += _lane_term(a_ptr, b_ptr, base + 2, qmask, e2)
+        part += _lane_term(a_ptr, b_ptr, base + 3, qmask, e3)
         acc += tl.sum(part, axis=1)
     return acc
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["seed", "encoder_seed", "chunk_offset", "stream"])
 def rcc_select_kernel(a_ptr, b_ptr, pstarts_ptr, const_ptr, log2n_ptr, idx_ptr, lw_ptr,
                       seed, encoder_seed, chunk_offset, stream, ORC: tl.constexpr,
                       BLOCK_N: tl.constexpr, BLOCK_Q: tl.constexpr):  # fmt: skip
@@ -106,7 +112,7 @@ def rcc_select_kernel(a_ptr, b_ptr, pstarts_ptr, const_ptr, log2n_ptr, idx_ptr, 
     tl.store(lw_ptr + pid, best_lw)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["n_count", "n_words", "seed", "chunk", "stream"])
 def normals_kernel(out_ptr, n_ptr, n_count, n_words, seed, chunk, stream,
                    BLOCK_N: tl.constexpr, BLOCK_Q: tl.constexpr):  # fmt: skip
     """out[i, 4q + l] = lane l of randn4x(philox((q, n[i], chunk, stream))); out (n, 4 n_words)."""
