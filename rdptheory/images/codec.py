@@ -110,11 +110,11 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
 
     Returns
     -------
-    CompressResult (``data`` is the file; ``bpp = 8·len(data)/(H·W)``).
+    CompressResult (``data`` is the file; ``bpp = 8·len(data)/(H·W)``). Step 0 is always
+    sent, so a ``bpp`` below its cost (about the 70-byte container plus a few bits) is
+    exceeded.
     """
     import time
-
-    from rdptheory import rcc
 
     model = default_model() if model is None else _check_model(model)
     x = _code_image(image, model)
@@ -128,24 +128,34 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     start = time.perf_counter()
     header = _format.StreamHeader(_fingerprint(model), h, w, x.size, seed, config.t_max,
                                   config.t_min, config.n_levels, 0)
-    messages: list[Any] = []
-    y = None
-    for i in range(last + 1):
-        step = _chain.first_step(x, t[0]) if i == 0 else _chain.reverse_step(
-            x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i - 1], t[i])
-        if _chain.max_coordinate_kl_bits(step) > rcc.MAX_CHUNK_BITS:
-            break  # one coordinate would need > 2^24 candidates: the model is too far off here
-        msg = rcc.encode(*step, seed=seed, stream=i, max_chunk_bits=config.max_chunk_bits,
-                         padding=config.padding, algorithm=config.algorithm,
-                         backend=config.backend)
-        if i > 0 and 8 * len(_pack(header, [*messages, msg], config)) > budget:
-            break
-        messages.append(msg)
-        y = msg.sample
+    messages, y = _encode_steps(x, model, t[: last + 1], header, budget, config)
     data = _pack(header, messages, config)
     n = len(messages)
     return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
                           tuple(m.kl_bits for m in messages), time.perf_counter() - start, y)
+
+
+def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
+                  header: _format.StreamHeader, budget: float,
+                  config: CodecConfig) -> tuple[list[Any], np.ndarray]:
+    """RCC messages of the chain down the ladder ``t`` (step 0 always) and the last state."""
+    from rdptheory import rcc
+
+    messages: list[Any] = []
+    y = None
+    for i in range(len(t)):
+        step = _chain.first_step(x, t[0]) if i == 0 else _chain.reverse_step(
+            x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i - 1], t[i])
+        if _chain.max_coordinate_kl_bits(step) > rcc.MAX_CHUNK_BITS:
+            break  # one coordinate would need > 2^24 candidates: the model is too far off here
+        msg = rcc.encode(*step, seed=header.seed, stream=i,
+                         max_chunk_bits=config.max_chunk_bits, padding=config.padding,
+                         algorithm=config.algorithm, backend=config.backend)
+        if i > 0 and 8 * len(_pack(header, [*messages, msg], config)) > budget:
+            break
+        messages.append(msg)
+        y = msg.sample
+    return messages, y
 
 
 def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:

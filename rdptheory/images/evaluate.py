@@ -65,8 +65,10 @@ class EvalResult:
     points: tuple[EvalPoint, ...]
 
 
-def _point(target: float, rho: float, pairs: list[tuple[np.ndarray, np.ndarray]],
-           bpps: list[float], enc_s: list[float], dec_s: list[float], patch: int) -> EvalPoint:
+def eval_point(target: float, rho: float, pairs: list[tuple[np.ndarray, np.ndarray]],
+               bpps: list[float], enc_s: list[float], dec_s: list[float],
+               patch: int) -> EvalPoint:
+    """Average distortion over ``(original, reconstruction)`` pairs; pooled-patch perception."""
     orig = [a for a, _ in pairs]
     rec = [b for _, b in pairs]
     ms = [metrics.ms_ssim(a, b) if min(a.shape[:2]) >= 11 else np.nan for a, b in pairs]
@@ -107,7 +109,7 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
                              backend=config.backend)
             recs[(target, rho)].append((im.pixels, out, res.bpp, res.seconds,
                                         time.perf_counter() - t0))
-    points = tuple(_point(t, r, [(a, b) for a, b, *_ in v], [e[2] for e in v],
+    points = tuple(eval_point(t, r, [(a, b) for a, b, *_ in v], [e[2] for e in v],
                           [e[3] for e in v], [e[4] for e in v], patch)
                    for (t, r), v in recs.items())
     desc = (f"{model.name}; DiffC-style RCC chain, score-scaled PF-ODE decoding at rho "

@@ -19,7 +19,7 @@ import numpy as np
 from rdptheory.images import plots
 from rdptheory.images.codec import CodecConfig, compress_with_report, decompress, truncate
 from rdptheory.images.datasets import bundled_image, center_crop
-from rdptheory.images.evaluate import EvalResult, _point, rho_sweep, rho_sweep_json
+from rdptheory.images.evaluate import EvalResult, eval_point, rho_sweep, rho_sweep_json
 from rdptheory.images.models import default_model
 
 
@@ -38,7 +38,7 @@ def codec_prefix_curve(pixels: np.ndarray, *, noise_var: float, rhos: tuple[floa
         for rho in rhos:
             out = decompress(data, model=model, rho=rho, ode_steps=ode_steps,
                              backend=config.backend)
-            points.append(_point(float(k), rho, [(pixels, out)], [bpp], [res.seconds],
+            points.append(eval_point(float(k), rho, [(pixels, out)], [bpp], [res.seconds],
                                  [0.0], model.prior.patch))
     return EvalResult("rdptheory-diffc", f"{model.name}; prefixes of one stream", "steps",
                       ("china-crop",), tuple(points))
