@@ -189,3 +189,51 @@ def test_report_fields():
                                                               msg.chunk_sizes))  # fmt: skip
     parsed = rcc.RCCMessage.from_bytes(msg.to_bytes())
     assert np.isnan(parsed.kl_bits) and np.isnan(parsed.report().leg18_bound_bits)
+
+
+def test_external_layout_round_trip_and_errors():
+    mu_q, s_q, mu_p, s_p = _oneshot_case(20)
+    sizes = (5, 5, 5, 5)
+    msg = rcc.encode(mu_q, s_q, mu_p, s_p, seed=8, backend="numpy", chunk_sizes=sizes)
+    assert msg.external_layout and msg.chunk_sizes == sizes and msg.side_bits == 1.0
+    for data, kw in ((msg.to_bytes(), {}), (msg.to_bytes(header=False), {"header": False})):
+        z = rcc.decode(data, mu_p, s_p, seed=8, backend="numpy", chunk_sizes=sizes, **kw)
+        np.testing.assert_array_equal(z, msg.sample)
+        with pytest.raises(ValueError, match="chunk_sizes"):
+            rcc.decode(data, mu_p, s_p, seed=8, backend="numpy", **kw)
+    with pytest.raises(ValueError, match="chunk_sizes"):
+        rcc.decode(msg, mu_p, s_p, seed=8, chunk_sizes=(10, 10))
+    # a transmitted layout must agree with a chunk_sizes the decoder passes
+    own = rcc.encode(mu_q, s_q, mu_p, s_p, seed=8, backend="numpy")
+    with pytest.raises(ValueError, match="differ"):
+        rcc.decode(own.to_bytes(), mu_p, s_p, seed=8, chunk_sizes=(20,))
+    with pytest.raises(ValueError, match="sum"):
+        rcc.encode(mu_q, s_q, mu_p, s_p, seed=8, chunk_sizes=(5, 5))
+    with pytest.raises(ValueError, match=">= 1"):
+        rcc.encode(mu_q, s_q, mu_p, s_p, seed=8, chunk_sizes=(0, 20))
+    with pytest.raises(TypeError):
+        rcc.encode(mu_q, s_q, mu_p, s_p, seed=8, chunk_sizes=(5.0, 15.0))
+    with pytest.raises(ValueError, match="24"):
+        rcc.encode(mu_q, s_q, mu_p, s_p, seed=8, chunk_sizes=(20,))
+
+
+def test_stream_with_mixed_layouts_and_proposals():
+    # a diffusion-like chain: each message's proposal depends on the previous sample
+    rng = np.random.default_rng(6)
+    target = rng.normal(size=10)
+    w = rcc.RCCStreamWriter(max_chunk_bits=6)
+    mu_p, samples = np.zeros(10), []
+    for step in range(4):
+        sizes = (5, 5) if step % 2 else None
+        msg = rcc.encode(0.5 * (target + mu_p), 0.6, mu_p, 1.0, seed=4, stream=step,
+                         max_chunk_bits=6, backend="numpy", chunk_sizes=sizes)  # fmt: skip
+        w.write(msg)
+        samples.append(msg.sample)
+        mu_p = 0.5 * msg.sample
+    r, mu_p = rcc.RCCStreamReader(w.to_bytes()), np.zeros(10)
+    for step in range(4):
+        z = r.read(mu_p, 1.0, seed=4, stream=step, backend="numpy",
+                   chunk_sizes=(5, 5) if step % 2 else None)  # fmt: skip
+        np.testing.assert_array_equal(z, samples[step])
+        mu_p = 0.5 * z
+    assert r.remaining == 0

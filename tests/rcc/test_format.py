@@ -158,3 +158,22 @@ def test_random_stream_payload_with_valid_crc(payload, dims):
         except ValueError:
             return
         assert sum(msg.chunk_sizes) == dims and min(msg.chunk_sizes) >= 1
+
+
+def test_exact_tail_flag_round_trips():
+    msg = rcc.encode([0.4, -0.3], 0.5, [0.0, 0.0], 1.0, seed=1, algorithm="pfr_es",
+                     backend="numpy")  # fmt: skip
+    assert msg.exact_tail
+    assert RCCMessage.from_bytes(msg.to_bytes()).exact_tail
+    body = msg.to_bytes(header=False)
+    back = RCCMessage.from_bytes(body, dims=2, header=False, algorithm="pfr_es")
+    assert back.indices == msg.indices
+    w = rcc.RCCStreamWriter(algorithm="pfr_es")
+    w.write(msg)
+    assert rcc.RCCStreamReader(w.to_bytes()).read_message(2).indices == msg.indices
+    with pytest.raises(ValueError, match="index model"):
+        rcc.RCCStreamWriter().write(msg)
+    with pytest.raises(TypeError):
+        rcc.RCCStreamWriter().write(b"bytes")
+    with pytest.raises(ValueError, match="algorithm"):
+        rcc.RCCStreamWriter(algorithm="xyz")
