@@ -4,6 +4,8 @@ import hashlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rdptheory import kernels, rcc
 
@@ -237,3 +239,29 @@ def test_stream_with_mixed_layouts_and_proposals():
         np.testing.assert_array_equal(z, samples[step])
         mu_p = 0.5 * z
     assert r.remaining == 0
+
+
+@settings(max_examples=40)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda d: st.tuples(
+            st.lists(st.floats(-1.5, 1.5), min_size=d, max_size=d),
+            st.lists(st.floats(0.3, 1.5), min_size=d, max_size=d),
+            st.lists(st.floats(-3.0, 3.0), min_size=d, max_size=d),
+            st.lists(st.floats(0.2, 3.0), min_size=d, max_size=d),
+        )
+    ),
+    st.floats(1.0, 8.0),
+    st.sampled_from(["pfr", "orc"]),
+    st.integers(0, 2**64 - 1),
+)
+def test_round_trip_property(arrays, budget, algorithm, seed):
+    shift, ratio, mu_p, s_p = (np.array(a) for a in arrays)
+    mu_q, s_q = mu_p + shift * s_p, ratio * s_p
+    msg = rcc.encode(mu_q, s_q, mu_p, s_p, seed=seed, algorithm=algorithm, max_chunk_bits=budget,
+                     backend="numpy", stream=seed % 2**31)  # fmt: skip
+    z = rcc.decode(msg.to_bytes(), mu_p, s_p, seed=seed, backend="numpy", stream=seed % 2**31)
+    np.testing.assert_array_equal(z, msg.sample)
+    assert all(k < 2**b for k, b in zip(msg.indices, msg.candidate_bits))
+    for kl_c, size in zip(msg.chunk_kl_bits, msg.chunk_sizes):
+        assert kl_c <= np.float32(budget) + 1e-6 or size == 1
