@@ -1,4 +1,4 @@
-"""The Gaussian KL perception floors: Lambert W, polished by a bracketed Newton root.
+"""The Gaussian KL perception floors: the Lambert W roots, computed by bracketed Newton.
 
 For zero-mean Gaussians with variances s² and ŝ², with ``v = log(ŝ²/s²)``,
 
@@ -11,9 +11,11 @@ The floor ``ŝ ≥ s_lo(P)`` of THEORY.md §1 is the root ``v ≤ 0`` of ``E(±v
 closed form ``e^{v} = -W_0(-e^{-1-2P})`` (``kl_reverse``) and
 ``e^{-v} = -W_{-1}(-e^{-1-2P})`` (``kl_forward``).  Near ``P = 0`` the argument of W sits at
 the branch point ``-1/e`` and W is ill-conditioned (an O(eps) error in the argument gives an
-O(sqrt(eps)) error in W), so W only supplies a starting point: the root is polished by a
-safeguarded Newton iteration on ``phi(u) = sign(u)·sqrt(2 E(u))``, which is smooth, increasing
-and has slope 1 at 0, with ``E`` evaluated without cancellation.  Private module.
+O(sqrt(eps)) error in W), so W is not evaluated at all: the root of ``E(u) = 2P`` is found by
+a safeguarded (bracketed) Newton iteration on ``phi(u) = sign(u)·sqrt(2 E(u))``, which is
+smooth, increasing and has slope 1 at 0, with ``E`` evaluated without cancellation, started
+from the branch-point series (small P) or the asymptotic fixed points (large P).  The tests
+check the result against mpmath's ``lambertw`` at 50+ digits.  Private module.
 """
 
 from __future__ import annotations
@@ -21,14 +23,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import lambertw
 
 # 1/k! for k = 2..19: Taylor coefficients of E(u) = e^u - 1 - u.
 _E_COEFFS = np.array([1.0 / math.factorial(k) for k in range(19, 1, -1)])
 _SERIES_RADIUS = 0.5
 _EPS = np.finfo(float).eps
-_SERIES_Z = 0.1  # |z| = 2 sqrt(P) below which the series start is used
-_LARGE_P = 50.0
+_FIXED_POINT_FROM = 0.5  # P above which the fixed-point start replaces the series
 
 
 def expm1mx(u: np.ndarray) -> np.ndarray:
@@ -38,47 +38,54 @@ def expm1mx(u: np.ndarray) -> np.ndarray:
     5.000000001...e-19
     """
     u = np.asarray(u, dtype=float)
-    small = np.abs(u) < _SERIES_RADIUS
-    # Horner on u^2 * sum_k u^(k-2)/k!; outside the disc expm1(u) - u loses < 2 digits.
-    series = np.polyval(_E_COEFFS, np.where(small, u, 0.0)) * u * u
     with np.errstate(over="ignore", invalid="ignore"):
-        direct = np.expm1(u) - u
-    return np.where(small, series, direct)
+        return _expm1mx_from(u, np.expm1(u))
 
 
-def _phi(u: np.ndarray) -> np.ndarray:
-    """``sign(u) sqrt(2 E(u))``: increasing, ``phi(u) = u + u²/6 + O(u³)``."""
-    return np.sign(u) * np.sqrt(2.0 * expm1mx(u))
+def _expm1mx_from(u: np.ndarray, em1: np.ndarray) -> np.ndarray:
+    """``e^u - 1 - u`` given ``em1 = expm1(u)``; outside |u| < 0.5, em1 - u loses < 2 digits."""
+    out = np.asarray(em1 - u)
+    small = np.abs(u) < _SERIES_RADIUS
+    if small.any():
+        us = u[small]
+        out[small] = np.polyval(_E_COEFFS, us) * us * us  # Horner on u² Σ u^(k-2)/k!
+    return out
 
 
-def _phi_slope(u: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """``phi'(u) = expm1(u)/phi(u)``, with its limit 1 at ``u = 0``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.expm1(u) / phi
-    return np.where(phi == 0.0, 1.0, slope)
+def _newton_step(u: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(f, f/f')`` for ``f(u) = phi(u) - target``, ``phi = sign(u) sqrt(2 E(u))``.
+
+    phi is increasing with ``phi(u) = u + u²/6 + O(u³)`` and ``phi' = expm1(u)/phi`` (limit 1
+    at u = 0), so Newton on phi is well conditioned where Newton on E is not.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        em1 = np.expm1(u)
+        phi = np.sign(u) * np.sqrt(2.0 * _expm1mx_from(u, em1))
+        slope = np.where(phi == 0.0, 1.0, em1 / phi)
+        f = phi - target
+        return f, f / slope
 
 
 def _initial_guess(P: np.ndarray, branch: int) -> np.ndarray:
-    """Root of ``E(u) = 2P`` on branch ``u ≥ 0`` (-1) or ``u ≤ 0`` (0): Lambert W or series."""
-    z = (1.0 if branch == -1 else -1.0) * 2.0 * np.sqrt(P)
-    with np.errstate(all="ignore"):
-        # Inverse series of phi near 0 (phi = u + u²/6 + u³/72 + ...); error O(z⁴).
-        guess = z - z**2 / 6.0 + z**3 / 72.0
-        # Large P, where exp(-1-2P) underflows: u = log(1 + 2P + u) (u ≥ 0) converges
-        # fast by fixed point; u = -1 - 2P + e^u (u ≤ 0) is exact to rounding.
-        big = P > _LARGE_P
+    """Start for the root of ``E(u) = 2P`` on branch ``u ≥ 0`` (-1) or ``u ≤ 0`` (0).
+
+    Small P: the inverse series of phi; large P: the fixed points ``u = log(1 + 2P + u)``
+    (u ≥ 0) and ``u = -1 - 2P + e^u`` (u ≤ 0), two steps each.  Both are what Lambert W
+    reduces to on either side; W itself is not evaluated (slow, and ill-conditioned at the
+    branch point).  Newton then converges in 2-4 steps.
+    """
+    big = P > _FIXED_POINT_FROM
+    z = (1.0 if branch == -1 else -1.0) * 2.0 * np.sqrt(np.where(big, 0.0, P))
+    guess = z * (1.0 - z / 6.0 + z * z / 72.0)  # phi = u + u²/6 + u³/72 + ..., error O(z⁴)
+    if big.any():
+        Pb = P[big]
         if branch == -1:
-            u_big = np.log1p(2.0 * P)
-            for _ in range(3):
-                u_big = np.log1p(2.0 * P + u_big)
+            u = np.log1p(2.0 * Pb)
+            u = np.log1p(2.0 * Pb + np.log1p(2.0 * Pb + u))
         else:
-            u_big = -1.0 - 2.0 * P + np.exp(-1.0 - 2.0 * P)
-        guess = np.where(big, u_big, guess)
-        # Lambert W in between (slow and ill-conditioned near the branch point, so not there).
-        mid = ~big & (np.abs(z) >= _SERIES_Z)
-        if mid.any():
-            w = lambertw(-np.exp(-1.0 - 2.0 * P[mid]), k=branch).real
-            guess[mid] = np.log(-w)
+            u = -1.0 - 2.0 * Pb
+            u = -1.0 - 2.0 * Pb + np.exp(-1.0 - 2.0 * Pb + np.exp(u))
+        guess[big] = u
     return guess
 
 
@@ -93,31 +100,34 @@ def solve_expm1mx(P: np.ndarray, branch: int, *, max_iter: int = 200) -> np.ndar
     """The root ``u`` of ``e^u - 1 - u = 2P`` with ``u ≥ 0`` (branch -1) or ``u ≤ 0`` (branch 0).
 
     ``P`` must be finite and ≥ 0 (callers validate).  Safeguarded Newton: a step leaving the
-    current bracket is replaced by bisection, so it converges for every ``P``.
+    current bracket is replaced by bisection, so it converges for every ``P``; only the
+    entries not yet converged are iterated.
 
-    >>> float(solve_expm1mx(np.array(0.5), -1))  # e^u = 2 + u
-    1.1461932206205825
+    >>> round(float(solve_expm1mx(np.array(0.5), -1)), 14)  # e^u = 2 + u
+    1.14619322062058
     """
     P = np.asarray(P, dtype=float)
+    shape = P.shape
+    P = P.ravel()
     target = (1.0 if branch == -1 else -1.0) * 2.0 * np.sqrt(P)
     lo, hi = _bracket(P, branch)
     u = np.clip(_initial_guess(P, branch), lo, hi)
+    active = np.arange(P.size)
     for _ in range(max_iter):
-        with np.errstate(over="ignore", invalid="ignore"):
-            phi = _phi(u)
-        f = phi - target
-        lo = np.where(f <= 0.0, u, lo)
-        hi = np.where(f >= 0.0, u, hi)
-        step = f / _phi_slope(u, phi)
-        u_new = u - step
-        outside = ~((u_new >= lo) & (u_new <= hi)) | ~np.isfinite(u_new)
-        u_new = np.where(outside, 0.5 * (lo + hi), u_new)
+        ua, ta, la, ha = u[active], target[active], lo[active], hi[active]
+        f, step = _newton_step(ua, ta)
+        la = np.where(f <= 0.0, ua, la)
+        ha = np.where(f >= 0.0, ua, ha)
+        u_new = ua - step
+        outside = ~((u_new >= la) & (u_new <= ha))  # also catches NaN
+        u_new = np.where(outside, 0.5 * (la + ha), u_new)
         # a few ulps: Newton then only dithers between neighbouring floats
-        done = (np.abs(u_new - u) <= 8.0 * _EPS * np.abs(u_new)) | (f == 0.0)
-        u = u_new
-        if done.all():
+        done = (np.abs(u_new - ua) <= 8.0 * _EPS * np.abs(u_new)) | (f == 0.0)
+        u[active], lo[active], hi[active] = u_new, la, ha
+        active = active[~done]
+        if active.size == 0:
             break
-    return u
+    return u.reshape(shape)
 
 
 def gaussian_kl_floor_log_ratio(P: np.ndarray, perception: str) -> np.ndarray:
