@@ -149,9 +149,10 @@ def min_reconstruction_std(
         s_{lo}^{kl\\_forward} = s / \\sqrt{-W_{-1}(-e^{-1-2P})}
 
     Derived (THEORY.md §1), not stated in the paper.  Lambert W is ill-conditioned at the
-    branch point (P → 0), so the KL floors are computed as the root of
-    ``e^u - 1 - u = 2P`` by safeguarded Newton from a Lambert-W/series start (full precision
-    for every P ≥ 0).
+    branch point (P → 0), so the KL floors are computed as the equivalent root of
+    ``e^u - 1 - u = 2P`` (``u = ±log(s²/s_lo²)``) by bracketed Newton from the branch-point
+    series or the large-P fixed point: full precision for every P ≥ 0 (checked against
+    mpmath's ``lambertw`` for P from 1e-300 to 300).
 
     Parameters
     ----------
