@@ -136,12 +136,15 @@ def _finite(v: float) -> float | None:
 @dataclass(frozen=True)
 class RhoPoint:
     """Decoder-only measurement at one (noise level, ρ): per-dimension MSE and Fréchet
-    on the [0, 1] scale, and the Gaussian-theory values for the prior's covariance."""
+    on the [0, 1] scale, the exact posterior mean's MSE (``mmse``; for a mixture the ρ = 2 ODE
+    end is not E[X|Y], THEORY.md §3) and the Gaussian-theory values for the prior's
+    covariance."""
 
     noise_var: float
     rho: float
     mse: float
     frechet: float
+    mmse: float
     theory_mse: float
     theory_w2sq: float
     rate_bits_per_dim: float
@@ -173,6 +176,7 @@ def rho_sweep(patches: np.ndarray, noise_vars: Sequence[float], rhos: Sequence[f
     out = []
     for t2 in noise_vars:
         y = x + np.sqrt(t2) * rng.normal(size=x.shape)
+        mmse = float(np.mean((x - model.denoise(y, float(t2))) ** 2)) / 4
         for rho in rhos:
             x_hat = decode(model, y, float(t2), float(rho), schedule="vp", steps=ode_steps)
             th = score_scaled_point(lam, float(t2), float(rho))
@@ -180,7 +184,7 @@ def rho_sweep(patches: np.ndarray, noise_vars: Sequence[float], rhos: Sequence[f
             out.append(RhoPoint(float(t2), float(rho), float(np.mean((x - x_hat) ** 2)) / 4,
                                 metrics.frechet_distance(x.reshape(len(x), -1),
                                                          x_hat.reshape(len(x), -1)) / 4,
-                                float(th.mse) / d / 4, float(th.w2sq) / d / 4,
+                                mmse, float(th.mse) / d / 4, float(th.w2sq) / d / 4,
                                 float(th.rate) / d))
     return tuple(out)
 

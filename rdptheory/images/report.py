@@ -77,7 +77,7 @@ def report_section(out_dir: str | pathlib.Path, *,
         figs.append((f"Decoder over ρ (exact score, no coding), {label}",
                      plots.distortion_perception(pts, out / f"image_dp_{key}.png",
                                                  title=f"D–P over ρ: {key}")))
-        figs.append((f"PSNR over ρ, {label} (dashed: Gaussian theory)",
+        figs.append((f"PSNR over ρ, {label} (dashed: Gaussian theory; dotted: E[X|Y])",
                      plots.psnr_gain_over_rho(pts, out / f"image_psnr_rho_{key}.png",
                                               title=f"PSNR over ρ: {key}")))
     return figs
