@@ -176,3 +176,28 @@ def test_numpy_backend_never_imports_torch_numba_or_triton():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+if "numba" in FAST:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25)
+    @given(
+        widths=st.lists(st.integers(1, 9), min_size=1, max_size=4),
+        bits=st.integers(0, 7),
+        seed=st.integers(0, 2**64 - 1),
+        stream=st.integers(0, 2**31 - 1),
+        algorithm=st.sampled_from(["pfr", "orc"]),
+        equal_var=st.booleans(),
+    )
+    def test_numba_equals_reference_property(widths, bits, seed, stream, algorithm, equal_var):
+        starts = np.concatenate([[0], np.cumsum(widths)])
+        mu_q, sigma_q, mu_p, sigma_p = _problem(d=int(starts[-1]), seed=seed % 1000,
+                                                equal_var=equal_var)  # fmt: skip
+        kw = dict(seed=seed, encoder_seed=seed ^ 0xABCDEF, stream=stream, algorithm=algorithm)
+        bits_c = np.full(len(widths), bits)
+        ref = pfr_select(mu_q, sigma_q, mu_p, sigma_p, starts, bits_c, backend="numpy", **kw)
+        got = pfr_select(mu_q, sigma_q, mu_p, sigma_p, starts, bits_c, backend="numba", **kw)
+        np.testing.assert_array_equal(got.indices, ref.indices)
+        assert np.all((0 <= got.indices) & (got.indices < 2**bits))
