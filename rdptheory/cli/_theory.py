@@ -7,7 +7,9 @@ Examples::
     rdptheory rd --distortion 0.25 --variance 1 --unit nats
 
 Each flag takes one number or a comma-separated list; lists broadcast against each other
-(numpy rules) and print one line per point; ``rdp`` also names the regime of THEORY.md §1.
+(numpy rules) and print one line per point; ``rdp`` also names the regime of THEORY.md §1
+and, for ``kl_forward`` (whose value is the Gaussian-channel upper bound), the rigorous
+lower bound.
 ``--json`` prints one JSON object instead.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from rdptheory._units import UNITS
 from rdptheory._validation import PERCEPTIONS
@@ -30,6 +32,7 @@ class _Row:
     variance: float
     rate: float
     regime: str | None = None
+    rate_lower_bound: float | None = None  # kl_forward only: rdp_kl_forward_lower_bound
 
 
 def _numbers(text: str) -> list[float]:
@@ -103,6 +106,8 @@ def _emit(command: str, args: argparse.Namespace, rows: list[_Row]) -> int:
         parts.append(f"R={row.rate:.12g} {args.unit}")
         if row.regime is not None:
             parts.append(f"[{row.regime}]")
+        if row.rate_lower_bound is not None:
+            parts.append(f"(Gaussian-channel upper bound; R >= {row.rate_lower_bound:.12g})")
         print("  ".join(parts))
     return 0
 
@@ -120,13 +125,16 @@ def _run_rd(args: argparse.Namespace) -> int:
 def _run_rdp(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from rdptheory.gaussian import rdp, test_channel
+    from rdptheory.gaussian import rdp, rdp_kl_forward_lower_bound, test_channel
 
     D, P, var = np.array(args.distortion), np.array(args.perception), np.array(args.variance)
     rate = rdp(D, P, var, perception=args.measure, unit=args.unit)
     regime = test_channel(D, P, var, perception=args.measure).regime
-    D, P, var, rate = np.broadcast_arrays(D, P, var, rate)
-    return _emit("rdp", args, _rows(D, P, var, rate, regime))
+    rows = _rows(*np.broadcast_arrays(D, P, var, rate), regime)
+    if args.measure == "kl_forward":
+        lower = np.broadcast_to(rdp_kl_forward_lower_bound(D, P, var, unit=args.unit), rate.shape)
+        rows = [replace(row, rate_lower_bound=float(lb)) for row, lb in zip(rows, lower.ravel())]
+    return _emit("rdp", args, rows)
 
 
 def _run_drp(args: argparse.Namespace) -> int:

@@ -73,3 +73,22 @@ def test_console_entry_point_runs():
         capture_output=True, text=True, timeout=120, check=True,
     )
     assert json.loads(proc.stdout)["points"][0]["rate"] == 1.0
+
+
+def test_rdp_kl_forward_reports_both_bounds(capsys):
+    # THEORY.md §1 example: the Gaussian channel needs ~1e-4 bits, the lower bound is 0.
+    argv = ["rdp", "--distortion", "1.4,1.53", "--perception", "0.11137", "--variance", "1",
+            "--measure", "kl_forward", "--json"]
+    assert main(argv) == 0
+    low, high = json.loads(capsys.readouterr().out)["points"]
+    assert high["rate_lower_bound"] == 0.0 and 0.9e-4 < high["rate"] < 1.3e-4
+    assert 0.0 < low["rate_lower_bound"] < low["rate"]
+    assert main(argv[:-1]) == 0
+    assert "Gaussian-channel upper bound; R >= 0)" in capsys.readouterr().out
+
+
+def test_rdp_other_measures_have_no_lower_bound_field_value(capsys):
+    assert main(["rdp", "--distortion", "0.5", "--perception", "0.1", "--variance", "1",
+                 "--json"]) == 0
+    (point,) = json.loads(capsys.readouterr().out)["points"]
+    assert point["rate_lower_bound"] is None
