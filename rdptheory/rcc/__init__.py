@@ -8,6 +8,15 @@ coding [Theis & Yosri 2022]) and entropy-codes the chunk layout and indices with
 per-message header. Candidates come from :mod:`rdptheory.kernels` (counter-based Philox), so a
 message encoded with one backend decodes with any other.
 
+Rate, measured (tests/rcc/test_code_length.py, :func:`measure_code_length`): one chunk of KL I
+costs ~I + 0.2..1.3 bits with truncated PFR (ORC ~0.25 bits less), well inside [Li25]'s
+I + log2(I + 3.4) + 1. A high-dimensional target also pays for its chunk layout (~5 bits per
+chunk with the greedy partition, ~35% of the KL at 14-bit chunks); a codec that knows the
+*expected* per-coordinate KL should pass ``chunk_sizes=partition_chunks(expected_kl, B).sizes``
+to both ``encode`` and ``decode`` (then the layout is free; 22% overhead instead of 35% on the
+one-shot Gaussian channel). Truncation (N = 2**(ceil(KL) + padding)) biases the sample: KS
+detects padding 2 at 2000 trials on small chunks; ``"pfr_es"`` is exact when sigma_q < sigma_p.
+
 >>> import numpy as np
 >>> from rdptheory import rcc
 >>> msg = rcc.encode([1.0, -0.5, 0.2], 0.3, np.zeros(3), 1.0, seed=42, backend="numpy")
