@@ -12,6 +12,21 @@ Scores are bits per dimension of 8-bit pixels,
 
 with ``x = (u + v − ½)/127.5 − 1``, ``v ~ U[0,1)`` (uniform dequantisation, so bpd bounds the
 discrete code length from above). ``--sweep`` prints the table used to choose the defaults.
+
+Measured on this project's 2-core machine (20 000 training / 4 000 test patches, seed 0;
+bits per 8-bit dimension, lower is better)::
+
+    patch  K   train  held-out  unseen
+      4   16   3.948    3.598    4.013
+      4   64   3.705    3.598    4.379
+      6   32   3.712    3.536    4.006
+      8    8   3.941    3.524    3.750
+      8   16   3.850    3.571    4.052
+
+Larger K overfits five photographs (unseen bits/dim rise), and 8×8 patches generalise best,
+so the default is 8×8×3 with K = 8; fitted on 30 000 patches it scores 3.471 bits/dim on
+held-out patches and 3.781 on the unseen photographs (stored in the file's metadata). The
+shipped file is 0.53 MB (float32, packed upper-triangular covariances).
 """
 
 from __future__ import annotations
