@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "rdptheory.cli._theory",
     "rdptheory.cli._verify",
+    "rdptheory.cli._figures",
     "rdptheory.cli._images",
 )
 
