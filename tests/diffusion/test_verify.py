@@ -168,3 +168,61 @@ def test_validation_errors():
         traverse_rho(BIMODAL, -1.0, [1.0], 100, 0)
     with pytest.raises(ValueError, match="rhos"):
         traverse_rho(BIMODAL, 1.0, [-1.0], 100, 0)
+
+
+# ----------------------------------------------------------------------------- slow checks
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", ["vp", "ve", "vp-cosine", "edm"])
+def test_heun_order_two_on_every_schedule(schedule):
+    conv = convergence_study(MODELS["full"], 1.0, 1.5, [64, 128, 256, 512], schedule=schedule)
+    assert conv.order == pytest.approx(2.0, abs=0.1), conv
+
+
+@pytest.mark.slow
+def test_steps_for_1e6_on_default_vp():
+    """Reported number: Heun steps for 1e-6 relative error, default VP, v = 1, ρ = 1.5."""
+    m = MODELS["full"]
+    n = steps_for_tolerance(m, 1.0, 1.5, 1e-6)
+    assert 250 <= n <= 400
+    assert convergence_study(m, 1.0, 1.5, [n]).errors[0] <= 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rho", [1.0, 1.25, 1.5, 1.75, 2.0])
+def test_large_mc_full_covariance(rho):
+    c = gaussian_mc(MODELS["full"], 0.8, rho, 200_000, seed=21, level=LEVEL, steps=64)
+    assert c.mse.contains(c.mse_theory), c
+    if rho > 1:
+        assert c.w2sq.contains(c.w2sq_theory), c
+
+
+@pytest.mark.slow
+def test_2d_gmm_rho1_law_and_rho2_gap():
+    from scipy import stats
+
+    from rdptheory.diffusion import decode
+    from rdptheory.diffusion.verify import observe
+
+    m = GMMModel([0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]], [[[0.3, 0.1], [0.1, 0.2]], np.eye(2) * 0.4])
+    x, y = observe(m, 1.5, 6000, seed=31)
+    x_hat = decode(m, y, 1.5, 1.0, steps=96)
+    ref = m.sample(6000, seed=32)
+    for direction in ([1.0, 0.0], [0.0, 1.0], [0.6, 0.8]):  # Bonferroni over 3 projections
+        assert stats.ks_2samp(x_hat @ direction, ref @ direction).pvalue > ALPHA / 3
+    gap = gmm_mmse_gap(m, 1.5, 6000, seed=33, level=LEVEL, steps=96)
+    assert gap.excess.ci_low > 0
+
+
+@pytest.mark.slow
+def test_bimodal_mse_is_not_monotone_in_rho():
+    """Finding (reported): for N(±3, 0.1) halves, MSE over ρ ∈ [1, 2] decreases at small
+    noise, has an interior minimum at t² = 1, and increases at t² = 4."""
+    rhos = np.array([1.0, 1.25, 1.5, 1.75, 1.9, 2.0])
+    low = tradeoff_1d(BIMODAL, 0.5, rhos, nodes=600, steps=128).mse
+    mid = tradeoff_1d(BIMODAL, 1.0, rhos, nodes=600, steps=128).mse
+    high = tradeoff_1d(BIMODAL, 4.0, rhos, nodes=600, steps=128).mse
+    assert (np.diff(low) < 0).all()
+    assert 0 < np.argmin(mid) < len(rhos) - 1 and mid[-1] - mid.min() > 5e-4
+    assert (np.diff(high) > 0).all()
