@@ -64,7 +64,7 @@ def _row(mode, step, r, rho, codec, x, data, steps) -> tuple:
     op = measure_operating_point(codec, x, x_hat, data, score_scaled_gains(codec, rho, t2), t2)
     d = op.d
     return (mode, step, r, rho, op.rate_bits / d, op.info_bits / d, op.mse / d, op.mse_se / d,
-            op.w2sq / d, op.theory_mse / d, op.theory_w2sq / d)
+            op.w2sq_diag / d, op.theory_mse / d, op.theory_w2sq / d)
 
 
 # %%
@@ -99,7 +99,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                     yscale="log", title=f"white Gaussian, $d$={d}, $n$={n}")
         axes[1].set(xlabel="rate (bits per component)",
                     ylabel=r"$W_2^2(p_X, p_{\hat X})$ per component",
-                    title="perception (Bures fit of $\\hat X$)")
+                    title="perception (diagonal Gaussian fit of $\\hat X$)")
         fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4,
                    bbox_to_anchor=(0.5, -0.16), fontsize=6.8)
         for k, ax in enumerate(axes):

@@ -15,6 +15,7 @@ from rdptheory.codec.gaussian import GaussianCodec
 from rdptheory.codec.operating_point import (
     OperatingPoint,
     bures_w2sq,
+    diagonal_w2sq,
     measure_operating_point,
     score_scaled_gains,
     theory_point,
@@ -45,6 +46,7 @@ __all__ = [
     "GaussianCodec",
     "OperatingPoint",
     "bures_w2sq",
+    "diagonal_w2sq",
     "measure_operating_point",
     "record_boundaries",
     "score_scaled_gains",

@@ -52,3 +52,14 @@ def test_d256_white_overhead_is_reported_size():
     op = measure_operating_point(codec, x, codec.decompress(data), data,
                                  score_scaled_gains(codec, 1.0))
     assert 0.0 < op.overhead < 0.8
+
+
+def test_diagonal_w2sq_matches_bures_for_diagonal_samples():
+    from rdptheory.codec import diagonal_w2sq
+
+    rng = np.random.default_rng(2)
+    lam = np.array([2.0, 0.5, 1.0])
+    x_hat = rng.standard_normal((100_000, 3)) * np.sqrt([1.0, 0.5, 1.5])
+    expected = (np.sqrt(2.0) - 1.0) ** 2 + (1.0 - np.sqrt(1.5)) ** 2
+    assert diagonal_w2sq(x_hat, lam) == pytest.approx(expected, abs=3e-3)
+    assert diagonal_w2sq(x_hat, lam) == pytest.approx(bures_w2sq(x_hat, lam), abs=3e-3)

@@ -1,0 +1,144 @@
+"""The empirical RDP traversal: real bitstreams, one encode, many decodes (the report's core).
+
+Each experiment compresses draws of a Gaussian source with :class:`GaussianCodec` and decodes
+the same bytes with several decoders; every row is a measured :class:`OperatingPoint` with the
+theory beside it (THEORY.md §3, §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rdptheory.codec.gaussian import GaussianCodec
+from rdptheory.codec.operating_point import (
+    OperatingPoint,
+    measure_operating_point,
+    score_scaled_gains,
+)
+
+
+@dataclass(frozen=True)
+class TraversalRow:
+    """One decode of one file: which experiment, which decoder, and what was measured."""
+
+    experiment: str
+    source: str
+    mode: str
+    decoder: str
+    point: OperatingPoint
+    seconds_encode: float
+
+
+def _decoders(codec: GaussianCodec, data: bytes, rhos, perception: float | None):
+    """(name, x_hat, gains) for each score scale and, optionally, the [FMM21] decoder."""
+    from rdptheory.gaussian import dp_awgn
+
+    for rho in rhos:
+        yield f"rho={rho:g}", codec.decompress(data, rho=rho), score_scaled_gains(codec, rho)
+    if perception is not None:
+        gains = dp_awgn(perception, codec.eigenvalues, codec.noise_var).gains
+        x_hat = codec.decompress_dp_optimal(data, perception)
+        yield f"FMM21 alpha, P={perception:.3g}", x_hat, gains
+
+
+def run_codec(
+    experiment: str, source: str, codec: GaussianCodec, x: np.ndarray, *,
+    rhos=(1.0, 1.5, 2.0), perception: float | None = None,
+) -> list[TraversalRow]:
+    """Encode ``x`` once, decode at every rho (and the D(P)-optimal decoder), measure each."""
+    import time
+
+    t0 = time.perf_counter()
+    data = codec.compress(x)
+    enc = time.perf_counter() - t0
+    return [TraversalRow(experiment, source, codec.mode, name,
+                         measure_operating_point(codec, x, x_hat, data, gains), enc)
+            for name, x_hat, gains in _decoders(codec, data, rhos, perception)]
+
+
+def run_progressive(
+    experiment: str, source: str, codec: GaussianCodec, x: np.ndarray, *, rho: float = 2.0
+) -> list[TraversalRow]:
+    """Encode once in progressive mode; decode every prefix that ends at a step boundary."""
+    import time
+
+    from rdptheory.codec._container import record_boundaries
+
+    t0 = time.perf_counter()
+    data = codec.compress(x)
+    enc = time.perf_counter() - t0
+    rows = []
+    for k, end in enumerate(record_boundaries(data)[1:], start=1):
+        _, t2 = codec.decode_observation(data, steps=k)
+        x_hat = codec.decompress(data, rho=rho, steps=k)
+        op = measure_operating_point(codec, x, x_hat, data[:end],
+                                     score_scaled_gains(codec, rho, t2), t2)
+        rows.append(TraversalRow(experiment, source, codec.mode, f"prefix {k}, rho={rho:g}",
+                                 op, enc))
+    return rows
+
+
+def white_source(d: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(variances, x) for a white N(0, I_d) source, n rows from ``seed``."""
+    return np.ones(d), np.random.default_rng(seed).standard_normal((n, d))
+
+
+def power_law_source(d: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(variances, x) for lambda_i = i^-2 (THEORY.md §3), n rows from ``seed``."""
+    lam = 1.0 / np.arange(1, d + 1) ** 2
+    return lam, np.random.default_rng(seed).standard_normal((n, d)) * np.sqrt(lam)
+
+
+def default_traversal(*, quick: bool = False, seed: int = 2026):
+    """The report's experiments as (label, thunk) pairs, cheapest first.
+
+    - white d=256 (one-shot, 1 and 0.5 bit/dim): overhead of real bits over R(D, P);
+    - white d=8, many samples: one encode, rho in [1, 2] and the [FMM21] decoder;
+    - lambda_i = i^-2, d=16: isotropic noise vs shaped noise at the same (D, P);
+    - progressive file: every prefix.
+    """
+    from rdptheory.gaussian import score_scaled_point
+
+    n_big, n_small = (2, 40) if quick else (8, 400)
+    d_big = 32 if quick else 256
+    lam_w, x_w = white_source(8, n_small, seed)
+    lam_b, x_b = white_source(d_big, n_big, seed)
+    lam_p, x_p = power_law_source(16, n_small, seed)
+    iso = GaussianCodec.for_rate(lam_p, 8.0, seed=seed)
+    pt = score_scaled_point(lam_p, float(iso.noise_var[0]), 1.5)
+    rhos = (1.0, 1.25, 1.5, 1.75, 2.0)
+    return [
+        (f"white d={d_big}, 1 bit/dim", lambda: run_codec(
+            "overhead", f"white d={d_big}", GaussianCodec.for_rate(lam_b, 1.0 * d_big, seed=seed),
+            x_b, rhos=(1.0, 2.0))),
+        (f"white d={d_big}, 0.5 bit/dim", lambda: run_codec(
+            "overhead", f"white d={d_big}", GaussianCodec.for_rate(lam_b, 0.5 * d_big, seed=seed),
+            x_b, rhos=(1.0, 2.0))),
+        ("white d=8 traversal", lambda: run_codec(
+            "traversal", "white d=8", GaussianCodec.for_rate(lam_w, 8.0, seed=seed), x_w,
+            rhos=rhos, perception=0.05)),
+        ("i^-2 isotropic", lambda: run_codec(
+            "non-white", "i^-2 d=16, isotropic t", iso, x_p, rhos=(1.5,),
+            perception=float(pt.w2sq))),
+        ("i^-2 shaped", lambda: _shaped(lam_p, x_p, float(pt.mse), float(pt.w2sq), seed)),
+        ("progressive", lambda: run_progressive(
+            "progressive", "white d=8", GaussianCodec.for_rate(
+                lam_w, 8.0, seed=seed, mode="progressive", steps=3 if quick else 5), x_w)),
+    ]
+
+
+def _shaped(lam, x, D, P, seed) -> list[TraversalRow]:
+    """Shaped-noise codec at the isotropic scheme's (D, P), decoded with its per-direction rho."""
+    import time
+
+    codec = GaussianCodec.shaped(lam, D, P, seed=seed)
+    t0 = time.perf_counter()
+    data = codec.compress(x)
+    enc = time.perf_counter() - t0
+    rho = codec.test_channel_rho
+    op = measure_operating_point(codec, x, codec.decompress(data, rho=rho), data,
+                                 score_scaled_gains(codec, rho))
+    return [TraversalRow("non-white", "i^-2 d=16, shaped t_i", codec.mode,
+                         "per-direction rho_i", op, enc)]
