@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rdptheory._units import NATS_PER_BIT
+from rdptheory._validation import check_int, check_nonnegative, check_positive
 
 #: Hard upper limit on the KL (bits) of any chunk, hence on ``max_chunk_bits``.
 MAX_CHUNK_BITS = 24.0
@@ -68,29 +69,42 @@ class ChunkLayout:
         return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
 
 
-def partition_chunks(kl_bits: np.ndarray, max_chunk_bits: float) -> ChunkLayout:
+def partition_chunks(
+    kl_bits: np.ndarray, max_chunk_bits: float, granularity: int = 1
+) -> ChunkLayout:
     """Greedy contiguous partition: each chunk takes dimensions while its KL stays <= the cap.
 
     .. math:: e_c = \\max\\{e : \\textstyle\\sum_{j=s_c}^{e-1} \\mathrm{KL}_j \\le B\\},
-              \\quad s_{c+1} = \\max(e_c, s_c + 1)
+              \\quad s_{c+1} = s_c + g \\max(\\lfloor (e_c - s_c)/g \\rfloor, 1)
 
-    A dimension whose own KL exceeds B becomes a singleton chunk (the caller bounds it by
-    :data:`MAX_CHUNK_BITS`). Derived here (THEORY.md §5 asks only for <= B bits per chunk).
+    (the last chunk takes what is left). With granularity g = 1 a dimension whose own KL
+    exceeds B becomes a singleton chunk; with g > 1 a chunk never has fewer than g dimensions
+    (the caller bounds the KL of every chunk by :data:`MAX_CHUNK_BITS`). Derived here
+    (THEORY.md §5 asks only for <= B bits per chunk); g > 1 makes the sizes cheaper to send.
 
     Parameters
     ----------
     kl_bits : float64 array (d,), per-dimension KL in bits (>= 0)
     max_chunk_bits : float, B > 0
+    granularity : int >= 1, g
 
     Returns
     -------
     ChunkLayout with no empty chunk
+
+    >>> partition_chunks([3.0, 4.0, 8.0, 20.0, 1.0, 1.0], 14.0).sizes
+    (2, 1, 1, 2)
     """
+    kl_bits = check_nonnegative(kl_bits, "kl_bits")
+    if kl_bits.ndim != 1 or kl_bits.size == 0:
+        raise ValueError(f"kl_bits must be a non-empty 1-D array, got shape {kl_bits.shape}")
+    check_positive(max_chunk_bits, "max_chunk_bits")
+    granularity = check_int(granularity, "granularity", low=1)
     cum = np.concatenate([[0.0], np.cumsum(kl_bits)])
     d, start, sizes = kl_bits.size, 0, []
     while start < d:
         end = int(np.searchsorted(cum, cum[start] + max_chunk_bits, side="right")) - 1
-        end = min(max(end, start + 1), d)
+        end = min(start + granularity * max((end - start) // granularity, 1), d)
         sizes.append(end - start)
         start = end
     return ChunkLayout(tuple(sizes))

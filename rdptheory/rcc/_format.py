@@ -7,8 +7,9 @@ order on one constriction range coder (FIFO, so many messages can share one code
    KL; then items 1-2 are skipped and the index model gets the heavy escape tail)?
 1. ``n_chunks`` C (only when dims >= 2): bucket b = bit_length(C) uniform over 1..bit_length(d),
    then b - 1 raw bits;
-2. when 2 <= C < dims: a 5-bit level l (chunk-size spread 2**(l/2 - 2)), then the sizes of chunks
-   0..C-2 under a quantized Gaussian on [1, d - C + 1] with mean d/C (the last size is implied);
+2. when 2 <= C < dims: a 3-bit granularity g = 2**gamma (sizes of chunks 0..C-2 are multiples
+   of g), a 5-bit level l (spread 2**(l/2 - 2)), then the units size/g of chunks 0..C-2 under a
+   quantized Gaussian on [1, max((d-1)//g, 2)] with mean d/(C g) (the last size is implied);
 3. the C candidate indices: buckets under :class:`IndexModel`, then their raw offset bits.
 
 Containers (little-endian): standalone ``b"RCC" | version | varint dims | float32 B | u8 padding
@@ -35,6 +36,7 @@ MAGIC_STREAM = b"RCS"
 #: Largest message dimension: sizes are coded on [1, d] and constriction needs < 2**24 symbols.
 MAX_DIMS = 2**24 - 1
 N_STD_LEVELS = 32
+N_GRANULARITIES = 8
 
 _model = constriction.stream.model
 _queue = constriction.stream.queue
@@ -47,6 +49,7 @@ class Content(NamedTuple):
     std_level: int
     indices: tuple[int, ...]
     external: bool = False
+    granularity_log2: int = 0
 
 
 def size_std(level: int) -> float:
@@ -54,25 +57,33 @@ def size_std(level: int) -> float:
     return 2.0 ** (level / 2.0 - 2.0)
 
 
-def best_std_level(sizes: tuple[int, ...], dims: int) -> int:
-    """The level whose quantized Gaussian gives the first C-1 sizes the shortest code."""
+def _size_units(sizes: tuple[int, ...], dims: int, gamma: int) -> tuple[np.ndarray, float, int]:
+    """(units size/g of chunks 0..C-2, model mean, model top) of a layout with g = 2**gamma."""
+    g = 1 << gamma
+    units = np.asarray(sizes[:-1], dtype=np.int64) // g
+    return units, dims / (len(sizes) * g), max((dims - 1) // g, 2)
+
+
+def _unit_bits(units: np.ndarray, mean: float, top: int, level: int) -> float:
+    """-log2 of the (float) quantized-Gaussian probability of the units, in bits."""
     from scipy.special import ndtr
 
-    c = len(sizes)
-    if c < 2 or c == dims:
+    sd, k = size_std(level), units.astype(np.float64)
+    norm = ndtr((top + 0.5 - mean) / sd) - ndtr((0.5 - mean) / sd)
+    p = (ndtr((k + 0.5 - mean) / sd) - ndtr((k - 0.5 - mean) / sd)) / max(norm, 1e-300)
+    return float(-np.log2(np.maximum(p, 2.0**-24)).sum())
+
+
+def best_std_level(sizes: tuple[int, ...], dims: int, gamma: int = 0) -> int:
+    """The level whose quantized Gaussian gives the first C-1 size units the shortest code."""
+    if len(sizes) < 2 or len(sizes) == dims:
         return 0
-    k = np.asarray(sizes[:-1], dtype=np.float64)[None, :]
-    sd = np.array([size_std(lv) for lv in range(N_STD_LEVELS)])[:, None]
-    mean = dims / c
-    p = ndtr((k + 0.5 - mean) / sd) - ndtr((k - 0.5 - mean) / sd)
-    cost = -np.log2(np.maximum(p, 2.0**-24)).sum(axis=1)
-    return int(np.argmin(cost))
+    units, mean, top = _size_units(sizes, dims, gamma)
+    return int(np.argmin([_unit_bits(units, mean, top, lv) for lv in range(N_STD_LEVELS)]))
 
 
 def layout_bits(dims: int, content: Content) -> float:
     """Ideal code length (bits) of the chunk count, spread level and sizes of a message."""
-    from scipy.special import ndtr
-
     c = len(content.sizes)
     bits = 1.0  # the external-layout flag
     if content.external:
@@ -80,11 +91,9 @@ def layout_bits(dims: int, content: Content) -> float:
     if dims >= 2:
         bits += np.log2(dims.bit_length()) + c.bit_length() - 1
     if 2 <= c < dims:
-        sd, mean, top = size_std(content.std_level), dims / c, dims - c + 1
-        k = np.asarray(content.sizes[:-1], dtype=np.float64)
-        norm = ndtr((top + 0.5 - mean) / sd) - ndtr((0.5 - mean) / sd)
-        p = (ndtr((k + 0.5 - mean) / sd) - ndtr((k - 0.5 - mean) / sd)) / norm
-        bits += np.log2(N_STD_LEVELS) - np.log2(np.maximum(p, 2.0**-24)).sum()
+        units, mean, top = _size_units(content.sizes, dims, content.granularity_log2)
+        bits += np.log2(N_GRANULARITIES * N_STD_LEVELS)
+        bits += _unit_bits(units, mean, top, content.std_level)
     return float(bits)
 
 
@@ -109,8 +118,12 @@ def _write_layout(enc, dims: int, content: Content) -> None:
         enc.encode(np.array([b - 1], np.int32), _model.Uniform(dims.bit_length()))
         _write_raw(enc, np.array([c - (1 << (b - 1))]), np.array([b - 1]))
     if 2 <= c < dims:
+        gamma = content.granularity_log2
+        units, mean, top = _size_units(content.sizes, dims, gamma)
+        enc.encode(np.array([gamma], np.int32), _model.Uniform(N_GRANULARITIES))
         enc.encode(np.array([content.std_level], np.int32), _model.Uniform(N_STD_LEVELS))
-        enc.encode(np.asarray(content.sizes[:-1], np.int32), _sizes_model(dims, c, content))
+        model = _model.QuantizedGaussian(1, top, mean, size_std(content.std_level))
+        enc.encode(units.astype(np.int32), model)
 
 
 def _write_indices(enc, idx: np.ndarray, model: IndexModel) -> None:
@@ -133,35 +146,38 @@ def read_content(
         if external and sizes is None:
             raise ValueError("the message uses an external chunk layout: pass chunk_sizes")
         if external:
-            level, layout = 0, tuple(sizes)
+            gamma, level, layout = 0, 0, tuple(sizes)
         else:
-            level, layout = _read_layout(dec, dims)
+            gamma, level, layout = _read_layout(dec, dims)
             if sizes is not None and tuple(sizes) != layout:
                 raise ValueError("chunk_sizes differ from the layout the message carries")
         idx = _read_indices(dec, len(layout), _index_model(model, external))
-        return Content(layout, level, idx, external)
+        return Content(layout, level, idx, external, gamma)
     except ValueError:
         raise
     except Exception as exc:  # constriction signals invalid compressed data with AssertionError
         raise ValueError(f"corrupted RCC data: {exc}") from exc
 
 
-def _read_layout(dec, dims: int) -> tuple[int, tuple[int, ...]]:
+def _read_layout(dec, dims: int) -> tuple[int, int, tuple[int, ...]]:
     c = 1
     if dims >= 2:
         b = int(dec.decode(_model.Uniform(dims.bit_length()), 1)[0]) + 1
         c = (1 << (b - 1)) + int(_read_raw(dec, np.array([b - 1]))[0])
         if c > dims:
             raise ValueError(f"corrupted RCC message: {c} chunks for {dims} dims")
-    level, sizes = 0, (1,) * c if c == dims else (dims,)
+    gamma, level, sizes = 0, 0, (1,) * c if c == dims else (dims,)
     if 2 <= c < dims:
+        gamma = int(dec.decode(_model.Uniform(N_GRANULARITIES), 1)[0])
         level = int(dec.decode(_model.Uniform(N_STD_LEVELS), 1)[0])
-        head = dec.decode(_sizes_model(dims, c, Content((), level, ())), c - 1)
-        last = dims - int(head.astype(np.int64).sum())
+        g, top = 1 << gamma, max((dims - 1) >> gamma, 2)
+        model = _model.QuantizedGaussian(1, top, dims / (c * g), size_std(level))
+        head = dec.decode(model, c - 1).astype(np.int64) * g
+        last = dims - int(head.sum())
         if last < 1:
             raise ValueError("corrupted RCC message: chunk sizes exceed the dimension")
         sizes = (*(int(s) for s in head), last)
-    return level, sizes
+    return gamma, level, sizes
 
 
 def _read_indices(dec, c: int, model: IndexModel) -> tuple[int, ...]:
@@ -171,10 +187,6 @@ def _read_indices(dec, c: int, model: IndexModel) -> tuple[int, ...]:
     offsets = _read_raw(dec, widths)
     idx = offsets + np.where(buckets > 0, 1 << widths, 0)
     return tuple(int(i) for i in idx)
-
-
-def _sizes_model(dims: int, c: int, content: Content):
-    return _model.QuantizedGaussian(1, dims - c + 1, dims / c, size_std(content.std_level))
 
 
 def _write_raw(enc, values: np.ndarray, widths: np.ndarray) -> None:

@@ -149,7 +149,7 @@ def encode(
     ):
         raise ValueError("algorithm='pfr_es' needs sigma_q < sigma_p (or sigma_q = sigma_p and "
                          "mu_q = mu_p) in every coordinate; use 'pfr' or 'orc'")  # fmt: skip
-    layout = _layout(kl, model.max_chunk_bits, chunk_sizes)
+    layout, gamma = _layout(kl, model.max_chunk_bits, chunk_sizes)
     ckl = chunk_kl_bits(kl, layout)
     bits = candidate_bits(ckl, model.padding)
     sel = select(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f, layout.starts, bits, seed=seed,
@@ -160,7 +160,8 @@ def encode(
     return RCCMessage(
         dims=mu_p_f.size, chunk_sizes=layout.sizes, indices=tuple(int(k) for k in sel.indices),
         max_chunk_bits=model.max_chunk_bits, padding=model.padding,
-        size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size),
+        size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size, gamma),
+        size_granularity_log2=gamma,
         exact_tail=model.exact_tail, external_layout=chunk_sizes is not None, algorithm=algorithm,
         chunk_kl_bits=tuple(float(v) for v in ckl), candidate_bits=tuple(int(b) for b in bits),
         candidate_dims=int(np.dot(sel.scored, layout.sizes)),
@@ -168,17 +169,45 @@ def encode(
     )  # fmt: skip
 
 
-def _layout(kl_bits: np.ndarray, budget: float, chunk_sizes) -> ChunkLayout:
-    """The greedy partition, or the caller's external one (each chunk <= MAX_CHUNK_BITS)."""
+#: Layout choice: estimated index overhead per chunk (bits) and the KL slack above B (as a
+#: fraction of B) that a chunk forced to g > 1 dimensions may have.
+CHUNK_OVERHEAD_BITS = 1.0
+GRANULARITY_SLACK = 0.125
+
+
+def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]:
+    """(layout, log2 g): the greedy partition at granularity g = 2**gamma, gamma = 0..5, whose
+    side information plus CHUNK_OVERHEAD_BITS per chunk is smallest.
+
+    .. math:: \\hat\\gamma = \\arg\\min_\\gamma\\; L_{layout}(\\gamma) + C(\\gamma)\\,c_0
+
+    Coarser sizes cost fewer bits but fill chunks less (more chunks); g > 1 is allowed only if
+    no chunk exceeds (1 + GRANULARITY_SLACK) B. Derived here; not in the papers.
+    """
+    best = None
+    for gamma in range(6):
+        layout = partition_chunks(kl_bits, budget, 1 << gamma)
+        if gamma and chunk_kl_bits(kl_bits, layout).max() > (1 + GRANULARITY_SLACK) * budget:
+            break  # coarser grids only overshoot more
+        level = fmt.best_std_level(layout.sizes, kl_bits.size, gamma)
+        content = fmt.Content(layout.sizes, level, (), False, gamma)
+        cost = fmt.layout_bits(kl_bits.size, content) + CHUNK_OVERHEAD_BITS * layout.n_chunks
+        if best is None or cost < best[0]:
+            best = (cost, layout, gamma)
+    return best[1], best[2]
+
+
+def _layout(kl_bits: np.ndarray, budget: float, chunk_sizes) -> tuple[ChunkLayout, int]:
+    """The chosen greedy partition, or the caller's external one (each chunk <= 24 bits)."""
     if chunk_sizes is None:
-        return partition_chunks(kl_bits, budget)
+        return choose_layout(kl_bits, budget)
     layout = ChunkLayout(check_chunk_sizes(chunk_sizes, kl_bits.size))
     ckl = chunk_kl_bits(kl_bits, layout)
     if ckl.max() > MAX_CHUNK_BITS:
         c = int(np.argmax(ckl))
         raise ValueError(f"chunk {c} of chunk_sizes carries {ckl[c]:.3g} bits of KL, more than "
                          f"{MAX_CHUNK_BITS:g}; use smaller chunks")  # fmt: skip
-    return layout
+    return layout, 0
 
 
 def decode(

@@ -85,6 +85,7 @@ class RCCMessage:
     size_std_level : int, the coded spread of the chunk-size model
     exact_tail : bool, the index model's heavy escape tail (set for "pfr_es")
     external_layout : bool, the chunk layout is known to the decoder and not transmitted
+    size_granularity_log2 : int in [0, 7]; chunk sizes (but the last) are multiples of 2**it
     algorithm : "pfr", "pfr_es" or "orc" (encoder only)
     chunk_kl_bits : tuple of float, KL(q||p) of each chunk in bits (encoder only)
     candidate_bits : tuple of int, log2 N_c (encoder only; for "pfr_es" the candidates scored)
@@ -101,6 +102,7 @@ class RCCMessage:
     size_std_level: int = 0
     exact_tail: bool = False
     external_layout: bool = False
+    size_granularity_log2: int = 0
     algorithm: str | None = None
     chunk_kl_bits: tuple[float, ...] | None = None
     candidate_bits: tuple[int, ...] | None = None
@@ -117,6 +119,10 @@ class RCCMessage:
         if max(self.indices) >= 2**30:
             raise ValueError("indices must be < 2**30")
         check_model_params(self.max_chunk_bits, self.padding, self.exact_tail)
+        gamma = check_int(self.size_granularity_log2, "size_granularity_log2", low=0,
+                          high=fmt.N_GRANULARITIES - 1)  # fmt: skip
+        if any(s % (1 << gamma) for s in self.chunk_sizes[:-1]):
+            raise ValueError("chunk sizes (but the last) must be multiples of the granularity")
 
     # ------------------------------------------------------------------ layout
     @property
@@ -140,7 +146,7 @@ class RCCMessage:
     # ------------------------------------------------------------------ bytes
     def content(self) -> fmt.Content:
         return fmt.Content(self.chunk_sizes, self.size_std_level, self.indices,
-                           self.external_layout)  # fmt: skip
+                           self.external_layout, self.size_granularity_log2)  # fmt: skip
 
     def body(self) -> bytes:
         """The headerless range-coded body (decoder needs dims, B and padding from elsewhere)."""
@@ -206,7 +212,8 @@ class RCCMessage:
     def from_content(cls, dims: int, content: fmt.Content, model: IndexModel) -> RCCMessage:
         """A decoder-side message (transmitted fields only)."""
         return cls(dims, content.sizes, content.indices, model.max_chunk_bits, model.padding,
-                   content.std_level, model.exact_tail, content.external)  # fmt: skip
+                   content.std_level, model.exact_tail, content.external,
+                   content.granularity_log2)  # fmt: skip
 
     # ------------------------------------------------------------------ rate
     @property

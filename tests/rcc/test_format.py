@@ -17,10 +17,11 @@ def _messages():
         RCCMessage(5, (5,), (37,), 3.5, 0),
         RCCMessage(4, (1, 1, 1, 1), (0, 5, 2**16, 9)),
         RCCMessage(40, (7, 9, 3, 12, 9), (1, 70000, 3, 0, 2**24 + 3), 14.0, 2, 7),
+        RCCMessage(70, (16, 8, 24, 22), (5, 0, 9, 1), 14.0, 2, 9, size_granularity_log2=3),
     ]
 
 
-@pytest.mark.parametrize("msg", _messages(), ids=range(5))
+@pytest.mark.parametrize("msg", _messages(), ids=range(6))
 def test_container_and_body_round_trip(msg):
     back = RCCMessage.from_bytes(msg.to_bytes())
     assert (back.dims, back.chunk_sizes, back.indices) == (msg.dims, msg.chunk_sizes, msg.indices)
@@ -41,7 +42,7 @@ def test_varint_round_trip_and_truncation():
         fmt.get_varint(fmt.put_varint(2**40)[:-1], 0, "v")
 
 
-@pytest.mark.parametrize("msg", _messages()[3:], ids=["singletons", "sizes"])
+@pytest.mark.parametrize("msg", _messages()[3:], ids=["singletons", "sizes", "granular"])
 def test_every_truncation_and_byte_flip_is_rejected(msg):
     data = msg.to_bytes()
     for n in range(len(data)):
@@ -99,6 +100,10 @@ def test_message_validation():
         RCCMessage(1, (1,), (0,), 25.0)
     with pytest.raises(ValueError, match="padding"):
         RCCMessage(1, (1,), (0,), 14.0, 7)
+    with pytest.raises(ValueError, match="granularity"):
+        RCCMessage(12, (6, 6), (0, 0), size_granularity_log2=2)
+    with pytest.raises(ValueError, match="size_granularity_log2"):
+        RCCMessage(12, (8, 4), (0, 0), size_granularity_log2=8)
 
 
 def test_stream_round_trip_and_errors():
