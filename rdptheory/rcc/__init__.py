@@ -9,7 +9,7 @@ per-message header. Candidates come from :mod:`rdptheory.kernels` (counter-based
 message encoded with one backend decodes with any other.
 
 Rate, measured (tests/rcc/test_code_length.py, :func:`measure_code_length`): one chunk of KL I
-costs ~I + 0.2..1.3 bits with truncated PFR (ORC ~0.25 bits less), well inside [Li25]'s
+costs I - 0.6 .. I + 1.5 bits with truncated PFR (ORC ~0.25 bits less), inside [Li25]'s
 I + log2(I + 3.4) + 1. A high-dimensional target also pays for its chunk layout: ~5 bits per
 chunk for exact greedy sizes, ~2 bits once the encoder picks a coarser size grid (total
 overhead over the KL at 14-bit chunks, d = 4096 DiffC-like: 39% -> 28% PFR, 38% -> 23% ORC). A
