@@ -172,12 +172,24 @@ def _read_layout(dec, dims: int) -> tuple[int, int, tuple[int, ...]]:
         level = int(dec.decode(_model.Uniform(N_STD_LEVELS), 1)[0])
         g, top = 1 << gamma, max((dims - 1) >> gamma, 2)
         model = _model.QuantizedGaussian(1, top, dims / (c * g), size_std(level))
-        head = dec.decode(model, c - 1).astype(np.int64) * g
+        head = _read_units(dec, model, c - 1, dims - 1) * g
         last = dims - int(head.sum())
         if last < 1:
             raise ValueError("corrupted RCC message: chunk sizes exceed the dimension")
         sizes = (*(int(s) for s in head), last)
     return gamma, level, sizes
+
+
+def _read_units(dec, model, count: int, limit: int) -> np.ndarray:
+    """``count`` size units in batches, stopping early once they exceed ``limit`` (garbage)."""
+    out, total = [], 0
+    for start in range(0, count, 4096):
+        batch = dec.decode(model, min(4096, count - start)).astype(np.int64)
+        total += int(batch.sum())
+        if total > limit:
+            raise ValueError("corrupted RCC message: chunk sizes exceed the dimension")
+        out.append(batch)
+    return np.concatenate(out)
 
 
 def _read_indices(dec, c: int, model: IndexModel) -> tuple[int, ...]:
