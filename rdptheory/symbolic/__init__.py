@@ -11,7 +11,9 @@ raises :class:`DerivationError` rather than returning a wrong formula. Rates are
 - :func:`rdp_w2sq_kkt`, :func:`rdp_core`, :func:`rdp_scalar`, :func:`rdp_w2sq_scalar`,
   :func:`rdp_zero_perception`, :func:`drp_scalar` — scalar R(D, P) by KKT, §1;
   :func:`test_channel_scalar` — the forward channel X̂ = a(X + tN) attaining it;
-  :func:`rdp_w2sq_vector_stationarity` — per-component KKT of the vector programme, §2.
+  :func:`rdp_w2sq_vector_stationarity` — per-component KKT of the vector programme, §2;
+  :func:`kl_forward_floor`, :func:`kl_forward_min_second_moment_mp` — the non-Gaussian
+  minimiser q* ∝ p_X/(x² + μ) behind the rigorous ``kl_forward`` lower bound, §1.
 - :func:`dp_awgn_scalar` — [FMM21] D(P), MMSE, single-α estimator, §3.
 - :func:`pf_ode_map` — the score-scaled PF-ODE solved with ``dsolve`` (VE and VP), §3.
 - :func:`score_scaled_point_scalar`, :func:`scheme_optimality` — the scheme's operating point
@@ -38,6 +40,11 @@ from rdptheory.symbolic._core import Derivation, DerivationError, Step
 from rdptheory.symbolic.awgn import DPAWGNDerivation, dp_awgn_scalar, expect_quadratic
 from rdptheory.symbolic.catalog import all_derivations, derivations_markdown
 from rdptheory.symbolic.channel import TestChannelDerivation, test_channel_scalar
+from rdptheory.symbolic.kl_forward import (
+    KLForwardFloor,
+    kl_forward_floor,
+    kl_forward_min_second_moment_mp,
+)
 from rdptheory.symbolic.perception import perception_floor, perception_measure
 from rdptheory.symbolic.pf_ode import PARAMETERISATIONS, pf_ode_map
 from rdptheory.symbolic.rdp import (
@@ -75,6 +82,9 @@ __all__ = [
     "rdp_zero_perception",
     "drp_scalar",
     "rdp_w2sq_vector_stationarity",
+    "KLForwardFloor",
+    "kl_forward_floor",
+    "kl_forward_min_second_moment_mp",
     "TestChannelDerivation",
     "test_channel_scalar",
     "DPAWGNDerivation",

@@ -116,14 +116,14 @@ class Derivation:
         A Piecewise result is written as ``e1 (if c1); e2 (if c2); ...; eN (otherwise)``.
         """
         if not isinstance(self.expr, sp.Piecewise):
-            return f"${self.latex}$"
+            return f"${_to_mathtext(self.latex)}$"
         parts = []
         for value, cond in self.expr.args:
             where = (
                 r"\mathrm{otherwise}" if cond is sp.true else rf"\mathrm{{if}}\ {sp.latex(cond)}"
             )
             parts.append(rf"{sp.latex(value)}\ ({where})")
-        return "$" + r";\quad ".join(parts) + "$"
+        return "$" + _to_mathtext(r";\quad ".join(parts)) + "$"
 
     def symbol(self, name: str) -> sp.Symbol:
         """The argument symbol called ``name`` (raises ``KeyError`` naming the valid ones)."""
@@ -161,6 +161,11 @@ class Derivation:
         if modules not in MODULES:
             raise ValueError(f"modules must be one of {MODULES}, got {modules!r}")
         return _lambdify(self.expr, self.symbols, modules)
+
+
+def _to_mathtext(latex: str) -> str:
+    """Drop the LaTeX that matplotlib's mathtext lacks (``\\limits`` on integrals)."""
+    return latex.replace(r"\limits", "")
 
 
 def _real_lambertw(x: Any, k: Any = 0) -> np.ndarray:

@@ -12,6 +12,7 @@ from rdptheory._validation import PERCEPTIONS
 from rdptheory.symbolic._core import Derivation
 from rdptheory.symbolic.awgn import dp_awgn_scalar
 from rdptheory.symbolic.channel import test_channel_scalar
+from rdptheory.symbolic.kl_forward import kl_forward_floor
 from rdptheory.symbolic.perception import perception_floor, perception_measure
 from rdptheory.symbolic.pf_ode import PARAMETERISATIONS, pf_ode_map
 from rdptheory.symbolic.rdp import (
@@ -45,7 +46,8 @@ def all_derivations() -> tuple[Derivation, ...]:
     opt = scheme_optimality()
     return (
         *per_measure, rdp_w2sq_kkt(), rdp_core(), rdp_zero_perception(), *rdp_all, *channel,
-        rdp_w2sq_vector_stationarity(), *vars(dp_awgn_scalar()).values(),
+        rdp_w2sq_vector_stationarity(), *vars(kl_forward_floor()).values(),
+        *vars(dp_awgn_scalar()).values(),
         *(pf_ode_map(p) for p in PARAMETERISATIONS), *vars(score_scaled_point_scalar()).values(),
         opt.rdp_gap, opt.dp_gap,
         rho_for_perception_scalar(), rho_for_tradeoff_scalar(), rho_for_alpha_scalar(),
