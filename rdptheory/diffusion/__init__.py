@@ -1,6 +1,12 @@
 """rdptheory.diffusion: schedules, parameterisations, analytic models and the score-scaled
 PF-ODE decoder (THEORY.md §3-§4).
 
+Modules: :mod:`.schedules` (noise schedules as data), :mod:`.scores` (ε / v / x₀ / score /
+velocity conversions), :mod:`.models` (the model protocol; Gaussian, GMM and prediction
+adapters), :mod:`.solvers` (``decode``, ``euler_step``, ``heun_step``), :mod:`.steering`
+(choosing ρ; D(P)-optimal decoders) and :mod:`.verify` (Monte Carlo / quadrature harness,
+imported on demand: ``from rdptheory.diffusion import verify``).
+
 >>> import numpy as np
 >>> from rdptheory.diffusion import GaussianModel, decode
 >>> m = GaussianModel(0.0, 1.0)
@@ -9,7 +15,13 @@ PF-ODE decoder (THEORY.md §3-§4).
 True
 """
 
-from rdptheory.diffusion.models import DiffusionModel, GaussianModel, GMMModel, PredictionModel
+from rdptheory.diffusion.models import (
+    DiffusionModel,
+    ExactModel,
+    GaussianModel,
+    GMMModel,
+    PredictionModel,
+)
 from rdptheory.diffusion.schedules import (
     SCHEDULES,
     DiscreteSchedule,
@@ -53,6 +65,7 @@ __all__ = [
     "single_rho_loss",
     "DiffusionModel",
     "DiscreteSchedule",
+    "ExactModel",
     "GMMModel",
     "GaussianModel",
     "Karras",

@@ -54,6 +54,20 @@ class DiffusionModel(Protocol):
         ...
 
 
+@runtime_checkable
+class ExactModel(DiffusionModel, Protocol):
+    """A model whose law can be sampled and whose posterior mean is exact (the analytic ones):
+    what the verification harness needs."""
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """``n`` exact draws of X, numpy (n, *event_shape)."""
+        ...
+
+    def posterior_mean(self, y: Any, noise_var: Any) -> Any:
+        """E[X | X + tN = y], exact."""
+        ...
+
+
 def _level(noise_var: Any, y: Any, event_ndim: int) -> Any:
     """Validate ``noise_var`` (≥ 0; scalar or per batch row) and shape it to broadcast with y."""
     if _xp.is_torch(noise_var):

@@ -25,8 +25,8 @@ import numpy.typing as npt
 from scipy import stats
 
 from rdptheory._validation import check_int, check_nonnegative, check_positive
-from rdptheory.diffusion.models import DiffusionModel, GaussianModel
-from rdptheory.diffusion.solvers import decode
+from rdptheory.diffusion.models import ExactModel, GaussianModel
+from rdptheory.diffusion.solvers import Solver, decode
 from rdptheory.gaussian.awgn import score_scaled_point
 
 
@@ -203,7 +203,7 @@ class RhoTraversal(NamedTuple):
 
 
 def traverse_rho(
-    model: DiffusionModel,
+    model: ExactModel,
     noise_var: float,
     rhos: npt.ArrayLike,
     n: int,
@@ -242,7 +242,7 @@ class MMSEGap(NamedTuple):
 
 
 def gmm_mmse_gap(
-    model: DiffusionModel,
+    model: ExactModel,
     noise_var: float,
     n: int,
     seed: int,
@@ -309,7 +309,7 @@ class DPCurve(NamedTuple):
 
 
 def dp_curve_mc(
-    model: DiffusionModel,
+    model: ExactModel,
     noise_var: float,
     n: int,
     seed: int,
@@ -364,7 +364,7 @@ def _reference(model: Any, y: np.ndarray, noise_var: float, rho: float, schedule
 
 
 def convergence_study(
-    model: DiffusionModel,
+    model: ExactModel,
     noise_var: float,
     rho: float,
     steps: npt.ArrayLike,
@@ -372,7 +372,7 @@ def convergence_study(
     n: int = 64,
     seed: int = 0,
     schedule: Any = "vp",
-    solver: str = "heun",
+    solver: Solver = "heun",
 ) -> Convergence:
     """Errors of ``solver`` on ``schedule`` against the exact map (Gaussian) or DOP853 reference.
 
@@ -397,7 +397,7 @@ def convergence_study(
 
 
 def steps_for_tolerance(
-    model: DiffusionModel,
+    model: ExactModel,
     noise_var: float,
     rho: float,
     tol: float = 1e-6,
@@ -405,7 +405,7 @@ def steps_for_tolerance(
     n: int = 64,
     seed: int = 0,
     schedule: Any = "vp",
-    solver: str = "heun",
+    solver: Solver = "heun",
     max_steps: int = 1 << 16,
 ) -> int:
     """Smallest N (doubling, then bisection) with relative error ≤ ``tol`` (see Convergence)."""
@@ -522,7 +522,8 @@ def tradeoff_1d(
         raise TypeError("model must be a 1-D GMMModel")
     v = float(check_positive(noise_var, "noise_var"))
     m = check_int(nodes, "nodes", low=10)
-    w, mu, sx, sy = model.weights, model.means[:, 0], *np.sqrt(model.eigenvalues[:, 0] + [[0], [v]])
+    w, mu, lam = model.weights, model.means[:, 0], model.eigenvalues[:, 0]
+    sx, sy = np.sqrt(lam), np.sqrt(lam + v)
     y0 = _mixture_grid(w, mu, sy, m)[0]
     x0 = _mixture_grid(w, mu, sx, m)[0]
     y_of_x = lambda x: _mixture_quantile(
