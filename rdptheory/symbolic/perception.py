@@ -1,10 +1,11 @@
-"""Perception measures between N(0, s²) and N(0, ŝ²), and their floors ŝ ≥ s_lo(P), derived.
+r"""Perception measures between N(0, s²) and N(0, ŝ²), and their floors ŝ ≥ s_lo(P), derived.
 
 Each measure is computed from its definition by sympy integration, then ``measure = P`` is
 solved for ŝ with ``sympy.solve``. The Kullback–Leibler equations give Lambert W; ``solve``
-returns the principal branch only, so the derivation generalises its root to branch k, proves
-that both real branches k = 0, -1 solve the equation (using :math:`e^{-W_k(x)} = W_k(x)/x`),
-and keeps the branch whose root lies below s (THEORY.md §1).
+returns the principal branch only, so the derivation writes its root in
+:math:`v = -W_k(-e^{-1-2P}) > 0`, which on *every* real branch satisfies
+:math:`P = (v - 1 - \log v)/2`, proves that the root solves the equation for all v (hence on
+both branches k = 0, -1), and keeps the branch whose root lies below s (THEORY.md §1).
 """
 
 from __future__ import annotations
