@@ -31,8 +31,8 @@ from rdptheory.symbolic._core import Derivation, DerivationError, Step, prove_eq
 __all__ = ["KLForwardFloor", "kl_forward_floor", "kl_forward_min_second_moment_mp"]
 
 _x = sp.Symbol("x", real=True)
-#: the multiplier of the normalisation constraint (over eta): q* ∝ p/(x² + mu)
-mu_q = sp.Symbol("mu", positive=True)
+#: the normalisation multiplier over eta, q* ∝ p/(x² + mu_q); distinct from the KKT mu
+mu_q = sp.Symbol("mu_q", positive=True)
 _P_STD = sp.exp(-(_x**2) / 2) / sp.sqrt(2 * sp.pi)
 
 
