@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdptheory.cli._theory",
     "rdptheory.cli._verify",
     "rdptheory.cli._figures",
+    "rdptheory.cli._report",
     "rdptheory.cli._images",
 )
 
