@@ -10,10 +10,12 @@ Public, so theorists can property-test their own implementations against ours::
         ours = rdptheory.gaussian.rdp(pt.D, pt.P, pt.variance, perception=pt.perception)
         assert abs(my_rdp(pt.D, pt.P, pt.variance, pt.perception) - ours) < 1e-9
 
-Regimes (THEORY.md §1-§2): ``"zero_rate"`` (R = 0), ``"perception_inactive"`` (R(D, P) = R(D);
-for vectors plain water-filling, alias ``"water_filling"``), ``"both_active"`` (distortion and
-perception constraints both bind) and ``"perfect_perception"`` (P = 0).  Generated points keep
-a relative margin ``MARGIN`` from every regime boundary, so the regime is unambiguous in float64.
+Regimes (THEORY.md §1-§2), the same names as ``TestChannel.regime`` and
+``RDPVectorSolution.regime``: ``"zero_rate"`` (R = 0), ``"perception_inactive"``
+(R(D, P) = R(D); for vectors plain water-filling, also accepted as ``"water_filling"`` by
+:func:`vector_operating_points`), ``"both_active"`` (distortion and perception constraints
+both bind) and ``"perfect_perception"`` (P = 0).  Generated points keep a relative margin
+``MARGIN`` from every regime boundary, so the regime is unambiguous in float64.
 
 ``hypothesis`` is a test dependency: importing this module without it raises ``ImportError``;
 ``import rdptheory`` never imports it.  Randomness inside strategies (random rotations) comes
@@ -23,9 +25,12 @@ from seeds that hypothesis draws, so every example is reproducible.
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
+
+from rdptheory._validation import PERCEPTIONS, Perception, check_perception
+from rdptheory.gaussian._common import REGIMES, Regime
 
 try:
     from hypothesis import strategies as st
@@ -52,9 +57,6 @@ __all__ = [
     "vector_operating_points",
 ]
 
-Regime = Literal["zero_rate", "perception_inactive", "both_active", "perfect_perception"]
-REGIMES: tuple[str, ...] = ("zero_rate", "perception_inactive", "both_active", "perfect_perception")
-PERCEPTIONS: tuple[str, ...] = ("w2sq", "kl_forward", "kl_reverse")
 #: Relative distance kept from regime boundaries.
 MARGIN = 1e-6
 
@@ -65,8 +67,8 @@ class OperatingPoint(NamedTuple):
     D: float
     P: float
     variance: float
-    perception: str
-    regime: str
+    perception: Perception
+    regime: Regime
 
 
 class VectorOperatingPoint(NamedTuple):
@@ -75,7 +77,7 @@ class VectorOperatingPoint(NamedTuple):
     D: float
     P: float
     variances: np.ndarray
-    regime: str
+    regime: Regime
 
 
 def _log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -109,9 +111,21 @@ def rhos(min_value: float = 1.0, max_value: float = 2.0) -> st.SearchStrategy[fl
     return st.floats(min_value, max_value)
 
 
-def perceptions() -> st.SearchStrategy[str]:
+def perceptions() -> st.SearchStrategy[Perception]:
     """One of the perception measure names ``"w2sq"``, ``"kl_forward"``, ``"kl_reverse"``."""
-    return st.sampled_from(PERCEPTIONS)
+    return st.sampled_from(cast(tuple[Perception, ...], PERCEPTIONS))
+
+
+def _draw_regime(draw: st.DrawFn, regime: str | None, *aliases: str) -> Regime:
+    """``regime`` validated (``aliases`` name ``"perception_inactive"``), or a drawn one."""
+    if regime is None:
+        return draw(st.sampled_from(REGIMES))
+    if regime in aliases:
+        return "perception_inactive"
+    if regime not in REGIMES:
+        also = "".join(f" or {a!r}" for a in aliases)
+        raise ValueError(f"regime must be one of {REGIMES}{also}, got {regime!r}")
+    return cast(Regime, regime)
 
 
 @st.composite
@@ -157,7 +171,7 @@ def covariances(draw: st.DrawFn, min_size: int = 1, max_size: int = 6) -> np.nda
     return 0.5 * (cov + cov.T)
 
 
-def _perception_of_ratio(ratio: float, perception: str, variance: float) -> float:
+def _perception_of_ratio(ratio: float, perception: Perception, variance: float) -> float:
     """P whose Gaussian floor is ``s_lo = ratio·s`` (``ratio`` in (0, 1))."""
     v = 2.0 * math.log(ratio)  # log(s_lo²/s²)
     if perception == "w2sq":
@@ -171,7 +185,7 @@ def _perception_of_ratio(ratio: float, perception: str, variance: float) -> floa
 def scalar_operating_points(
     draw: st.DrawFn,
     regime: Regime | None = None,
-    perception: str | None = None,
+    perception: Perception | None = None,
     variance: float | None = None,
 ) -> OperatingPoint:
     """Scalar (D, P) pairs in a known regime of R(D, P) (THEORY.md §1).
@@ -180,30 +194,32 @@ def scalar_operating_points(
     first and P follows from it in closed form, so the regime does not depend on the code
     under test.  For ``"w2sq"`` the floor may also be 0 (P ≥ s²) outside ``"both_active"``.
     """
-    regime = draw(st.sampled_from(REGIMES)) if regime is None else regime
-    if regime not in REGIMES:
-        raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
-    perception = draw(perceptions()) if perception is None else perception
+    regime = _draw_regime(draw, regime)
+    measure = draw(perceptions()) if perception is None else check_perception(perception)
     var = draw(variances()) if variance is None else float(variance)
     if regime == "perfect_perception":
-        return OperatingPoint(2.0 * var * draw(_fraction()), 0.0, var, perception, regime)
+        return OperatingPoint(2.0 * var * draw(_fraction()), 0.0, var, measure, regime)
     ratios = st.floats(0.01, 0.99)
-    if perception == "w2sq" and regime != "both_active":
+    if measure == "w2sq" and regime != "both_active":
         ratios = st.one_of(st.just(0.0), ratios)
     r = draw(ratios)
     if r == 0.0:
         P = var * (1.0 + draw(st.floats(0.0, 3.0)))
     else:
-        P = _perception_of_ratio(r, perception, var)
+        P = _perception_of_ratio(r, measure, var)
+    return OperatingPoint(_scalar_distortion(draw, regime, var, r), P, var, measure, regime)
+
+
+def _scalar_distortion(draw: st.DrawFn, regime: Regime, var: float, r: float) -> float:
+    """D inside ``regime`` for the floor ``s_lo = r·s`` (THEORY.md §1 boundaries)."""
     lo2 = var * r * r  # s_lo²
     if regime == "zero_rate":
-        D = (var + lo2) * (1.0 + MARGIN + 3.0 * draw(_fraction()))
-    elif regime == "perception_inactive":
-        D = (var - lo2) * draw(_fraction())
-    else:  # keep MARGIN·s² from both ends of (s² - s_lo², s² + s_lo²)
-        m = min(MARGIN / (r * r), 0.25)
-        D = var - lo2 + 2.0 * lo2 * draw(_fraction(m, 1.0 - m))
-    return OperatingPoint(D, P, var, perception, regime)
+        return (var + lo2) * (1.0 + MARGIN + 3.0 * draw(_fraction()))
+    if regime == "perception_inactive":
+        return (var - lo2) * draw(_fraction())
+    # both_active: keep MARGIN·s² from both ends of (s² - s_lo², s² + s_lo²)
+    m = min(MARGIN / (r * r), 0.25)
+    return var - lo2 + 2.0 * lo2 * draw(_fraction(m, 1.0 - m))
 
 
 def _water_filling_perception(D: float, lam: np.ndarray) -> float:
@@ -230,10 +246,7 @@ def vector_operating_points(
     ``"water_filling"``): D < L, P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; ``"both_active"``: D < L and P
     below that threshold; ``"perfect_perception"``: P = 0, D < 2L.
     """
-    regime = "perception_inactive" if regime == "water_filling" else regime
-    regime = draw(st.sampled_from(REGIMES)) if regime is None else regime
-    if regime not in REGIMES:
-        raise ValueError(f"regime must be one of {REGIMES} or 'water_filling', got {regime!r}")
+    regime = _draw_regime(draw, regime, "water_filling")
     lam = (
         draw(diagonal_spectra(min_size, max_size, white=white))
         if variances is None

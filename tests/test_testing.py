@@ -118,7 +118,7 @@ def test_vector_points_are_in_their_regime(pt):
 def test_vector_regimes_agree_with_the_convex_solver(pt):
     # independent check: the regime reported by the §2 solver (G2's rdp_vector_solution)
     sol = rdp_vector_solution(pt.D, pt.P, pt.variances)
-    assert {"water_filling": "perception_inactive"}.get(sol.regime, sol.regime) == pt.regime
+    assert sol.regime == pt.regime
 
 
 @given(vector_operating_points(regime="water_filling"))

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from rdptheory._units import Unit, check_unit, nats_to
 from rdptheory._validation import check_nonnegative, check_positive, check_rho
 from rdptheory._validation import check_variances as _check_variances
+from rdptheory.gaussian._common import FloatOrArray, as_output, convert_rate
 from rdptheory.gaussian.vector import drp_vector, rdp_vector, rdp_vector_solution
 
 __all__ = [
@@ -45,24 +46,35 @@ class DPAWGN(NamedTuple):
     the estimator attains, min(P, w2sq_mmse).
     """
 
-    mse: np.ndarray | float
+    mse: FloatOrArray
     gains: np.ndarray
-    alpha: np.ndarray | float
+    alpha: FloatOrArray
     mmse: float
     w2sq_mmse: float
-    w2sq: np.ndarray | float
+    w2sq: FloatOrArray
 
 
 class ScoreScaledPoint(NamedTuple):
     """Operating point (rate, total MSE, W₂²) of AWGN transmission + score-scaled decoding.
 
-    ``rate`` is in ``unit`` ("bits" or "nats"); the other fields have the shape of ``rho``.
+    ``rate`` is in ``unit`` ("bits" or "nats"; ``rate_bits``/``rate_nats`` convert); the
+    other fields have the shape of ``rho``.
     """
 
-    rate: np.ndarray | float
-    mse: np.ndarray | float
-    w2sq: np.ndarray | float
+    rate: float
+    mse: FloatOrArray
+    w2sq: FloatOrArray
     unit: Unit
+
+    @property
+    def rate_bits(self) -> float:
+        """The rate in bits."""
+        return float(convert_rate(self.rate, self.unit, "bits"))
+
+    @property
+    def rate_nats(self) -> float:
+        """The rate in nats."""
+        return float(convert_rate(self.rate, self.unit, "nats"))
 
 
 class ScoreScaledLoss(NamedTuple):
@@ -79,13 +91,18 @@ class ScoreScaledLoss(NamedTuple):
     """
 
     rate_nats: float
-    w2sq: np.ndarray | float
-    mse_scheme: np.ndarray | float
-    mse_single_alpha: np.ndarray | float
-    mse_optimal: np.ndarray | float
-    decoder_loss_db: np.ndarray | float
-    noise_loss_db: np.ndarray | float
-    total_loss_db: np.ndarray | float
+    w2sq: FloatOrArray
+    mse_scheme: FloatOrArray
+    mse_single_alpha: FloatOrArray
+    mse_optimal: FloatOrArray
+    decoder_loss_db: FloatOrArray
+    noise_loss_db: FloatOrArray
+    total_loss_db: FloatOrArray
+
+    @property
+    def rate_bits(self) -> float:
+        """The scheme's rate in bits."""
+        return float(convert_rate(self.rate_nats, "nats", "bits"))
 
 
 class ShapedNoisePoint(NamedTuple):
@@ -95,7 +112,8 @@ class ShapedNoisePoint(NamedTuple):
     ``rho`` (n,): the per-direction score scale ρ_i with c_i^{ρ_i} = ``gains``_i, ρ_i ∈ [1, 2]
     (2 on rate-less directions reconstructed at 0, NaN where the reconstruction must be
     independent noise, which no decoder of Y can produce: the R = 0 regime with P < Σλ);
-    ``gains`` (n,): X̂_i = gains_i·Y_i. ``rate`` (in ``unit``), ``mse``, ``w2sq`` are totals.
+    ``gains`` (n,): X̂_i = gains_i·Y_i. ``rate`` (in ``unit``; ``rate_bits``/``rate_nats``
+    convert), ``mse``, ``w2sq`` are totals.
     """
 
     noise_var: np.ndarray
@@ -106,10 +124,15 @@ class ShapedNoisePoint(NamedTuple):
     w2sq: float
     unit: Unit
 
+    @property
+    def rate_bits(self) -> float:
+        """The rate in bits."""
+        return float(convert_rate(self.rate, self.unit, "bits"))
 
-def _as_output(x: np.ndarray) -> np.ndarray | float:
-    """0-d arrays become Python floats (scalar in, float out)."""
-    return float(x) if np.ndim(x) == 0 else x
+    @property
+    def rate_nats(self) -> float:
+        """The rate in nats."""
+        return float(convert_rate(self.rate, self.unit, "nats"))
 
 
 def _check_noise_var(noise_var: npt.ArrayLike, n: int) -> np.ndarray:
@@ -174,7 +197,7 @@ def dp_awgn(P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
     mse = mmse + np.maximum(w2_mmse - sqrt_p, 0.0) ** 2
     gains = (1.0 - alpha[..., None]) * c**2 + alpha[..., None] * c
     w2sq = np.minimum(P, w2sq_mmse)
-    return DPAWGN(_as_output(mse), gains, _as_output(alpha), mmse, w2sq_mmse, _as_output(w2sq))
+    return DPAWGN(as_output(mse), gains, as_output(alpha), mmse, w2sq_mmse, as_output(w2sq))
 
 
 def score_scaled_point(
@@ -236,7 +259,7 @@ def _linear_decoder_point(
     w2sq = np.sum(lam * np.expm1(log_a - log_c) ** 2, axis=-1)
     rate_nats = float(np.sum(0.5 * np.log1p(lam / t2) * np.ones_like(lam)))
     return ScoreScaledPoint(
-        float(nats_to(rate_nats, unit)), _as_output(mse), _as_output(w2sq), unit
+        float(nats_to(rate_nats, unit)), as_output(mse), as_output(w2sq), unit
     )
 
 
@@ -328,7 +351,7 @@ def per_direction_rho(
 
 def score_scaled_gap(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
-) -> np.ndarray | float:
+) -> FloatOrArray:
     """Rate gap of the score-scaled scheme to R(D, P) at its own (D, P).
 
     .. math::
@@ -357,12 +380,26 @@ def score_scaled_gap(
     """
     point = score_scaled_point(variances, noise_var, rho, unit=unit)
     optimum = np.asarray(rdp_vector(point.mse, point.w2sq, variances, unit=unit))
-    return _as_output(point.rate - optimum)
+    return as_output(point.rate - optimum)
+
+
+def _db(ratio: np.ndarray) -> np.ndarray:
+    """A ratio of MSEs in decibels."""
+    return 10.0 * np.log10(ratio)
+
+
+def _against_single_alpha(
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
+) -> tuple[ScoreScaledPoint, np.ndarray, np.ndarray]:
+    """The scheme's point (nats), its MSE and [FMM21]'s single-α MSE at the same W₂²."""
+    point = score_scaled_point(variances, noise_var, rho, unit="nats")
+    single_alpha = np.asarray(dp_awgn(point.w2sq, variances, noise_var).mse)
+    return point, np.asarray(point.mse), single_alpha
 
 
 def score_scaled_dp_gap(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
-) -> np.ndarray | float:
+) -> FloatOrArray:
     """Decoder-side loss (dB) of a single ρ against [FMM21]'s single-α decoder, equal W₂².
 
     .. math::
@@ -388,9 +425,8 @@ def score_scaled_dp_gap(
     >>> score_scaled_dp_gap([1.0, 0.1], 0.1, [1.0, 2.0]).round(12).tolist()
     [0.0, 0.0]
     """
-    point = score_scaled_point(variances, noise_var, rho)
-    best = dp_awgn(point.w2sq, variances, noise_var).mse
-    return _as_output(10.0 * np.log10(np.asarray(point.mse) / best))
+    _, mse, single_alpha = _against_single_alpha(variances, noise_var, rho)
+    return as_output(_db(mse / single_alpha))
 
 
 def score_scaled_loss(
@@ -421,22 +457,18 @@ def score_scaled_loss(
     >>> abs(loss.total_loss_db) < 1e-9
     True
     """
-    point = score_scaled_point(variances, noise_var, rho, unit="nats")
-    mse = np.asarray(point.mse)
-    single_alpha = np.asarray(dp_awgn(point.w2sq, variances, noise_var).mse)
+    point, mse, single_alpha = _against_single_alpha(variances, noise_var, rho)
     optimal = np.asarray(drp_vector(point.rate, point.w2sq, variances, unit="nats"))
-    dec = 10.0 * np.log10(mse / single_alpha)
-    noise = 10.0 * np.log10(single_alpha / optimal)
-    w2sq = np.asarray(point.w2sq)
+    dec, noise = _db(mse / single_alpha), _db(single_alpha / optimal)
     return ScoreScaledLoss(
-        float(point.rate),
-        _as_output(w2sq),
-        _as_output(mse),
-        _as_output(single_alpha),
-        _as_output(optimal),
-        _as_output(dec),
-        _as_output(noise),
-        _as_output(dec + noise),
+        point.rate,
+        point.w2sq,
+        as_output(mse),
+        as_output(single_alpha),
+        as_output(optimal),
+        as_output(dec),
+        as_output(noise),
+        as_output(dec + noise),
     )
 
 

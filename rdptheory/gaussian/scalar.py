@@ -13,7 +13,7 @@ kind.  Invalid arguments raise ``ValueError``/``TypeError`` naming the argument 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,13 @@ from rdptheory._validation import (
     check_nonnegative,
     check_perception,
     check_positive,
+)
+from rdptheory.gaussian._common import (
+    FloatOrArray,
+    Regime,
+    as_output,
+    broadcast_named,
+    convert_rate,
 )
 from rdptheory.gaussian._kl_forward import min_second_moment_ratio
 from rdptheory.gaussian._lambert import expm1mx, gaussian_kl_floor_log_ratio
@@ -39,28 +46,19 @@ __all__ = [
     "test_channel",
 ]
 
-FloatOrArray = float | np.ndarray
-
-
-# --------------------------------------------------------------------------- helpers
-def _broadcast(**named: np.ndarray) -> list[np.ndarray]:
-    """Broadcast validated arrays, naming them if their shapes do not fit."""
-    try:
-        return [np.asarray(a, dtype=float) for a in np.broadcast_arrays(*named.values())]
-    except ValueError:
-        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in named.items())
-        names = ", ".join(named)
-        raise ValueError(f"{names} must broadcast together, got shapes {shapes}") from None
-
-
-def _out(x: np.ndarray) -> FloatOrArray:
-    """Python float for a 0-d result, float64 ndarray otherwise (module convention)."""
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
-
-
 def _check_variance(variance: npt.ArrayLike) -> np.ndarray:
     return check_positive(variance, "variance")
+
+
+def _check_dpv(
+    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike
+) -> list[np.ndarray]:
+    """Validate and broadcast ``(D > 0, P >= 0, variance > 0)`` (inf allowed for D and P)."""
+    return broadcast_named(
+        D=check_positive(D, "D", allow_inf=True),
+        P=check_nonnegative(P, "P", allow_inf=True),
+        variance=_check_variance(variance),
+    )
 
 
 # Internally the source is normalised to unit variance (R depends on D/s², P/s² for w2sq and
@@ -83,20 +81,31 @@ def _one_minus_c2(d: np.ndarray, lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
         return (d - gap**2) * ((2.0 - gap) ** 2 - d) / (4.0 * lo**2)
 
 
+def _regime_masks(d: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(zero-rate, perception-inactive)`` masks of THEORY.md §1, unit source, ``d = D/s²``."""
+    zero_rate = d >= 1.0 + lo**2
+    return zero_rate, ~zero_rate & (lo**2 <= 1.0 - d)
+
+
+def _rate_nats_of_correlation(c: np.ndarray, omc: np.ndarray) -> np.ndarray:
+    """``-½ log(1 - c²)`` given ``c`` and ``omc = 1 - c²`` (each accurate where it matters).
+
+    Small c: ``log1p(-c²)`` keeps relative accuracy; c near 1: ``omc`` from the product form.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(omc))
+
+
 def _rdp_core_nats(d: np.ndarray, lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
     """The core formula of THEORY.md §1 for a unit-variance source, ``d = D/s²``, in nats.
 
     Derived; for w2sq it is [ZQCK21] Thm 2.
     """
-    zero_rate = d >= 1.0 + lo**2
-    inactive = ~zero_rate & (lo**2 <= 1.0 - d)
+    zero_rate, inactive = _regime_masks(d, lo)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r_inactive = -0.5 * np.log(d)
         c = (1.0 + lo**2 - d) / (2.0 * lo)
-        # small c: log1p(-c²) keeps relative accuracy; c near 1: the product form does.
-        r_both = np.where(
-            c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(_one_minus_c2(d, lo, gap))
-        )
+        r_both = _rate_nats_of_correlation(c, _one_minus_c2(d, lo, gap))
     return np.where(zero_rate, 0.0, np.where(inactive, r_inactive, r_both))
 
 
@@ -129,12 +138,12 @@ def rate_distortion(
     1.0
     """
     unit = check_unit(unit)
-    D, var = _broadcast(
+    D, var = broadcast_named(
         D=check_positive(D, "D", allow_inf=True), variance=_check_variance(variance)
     )
     with np.errstate(divide="ignore"):
         r = np.maximum(0.0, -0.5 * np.log(D / var))  # same expression as in rdp's core
-    return _out(nats_to(r, unit))
+    return as_output(nats_to(r, unit))
 
 
 def min_reconstruction_std(
@@ -171,10 +180,10 @@ def min_reconstruction_std(
     0.5
     """
     perception = check_perception(perception)
-    P, var = _broadcast(
+    P, var = broadcast_named(
         P=check_nonnegative(P, "P", allow_inf=True), variance=_check_variance(variance)
     )
-    return _out(np.sqrt(var) * _unit_floor(P, var, perception)[0])
+    return as_output(np.sqrt(var) * _unit_floor(P, var, perception)[0])
 
 
 def rdp(
@@ -225,13 +234,9 @@ def rdp(
     """
     unit = check_unit(unit)
     perception = check_perception(perception)
-    D, P, var = _broadcast(
-        D=check_positive(D, "D", allow_inf=True),
-        P=check_nonnegative(P, "P", allow_inf=True),
-        variance=_check_variance(variance),
-    )
+    D, P, var = _check_dpv(D, P, variance)
     lo, gap = _unit_floor(P, var, perception)
-    return _out(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
+    return as_output(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
 
 
 def kl_forward_min_second_moment(P: npt.ArrayLike, variance: npt.ArrayLike) -> FloatOrArray:
@@ -262,10 +267,10 @@ def kl_forward_min_second_moment(P: npt.ArrayLike, variance: npt.ArrayLike) -> F
     >>> round(kl_forward_min_second_moment(0.11137, 1.0), 4)
     0.5251
     """
-    P, var = _broadcast(
+    P, var = broadcast_named(
         P=check_nonnegative(P, "P", allow_inf=True), variance=_check_variance(variance)
     )
-    return _out(var * _lower_bound_ratio(P))
+    return as_output(var * _lower_bound_ratio(P))
 
 
 def _lower_bound_ratio(P: np.ndarray) -> np.ndarray:
@@ -316,15 +321,11 @@ def rdp_kl_forward_lower_bound(
     0.0
     """
     unit = check_unit(unit)
-    D, P, var = _broadcast(
-        D=check_positive(D, "D", allow_inf=True),
-        P=check_nonnegative(P, "P", allow_inf=True),
-        variance=_check_variance(variance),
-    )
+    D, P, var = _check_dpv(D, P, variance)
     ratio = _lower_bound_ratio(P)
     lo = np.sqrt(ratio)
     gap = (1.0 - ratio) / (1.0 + lo)  # 1 - lo without cancellation
-    return _out(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
+    return as_output(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
 
 
 def drp(
@@ -367,7 +368,7 @@ def drp(
     """
     unit = check_unit(unit)
     perception = check_perception(perception)
-    R, P, var = _broadcast(
+    R, P, var = broadcast_named(
         R=check_nonnegative(R, "R", allow_inf=True),
         P=check_nonnegative(P, "P", allow_inf=True),
         variance=_check_variance(variance),
@@ -378,23 +379,22 @@ def drp(
     c = np.sqrt(-np.expm1(-2.0 * r_nats))
     # unit source. ŝ = c: d = 1 - c².  ŝ = lo: d = (1 - ŝ)² + 2ŝ(1 - c), 1 - c = e^{-2R}/(1 + c).
     d_floor = gap**2 + 2.0 * lo * e2r / (1.0 + c)
-    return _out(var * np.where(c >= lo, e2r, d_floor))
+    return as_output(var * np.where(c >= lo, e2r, d_floor))
 
 
-@dataclass(frozen=True)
-class TestChannel:
+class TestChannel(NamedTuple):
     """Forward test channel ``X̂ = gain·(X + sqrt(noise_var)·N)``, N ~ N(0, 1) ⊥ X.
 
     ``noise_var = inf`` and ``gain = 0`` encode the zero-rate limit, where X̂ is independent
     of X with std ``recon_std`` (the limit gain → 0, gain·sqrt(noise_var) → recon_std).
     ``distortion``/``perception``/``rate_nats`` are those the channel achieves: ``distortion``
     equals the requested D whenever the rate is positive, ``perception`` ≤ the requested P.
-    ``regime`` names the case of THEORY.md §1 (as in :mod:`rdptheory.testing`):
+    ``regime`` names the case of THEORY.md §1 (the vocabulary of
+    :class:`~rdptheory.gaussian.RDPVectorSolution` and :mod:`rdptheory.testing`):
     ``"zero_rate"``, ``"perception_inactive"`` (R(D, P) = R(D)), ``"both_active"`` or
     ``"perfect_perception"`` (P = 0, rate > 0); a str, or an array of str for array input.
+    Field names match the per-component fields of ``RDPVectorSolution``.
     """
-
-    __test__ = False  # not a pytest test class despite the name
 
     noise_var: FloatOrArray
     gain: FloatOrArray
@@ -403,13 +403,13 @@ class TestChannel:
     distortion: FloatOrArray
     perception: FloatOrArray
     rate_nats: FloatOrArray
-    measure: str
-    regime: str | np.ndarray
+    measure: Perception
+    regime: Regime | np.ndarray
 
     @property
     def rate_bits(self) -> FloatOrArray:
         """The channel's rate I(X; X̂) in bits."""
-        return _out(nats_to(self.rate_nats, "bits"))
+        return convert_rate(self.rate_nats, "nats", "bits")
 
 
 def _achieved_perception(var: np.ndarray, h: np.ndarray, perception: str) -> np.ndarray:
@@ -427,8 +427,7 @@ def _optimal_recon(
     d: np.ndarray, lo: np.ndarray, gap: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ŝ/s, c, 1 - c², zero-rate mask, inactive mask)``, unit source, ``d = D/s²``."""
-    zero_rate = d >= 1.0 + lo**2
-    inactive = ~zero_rate & (lo**2 <= 1.0 - d)
+    zero_rate, inactive = _regime_masks(d, lo)
     with np.errstate(divide="ignore", invalid="ignore"):
         # zero rate: X̂ ⊥ X; take the most realistic std within the budget, ŝ = min(s, √(D-s²)).
         h_zero = np.sqrt(np.minimum(1.0, np.maximum(d - 1.0, 0.0)))
@@ -481,11 +480,7 @@ def test_channel(
     (0.75, 0.333333333333333)
     """
     perception = check_perception(perception)
-    D, P, var = _broadcast(
-        D=check_positive(D, "D", allow_inf=True),
-        P=check_nonnegative(P, "P", allow_inf=True),
-        variance=_check_variance(variance),
-    )
+    D, P, var = _check_dpv(D, P, variance)
     d = D / var
     lo, gap = _unit_floor(P, var, perception)
     h, c, omc, zero_rate, inactive = _optimal_recon(d, lo, gap)  # h = ŝ/s
@@ -495,26 +490,29 @@ def test_channel(
     distortion = var * ((1.0 - h) ** 2 + 2.0 * h * omc / (1.0 + c))
     # perception inactive (c = h): a = h² = 1 - D/s² without the sqrt round trip.
     gain = np.where(inactive, 1.0 - d, c * h)
-    rate = np.where(c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(omc))
+    rate = _rate_nats_of_correlation(c, omc)
     return TestChannel(
-        noise_var=_out(noise_var),
-        gain=_out(gain),
-        recon_std=_out(np.sqrt(var) * h),
-        correlation=_out(c),
-        distortion=_out(distortion),
-        perception=_out(_achieved_perception(var, h, perception)),
-        rate_nats=_out(rate),
+        noise_var=as_output(noise_var),
+        gain=as_output(gain),
+        recon_std=as_output(np.sqrt(var) * h),
+        correlation=as_output(c),
+        distortion=as_output(distortion),
+        perception=as_output(_achieved_perception(var, h, perception)),
+        rate_nats=as_output(rate),
         measure=perception,
         regime=_regime_names(zero_rate, inactive, P),
     )
 
 
-def _regime_names(zero_rate: np.ndarray, inactive: np.ndarray, P: np.ndarray) -> str | np.ndarray:
+def _regime_names(
+    zero_rate: np.ndarray, inactive: np.ndarray, P: np.ndarray
+) -> Regime | np.ndarray:
     """Regime labels of THEORY.md §1 (str for 0-d input)."""
     active = np.where(P == 0.0, "perfect_perception", "both_active")
     names = np.where(zero_rate, "zero_rate", np.where(inactive, "perception_inactive", active))
-    return str(names) if names.ndim == 0 else names
+    return cast(Regime, str(names)) if names.ndim == 0 else names
 
 
-# The contract name starts with "test_": keep pytest from collecting it where it is imported.
+# The contract names start with "test"/"Test": keep pytest from collecting them on import.
 test_channel.__test__ = False  # type: ignore[attr-defined]
+TestChannel.__test__ = False  # type: ignore[attr-defined]

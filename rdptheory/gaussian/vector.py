@@ -11,7 +11,8 @@ W₂²(p_X, p_X̂) (squared, same units as D); rates are bits unless ``unit="nat
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,14 @@ from rdptheory._units import Unit, check_unit, nats_to, to_nats
 from rdptheory._validation import check_covariance, check_nonnegative, check_positive
 from rdptheory._validation import check_variances as _check_variances
 from rdptheory.gaussian import _vector_solver as _solver
+from rdptheory.gaussian._common import (
+    FloatOrArray,
+    Regime,
+    as_output,
+    broadcast_named,
+    check_scalar,
+    convert_rate,
+)
 
 __all__ = [
     "WaterFilling",
@@ -37,9 +46,6 @@ __all__ = [
 #: Elements of the (batch, n) work array of the vectorised water-filling.
 _BLOCK_ELEMENTS = 1 << 20
 
-Regime = Literal["zero_rate", "water_filling", "both_active", "perfect_perception"]
-
-
 class WaterFilling(NamedTuple):
     """Reverse water-filling solution (THEORY.md §2).
 
@@ -48,9 +54,14 @@ class WaterFilling(NamedTuple):
     is reported as max λ_i (every component is then at zero rate).
     """
 
-    level: np.ndarray | float
+    level: FloatOrArray
     distortions: np.ndarray
-    rate_nats: np.ndarray | float
+    rate_nats: FloatOrArray
+
+    @property
+    def rate_bits(self) -> FloatOrArray:
+        """R(D) in bits."""
+        return convert_rate(self.rate_nats, "nats", "bits")
 
 
 class Spectrum(NamedTuple):
@@ -63,10 +74,14 @@ class Spectrum(NamedTuple):
 class RDPVectorSolution(NamedTuple):
     """Optimal jointly Gaussian test channel of the vector R(D, P) problem (THEORY.md §2).
 
-    Per-component arrays have shape ``(n,)`` in the order of the input ``variances``.
-    Rates are in nats (``rate_nats``, ``rates_nats``). ``mu``/``nu`` are the Lagrange
-    multipliers of the D and P constraints (nats per unit of distortion; ``nu = inf`` when
-    P = 0, where Slater's condition fails and the P constraint is eliminated instead).
+    Per-component arrays have shape ``(n,)`` in the order of the input ``variances``; the
+    field names are those of the scalar :class:`~rdptheory.gaussian.TestChannel`. Rates
+    are in nats (``rate_nats``, ``rates_nats``; ``rate_bits`` converts). ``regime`` is one
+    of ``"zero_rate"``, ``"perception_inactive"`` (plain reverse water-filling),
+    ``"perfect_perception"`` (P = 0) or ``"both_active"`` (THEORY.md §2). ``mu``/``nu``
+    are the Lagrange multipliers of the D and P constraints (nats per unit of distortion;
+    ``nu = inf`` when P = 0, where Slater's condition fails and the P constraint is
+    eliminated instead).
     ``dual_gap_nats`` = primal rate − Lagrange dual value at (μ, ν) (a certificate: the
     dual value is a lower bound on R(D, P); it is at rounding level of the Lagrangian's
     terms, |gap| ≲ 1e-15·(R + μD + νP), so relative to R it is only meaningful away from
@@ -93,10 +108,10 @@ class RDPVectorSolution(NamedTuple):
     noise_var: np.ndarray
     gain: np.ndarray
 
-
-def _as_output(x: np.ndarray) -> np.ndarray | float:
-    """0-d arrays become Python floats (scalar in, float out)."""
-    return float(x) if np.ndim(x) == 0 else x
+    @property
+    def rate_bits(self) -> float:
+        """R(D, P) (or the rate of the D(R, P) solution) in bits."""
+        return float(convert_rate(self.rate_nats, "nats", "bits"))
 
 
 def water_filling(D: npt.ArrayLike, variances: npt.ArrayLike) -> WaterFilling:
@@ -135,7 +150,7 @@ def water_filling(D: npt.ArrayLike, variances: npt.ArrayLike) -> WaterFilling:
     distortions = np.minimum(level[..., None], lam)
     # clamp round-off: λ_i/D_i >= 1 exactly by construction, log of a ratio >= 1
     rate = 0.5 * np.log(np.maximum(lam / distortions, 1.0)).sum(axis=-1)
-    return WaterFilling(_as_output(level), distortions, _as_output(rate))
+    return WaterFilling(as_output(level), distortions, as_output(rate))
 
 
 def _water_level(D: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -154,7 +169,7 @@ def _water_level(D: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 def rate_distortion_vector(
     D: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
-) -> np.ndarray | float:
+) -> FloatOrArray:
     """R(D) of the diagonal Gaussian source by reverse water-filling.
 
     .. math::
@@ -192,7 +207,7 @@ def rate_distortion_vector(
         level = _water_level(flat[start : start + block], lam)
         ratio = np.maximum(lam / level[:, None], 1.0)  # λ_i / min(θ, λ_i) >= 1
         rate[start : start + block] = 0.5 * np.log(ratio).sum(axis=-1)
-    return _as_output(nats_to(rate.reshape(D.shape), unit))
+    return as_output(nats_to(rate.reshape(D.shape), unit))
 
 
 def covariance_spectrum(cov: npt.ArrayLike) -> Spectrum:
@@ -282,20 +297,22 @@ def _wf_family_for_rate(lam: np.ndarray, R_nats: float, theta: float) -> _solver
 def _solve_rdp(D: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
     """Regime dispatch for min R s.t. D_tot <= D, P_tot <= P (THEORY.md §2)."""
     L = float(lam.sum())
-    if D >= L + max(np.sqrt(L) - np.sqrt(P), 0.0) ** 2:
-        return _assemble(lam, _zero_rate_family(lam, P), "zero_rate", ("D", D, P))
     theta = float(_water_level(np.asarray(D), lam))
     p_wf = _wf_perception(theta, lam)
-    if P >= p_wf:
-        return _assemble(lam, _wf_family(lam, theta), "water_filling", ("D", D, P))
-    if P == 0.0:
+    regime: Regime
+    if D >= L + max(np.sqrt(L) - np.sqrt(P), 0.0) ** 2:
+        regime, fam = "zero_rate", _zero_rate_family(lam, P)
+    elif P >= p_wf:
+        regime, fam = "perception_inactive", _wf_family(lam, theta)
+    elif P == 0.0:
+        regime = "perfect_perception"
         fam = _solver.solve_gamma("D", D, lam, 0.0, float(np.log(1.0 / theta)))
-        return _assemble(lam, fam, "perfect_perception", ("D", D, P))
-    # D > L: at a_hi = 1 − √(D/L − 1) the curve D_tot = D reaches γ → 0 (zero rate)
-    a_hi = 1.0 if D <= L else 1.0 - float(np.sqrt(D / L - 1.0))
-    p_hi = p_wf if D <= L else L * a_hi**2  # P_tot at a_hi (the γ → 0 limit when D > L)
-    fam = _solver.solve_outer("D", D, P, lam, a_hi, p_hi, 1.0 / theta)
-    return _assemble(lam, fam, "both_active", ("D", D, P))
+    else:
+        # D > L: at a_hi = 1 − √(D/L − 1) the curve D_tot = D reaches γ → 0 (zero rate)
+        a_hi = 1.0 if D <= L else 1.0 - float(np.sqrt(D / L - 1.0))
+        p_hi = p_wf if D <= L else L * a_hi**2  # P_tot at a_hi (the γ → 0 limit when D > L)
+        regime, fam = "both_active", _solver.solve_outer("D", D, P, lam, a_hi, p_hi, 1.0 / theta)
+    return _assemble(lam, fam, regime, ("D", D, P))
 
 
 def _solve_drp(R: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
@@ -304,13 +321,15 @@ def _solve_drp(R: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
         return _assemble(lam, _zero_rate_family(lam, P), "zero_rate", ("R", R, P))
     theta = _water_level_for_rate(R, lam)
     p_wf = _wf_perception(theta, lam)
+    regime: Regime
     if P >= p_wf:
-        return _assemble(lam, _wf_family_for_rate(lam, R, theta), "water_filling", ("R", R, P))
-    if P == 0.0:
+        regime, fam = "perception_inactive", _wf_family_for_rate(lam, R, theta)
+    elif P == 0.0:
+        regime = "perfect_perception"
         fam = _solver.solve_gamma("R", R, lam, 0.0, float(np.log(1.0 / theta)))
-        return _assemble(lam, fam, "perfect_perception", ("R", R, P))
-    fam = _solver.solve_outer("R", R, P, lam, 1.0, p_wf, 1.0 / theta)
-    return _assemble(lam, fam, "both_active", ("R", R, P))
+    else:
+        regime, fam = "both_active", _solver.solve_outer("R", R, P, lam, 1.0, p_wf, 1.0 / theta)
+    return _assemble(lam, fam, regime, ("R", R, P))
 
 
 def _relative_residual(value: float, target: float, active: bool) -> float:
@@ -347,14 +366,6 @@ def _assemble(
         float(r_i.sum()), totals["D"], p_tot, regime, np.sqrt(lam) * u, c, d_i, p_i, r_i,
         float(mu), float(nu), float(gap), float(kkt), noise_var, u * c,
     )  # fmt: skip
-
-
-def _check_scalar(x: np.ndarray, name: str) -> float:
-    if x.ndim != 0:
-        raise ValueError(
-            f"{name} must be a scalar here, got shape {x.shape}; use the vectorised form"
-        )
-    return float(x)
 
 
 def rdp_vector_solution(
@@ -395,8 +406,8 @@ def rdp_vector_solution(
     ('both_active', 0.5441127892, True)
     """
     lam = _check_variances(variances)
-    D_ = _check_scalar(check_positive(D, "D"), "D")
-    P_ = _check_scalar(check_nonnegative(P, "P", allow_inf=True), "P")
+    D_ = check_scalar(check_positive(D, "D"), "D", "rdp_vector")
+    P_ = check_scalar(check_nonnegative(P, "P", allow_inf=True), "P", "rdp_vector")
     return _solve_rdp(D_, P_, lam)
 
 
@@ -438,23 +449,27 @@ def drp_vector_solution(
     """
     unit = check_unit(unit)
     lam = _check_variances(variances)
-    R_ = _check_scalar(check_nonnegative(R, "R"), "R")
-    P_ = _check_scalar(check_nonnegative(P, "P", allow_inf=True), "P")
+    R_ = check_scalar(check_nonnegative(R, "R"), "R", "drp_vector")
+    P_ = check_scalar(check_nonnegative(P, "P", allow_inf=True), "P", "drp_vector")
     return _solve_drp(float(to_nats(R_, unit)), P_, lam)
 
 
-def _broadcast_pairs(x: np.ndarray, P: np.ndarray, names: tuple[str, str]) -> np.broadcast:
-    try:
-        return np.broadcast(x, P)
-    except ValueError as exc:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must broadcast, got {x.shape}, {P.shape}"
-        ) from exc
+_Solver = Callable[[float, float, np.ndarray], RDPVectorSolution]
+
+
+def _solve_each(
+    solve: _Solver, x: np.ndarray, P: np.ndarray, lam: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(rate_nats, distortion)`` of the solution at every broadcast pair ``(x, P)``."""
+    sols = [solve(float(a), float(p), lam) for a, p in zip(x.ravel(), P.ravel())]
+    rate_nats = np.array([sol.rate_nats for sol in sols], dtype=float).reshape(x.shape)
+    distortion = np.array([sol.distortion for sol in sols], dtype=float).reshape(x.shape)
+    return rate_nats, distortion
 
 
 def rdp_vector(
     D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
-) -> np.ndarray | float:
+) -> FloatOrArray:
     """R(D, P) of N(0, diag(λ)) with W₂² perception (broadcast over D and P).
 
     .. math::
@@ -487,16 +502,16 @@ def rdp_vector(
     """
     unit = check_unit(unit)
     lam = _check_variances(variances)
-    D_ = check_positive(D, "D")
-    P_ = check_nonnegative(P, "P", allow_inf=True)
-    it = _broadcast_pairs(D_, P_, ("D", "P"))
-    out = np.array([_solve_rdp(float(d), float(p), lam).rate_nats for d, p in it])
-    return _as_output(nats_to(out.reshape(it.shape), unit))
+    D_, P_ = broadcast_named(
+        D=check_positive(D, "D"), P=check_nonnegative(P, "P", allow_inf=True)
+    )
+    rate_nats, _ = _solve_each(_solve_rdp, D_, P_, lam)
+    return as_output(nats_to(rate_nats, unit))
 
 
 def drp_vector(
     R: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
-) -> np.ndarray | float:
+) -> FloatOrArray:
     """D(R, P) of N(0, diag(λ)) with W₂² perception (broadcast over R and P).
 
     .. math::
@@ -532,8 +547,8 @@ def drp_vector(
     """
     unit = check_unit(unit)
     lam = _check_variances(variances)
-    R_ = to_nats(check_nonnegative(R, "R"), unit)
-    P_ = check_nonnegative(P, "P", allow_inf=True)
-    it = _broadcast_pairs(R_, P_, ("R", "P"))
-    out = np.array([_solve_drp(float(r), float(p), lam).distortion for r, p in it])
-    return _as_output(out.reshape(it.shape))
+    R_, P_ = broadcast_named(
+        R=check_nonnegative(R, "R"), P=check_nonnegative(P, "P", allow_inf=True)
+    )
+    _, distortion = _solve_each(_solve_drp, to_nats(R_, unit), P_, lam)
+    return as_output(distortion)

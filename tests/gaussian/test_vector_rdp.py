@@ -121,7 +121,7 @@ def test_regime_boundaries(lam: np.ndarray, frac: float) -> None:
     p_wf = np.sum((np.sqrt(lam) - np.sqrt(np.maximum(lam - theta, 0))) ** 2)
     r_d = rate_distortion_vector(D, lam, unit="nats")
     at = rdp_vector_solution(D, p_wf * (1 + 1e-9), lam)
-    assert at.regime == "water_filling" and at.rate_nats == pytest.approx(r_d, rel=1e-12)
+    assert at.regime == "perception_inactive" and at.rate_nats == pytest.approx(r_d, rel=1e-12)
     below = rdp_vector_solution(D, p_wf * 0.9, lam)
     assert below.regime == "both_active" and below.rate_nats > r_d
     # zero-rate threshold in P for D > L: D = L + (√L − √P)²
@@ -258,7 +258,7 @@ def test_broadcasting_and_units() -> None:
         (lambda: rdp_vector(1.0, -0.1, [1.0]), "P must be >= 0"),
         (lambda: rdp_vector(float("nan"), 0.1, [1.0]), "D must not contain NaN"),
         (lambda: rdp_vector(1.0, 0.1, [1.0, -2.0]), "variances must be > 0"),
-        (lambda: rdp_vector([1.0, 2.0], [0.1, 0.2, 0.3], [1.0]), "D and P must broadcast"),
+        (lambda: rdp_vector([1.0, 2.0], [0.1, 0.2, 0.3], [1.0]), "D, P must broadcast"),
         (lambda: drp_vector(-1.0, 0.1, [1.0]), "R must be >= 0"),
         (lambda: drp_vector(np.inf, 0.1, [1.0]), "R must be finite"),
         (lambda: rdp_vector_solution([1.0, 2.0], 0.1, [1.0]), "D must be a scalar"),

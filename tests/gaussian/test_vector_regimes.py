@@ -15,14 +15,11 @@ from rdptheory.testing import (
     vector_operating_points,
 )
 
-# rdptheory.testing calls plain water-filling "perception_inactive"
-REGIME_NAMES = {"water_filling": "perception_inactive"}
-
 
 @given(vector_operating_points())
 def test_regime_classification(pt) -> None:
     sol = rdp_vector_solution(pt.D, pt.P, pt.variances)
-    assert REGIME_NAMES.get(sol.regime, sol.regime) == pt.regime
+    assert sol.regime == pt.regime
     assert (sol.rate_nats == 0.0) == (pt.regime == "zero_rate")
     assert sol.kkt_residual < 1e-12
 
