@@ -22,6 +22,18 @@ Key and counters (Philox4x32-10, Random123; bit-exact with ``triton.language.ran
 * Chunk ``c`` of a :func:`pfr_select` call uses the global chunk id ``chunk_offset + c``.
   All offsets are 64-bit (no int32 overflow at 2**16 candidates x 32768 dims).
 
+Backends (one registry per operation; ``numpy`` is the reference beside every kernel)
+-------------------------------------------------------------------------------------
+* ``numpy``: readable float64 scoring, the source of truth (``_numpy.py``, ``_philox.py``).
+* ``numba``: fused loop, ``prange`` over chunks; branch-free fdlibm ``log``/``sin``/``cos``
+  so the candidate loop vectorises (``_numba_kernels.py``). The CPU path of ``"auto"``.
+  Its OpenMP workers spin after a parallel region; with few cores set
+  ``OMP_WAIT_POLICY=PASSIVE`` before importing torch/numba when mixing them.
+* ``torch``: vectorised, CPU or CUDA. ``triton``: one program per chunk, running best over
+  candidate blocks, one launch for all chunks (CUDA, or ``TRITON_INTERPRET=1`` in tests).
+* ``cupy``: RawKernel, one thread block per chunk (CUDA only).
+Throughput: ``benchmarks/rcc.py``.
+
 Public API
 ----------
 ``philox4x32_10(counter, key)``, ``candidate_normals(seed, stream, chunk, n, dims)``,
