@@ -76,7 +76,7 @@ def check(quick: bool = False) -> ClaimResult:
     from rdptheory.diffusion import GMMModel
 
     sym_err, gain = _symbolic_gaussian_part()
-    n, steps, noise_var = (400, 64, 3.0) if quick else (4000, 128, 3.0)
+    n, steps, noise_var = (1500, 128, 3.0) if quick else (6000, 256, 3.0)
     control = _gaussian_control(n, noise_var, steps)
     gmm = GMMModel(np.array([0.5, 0.5]), np.array([[-2.0], [2.0]]), np.array([[[0.25]], [[0.25]]]))
     excess, se = _gmm_excess(gmm, n, noise_var, steps, _SEED)
