@@ -1,4 +1,4 @@
-"""The ``rdptheory rd | rdp | drp`` sub-commands (rdptheory/cli/_theory.py)."""
+"""The ``rdptheory rd | rdp | drp | rdp-vector | drp-vector | dp-awgn | score-scaled`` commands."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import sys
 import pytest
 
 from rdptheory.cli import main
-from rdptheory.gaussian import drp, rdp
+from rdptheory.gaussian import (
+    dp_awgn,
+    drp,
+    drp_vector_solution,
+    rdp,
+    rdp_vector_solution,
+    score_scaled_gap,
+    score_scaled_point,
+)
 
 
 def test_rdp_text(capsys):
@@ -92,3 +100,91 @@ def test_rdp_other_measures_have_no_lower_bound_field_value(capsys):
                  "--json"]) == 0
     (point,) = json.loads(capsys.readouterr().out)["points"]
     assert point["rate_lower_bound"] is None
+
+
+LAM = [1.0, 0.25, 0.04]
+
+
+def test_rdp_vector_json_matches_solver(capsys):
+    argv = ["rdp-vector", "--distortion", "0.5,1", "--perception", "0.01", "--variances",
+            "1,0.25,0.04", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "rdp-vector" and doc["unit"] == "bits" and doc["variances"] == LAM
+    for point, D in zip(doc["points"], [0.5, 1.0]):
+        sol = rdp_vector_solution(D, 0.01, LAM)
+        assert point["rate"] == sol.rate_bits and point["distortion"] == sol.distortion
+        assert point["regime"] == sol.regime == "both_active"
+        assert point["kkt_residual"] == sol.kkt_residual < 1e-12
+
+
+def test_rdp_vector_text(capsys):
+    argv = ["rdp-vector", "--distortion", "0.5", "--perception", "1", "--variances", "1,1",
+            "--unit", "nats"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.strip()
+    # white, P above the water-filling threshold: R = 2 · ½ log(1/0.25) = log 4 nats
+    assert out.startswith(f"D=0.5  P=1 (w2sq)  R={math.log(4.0):.12g} nats  "
+                          "[perception_inactive]  kkt=")
+
+
+def test_drp_vector_json_inverts(capsys):
+    argv = ["drp-vector", "--rate", "2", "--perception", "0,0.01", "--variances", "1,0.25,0.04",
+            "--json"]
+    assert main(argv) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert [p["regime"] for p in points] == ["perfect_perception", "both_active"]
+    for point, P in zip(points, [0.0, 0.01]):
+        assert point["distortion"] == drp_vector_solution(2.0, P, LAM).distortion
+        assert point["rate"] == pytest.approx(2.0, rel=1e-14)
+
+
+def test_vector_broadcast_error_names_arguments(capsys):
+    argv = ["rdp-vector", "--distortion", "0.5,1,2", "--perception", "0.01,0.2", "--variances",
+            "1"]
+    assert main(argv) == 2
+    assert "D, P must broadcast together" in capsys.readouterr().err
+
+
+def test_dp_awgn_text_and_json(capsys):
+    argv = ["dp-awgn", "--perception", "0,0.01", "--variances", "1,0.25", "--noise-var", "0.5"]
+    assert main(argv) == 0
+    header, *lines = capsys.readouterr().out.strip().splitlines()
+    ref = dp_awgn([0.0, 0.01], [1.0, 0.25], 0.5)
+    assert header == f"MMSE D*={ref.mmse:.12g}  W2sq(p_X, p_X*)={ref.w2sq_mmse:.12g}"
+    assert len(lines) == 2 and lines[0].startswith(f"P=0 (w2sq)  D={ref.mse[0]:.12g}  alpha=1  ")
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["mmse"] == ref.mmse == 0.5 and doc["noise_var"] == 0.5
+    assert [p["mse"] for p in doc["points"]] == ref.mse.tolist()
+    assert [p["gains"] for p in doc["points"]] == ref.gains.tolist()
+
+
+def test_dp_awgn_shaped_noise_shape_error(capsys):
+    argv = ["dp-awgn", "--perception", "0", "--variances", "1,0.25", "--noise-var", "0.5,1,2"]
+    assert main(argv) == 2
+    assert "noise_var must be a scalar or have shape (2,)" in capsys.readouterr().err
+
+
+def test_score_scaled_json(capsys):
+    argv = ["score-scaled", "--variances", "1,0.25", "--noise-var", "0.5", "--rho", "1,1.5,2",
+            "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rho = [1.0, 1.5, 2.0]
+    ref = score_scaled_point([1.0, 0.25], 0.5, rho)
+    gap = score_scaled_gap([1.0, 0.25], 0.5, rho)
+    assert [p["rho"] for p in doc["points"]] == rho
+    assert [p["mse"] for p in doc["points"]] == ref.mse.tolist()
+    assert [p["rate_gap"] for p in doc["points"]] == gap.tolist()
+    assert all(p["rate"] == ref.rate for p in doc["points"])
+    assert doc["points"][0]["w2sq"] == 0.0 and min(gap) > 0.0  # non-white: above R(D, P)
+
+
+def test_score_scaled_text_white_gap_zero(capsys):
+    argv = ["score-scaled", "--variances", "1", "--noise-var", "1", "--rho", "2", "--unit", "nats"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"rho=2  R={0.5 * math.log(2.0):.12g} nats  D=0.5  W2sq=")
+    gap = float(out.split("R-R(D,P)=")[1].split()[0])
+    assert abs(gap) < 1e-12
