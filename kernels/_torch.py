@@ -71,62 +71,96 @@ def _box_muller(x0, x1):
     return r * torch.cos(theta.double()).float(), r * torch.sin(theta.double()).float()
 
 
-def normals_torch(key: tuple[int, int], stream: int, chunk: int, n, dims: int):
-    """float32 (len(n), dims) normals for an int64 tensor of candidate indices ``n``."""
+def normals_grid(key: tuple[int, int], stream: int, chunks, n, dims: int):
+    """float32 (len(chunks), len(n), dims) normals for int64 tensors of chunk ids and indices."""
     import torch
 
     q = torch.arange((dims + 3) // 4, dtype=torch.int64, device=n.device)
-    c1, c0 = torch.meshgrid(n, q, indexing="ij")
-    zero = torch.zeros_like(c0)
-    w = philox_torch([c0, c1, zero + chunk, zero + stream], *key)
+    zero = torch.zeros((chunks.numel(), n.numel(), q.numel()), dtype=torch.int64, device=n.device)
+    w = philox_torch(
+        [zero + q, zero + n[None, :, None], zero + chunks[:, None, None], zero + stream], *key
+    )
     n0, n1 = _box_muller(w[0], w[1])
     n2, n3 = _box_muller(w[2], w[3])
-    return torch.stack([n0, n1, n2, n3], dim=-1).reshape(n.numel(), -1)[:, :dims]
+    eps = torch.stack([n0, n1, n2, n3], dim=-1)  # (chunks, n, words, 4)
+    return eps.reshape(chunks.numel(), n.numel(), -1)[..., :dims]
 
 
-def _exponentials(key: tuple[int, int], stream: int, chunk: int, n):
-    """float64 Exp(1) increments for an int64 tensor of candidate indices ``n``."""
+def normals_torch(key: tuple[int, int], stream: int, chunk: int, n, dims: int):
+    """float32 (len(n), dims) normals of one chunk for an int64 tensor of candidates ``n``."""
     import torch
 
-    zero = torch.zeros_like(n)
-    w = philox_torch([n >> 2, zero + chunk, zero, zero + (stream | ENCODER_STREAM_BIT)], *key)
-    words = torch.stack(w, dim=-1).gather(1, (n & 3)[:, None])[:, 0]
+    chunks = torch.tensor([chunk], dtype=torch.int64, device=n.device)
+    return normals_grid(key, stream, chunks, n, dims)[0]
+
+
+def _exponentials(key: tuple[int, int], stream: int, chunks, n):
+    """float64 (len(chunks), len(n)) Exp(1) increments for candidate indices ``n``."""
+    import torch
+
+    zero = torch.zeros((chunks.numel(), n.numel()), dtype=torch.int64, device=n.device)
+    w = philox_torch(
+        [zero + (n >> 2), zero + chunks[:, None], zero, zero + (stream | ENCODER_STREAM_BIT)], *key
+    )
+    words = torch.stack(w, dim=-1).gather(2, (zero + (n & 3))[..., None])[..., 0]
     return -torch.log((words.double() + 0.5) * 2.0**-32)
 
 
-def _select_chunk(problem: SelectProblem, coef, c: int, device) -> tuple[int, float]:
-    """argmin_n log T_n - log w_n for one chunk, in candidate blocks (float64 scoring)."""
+def _select_group(problem: SelectProblem, coef, cs: np.ndarray, device):
+    """Selection for chunks ``cs`` of equal width and candidate count, batched (float64)."""
     import torch
 
-    lo, hi = int(problem.chunk_starts[c]), int(problem.chunk_starts[c + 1])
-    a, b = (torch.as_tensor(x[lo:hi], device=device) for x in coef[:2])
-    const = float(coef[2][lo:hi].sum())
-    n_cand, chunk = 1 << int(problem.log2_candidates[c]), problem.chunk_offset + c
-    block = max(1, BLOCK_CANDIDATE_DIMS // (hi - lo))
-    best, best_n, best_lw = float("inf"), 0, 0.0
-    t_carry = torch.zeros(1, dtype=torch.float64, device=device)
+    lo, width = problem.chunk_starts[cs], int(np.diff(problem.chunk_starts)[cs[0]])
+    cols = lo[:, None] + np.arange(width)  # (G, width) dims of every chunk
+    a, b = (torch.as_tensor(x[cols], device=device) for x in coef[:2])
+    const = torch.as_tensor(coef[2][cols].sum(axis=1), device=device)
+    chunks = torch.as_tensor(problem.chunk_offset + cs, dtype=torch.int64, device=device)
+    n_cand = 1 << int(problem.log2_candidates[cs[0]])
+    block = max(1, min(n_cand, BLOCK_CANDIDATE_DIMS // (len(cs) * width)))
+    best = torch.full((len(cs),), float("inf"), dtype=torch.float64, device=device)
+    best_n = torch.zeros(len(cs), dtype=torch.int64, device=device)
+    best_lw = torch.zeros(len(cs), dtype=torch.float64, device=device)
+    t_carry = torch.zeros((len(cs), 1), dtype=torch.float64, device=device)
     for start in range(0, n_cand, block):
         n = torch.arange(start, min(start + block, n_cand), dtype=torch.int64, device=device)
-        eps = normals_torch(seed_key(problem.seed), problem.stream, chunk, n, hi - lo).double()
-        lw = ((a * eps + b) * eps).sum(dim=1) + const
-        e = _exponentials(seed_key(problem.encoder_seed), problem.stream, chunk, n)
+        eps = normals_grid(seed_key(problem.seed), problem.stream, chunks, n, width).double()
+        lw = ((a[:, None, :] * eps + b[:, None, :]) * eps).sum(dim=2) + const[:, None]
+        e = _exponentials(seed_key(problem.encoder_seed), problem.stream, chunks, n)
         if problem.algorithm == "orc":
             e = e / (n_cand - n).double()  # Renyi: E_k / (N - k + 1)
-        t = torch.cumsum(torch.cat([t_carry, e]), dim=0)[1:]
-        t_carry = t[-1:]
+        t = torch.cumsum(torch.cat([t_carry, e], dim=1), dim=1)[:, 1:]  # left-to-right sums
+        t_carry = t[:, -1:]
         score = torch.log(t) - lw
-        i = int(torch.argmin(score))
-        if float(score[i]) < best:
-            best, best_n, best_lw = float(score[i]), start + i, float(lw[i])
-    return best_n, best_lw
+        arg = torch.argmin(score, dim=1)  # first minimum: ties keep the earliest candidate
+        val = score.gather(1, arg[:, None])[:, 0]
+        better = val < best
+        best = torch.where(better, val, best)
+        best_n = torch.where(better, start + arg, best_n)
+        best_lw = torch.where(better, lw.gather(1, arg[:, None])[:, 0], best_lw)
+    return best_n.cpu().numpy(), best_lw.cpu().numpy()
+
+
+def _groups(problem: SelectProblem) -> list[np.ndarray]:
+    """Chunks of equal (width, candidate bits), split so one block holds ~2^20 candidate-dims."""
+    widths = np.diff(problem.chunk_starts)
+    keys = widths * 64 + problem.log2_candidates
+    out = []
+    for key in np.unique(keys):
+        cs = np.flatnonzero(keys == key)
+        per = max(1, BLOCK_CANDIDATE_DIMS // (int(widths[cs[0]]) * 256))
+        out += [cs[i : i + per] for i in range(0, cs.size, per)]
+    return out
 
 
 @SELECT.register("torch", available=_available)
 def select_torch(problem: SelectProblem) -> tuple[np.ndarray, np.ndarray]:
-    """PFR/ORC selection with torch, one chunk at a time (CUDA when available)."""
+    """PFR/ORC selection with torch, batched over chunks of equal shape (CUDA when available)."""
     coef = problem.quadratic_coefficients()
-    out = [_select_chunk(problem, coef, c, _device()) for c in range(problem.n_chunks)]
-    return np.array([o[0] for o in out], np.int64), np.array([o[1] for o in out], np.float64)
+    idx = np.zeros(problem.n_chunks, np.int64)
+    lw = np.zeros(problem.n_chunks, np.float64)
+    for cs in _groups(problem):
+        idx[cs], lw[cs] = _select_group(problem, coef, cs, _device())
+    return idx, lw
 
 
 @NORMALS.register("torch", available=_available)
