@@ -141,6 +141,13 @@ class GaussianModel:
         """Number of scalar components d."""
         return int(np.prod(self.event_shape, dtype=int))
 
+    @property
+    def covariance(self) -> np.ndarray:
+        """Σ as a full (d, d) matrix ((1, 1) for a scalar source)."""
+        lam = np.atleast_1d(self.eigenvalues)
+        U = self.eigenvectors
+        return np.diag(lam) if U is None else (U * lam) @ U.T
+
     def _params(self, y: Any) -> tuple[Any, Any, Any]:
         """(μ, Λ, U) in y's array kind, dtype and device (cached per dtype/device)."""
         if not _xp.is_torch(y):

@@ -146,7 +146,10 @@ def decode(
     """
     if not isinstance(model, DiffusionModel):
         raise TypeError("model must provide denoise(y, noise_var) and score(y, noise_var)")
-    v0 = float(check_positive(noise_var, "noise_var"))
+    v_arr = check_positive(noise_var, "noise_var")
+    if v_arr.ndim != 0:
+        raise ValueError(f"noise_var must be a scalar (one received level), got {v_arr.shape}")
+    v0 = float(v_arr)
     sched = get_schedule(schedule)
     check_choice(solver, "solver", SOLVERS)
     if not _xp.is_torch(y):

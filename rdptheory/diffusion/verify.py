@@ -96,8 +96,7 @@ def w2sq_gaussian_fit(
 ) -> MCEstimate:
     """W₂²(p_X, N(mean, cov of X̂)) with a percentile-bootstrap interval (``n_boot`` resamples)."""
     xf = _flat(np.asarray(x_hat))
-    cov = np.atleast_2d(model.cov) if model.cov.ndim == 2 else np.diag(np.atleast_1d(model.cov))
-    mean = np.atleast_1d(model.mean)
+    cov, mean = model.covariance, np.atleast_1d(model.mean)
     fit = lambda s: bures_w2sq(s.mean(0), np.atleast_2d(np.cov(s.T)), mean, cov)
     rng = np.random.default_rng(seed)
     boot = [fit(xf[rng.integers(0, len(xf), len(xf))]) for _ in range(n_boot)]

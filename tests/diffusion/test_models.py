@@ -47,6 +47,12 @@ def test_gaussian_diagonal_fast_path_equals_full():
     )
 
 
+def test_covariance_property():
+    np.testing.assert_allclose(GaussianModel(MEAN, COV).covariance, COV, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(GaussianModel(np.zeros(3), 2.0).covariance, 2.0 * np.eye(3))
+    np.testing.assert_array_equal(GaussianModel(0.0, 2.0).covariance, [[2.0]])
+
+
 def test_scalar_model_and_per_batch_levels():
     m = GaussianModel(1.0, 2.0)
     y = np.array([0.0, 1.0, 4.0])

@@ -179,6 +179,8 @@ def test_validation_errors():
         decode(object(), y, 0.8, 1.0)
     with pytest.raises(ValueError, match="noise_var"):
         decode(m, y, 0.0, 1.0)
+    with pytest.raises(ValueError, match="noise_var must be a scalar"):
+        decode(m, y, np.ones(2), 1.0)
     with pytest.raises(ValueError, match="rho"):
         decode(m, y, 0.8, -1.0)
     with pytest.raises(ValueError, match="rho"):
