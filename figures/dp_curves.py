@@ -65,7 +65,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                                                    "P_over_P_mmse", "D_mse", "D_over_DR"), rows)
     arr = np.array([(r[1], r[3], r[5], r[7]) for r in rows])
     with paper_style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 2.7))
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 3.0))
         for k, (ax, panel, rates) in enumerate(zip(axes, ("scalar", "i^-2"),
                                                    (RATES_SCALAR, RATES_VECTOR))):
             mask = np.array([r[0] == panel for r in rows])
@@ -79,11 +79,12 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                    ylabel=r"distortion $D\,/\,D(R)$")
             ax.set_title(r"scalar, $\lambda = 1$" if panel == "scalar"
                          else r"non-white, $\lambda_i = i^{-2}$, $d = 16$")
-            ax.legend(loc="upper right", ncol=2, title="lines: $D(R,P)$; markers: scheme, same $R$",
-                      title_fontsize=7)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=6.8,
+                      handlelength=1.4, columnspacing=1.0, title="lines: $D(R,P)$",
+                      title_fontsize=6.8)
             panel_label(ax, "ab"[k])
         cb = fig.colorbar(sc, ax=axes, shrink=0.85, pad=0.015)
-        cb.set_label(r"score scale $\rho$ (markers)")
+        cb.set_label("markers: scheme at the same $R$\n" r"(colour: score scale $\rho$)")
         return save(fig, out_dir, NAME, TITLE, csv_path)
 
 

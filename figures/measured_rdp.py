@@ -77,7 +77,8 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
               "info_bits_per_dim", "mse_per_dim", "mse_se_per_dim", "w2sq_per_dim",
               "theory_mse_per_dim", "theory_w2sq_per_dim")
     csv_path = write_csv(out_dir / f"{NAME}.csv", header, rows)
-    grid = np.linspace(0.1, max(rates) * 1.15, 60)
+    real_max = max(r[4] for r in rows)
+    grid = np.linspace(0.1, max(real_max, max(rates)) * 1.05, 60)
     with paper_style() as plt:
         fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 2.8))
         for j, rho in enumerate(RHOS):

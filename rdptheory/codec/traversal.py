@@ -101,7 +101,7 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
     """
     from rdptheory.gaussian import score_scaled_point
 
-    n_big, n_small = (2, 40) if quick else (8, 400)
+    n_big, n_small = (2, 40) if quick else (48, 400)
     d_big = 32 if quick else 256
     lam_w, x_w = white_source(8, n_small, seed)
     lam_b, x_b = white_source(d_big, n_big, seed)
