@@ -375,7 +375,9 @@ def score_scaled_gap(
 
     Examples
     --------
-    >>> abs(score_scaled_gap([1.0], 0.5, 1.5)) < 1e-12
+    >>> round(score_scaled_gap([1.0, 0.25], 0.5, 1.0), 12)  # non-white: above R(D, P)
+    0.012425401415
+    >>> abs(score_scaled_gap([1.0], 0.5, 1.5)) < 1e-12  # scalar: on R(D, P)
     True
     """
     point = score_scaled_point(variances, noise_var, rho, unit=unit)
@@ -422,8 +424,8 @@ def score_scaled_dp_gap(
 
     Examples
     --------
-    >>> score_scaled_dp_gap([1.0, 0.1], 0.1, [1.0, 2.0]).round(12).tolist()
-    [0.0, 0.0]
+    >>> score_scaled_dp_gap([1.0, 0.1], 0.1, [1.0, 1.5, 2.0]).round(10).tolist()
+    [0.0, 0.0001358354, 0.0]
     """
     _, mse, single_alpha = _against_single_alpha(variances, noise_var, rho)
     return as_output(_db(mse / single_alpha))
@@ -453,8 +455,10 @@ def score_scaled_loss(
 
     Examples
     --------
-    >>> loss = score_scaled_loss([1.0, 1.0], 0.5, 1.5)
-    >>> abs(loss.total_loss_db) < 1e-9
+    >>> loss = score_scaled_loss([1.0, 0.25], 0.5, 1.5)
+    >>> round(loss.decoder_loss_db, 10), round(loss.noise_loss_db, 10)
+    (0.0005411889, 0.1067178373)
+    >>> abs(score_scaled_loss([1.0, 1.0], 0.5, 1.5).total_loss_db) < 1e-9  # white: no loss
     True
     """
     point, mse, single_alpha = _against_single_alpha(variances, noise_var, rho)
