@@ -141,7 +141,7 @@ def test_torch_image_batch_on_a_discrete_ddpm_grid():
         yy = scores.from_coords(z, v, "vp")
         return scores.eps_from_x0(yy, model.denoise(yy, v), v)
 
-    decode(
+    out32 = decode(
         PredictionModel(predict, "eps"),
         torch.tensor(y, dtype=torch.float32),
         v0,
@@ -149,6 +149,7 @@ def test_torch_image_batch_on_a_discrete_ddpm_grid():
         schedule=levels,
         steps=20,
     )
+    assert out32.dtype == torch.float32 and out32.shape == (5, 3, 4, 4)
     assert len(seen) == 39 and np.isin(seen, levels.levels).all()
 
 
