@@ -26,7 +26,8 @@ class OperatingPoint:
     here, which is diagonal in that basis). ``theory_mse``/``theory_w2sq`` are the decoder's
     exact values for ideal channel
     simulation; ``rdp_bits`` = R(D, P) (``w2sq``) at that (D, P); ``overhead`` =
-    rate_bits / rdp_bits - 1.
+    rate_bits / rdp_bits - 1. ``rd_bits_measured`` = R(D) at the *measured* MSE: no code can
+    reach that MSE with fewer bits, whatever its channel-simulation bias.
     """
 
     n: int
@@ -41,6 +42,7 @@ class OperatingPoint:
     theory_mse: float
     theory_w2sq: float
     rdp_bits: float
+    rd_bits_measured: float
 
     @property
     def rate_bits_per_dim(self) -> float:
@@ -139,7 +141,7 @@ def measure_operating_point(
         :func:`score_scaled_gains`.
     noise_var : the decoded noise level (progressive prefixes); default the codec's.
     """
-    from rdptheory.gaussian import rdp_vector
+    from rdptheory.gaussian import rate_distortion_vector, rdp_vector
 
     x, x_hat = as_float_array(x, "x"), as_float_array(x_hat, "x_hat")
     if x.shape != x_hat.shape or x.ndim != 2:
@@ -157,4 +159,5 @@ def measure_operating_point(
         w2sq_diag=diagonal_w2sq(x_hat, codec.eigenvalues, codec.eigenvectors),
         theory_mse=t_mse, theory_w2sq=t_w2sq,
         rdp_bits=float(rdp_vector(t_mse, t_w2sq, codec.eigenvalues)),
+        rd_bits_measured=float(rate_distortion_vector(float(err.mean()), codec.eigenvalues)),
     )

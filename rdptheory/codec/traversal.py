@@ -97,6 +97,7 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
     - white d=256 (one-shot, 1 and 0.5 bit/dim): overhead of real bits over R(D, P);
     - white d=8, many samples: one encode, rho in [1, 2] and the [FMM21] decoder;
     - lambda_i = i^-2, d=16: isotropic noise vs shaped noise at the same (D, P);
+    - RCC chunk budget / padding trade-off at d=256;
     - progressive file: every prefix.
     """
     from rdptheory.gaussian import score_scaled_point
@@ -123,10 +124,24 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
             "non-white", "i^-2 d=16, isotropic t", iso, x_p, rhos=(1.5,),
             perception=float(pt.w2sq))),
         ("i^-2 shaped", lambda: _shaped(lam_p, x_p, float(pt.mse), float(pt.w2sq), seed)),
+        ("chunk budget", lambda: _chunk_budgets(lam_b, x_b[: max(2, n_big // 2)], seed)),
         ("progressive", lambda: run_progressive(
             "progressive", "white d=8", GaussianCodec.for_rate(
                 lam_w, 8.0, seed=seed, mode="progressive", steps=3 if quick else 5), x_w)),
     ]
+
+
+def _chunk_budgets(lam, x, seed) -> list[TraversalRow]:
+    """The RCC chunk budget B and padding trade rate against sample bias (THEORY.md §5)."""
+    rows = []
+    for budget, padding in ((12.0, 4), (14.0, 2), (16.0, 2)):
+        codec = GaussianCodec.for_rate(lam, 1.0 * lam.size, seed=seed, max_chunk_bits=budget,
+                                       padding=padding)
+        for row in run_codec("chunk budget", f"white d={lam.size}", codec, x, rhos=(2.0,)):
+            rows.append(TraversalRow(row.experiment, row.source, row.mode,
+                                     f"rho=2, B={budget:g}, pad={padding}", row.point,
+                                     row.seconds_encode))
+    return rows
 
 
 def _shaped(lam, x, D, P, seed) -> list[TraversalRow]:

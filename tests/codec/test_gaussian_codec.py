@@ -14,7 +14,7 @@ from rdptheory.codec import (
     theory_point,
 )
 from rdptheory.diffusion import GaussianModel
-from rdptheory.gaussian import dp_awgn, rdp_vector
+from rdptheory.gaussian import dp_awgn, rate_distortion_vector, rdp_vector
 
 LAM = np.array([1.0, 0.5, 0.25])
 
@@ -66,6 +66,7 @@ def test_rate_is_file_size(x, one_shot):
     assert op.rate_bits == 8 * len(data) / 6 and op.file_bytes == len(data)
     assert op.info_bits == pytest.approx(codec.info_bits(), rel=1e-12)
     assert op.theory_w2sq == pytest.approx(0.0, abs=1e-12)
+    assert op.rd_bits_measured == pytest.approx(float(rate_distortion_vector(op.mse, LAM)))
 
 
 def test_full_covariance_uses_eigenbasis():
