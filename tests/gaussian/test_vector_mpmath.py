@@ -8,7 +8,7 @@ at rtol 1e-12:
   variables (ŝ_i, c_i) of THEORY.md §2, not the solver's (γ, a, ε) parameterisation.
   Stationarity of −½log(1 − c²) + μ(λ + ŝ² − 2c√λ ŝ) + ν(√λ − ŝ)² gives
   ŝ = √λ (a c + 1 − a) with a = μ/(μ + ν), and c/(1 − c²) = 2μλ(a c + 1 − a), a cubic in c
-  with exactly one root in (0, 1) (solved with ``mp.polyroots``); the multipliers (μ, ν)
+  with exactly one root in (0, 1) (a bracketed mpmath root); the multipliers (μ, ν)
   solve the two active constraints by mpmath's multidimensional Newton;
 - D(P) under AWGN [FMM21] and the score-scaled operating point: their closed forms.
 """
@@ -55,11 +55,9 @@ def mp_water_level(D: float, lam: list[float]) -> mp.mpf:
 def mp_component(lam: mp.mpf, mu: mp.mpf, nu: mp.mpf) -> tuple[mp.mpf, mp.mpf, mp.mpf, mp.mpf]:
     """(R_i, D_i, P_i, c_i) at the multipliers: the root c ∈ (0, 1) of the stationarity cubic."""
     a, k = mu / (mu + nu), 2 * mu * lam
-    # c = k(ac + 1 − a)(1 − c²)  ⇔  k a c³ + k(1 − a) c² + (1 − k a) c − k(1 − a) = 0
-    roots = mp.polyroots([k * a, k * (1 - a), 1 - k * a, -k * (1 - a)], maxsteps=200,
-                         extraprec=2 * DPS)  # fmt: skip
-    (c,) = [mp.re(r) for r in roots if abs(mp.im(r)) < mp.mpf(10) ** (-DPS // 2)
-            and 0 < mp.re(r) < 1]  # fmt: skip
+    # c = k(ac + 1 − a)(1 − c²): g(0) = −k(1 − a) < 0 < g(1) = 1, one root in (0, 1)
+    c = mp.findroot(lambda x: x - k * (a * x + 1 - a) * (1 - x**2), (mp.mpf(0), mp.mpf(1)),
+                    solver="anderson")  # fmt: skip
     sigma = mp.sqrt(lam)
     s_hat = sigma * (a * c + 1 - a)
     return (-mp.log(1 - c**2) / 2, lam + s_hat**2 - 2 * c * sigma * s_hat,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
@@ -18,6 +18,10 @@ from rdptheory.gaussian.vector import (
     rdp_vector_solution,
     water_filling,
 )
+
+# Tests whose every example runs ~30 vector solves get a third of the profile's examples
+# (20 by default, 333 under HYPOTHESIS_PROFILE=thorough).
+fewer_examples = settings(max_examples=max(20, settings().max_examples // 3))
 
 variances_st = st.lists(st.floats(1e-2, 1e2), min_size=1, max_size=10).map(np.array)
 frac_st = st.floats(0.005, 2.2)
@@ -132,6 +136,7 @@ def test_regime_boundaries(lam: np.ndarray, frac: float) -> None:
     assert inside.regime == "both_active" and inside.rate_nats > 0
 
 
+@fewer_examples
 @given(variances_st, pfrac_st)
 def test_monotone_and_convex_in_D(lam: np.ndarray, pfrac: float) -> None:
     L = lam.sum()
@@ -142,6 +147,7 @@ def test_monotone_and_convex_in_D(lam: np.ndarray, pfrac: float) -> None:
     assert np.all(np.diff(R, 2) >= -1e-9)
 
 
+@fewer_examples
 @given(variances_st, st.floats(0.05, 1.5))
 def test_monotone_and_convex_in_P(lam: np.ndarray, frac: float) -> None:
     L = lam.sum()
