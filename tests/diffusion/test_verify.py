@@ -12,6 +12,7 @@ from rdptheory.diffusion.verify import (
     gaussian_mc,
     gmm_mmse_gap,
     mean_estimate,
+    mse_difference,
     steps_for_tolerance,
     tradeoff_1d,
     traverse_rho,
@@ -109,6 +110,13 @@ def test_tradeoff_1d_bimodal():
     assert tr.mse[1] - tr.mmse > 0.1
     # and, at this noise level, ρ = 2 is worse than ρ = 1 in MSE as well as in W₂²
     assert tr.mse[1] > tr.mse[0] and tr.w2sq[1] > tr.w2sq[0]
+
+
+def test_mse_difference_paired_matches_quadrature():
+    """At t² = 4 the bimodal source has D(ρ=2) > D(ρ=1): larger ρ is worse in MSE too."""
+    diff = mse_difference(BIMODAL, 4.0, 2.0, 1.0, 4000, seed=8, level=LEVEL, steps=48)
+    quad = tradeoff_1d(BIMODAL, 4.0, [1.0, 2.0], nodes=400, steps=48)
+    assert diff.ci_low > 0 and diff.contains(quad.mse[1] - quad.mse[0]), (diff, quad.mse)
 
 
 def test_traverse_rho_agrees_with_quadrature():
@@ -213,6 +221,18 @@ def test_2d_gmm_rho1_law_and_rho2_gap():
         assert stats.ks_2samp(x_hat @ direction, ref @ direction).pvalue > ALPHA / 3
     gap = gmm_mmse_gap(m, 1.5, 6000, seed=33, level=LEVEL, steps=96)
     assert gap.excess.ci_low > 0
+
+
+@pytest.mark.slow
+def test_2d_gmm_mse_has_an_interior_minimum_in_rho():
+    """Finding (reported): D(1.5) < D(1) and D(1.5) < D(2) at t² = 1 (paired, 99.9 %)."""
+    m = GMMModel(
+        [0.5, 0.5],
+        [[-2.0, 0.0], [2.0, 0.0]],
+        [[[0.3, 0.1], [0.1, 0.2]], [[0.2, -0.05], [-0.05, 0.3]]],
+    )
+    assert mse_difference(m, 1.0, 2.0, 1.5, 20000, 9, level=LEVEL, steps=128).ci_low > 0
+    assert mse_difference(m, 1.0, 1.5, 1.0, 20000, 9, level=LEVEL, steps=128).ci_high < 0
 
 
 @pytest.mark.slow
