@@ -4,15 +4,15 @@ Layout (little-endian)::
 
     magic "RDPI" | version u8 | model fingerprint 8 B | image H u32, W u32 |
     code-space dimension u32 | seed u64 |
-    ladder t_max f32, t_min f32, levels u16 | steps u16 |
-    RCC stream (rdptheory.rcc.RCCStreamWriter container: index model, message count, one
-    range coder for every step's chunk layout and indices, its own CRC32) |
+    ladder t_max f32, t_min f32, levels u16 | steps u16 | chunk KL budget B f32 |
+    payload: one range coder holding, per step, the quantised KL (side information) and the
+    candidate index of every chunk (rdptheory.images._steps) |
     CRC32 u32 of everything before
 
 The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell models apart; the
 CRC guards the bytes). The code shape follows from the model and the image size (its size is
-stored to check it and to re-pack a prefix without the model), and each step's chunk layout
-travels inside the RCC stream, so no other side information is needed.
+stored to check it and to re-pack a prefix without the model); each step's chunk layout
+follows from its quantised KL and the seed.
 Every byte of the file counts in the rate.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 MAGIC = b"RDPI"
 VERSION = 1
 FINGERPRINT_BYTES = 8
-_HEAD = struct.Struct("<4sB8sIIIQffHH")
+_HEAD = struct.Struct("<4sB8sIIIQffHHf")
 
 
 @dataclass(frozen=True)
@@ -41,22 +41,23 @@ class StreamHeader:
     t_min: float
     n_levels: int
     n_steps: int
+    max_chunk_bits: float
 
 
 @dataclass(frozen=True)
 class ImageStream:
-    """A parsed file: its header and the RCC stream container (one message per step)."""
+    """A parsed file: its header and the range-coded payload (side information, indices)."""
 
     header: StreamHeader
-    rcc_stream: bytes
+    payload: bytes
 
 
 def pack_stream(stream: ImageStream) -> bytes:
     """Serialise an :class:`ImageStream` (module layout) with its CRC32."""
     h = stream.header
     head = _HEAD.pack(MAGIC, VERSION, h.fingerprint, h.height, h.width, h.code_dims, h.seed,
-                      h.t_max, h.t_min, h.n_levels, h.n_steps)
-    payload = head + stream.rcc_stream
+                      h.t_max, h.t_min, h.n_levels, h.n_steps, h.max_chunk_bits)
+    payload = head + stream.payload
     return payload + struct.pack("<I", zlib.crc32(payload))
 
 
@@ -76,6 +77,7 @@ def unpack_stream(data: bytes) -> ImageStream:
         raise ValueError("corrupted or truncated image stream: CRC32 mismatch")
     header = StreamHeader(*_HEAD.unpack_from(payload)[2:])
     if header.n_steps < 1 or header.n_steps > header.n_levels or header.height < 1 or \
-            header.width < 1 or header.code_dims < 1 or not 0 < header.t_min < header.t_max:
+            header.width < 1 or header.code_dims < 1 or not 0 < header.t_min < header.t_max \
+            or not 0 < header.max_chunk_bits <= 24:
         raise ValueError(f"corrupted image stream: inconsistent header {header}")
     return ImageStream(header, payload[_HEAD.size:])

@@ -3,9 +3,10 @@
 Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the noise ladder
 (:mod:`rdptheory.images._chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
 ``y_i ~ q(y_i | y_{i-1}, x)`` against the model's ``p(y_i | y_{i-1})`` with the chunked RCC
-engine (:mod:`rdptheory.rcc`, one stream index per step under one seed). It stops when the
+engine (one Philox stream per step under one seed; the step's quantised KL is the side
+information that fixes its chunk layout, :mod:`rdptheory.images._steps`). It stops when the
 next step would exceed the bit budget (``bpp``), when the ladder reaches ``noise_var``, or
-when one coordinate of the next step would carry more KL than one RCC chunk may hold
+when one chunk of the next step would carry more KL than one RCC chunk may hold
 (:data:`rdptheory.rcc.MAX_CHUNK_BITS`; only a model far from the image reaches this).
 
 Decoder: replay the chain from the indices and the seed (the proposals depend only on what was
@@ -13,7 +14,7 @@ already decoded), then integrate the score-scaled PF-ODE from the last level to 
 chosen *at decode time* [WBZ26] (:func:`rdptheory.diffusion.decode`). Any prefix of the steps
 is a valid lower-rate stream (``max_steps``, :func:`truncate`).
 
-The rate is the whole file: header, RCC stream (chunk layouts and indices), CRC.
+The rate is the whole file: header, side information, candidate indices, CRC.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._validation import check_int, check_positive, check_rho
-from rdptheory.images import _chain, _format
+from rdptheory.images import _chain, _format, _steps
 from rdptheory.images.datasets import from_model_space, to_model_space
 from rdptheory.images.models import ImageModel, default_model
 
@@ -127,9 +128,9 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
         raise ValueError(f"noise_var={noise_var} is above the ladder's first level {t[0]**2:.4g}")
     start = time.perf_counter()
     header = _format.StreamHeader(_fingerprint(model), h, w, x.size, seed, config.t_max,
-                                  config.t_min, config.n_levels, 0)
+                                  config.t_min, config.n_levels, 0, config.max_chunk_bits)
     messages, y = _encode_steps(x, model, t[: last + 1], header, budget, config)
-    data = _pack(header, messages, config)
+    data = _pack(header, messages)
     n = len(messages)
     return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
                           tuple(m.kl_bits for m in messages), time.perf_counter() - start, y)
@@ -139,19 +140,19 @@ def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
                   header: _format.StreamHeader, budget: float,
                   config: CodecConfig) -> tuple[list[Any], np.ndarray]:
     """RCC messages of the chain down the ladder ``t`` (step 0 always) and the last state."""
-    from rdptheory import rcc
-
-    messages: list[Any] = []
+    messages: list[_steps.StepCode] = []
     y = None
     for i in range(len(t)):
         step = _chain.first_step(x, t[0]) if i == 0 else _chain.reverse_step(
             x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i - 1], t[i])
-        if _chain.max_coordinate_kl_bits(step) > rcc.MAX_CHUNK_BITS:
-            break  # one coordinate would need > 2^24 candidates: the model is too far off here
-        msg = rcc.encode(*step, seed=header.seed, stream=i,
-                         max_chunk_bits=config.max_chunk_bits, padding=config.padding,
-                         algorithm=config.algorithm, backend=config.backend)
-        if i > 0 and 8 * len(_pack(header, [*messages, msg], config)) > budget:
+        try:
+            msg = _steps.encode_step(*step, seed=header.seed, stream=i,
+                                     max_chunk_bits=config.max_chunk_bits,
+                                     padding=config.padding, algorithm=config.algorithm,
+                                     backend=config.backend)
+        except _steps.StepTooLarge:
+            break  # a chunk would need > 2^24 candidates: the model is too far off here
+        if i > 0 and 8 * len(_pack(header, [*messages, msg])) > budget:
             break
         messages.append(msg)
         y = msg.sample
@@ -167,15 +168,11 @@ def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> flo
     return float("inf")
 
 
-def _pack(header: _format.StreamHeader, messages: list[Any], config: CodecConfig) -> bytes:
+def _pack(header: _format.StreamHeader, messages: list[_steps.StepCode]) -> bytes:
     """The file holding ``messages`` (one per step) under ``header``."""
-    from rdptheory import rcc
-
-    writer = rcc.RCCStreamWriter(max_chunk_bits=config.max_chunk_bits, padding=config.padding)
-    for m in messages:
-        writer.write(m)
     h = _format.StreamHeader(**{**header.__dict__, "n_steps": len(messages)})
-    return _format.pack_stream(_format.ImageStream(h, writer.to_bytes()))
+    payload = _steps.encode_symbols([(m.kl_q, m.split, m.indices) for m in messages])
+    return _format.pack_stream(_format.ImageStream(h, payload))
 
 
 def compress(image: npt.ArrayLike, *, model: ImageModel | None = None,
@@ -196,25 +193,31 @@ def _check_model(model: Any) -> ImageModel:
 def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
             backend: str) -> np.ndarray:
     """The decoder's chain: ``y`` at ladder level ``n_steps − 1`` from the first steps."""
-    from rdptheory import rcc
-
     h = stream.header
     t = _ladder(h.t_max, h.t_min, h.n_levels)
-    reader = rcc.RCCStreamReader(stream.rcc_stream)
-    if reader.num_messages != h.n_steps:
-        raise ValueError(f"corrupted image stream: header says {h.n_steps} steps, the RCC "
-                         f"stream holds {reader.num_messages}")
     shape = (1, *model.code_shape(h.height, h.width))
     if int(np.prod(shape)) != h.code_dims:
         raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions, the model "
                          f"expects {int(np.prod(shape))} for a {h.height}x{h.width} image")
-    y = reader.read(np.zeros(shape), float(np.sqrt(t[0] ** 2 + _chain.PRIOR_DATA_VAR)),
-                    seed=h.seed, stream=0, backend=backend)
+    symbols = _read_symbols(stream, n_steps)
+    kw = {"seed": h.seed, "max_chunk_bits": h.max_chunk_bits, "backend": backend}
+    y = _steps.decode_step(*symbols[0], np.zeros(shape),
+                           float(np.sqrt(t[0] ** 2 + _chain.PRIOR_DATA_VAR)), stream=0, **kw)
     for i in range(1, n_steps):
         x0_hat = np.asarray(model.denoise(y, t[i - 1] ** 2), dtype=np.float64)
         mu_p, sigma_p = _chain.prior_step(x0_hat, y, t[i - 1], t[i])
-        y = reader.read(mu_p, sigma_p, seed=h.seed, stream=i, backend=backend)
+        y = _steps.decode_step(*symbols[i], mu_p, sigma_p, stream=i, **kw)
     return y
+
+
+def _read_symbols(stream: _format.ImageStream,
+                  n_steps: int) -> list[tuple[int, int, np.ndarray]]:
+    """Side information and indices of the first steps; ``ValueError`` if they do not parse."""
+    h = stream.header
+    try:
+        return _steps.decode_symbols(stream.payload, n_steps, h.code_dims, h.max_chunk_bits)
+    except (RuntimeError, OverflowError, IndexError) as exc:  # constriction on garbage
+        raise ValueError(f"corrupted image stream: payload does not decode ({exc})") from exc
 
 
 def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0,
@@ -260,14 +263,8 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
 
 def truncate(data: bytes, n_steps: int) -> bytes:
     """A valid file holding only the first ``n_steps`` steps of ``data`` (a lower rate)."""
-    from rdptheory import rcc
-
     stream = _format.unpack_stream(data)
     n = check_int(n_steps, "n_steps", low=1, high=stream.header.n_steps)
-    reader = rcc.RCCStreamReader(stream.rcc_stream)
-    writer = rcc.RCCStreamWriter(max_chunk_bits=reader.model.max_chunk_bits,
-                                 padding=reader.model.padding)
-    for _ in range(n):
-        writer.write(reader.read_message(stream.header.code_dims))
     h = _format.StreamHeader(**{**stream.header.__dict__, "n_steps": n})
-    return _format.pack_stream(_format.ImageStream(h, writer.to_bytes()))
+    payload = _steps.encode_symbols(_read_symbols(stream, n))
+    return _format.pack_stream(_format.ImageStream(h, payload))

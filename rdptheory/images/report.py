@@ -6,6 +6,15 @@
    in-distribution held-out patches and on patches of unseen photographs, each against the
    Gaussian-theory curve of the prior's covariance (THEORY.md §3).
 Numbers are written next to the figures (JSON).
+
+Findings with the shipped prior (1000 patches per set, t² = 0.003 … 0.3 in model space, 16
+Heun steps; measured for this module, not taken from a paper). Perception (patch Fréchet)
+worsens monotonically from ρ = 1 to ρ = 2 on both sets, as Gaussian theory predicts. PSNR does
+not follow the Gaussian ordering: on held-out patches of the training photographs it peaks at
+ρ = 1.5–1.75, within 0.1 dB of the exact posterior mean, with ρ = 1 0.4–1.2 dB lower; on unseen
+photographs it peaks at ρ = 1.25, *above* the exact posterior mean by 0.1–0.3 dB (the prior
+does not match them), and ρ = 2 falls below ρ = 1 for t² ≥ 0.03. The single-Gaussian theory
+curve of the prior's covariance under-predicts the held-out PSNR by about 2.5 dB.
 """
 
 from __future__ import annotations
