@@ -191,6 +191,9 @@ class GaussianModel:
 
         Derived (THEORY.md §3), not stated in the paper. ``rho`` ≥ 0: a scalar, or one ρ_i per
         eigen-direction (shape (d,), in the order of :attr:`eigenvalues`).
+
+        >>> float(GaussianModel(0.0, 1.0).exact_decode(2.0, 1.0, 2.0))  # ρ = 2: c²Y, c² = 1/2
+        1.0
         """
         r = check_nonnegative(rho, "rho")
         if r.ndim > 0 and r.shape != self.eigenvalues.shape:

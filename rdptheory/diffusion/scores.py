@@ -65,6 +65,9 @@ def score_from_x0(y: Any, x0: Any, noise_var: Any) -> Any:
     """VE score from a denoiser output (Tweedie).
 
     .. math:: \\nabla_y \\log p_t(y) = (\\hat x_0 - y)/t^2
+
+    >>> score_from_x0(3.0, 1.0, 4.0)
+    -0.5
     """
     return (x0 - y) / noise_var
 

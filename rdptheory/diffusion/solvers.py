@@ -4,7 +4,9 @@ From the received level t² = ``noise_var`` down to 0 the decoder integrates
 
 .. math:: dX = [f(X, t) - \\tfrac12 \\rho\\, g(t)^2 \\nabla \\log p_t(X)]\\, dt
 
-ρ = 1 is the PF-ODE (DiffC-F of [TSHM22]); ρ = 2 the reverse-SDE drift without noise [WBZ26].
+ρ = 1 is the PF-ODE (DiffC-F of [TSHM22]); ρ = 2 the reverse-SDE drift without noise
+([WBZ26], arXiv 2603.04005v1; its exact parameterisation was not available to us, this is the
+literal reading of "score-scaled", THEORY.md §3).
 We use the noise variance v = t² itself as the integration variable (a monotone time change of
 either SDE, so the ODE and its solution are unchanged), which lets any decreasing grid of levels
 -- a continuous schedule's, or a discrete model's own -- be the step grid:
@@ -59,7 +61,14 @@ def pf_ode_drift(model: DiffusionModel, rho: Any, kind: Kind) -> Drift:
 
 
 def euler_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
-    """One Euler step from level v_cur to v_next: x + (v_next − v_cur)·drift(x, v_cur)."""
+    """One Euler step from level v_cur to v_next: x + (v_next − v_cur)·drift(x, v_cur).
+
+    With the VE drift and ρ = 2, one step from t² to 0 is Tweedie's x̂₀ = y + t²∇log p(y):
+
+    >>> from rdptheory.diffusion import GaussianModel
+    >>> float(euler_step(pf_ode_drift(GaussianModel(0.0, 1.0), 2.0, "ve"), 2.0, 1.0, 0.0))
+    1.0
+    """
     return x + (v_next - v_cur) * drift(x, v_cur)
 
 

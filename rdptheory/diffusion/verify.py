@@ -78,6 +78,9 @@ def bures_w2sq(
               - 2\\,\\mathrm{tr}\\big(\\Sigma_2^{1/2}\\Sigma_1\\Sigma_2^{1/2}\\big)^{1/2}
 
     [Gel90]. Means (d,), covariances (d, d) (1-D inputs are treated as d = 1).
+
+    >>> bures_w2sq(1.0, 4.0, 0.0, 1.0)  # (1 − 0)² + (2 − 1)²
+    2.0
     """
     m1, m2 = np.atleast_1d(mean1).astype(float), np.atleast_1d(mean2).astype(float)
     c1, c2 = np.atleast_2d(cov1).astype(float), np.atleast_2d(cov2).astype(float)
