@@ -84,10 +84,3 @@ def step_kl_nats(step: StepGaussians) -> float:
     quad = float(np.sum((step.mu_q - step.mu_p) ** 2)) / (2.0 * step.sigma_p**2)
     return d * (-np.log(ratio) + 0.5 * ratio**2 - 0.5) + quad
 
-
-def max_coordinate_kl_bits(step: StepGaussians) -> float:
-    """Largest per-coordinate KL of an equal- or unequal-σ diagonal step, in bits."""
-    ratio = step.sigma_q / step.sigma_p
-    per = (-np.log(ratio) + 0.5 * ratio**2 - 0.5
-           + (step.mu_q - step.mu_p) ** 2 / (2.0 * step.sigma_p**2))
-    return float(np.max(per) / np.log(2.0))
