@@ -161,6 +161,14 @@ def test_torch_matches_numpy_for_gmm():
     np.testing.assert_allclose(b.numpy(), a, rtol=1e-12, atol=1e-12)
 
 
+def test_rho1_output_law_equals_source_law_for_gaussian():
+    m = GaussianModel(0.5, 2.0)
+    y = _y(m, 3000, seed=20, noise_var=1.5)
+    x_ref = m.sample(3000, seed=98)
+    assert stats.ks_2samp(decode(m, y, 1.5, 1.0, steps=32), x_ref).pvalue > ALPHA
+    assert stats.ks_2samp(decode(m, y, 1.5, 2.0, steps=32), x_ref).pvalue < ALPHA
+
+
 def test_rho1_output_law_equals_source_law_for_gmm():
     """ρ = 1 (PF-ODE with the exact score) transports p_Y to p_X, for any source [SSDK21]."""
     m = GMMModel([0.3, 0.7], [-2.0, 1.5], [0.2, 0.5])
