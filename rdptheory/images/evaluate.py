@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rdptheory._progress import progress
-from rdptheory._validation import check_rho
+from rdptheory._validation import check_positive, check_rho
 from rdptheory.images import metrics
 from rdptheory.images.codec import (
     DEFAULT_CONFIG,
@@ -169,7 +169,12 @@ def rho_sweep(patches: np.ndarray, noise_vars: Sequence[float], rhos: Sequence[f
 
     model = default_model() if model is None else model
     p = model.prior.patch
-    x = np.asarray(patches, dtype=np.float64).reshape(-1, model.prior.channels, p, p)
+    x = np.asarray(patches, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != model.prior.dim or len(x) < 2:
+        raise ValueError(f"patches must have shape (N >= 2, {model.prior.dim}), got {x.shape}")
+    x = x.reshape(-1, model.prior.channels, p, p)
+    noise_vars = [float(v) for v in check_positive(noise_vars, "noise_vars").ravel()]
+    rhos = [float(r) for r in check_rho(rhos).ravel()]
     lam = np.linalg.eigvalsh(model.prior.mean_and_covariance()[1])
     lam = np.maximum(lam, 1e-12)  # clamp round-off of the PSD covariance
     rng = np.random.default_rng(seed)
