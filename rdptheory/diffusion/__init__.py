@@ -37,6 +37,7 @@ from rdptheory.diffusion.schedules import (
     sigma_from_noise_var,
 )
 from rdptheory.diffusion.solvers import (
+    DecoderConfig,
     decode,
     decode_adaptive,
     euler_step,
@@ -63,6 +64,7 @@ __all__ = [
     "rho_for_tradeoff",
     "single_alpha_decode",
     "single_rho_loss",
+    "DecoderConfig",
     "DiffusionModel",
     "DiscreteSchedule",
     "ExactModel",

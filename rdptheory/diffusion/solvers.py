@@ -24,13 +24,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy.integrate import solve_ivp
 
-from rdptheory._validation import as_float_array, check_choice, check_nonnegative, check_positive
+from rdptheory._validation import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 from rdptheory.diffusion import _xp
 from rdptheory.diffusion.models import DiffusionModel
 from rdptheory.diffusion.schedules import Kind, Schedule, get_schedule
@@ -209,3 +216,36 @@ def decode_adaptive(
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     x_hat = from_coords(sol.y[:, -1].reshape(shape), 0.0, kind)
     return _xp.as_like(x_hat, y) if _xp.is_torch(y) else x_hat
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Decoder settings for scripts and figures (STYLE.md §6); library code takes keywords.
+
+    ``DecoderConfig(rho=1.5).decode(model, y, noise_var)`` is
+    ``decode(model, y, noise_var, 1.5, schedule="vp", solver="heun", steps=64)``.
+    """
+
+    rho: float = 1.0
+    schedule: str = "vp"
+    solver: Solver = "heun"
+    steps: int = 64
+
+    def __post_init__(self) -> None:
+        if check_nonnegative(self.rho, "rho").ndim != 0:
+            raise ValueError("rho must be a scalar in a DecoderConfig")
+        get_schedule(self.schedule)
+        check_choice(self.solver, "solver", SOLVERS)
+        check_int(self.steps, "steps", low=1)
+
+    def decode(self, model: DiffusionModel, y: Any, noise_var: float) -> Any:
+        """Run :func:`decode` with these settings."""
+        return decode(
+            model,
+            y,
+            noise_var,
+            self.rho,
+            schedule=self.schedule,
+            solver=self.solver,
+            steps=self.steps,
+        )

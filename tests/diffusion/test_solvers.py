@@ -5,6 +5,7 @@ import pytest
 from scipy import stats
 
 from rdptheory.diffusion import (
+    DecoderConfig,
     DiscreteSchedule,
     GaussianModel,
     GMMModel,
@@ -204,3 +205,18 @@ def test_validation_errors():
         decode(m, y, 0.8, 1.0, steps=np.array([0.8, 0.9, 0.0]))
     with pytest.raises(ValueError, match="steps"):
         decode(m, y, 0.8, 1.0, steps=0)
+
+
+def test_decoder_config():
+    m = MODELS["diagonal"]
+    y = _y(m, 4)
+    cfg = DecoderConfig(rho=1.5, schedule="ve", steps=16)
+    np.testing.assert_array_equal(
+        cfg.decode(m, y, 0.8), decode(m, y, 0.8, 1.5, schedule="ve", steps=16)
+    )
+    with pytest.raises(ValueError, match="solver"):
+        DecoderConfig(solver="rk4")
+    with pytest.raises(ValueError, match="rho"):
+        DecoderConfig(rho=-1.0)
+    with pytest.raises(ValueError, match="steps"):
+        DecoderConfig(steps=0)
