@@ -9,8 +9,13 @@
   operating point and its gap to R(D, P).
 
 Rates are in bits unless ``unit="nats"``; D is total MSE; P for ``"w2sq"`` is W₂² (squared).
+Scalar inputs give Python floats, arrays give float64 arrays.  Records are ``NamedTuple``s
+whose rate fields carry their unit (``rate_nats``, or ``rate`` with a ``unit`` field, plus
+``rate_bits``/``rate_nats`` properties); ``TestChannel.regime`` and
+``RDPVectorSolution.regime`` use one vocabulary, :data:`REGIMES`.
 """
 
+from rdptheory.gaussian._common import REGIMES, Regime
 from rdptheory.gaussian.awgn import (
     DPAWGN,
     ScoreScaledLoss,
@@ -66,6 +71,8 @@ __all__ = [
     "rdp_vector",
     "rdp_vector_solution",
     "RDPVectorSolution",
+    "Regime",
+    "REGIMES",
     "score_scaled_dp_gap",
     "score_scaled_gap",
     "score_scaled_loss",

@@ -162,8 +162,8 @@ def dp_awgn(P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
     with c_i = √(λ_i/(λ_i + t_i²)) and X* = E[X|Y] = c_i² Y_i. The optimal estimator
     interpolates between X* and the optimal transport map T_i = 1/c_i with a single α:
     X̂ = ((1 − α)I + αT)X*, α = (1 − √P / W₂(p_X, p_X*))₊, i.e. gains_i = (1 − α)c_i² + αc_i.
-    Thm 4 and Sec. 4 of Freirich, Michaeli & Meir (NeurIPS 2021), specialised to a
-    Gaussian source with a covariance that commutes with the noise's.
+    Thm 4 and Sec. 4 of [FMM21] (Freirich, Michaeli & Meir, NeurIPS 2021), specialised to
+    a Gaussian source with a covariance that commutes with the noise's.
 
     Parameters
     ----------
