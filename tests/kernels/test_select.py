@@ -201,3 +201,23 @@ if "numba" in FAST:
         got = pfr_select(mu_q, sigma_q, mu_p, sigma_p, starts, bits_c, backend="numba", **kw)
         np.testing.assert_array_equal(got.indices, ref.indices)
         assert np.all((0 <= got.indices) & (got.indices < 2**bits))
+
+
+def test_encoder_arrivals_are_the_documented_layout():
+    """E_n = -log((x + 1/2) 2^-32), x = lane n % 4 of philox((n // 4, chunk, 0, stream | 2^31))."""
+    from rdptheory.kernels import philox4x32_10
+    from rdptheory.kernels._philox import seed_key
+
+    eseed, s, c = 2**64 - 2, 2**31 - 1, 2**32 - 1
+    n = np.array([0, 5, 2**32 - 1])
+    counters = np.stack([n // 4, 0 * n + c, 0 * n, 0 * n + (s | 2**31)], axis=-1)
+    words = philox4x32_10(counters, np.array(seed_key(eseed)))
+    x = words[np.arange(3), n % 4].astype(np.float64)
+    np.testing.assert_array_equal(exponentials_block(eseed, s, c, n), -np.log((x + 0.5) / 2**32))
+
+
+def test_auto_backend_is_triton_on_cuda_else_numba():
+    from rdptheory.kernels._api import SELECT, cuda_available, resolve_backend
+
+    expected = "triton" if cuda_available() else ("numba" if "numba" in FAST else "numpy")
+    assert resolve_backend(SELECT, "auto") == expected
