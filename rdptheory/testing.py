@@ -193,6 +193,13 @@ def scalar_operating_points(
     Any argument left ``None`` is drawn.  The floor ratio r = s_lo/s ∈ [0.01, 0.99] is drawn
     first and P follows from it in closed form, so the regime does not depend on the code
     under test.  For ``"w2sq"`` the floor may also be 0 (P ≥ s²) outside ``"both_active"``.
+
+    The simplest point hypothesis shrinks to (s_lo = s/2, D = s², inside
+    (s² − s_lo², s² + s_lo²)):
+
+    >>> from hypothesis import find
+    >>> find(scalar_operating_points("both_active", "w2sq", 1.0), lambda pt: True)
+    OperatingPoint(D=1.0, P=0.25, variance=1.0, perception='w2sq', regime='both_active')
     """
     regime = _draw_regime(draw, regime)
     measure = draw(perceptions()) if perception is None else check_perception(perception)
@@ -245,6 +252,11 @@ def vector_operating_points(
     ``"zero_rate"``: D ≥ L + (√L − √P)₊² (L = Σλ); ``"perception_inactive"`` (alias
     ``"water_filling"``): D < L, P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; ``"both_active"``: D < L and P
     below that threshold; ``"perfect_perception"``: P = 0, D < 2L.
+
+    >>> from hypothesis import find
+    >>> pt = find(vector_operating_points("both_active", [1.0, 0.25]), lambda pt: True)
+    >>> pt.D, round(pt.P, 12)  # θ = 0.375: P = ½ ((1 − √0.625)² + 0.25), half the threshold
+    (0.625, 0.146930584958)
     """
     regime = _draw_regime(draw, regime, "water_filling")
     lam = (

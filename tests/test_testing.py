@@ -142,3 +142,12 @@ def test_clear_import_error_without_hypothesis():
     proc = _run("import sys; sys.modules['hypothesis'] = None; import rdptheory.testing")
     assert proc.returncode != 0
     assert "rdptheory.testing needs the 'hypothesis' package" in proc.stderr
+
+
+def test_doctests():
+    import doctest
+
+    import rdptheory.testing as testing_module
+
+    result = doctest.testmod(testing_module)
+    assert result.attempted > 0 and result.failed == 0
