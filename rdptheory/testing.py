@@ -82,6 +82,10 @@ class VectorOperatingPoint(NamedTuple):
 
 def _log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
     """Floats spread evenly in log10 between ``lo`` and ``hi`` (shrinks towards ``lo``)."""
+    if not 0.0 < lo <= hi < math.inf:
+        raise ValueError(
+            f"min_value, max_value must satisfy 0 < min_value <= max_value < inf, got {lo}, {hi}"
+        )
     return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(10.0**e))
 
 
@@ -107,7 +111,10 @@ def rates(max_bits: float = 8.0) -> st.SearchStrategy[float]:
 def rhos(min_value: float = 1.0, max_value: float = 2.0) -> st.SearchStrategy[float]:
     """Score scales ρ of the PF-ODE decoder (THEORY.md §3); ``rhos(0.0, 3.0)``: wide range."""
     if not 0.0 <= min_value <= max_value:
-        raise ValueError(f"need 0 <= min_value <= max_value, got {min_value}, {max_value}")
+        raise ValueError(
+            f"min_value, max_value must satisfy 0 <= min_value <= max_value, "
+            f"got {min_value}, {max_value}"
+        )
     return st.floats(min_value, max_value)
 
 
@@ -144,7 +151,7 @@ def diagonal_spectra(
     (needs ``min_size >= 2``); ``None``: either.
     """
     if white is False and max_size < 2:
-        raise ValueError("a non-white spectrum needs max_size >= 2")
+        raise ValueError(f"max_size must be >= 2 for a non-white spectrum, got {max_size}")
     if white is None:
         white = max_size < 2 or draw(st.booleans())
     n = draw(st.integers(max(min_size, 1 if white else 2), max_size))

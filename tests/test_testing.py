@@ -43,6 +43,19 @@ def test_rhos_rejects_bad_range():
         rhos(2.0, 1.0)
 
 
+@pytest.mark.parametrize("bounds", [(0.0, 1.0), (-1.0, 1.0), (2.0, 1.0), (1.0, math.inf)])
+def test_log_uniform_strategies_reject_bad_ranges(bounds):
+    for strategy in (variances, noise_levels):
+        with pytest.raises(ValueError, match="0 < min_value <= max_value < inf"):
+            strategy(*bounds)
+
+
+@given(st.data())
+def test_non_white_needs_two_components(data):
+    with pytest.raises(ValueError, match="max_size must be >= 2 for a non-white spectrum"):
+        data.draw(diagonal_spectra(max_size=1, white=False))
+
+
 @given(diagonal_spectra(white=True))
 def test_white_spectra(lam):
     assert lam.ndim == 1 and 1 <= lam.size <= 8
