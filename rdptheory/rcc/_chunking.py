@@ -135,3 +135,32 @@ def max_singleton_ok(kl_bits: np.ndarray) -> None:
             f"chunk may hold ({MAX_CHUNK_BITS:g} bits, 2**{math.ceil(MAX_CHUNK_BITS)} candidates);"
             " widen the target (sigma_q) or send it in several messages"
         )
+
+
+def proxy_layout(layout_kl_bits: object, dims: int, max_chunk_bits: float) -> ChunkLayout:
+    """The layout both sides derive from a decoder-known per-coordinate KL proxy.
+
+    .. math:: \\text{layout} = \\mathrm{partition\\_chunks}(\\widetilde{\\mathrm{KL}}, B)
+
+    with :math:`\\widetilde{\\mathrm{KL}}_j` a proxy (bits) that the decoder knows, e.g. the
+    *expected* KL of coordinate j (a scalar proxy gives equal chunks of about B / proxy
+    coordinates). Derived here, not in the papers: it trades the transmitted layout for
+    chunks whose actual KL scatters around B (THEORY.md §5, "Chunking").
+
+    Parameters
+    ----------
+    layout_kl_bits : float >= 0, a scalar or one entry per coordinate (``dims`` in all)
+    dims : int >= 1, number of coordinates
+    max_chunk_bits : float, B > 0
+
+    Returns
+    -------
+    ChunkLayout
+    """
+    proxy = check_nonnegative(layout_kl_bits, "layout_kl_bits")
+    if proxy.size == 1:
+        proxy = np.full(dims, float(proxy.ravel()[0]))
+    if proxy.size != dims:
+        raise ValueError(f"layout_kl_bits must be a scalar or have one entry per coordinate "
+                         f"({dims}), got {proxy.size} entries")  # fmt: skip
+    return partition_chunks(proxy.ravel(), max_chunk_bits)

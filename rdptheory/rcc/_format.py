@@ -135,21 +135,29 @@ def _write_indices(enc, idx: np.ndarray, model: IndexModel) -> None:
 
 
 def read_content(
-    dec, dims: int, model: IndexModel, sizes: tuple[int, ...] | None = None
+    dec,
+    dims: int,
+    model: IndexModel,
+    sizes: tuple[int, ...] | None = None,
+    *,
+    sizes_must_match: bool = True,
 ) -> Content:
     """Read one message's symbols from a constriction ``RangeDecoder``; ValueError if invalid.
 
-    ``sizes`` is the decoder's chunk layout when the encoder used an external one.
+    ``sizes`` is the decoder's chunk layout, used when the encoder used an external one; a
+    transmitted layout must equal it unless ``sizes_must_match`` is False (a KL-proxy layout,
+    which the encoder may have replaced by a transmitted one).
     """
     try:
         external = bool(dec.decode(_model.Uniform(2), 1)[0])
         if external and sizes is None:
-            raise ValueError("the message uses an external chunk layout: pass chunk_sizes")
+            raise ValueError("the message uses an external chunk layout: pass chunk_sizes "
+                             "(or layout_kl_bits)")  # fmt: skip
         if external:
             gamma, level, layout = 0, 0, tuple(sizes)
         else:
             gamma, level, layout = _read_layout(dec, dims)
-            if sizes is not None and tuple(sizes) != layout:
+            if sizes_must_match and sizes is not None and tuple(sizes) != layout:
                 raise ValueError("chunk_sizes differ from the layout the message carries")
         idx = _read_indices(dec, len(layout), _index_model(model, external))
         return Content(layout, level, idx, external, gamma)

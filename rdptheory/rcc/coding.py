@@ -27,8 +27,8 @@ from .message import (
     DEFAULT_MAX_CHUNK_BITS,
     DEFAULT_PADDING,
     RCCMessage,
-    check_chunk_sizes,
     check_model_params,
+    known_layout,
 )
 
 Algorithm = Literal["pfr", "pfr_es", "orc"]
@@ -100,6 +100,7 @@ def encode(
     stream: int = 0,
     encoder_seed: int | None = None,
     chunk_sizes: Sequence[int] | None = None,
+    layout_kl_bits: npt.ArrayLike | None = None,
 ) -> RCCMessage:
     """Send a sample of q = N(mu_q, diag sigma_q^2) given the shared p = N(mu_p, diag sigma_p^2).
 
@@ -111,6 +112,8 @@ def encode(
     per chunk c of a greedy contiguous partition with KL_c <= ``max_chunk_bits`` (PFR [LEG18];
     ORC [Theis & Yosri 2022]; chunking and padding as DiffC [VL25]; THEORY.md §5). The chunk
     sizes and indices are entropy-coded (constriction range coder); the byte length is the rate.
+    Truncation to N_c candidates biases "pfr"/"orc" samples (see the package docstring for the
+    measured KS distances); "pfr_es" is exact.
 
     Parameters
     ----------
@@ -128,6 +131,12 @@ def encode(
     chunk_sizes : optional contiguous layout the *decoder already knows* (e.g.
         ``partition_chunks`` of the expected per-coordinate KL); then no layout is sent, every
         chunk must carry <= 24 bits of KL, and ``decode`` needs the same ``chunk_sizes``
+    layout_kl_bits : optional decoder-known KL proxy in bits (a scalar or shaped like mu_p,
+        e.g. the expected KL of each coordinate): the layout is
+        :func:`~rdptheory.rcc._chunking.proxy_layout` ``(layout_kl_bits, d, B)`` and is not
+        sent, unless a chunk of it would carry more than 24 bits of actual KL (then the
+        encoder sends its own layout; one flag bit says which). ``decode`` needs the same proxy.
+        Not together with ``chunk_sizes``.
 
     Returns
     -------
@@ -137,19 +146,11 @@ def encode(
     mu_q_f, sigma_q_f = _check_target(mu_q, sigma_q, shape)
     check_choice(algorithm, "algorithm", ALGORITHMS)
     model = check_model_params(max_chunk_bits, padding, algorithm == "pfr_es")
-    seed = check_int(seed, "seed", low=0, high=MAX_SEED)
-    stream = check_int(stream, "stream", low=0, high=MAX_STREAM)
-    enc_seed = derive_encoder_seed(seed) if encoder_seed is None else check_int(
-        encoder_seed, "encoder_seed", low=0, high=MAX_SEED)  # fmt: skip
+    seed, stream, enc_seed = _check_seeds(seed, stream, encoder_seed)
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f))
-    max_singleton_ok(kl)
-    if (
-        algorithm == "pfr_es"
-        and not np.isfinite(log_weight_bound(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)).all()
-    ):
-        raise ValueError("algorithm='pfr_es' needs sigma_q < sigma_p (or sigma_q = sigma_p and "
-                         "mu_q = mu_p) in every coordinate; use 'pfr' or 'orc'")  # fmt: skip
-    layout, gamma = _layout(kl, model.max_chunk_bits, chunk_sizes)
+    _check_encodable(kl, algorithm, mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)
+    known = known_layout(kl.size, model, chunk_sizes, layout_kl_bits)
+    layout, gamma, external = _layout(kl, model.max_chunk_bits, known, chunk_sizes is not None)
     ckl = chunk_kl_bits(kl, layout)
     bits = candidate_bits(ckl, model.padding)
     sel = select(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f, layout.starts, bits, seed=seed,
@@ -162,11 +163,31 @@ def encode(
         max_chunk_bits=model.max_chunk_bits, padding=model.padding,
         size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size, gamma),
         size_granularity_log2=gamma,
-        exact_tail=model.exact_tail, external_layout=chunk_sizes is not None, algorithm=algorithm,
+        exact_tail=model.exact_tail, external_layout=external, algorithm=algorithm,
         chunk_kl_bits=tuple(float(v) for v in ckl), candidate_bits=tuple(int(b) for b in bits),
         candidate_dims=int(np.dot(sel.scored, layout.sizes)),
         log_weights=tuple(float(v) for v in sel.log_weights), sample=sample.reshape(shape),
     )  # fmt: skip
+
+
+def _check_seeds(seed: object, stream: object, encoder_seed: object) -> tuple[int, int, int]:
+    """(seed, stream, encoder seed) validated; the encoder seed defaults to SplitMix64(seed)."""
+    seed = check_int(seed, "seed", low=0, high=MAX_SEED)
+    stream = check_int(stream, "stream", low=0, high=MAX_STREAM)
+    if encoder_seed is None:
+        return seed, stream, derive_encoder_seed(seed)
+    return seed, stream, check_int(encoder_seed, "encoder_seed", low=0, high=MAX_SEED)
+
+
+def _check_encodable(kl_bits, algorithm, mu_q, sigma_q, mu_p, sigma_p) -> None:
+    """ValueError if a coordinate exceeds one chunk, or "pfr_es" meets an unbounded ratio."""
+    max_singleton_ok(kl_bits)
+    if (
+        algorithm == "pfr_es"
+        and not np.isfinite(log_weight_bound(mu_q, sigma_q, mu_p, sigma_p)).all()
+    ):
+        raise ValueError("algorithm='pfr_es' needs sigma_q < sigma_p (or sigma_q = sigma_p and "
+                         "mu_q = mu_p) in every coordinate; use 'pfr' or 'orc'")  # fmt: skip
 
 
 #: Layout choice: estimated index overhead per chunk (bits) and the KL slack above B (as a
@@ -197,17 +218,25 @@ def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]
     return best[1], best[2]
 
 
-def _layout(kl_bits: np.ndarray, budget: float, chunk_sizes) -> tuple[ChunkLayout, int]:
-    """The chosen greedy partition, or the caller's external one (each chunk <= 24 bits)."""
-    if chunk_sizes is None:
-        return choose_layout(kl_bits, budget)
-    layout = ChunkLayout(check_chunk_sizes(chunk_sizes, kl_bits.size))
+def _layout(
+    kl_bits: np.ndarray, budget: float, known: tuple[int, ...] | None, strict: bool
+) -> tuple[ChunkLayout, int, bool]:
+    """(layout, log2 granularity, external): the decoder's layout ``known`` if it fits,
+
+    else the encoder's :func:`choose_layout` (sent). A ``strict`` known layout (the caller's
+    ``chunk_sizes``) must fit: every chunk <= MAX_CHUNK_BITS of KL; a proxy layout may not.
+    """
+    if known is None:
+        return (*choose_layout(kl_bits, budget), False)
+    layout = ChunkLayout(known)
     ckl = chunk_kl_bits(kl_bits, layout)
-    if ckl.max() > MAX_CHUNK_BITS:
-        c = int(np.argmax(ckl))
-        raise ValueError(f"chunk {c} of chunk_sizes carries {ckl[c]:.3g} bits of KL, more than "
-                         f"{MAX_CHUNK_BITS:g}; use smaller chunks")  # fmt: skip
-    return layout, 0
+    if ckl.max() <= MAX_CHUNK_BITS:
+        return layout, 0, True
+    if not strict:  # the proxy misjudged this target: send a layout instead
+        return (*choose_layout(kl_bits, budget), False)
+    c = int(np.argmax(ckl))
+    raise ValueError(f"chunk {c} of chunk_sizes carries {ckl[c]:.3g} bits of KL, more than "
+                     f"{MAX_CHUNK_BITS:g}; use smaller chunks")  # fmt: skip
 
 
 def decode(
@@ -223,6 +252,7 @@ def decode(
     padding: int = DEFAULT_PADDING,
     algorithm: Algorithm = "pfr",
     chunk_sizes: Sequence[int] | None = None,
+    layout_kl_bits: npt.ArrayLike | None = None,
 ) -> np.ndarray:
     """The candidate the encoder selected, regenerated from (seed, stream, chunk, K_c) alone.
 
@@ -238,7 +268,7 @@ def decode(
         the encoder's)
     mu_p, sigma_p : the proposal, as given to :func:`encode`
     seed, stream : as given to :func:`encode`
-    chunk_sizes : the external layout given to :func:`encode`, if any
+    chunk_sizes, layout_kl_bits : the external layout or KL proxy given to :func:`encode`
     backend : kernel backend; any backend decodes any other's message
 
     Returns
@@ -248,18 +278,26 @@ def decode(
     mu_p_f, sigma_p_f, shape = check_proposal(mu_p, sigma_p)
     seed = check_int(seed, "seed", low=0, high=MAX_SEED)
     stream = check_int(stream, "stream", low=0, high=MAX_STREAM)
+    proxy = None if layout_kl_bits is None else np.ravel(layout_kl_bits)
     if not isinstance(message, RCCMessage):
         message = RCCMessage.from_bytes(message, dims=mu_p_f.size, header=header,
                                         max_chunk_bits=max_chunk_bits,
                                         padding=padding, algorithm=algorithm,
-                                        chunk_sizes=chunk_sizes)  # fmt: skip
-    elif chunk_sizes is not None and message.chunk_sizes != check_chunk_sizes(
-        chunk_sizes, message.dims
-    ):
-        raise ValueError("chunk_sizes differ from the message's layout")
+                                        chunk_sizes=chunk_sizes, layout_kl_bits=proxy)  # fmt: skip
     if message.dims != mu_p_f.size:
         raise ValueError(f"message has {message.dims} dims but mu_p has {mu_p_f.size}")
+    _check_message_layout(message, chunk_sizes, proxy)
     z = kernels.candidate_samples(mu_p_f, sigma_p_f, message.chunk_starts,
                                   np.asarray(message.indices, np.int64), seed=seed,
                                   stream=stream, backend=backend)  # fmt: skip
     return z.reshape(shape)
+
+
+def _check_message_layout(message: RCCMessage, chunk_sizes, proxy) -> None:
+    """ValueError if the decoder's own layout disagrees with the message's."""
+    known = known_layout(message.dims, message.model, chunk_sizes, proxy)
+    if known is None or (proxy is not None and not message.external_layout):
+        return  # nothing to compare (a proxy message may carry its own layout)
+    if message.chunk_sizes != known:
+        what = "chunk_sizes" if proxy is None else "the layout of layout_kl_bits"
+        raise ValueError(f"{what} differ from the message's layout")

@@ -10,7 +10,7 @@ import numpy as np
 from rdptheory._validation import check_int
 
 from . import _format as fmt
-from ._chunking import MAX_CHUNK_BITS, MAX_PADDING, ChunkLayout
+from ._chunking import MAX_CHUNK_BITS, MAX_PADDING, ChunkLayout, proxy_layout
 from ._index_coding import IndexModel
 from .bounds import leg18_bound_bits, li25_bound_bits
 
@@ -44,6 +44,17 @@ def check_chunk_sizes(chunk_sizes: object, dims: int) -> tuple[int, ...]:
     if (sizes < 1).any() or int(sizes.sum()) != dims:
         raise ValueError(f"chunk_sizes must be >= 1 each and sum to the dimension {dims}")
     return tuple(int(s) for s in sizes)
+
+
+def known_layout(
+    dims: int, model: IndexModel, chunk_sizes: object, layout_kl_bits: object
+) -> tuple[int, ...] | None:
+    """The decoder's own layout: ``chunk_sizes``, or the proxy layout of ``layout_kl_bits``."""
+    if chunk_sizes is not None and layout_kl_bits is not None:
+        raise ValueError("pass chunk_sizes or layout_kl_bits, not both")
+    if layout_kl_bits is not None:
+        return proxy_layout(layout_kl_bits, dims, model.max_chunk_bits).sizes
+    return None if chunk_sizes is None else check_chunk_sizes(chunk_sizes, dims)
 
 
 @dataclass(frozen=True)
@@ -172,13 +183,15 @@ class RCCMessage:
         padding: int = DEFAULT_PADDING,
         algorithm: str = "pfr",
         chunk_sizes: tuple[int, ...] | None = None,
+        layout_kl_bits: object = None,
     ) -> RCCMessage:
         """Parse :meth:`to_bytes` output; ``ValueError`` on truncated or corrupted data.
 
         With ``header=True`` the container carries dims and the model (``dims``, if given,
         must match); with ``header=False`` pass ``dims``, ``max_chunk_bits``, ``padding`` and
         ``algorithm`` as given to ``encode`` (they select the index model). ``chunk_sizes`` is
-        required for a message encoded with an external layout.
+        required for a message encoded with an external layout; ``layout_kl_bits`` (flat, one
+        entry per coordinate, or a scalar) for one encoded with that KL proxy.
         """
         if header:
             payload = fmt.unseal(data, fmt.MAGIC_MESSAGE, "RCC message")
@@ -195,14 +208,15 @@ class RCCMessage:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"data must be bytes, got {type(data).__name__}")
             body = bytes(data)
-        sizes = None if chunk_sizes is None else check_chunk_sizes(chunk_sizes, d)
-        return cls._from_body(body, d, model, sizes)
+        sizes = known_layout(d, model, chunk_sizes, layout_kl_bits)
+        return cls._from_body(body, d, model, sizes, strict=layout_kl_bits is None)
 
     @classmethod
-    def _from_body(cls, body, dims, model, sizes) -> RCCMessage:
+    def _from_body(cls, body, dims, model, sizes, *, strict: bool = True) -> RCCMessage:
         if not 1 <= dims <= fmt.MAX_DIMS:
             raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
-        content = fmt.read_content(fmt.new_decoder(body), dims, model, sizes)
+        content = fmt.read_content(fmt.new_decoder(body), dims, model, sizes,
+                                   sizes_must_match=strict)  # fmt: skip
         msg = cls.from_content(dims, content, model)
         if msg.body() != body:  # canonical form: catches garbage a CRC-less body may carry
             raise ValueError("corrupted RCC body: it does not re-encode to the same bytes")

@@ -21,8 +21,8 @@ from .message import (
     DEFAULT_MAX_CHUNK_BITS,
     DEFAULT_PADDING,
     RCCMessage,
-    check_chunk_sizes,
     check_model_params,
+    known_layout,
 )
 
 
@@ -106,10 +106,17 @@ class RCCStreamReader:
     def remaining(self) -> int:
         return self._count - self._read
 
-    def read_message(self, dims: int, chunk_sizes: tuple[int, ...] | None = None) -> RCCMessage:
+    def read_message(
+        self,
+        dims: int,
+        chunk_sizes: tuple[int, ...] | None = None,
+        *,
+        layout_kl_bits: npt.ArrayLike | None = None,
+    ) -> RCCMessage:
         """The next message (transmitted fields only) of a ``dims``-coordinate target.
 
-        ``chunk_sizes``: the decoder's layout, for messages encoded with an external one.
+        ``chunk_sizes`` / ``layout_kl_bits`` (flat or scalar): the decoder's layout or KL proxy,
+        as given to ``encode``.
         """
         if self.remaining <= 0:
             raise ValueError(f"the stream holds only {self._count} messages")
@@ -117,8 +124,9 @@ class RCCStreamReader:
             raise TypeError(f"dims must be an int, got {type(dims).__name__}")
         if not 1 <= dims <= fmt.MAX_DIMS:
             raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
-        sizes = None if chunk_sizes is None else check_chunk_sizes(chunk_sizes, int(dims))
-        content = fmt.read_content(self._dec, int(dims), self.model, sizes)
+        sizes = known_layout(int(dims), self.model, chunk_sizes, layout_kl_bits)
+        content = fmt.read_content(self._dec, int(dims), self.model, sizes,
+                                   sizes_must_match=layout_kl_bits is None)  # fmt: skip
         self._read += 1
         return RCCMessage.from_content(int(dims), content, self.model)
 
@@ -131,8 +139,10 @@ class RCCStreamReader:
         stream: int = 0,
         backend: str = "auto",
         chunk_sizes: tuple[int, ...] | None = None,
+        layout_kl_bits: npt.ArrayLike | None = None,
     ) -> np.ndarray:
         """Decode the next message's sample under proposal N(mu_p, sigma_p^2) (see ``decode``)."""
         mu, _, _ = check_proposal(mu_p, sigma_p)
-        message = self.read_message(mu.size, chunk_sizes)
+        proxy = None if layout_kl_bits is None else np.ravel(layout_kl_bits)
+        message = self.read_message(mu.size, chunk_sizes, layout_kl_bits=proxy)
         return decode(message, mu_p, sigma_p, seed=seed, stream=stream, backend=backend)

@@ -99,8 +99,10 @@ def test_determinism_and_streams():
     assert a == b
     # low KL per chunk, so the arrival times (encoder seed) matter as well as the candidates
     mu_q, s_q, mu_p, s_p = _oneshot_case(16, t2=0.5)
-    other = [rcc.encode(mu_q, s_q, mu_p, s_p, seed=123, backend="numpy", max_chunk_bits=4,
-                        **kw).sample for kw in ({"stream": 1}, {"encoder_seed": 77}, {})]
+    other = [
+        rcc.encode(mu_q, s_q, mu_p, s_p, seed=123, backend="numpy", max_chunk_bits=4, **kw).sample
+        for kw in ({"stream": 1}, {"encoder_seed": 77}, {})
+    ]
     assert not np.array_equal(other[0], other[2]) and not np.array_equal(other[1], other[2])
     assert rcc.derive_encoder_seed(123) != 123
 
