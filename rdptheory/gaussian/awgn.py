@@ -185,19 +185,35 @@ def dp_awgn(P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
     >>> round(r.mse, 12), round(r.mmse, 12), r.alpha
     (0.585786437627, 0.5, 1.0)
     """
-    P = check_nonnegative(P, "P", allow_inf=True)
-    lam = _check_variances(variances)
-    t2 = _check_noise_var(noise_var, lam.size)
-    c = np.exp(_log_mmse_gain(lam, t2))
-    mmse = float(np.sum(lam * t2 / (lam + t2)))
-    w2sq_mmse = float(np.sum(lam * (1.0 - c) ** 2))
-    w2_mmse = np.sqrt(w2sq_mmse)
-    sqrt_p = np.sqrt(P)
-    alpha = np.maximum(1.0 - sqrt_p / w2_mmse, 0.0)
-    mse = mmse + np.maximum(w2_mmse - sqrt_p, 0.0) ** 2
-    gains = (1.0 - alpha[..., None]) * c**2 + alpha[..., None] * c
+    P, lam, t2 = _check_dp_args(P, variances, noise_var)
+    log_c, one_minus_c, mmse, w2sq_mmse = _mmse_terms(lam, t2)
+    c = np.exp(log_c)
+    alpha = _single_alpha(P, w2sq_mmse)
+    mse = mmse + np.maximum(np.sqrt(w2sq_mmse) - np.sqrt(P), 0.0) ** 2
+    gains = c**2 + alpha[..., None] * c * one_minus_c  # (1 − α)c² + αc
     w2sq = np.minimum(P, w2sq_mmse)
     return DPAWGN(as_output(mse), gains, as_output(alpha), mmse, w2sq_mmse, as_output(w2sq))
+
+
+def _check_dp_args(
+    P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(P >= 0, λ (n,) > 0, t² > 0 scalar or (n,))``."""
+    lam = _check_variances(variances)
+    return check_nonnegative(P, "P", allow_inf=True), lam, _check_noise_var(noise_var, lam.size)
+
+
+def _mmse_terms(lam: np.ndarray, t2: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """``(log c_i, 1 − c_i, D*, W₂²(p_X, p_X*))`` of THEORY.md §3, accurate for small t²."""
+    log_c = np.broadcast_to(_log_mmse_gain(lam, t2), lam.shape)
+    one_minus_c = -np.expm1(log_c)
+    mmse = float(np.sum(lam * t2 / (lam + t2)))
+    return log_c, one_minus_c, mmse, float(np.sum(lam * one_minus_c**2))
+
+
+def _single_alpha(P: np.ndarray, w2sq_mmse: float) -> np.ndarray:
+    """[FMM21]'s interpolation weight α = (1 − √P / W₂(p_X, p_X*))₊."""
+    return np.maximum(1.0 - np.sqrt(P) / np.sqrt(w2sq_mmse), 0.0)
 
 
 def score_scaled_point(
@@ -341,11 +357,9 @@ def per_direction_rho(
     >>> per_direction_rho([0.0, np.inf], [1.0], 1.0).ravel().tolist()
     [1.0, 2.0]
     """
-    opt = dp_awgn(P, variances, noise_var)
-    lam = _check_variances(variances)
-    log_c = _log_mmse_gain(lam, _check_noise_var(noise_var, lam.size))
-    one_minus_c = -np.expm1(log_c)
-    alpha = np.asarray(opt.alpha)[..., None]
+    P, lam, t2 = _check_dp_args(P, variances, noise_var)
+    log_c, one_minus_c, _, w2sq_mmse = _mmse_terms(lam, t2)
+    alpha = _single_alpha(P, w2sq_mmse)[..., None]
     return 1.0 + np.log1p(-(1.0 - alpha) * one_minus_c) / log_c
 
 

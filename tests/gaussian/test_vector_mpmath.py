@@ -155,7 +155,7 @@ def mp_awgn(lam: list[float], t2: float) -> tuple[list[mp.mpf], mp.mpf, mp.mpf]:
 
 
 @pytest.mark.parametrize("name", sorted(SPECTRA))
-@pytest.mark.parametrize("t2", [0.01, 0.5, 20.0])
+@pytest.mark.parametrize("t2", [1e-8, 0.01, 0.5, 20.0])  # 1e-8: 1 − c_i ~ 1e-8, no cancellation
 @pytest.mark.parametrize("pfrac", [0.0, 0.3])
 def test_dp_awgn_against_mpmath(name: str, t2: float, pfrac: float) -> None:
     lam = SPECTRA[name]
@@ -164,6 +164,7 @@ def test_dp_awgn_against_mpmath(name: str, t2: float, pfrac: float) -> None:
         P = pfrac * float(w2sq)
         alpha = 1 - mp.sqrt(P) / mp.sqrt(w2sq)
         ref = dp_awgn(P, lam, t2)
+        assert _rel(ref.mmse, mmse) <= RTOL and _rel(ref.w2sq_mmse, w2sq) <= RTOL
         assert _rel(ref.mse, mmse + (mp.sqrt(w2sq) - mp.sqrt(P)) ** 2) <= RTOL
         for got, ci in zip(ref.gains, c):
             assert _rel(got, (1 - alpha) * ci**2 + alpha * ci) <= RTOL
