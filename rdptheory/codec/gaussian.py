@@ -259,21 +259,35 @@ class GaussianCodec:
         return header, records
 
     def decompress(
-        self, data: bytes, *, rho: npt.ArrayLike = 1.0, steps: int | None = None
+        self, data: bytes, *, rho: npt.ArrayLike = 1.0, steps: int | None = None,
+        ode_steps: int | None = None,
     ) -> np.ndarray:
         """Decode ``data`` with the score-scaled PF-ODE at ``rho``; shape (n, d).
 
         .. math:: \\hat X_i = \\Big(\\frac{\\lambda_i}{\\lambda_i + t_i^2}\\Big)^{\\rho_i/2} Y_i
 
         the exact Gaussian map (THEORY.md §3, derived), via
-        :meth:`rdptheory.diffusion.GaussianModel.exact_decode` for isotropic noise.
-        ``rho``: scalar >= 0 or one rho_i per eigen-direction (shape (d,)).
+        :meth:`rdptheory.diffusion.GaussianModel.exact_decode` for isotropic noise. With
+        ``ode_steps`` (isotropic noise only) the PF-ODE is integrated numerically instead,
+        :func:`rdptheory.diffusion.decode` (VP schedule, Heun, analytic score) -- the same
+        decoder a diffusion model would use. ``rho``: scalar >= 0 or one rho_i per
+        eigen-direction (shape (d,)); ``steps``: decode only the first records (progressive).
         """
         y, t2 = self.decode_observation(data, steps=steps)
         rho_a = np.asarray(as_float_array(rho, "rho"))
         if rho_a.ndim > 1 or (rho_a.ndim == 1 and rho_a.shape != (self.dim,)) or (rho_a < 0).any():
             raise ValueError(f"rho must be >= 0, a scalar or shape ({self.dim},)")
-        return self._from_eigen(self._score_scaled(y, t2, rho_a))
+        if ode_steps is None:
+            return self._from_eigen(self._score_scaled(y, t2, rho_a))
+        return self._from_eigen(self._ode(y, t2, rho_a, check_int(ode_steps, "ode_steps", low=1)))
+
+    def _ode(self, y: np.ndarray, t2: np.ndarray, rho: np.ndarray, steps: int) -> np.ndarray:
+        from rdptheory.diffusion import GaussianModel, decode
+
+        if not (np.all(t2 == t2[0]) and np.isfinite(t2[0])):
+            raise ValueError("ode_steps needs isotropic noise (the PF-ODE has one noise level)")
+        model = GaussianModel(np.zeros(self.dim), self.eigenvalues)
+        return np.asarray(decode(model, y, float(t2[0]), rho, solver="heun", steps=steps))
 
     def _score_scaled(self, y: np.ndarray, t2: np.ndarray, rho: np.ndarray) -> np.ndarray:
         if np.all(t2 == t2[0]) and np.isfinite(t2[0]):

@@ -169,3 +169,15 @@ def test_invalid_inputs(one_shot):
         codec.decompress(data, rho=-1.0)
     with pytest.raises(ValueError, match="rho"):
         codec.decompress(data, rho=[1.0, 2.0])
+
+
+def test_numerical_pf_ode_matches_exact_map(one_shot):
+    codec, data = one_shot
+    exact = codec.decompress(data, rho=1.5)
+    ode = codec.decompress(data, rho=1.5, ode_steps=64)
+    np.testing.assert_allclose(ode, exact, rtol=2e-4, atol=1e-6)  # Heun, 64 VP steps
+    with pytest.raises(ValueError, match="ode_steps"):
+        codec.decompress(data, ode_steps=0)
+    shaped = GaussianCodec(LAM, [0.5, 0.3, 0.2], seed=1)
+    with pytest.raises(ValueError, match="isotropic"):
+        shaped.decompress(shaped.compress(np.zeros((1, 3))), ode_steps=8)
