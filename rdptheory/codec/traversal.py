@@ -31,12 +31,18 @@ class TraversalRow:
     seconds_encode: float
 
 
-def _decoders(codec: GaussianCodec, data: bytes, rhos, perception: float | None):
-    """(name, x_hat, gains) for each score scale and, optionally, the [FMM21] decoder."""
+def _decoders(codec: GaussianCodec, data: bytes, rhos, perception: float | None,
+              ode_steps: int | None):
+    """(name, x_hat, gains) per score scale, optionally the numerical PF-ODE at the middle
+    rho and the [FMM21] decoder."""
     from rdptheory.gaussian import dp_awgn
 
     for rho in rhos:
         yield f"rho={rho:g}", codec.decompress(data, rho=rho), score_scaled_gains(codec, rho)
+    if ode_steps is not None:
+        rho = rhos[len(rhos) // 2]
+        yield (f"rho={rho:g}, PF-ODE {ode_steps} Heun steps",
+               codec.decompress(data, rho=rho, ode_steps=ode_steps), score_scaled_gains(codec, rho))
     if perception is not None:
         gains = dp_awgn(perception, codec.eigenvalues, codec.noise_var).gains
         x_hat = codec.decompress_dp_optimal(data, perception)
@@ -45,7 +51,7 @@ def _decoders(codec: GaussianCodec, data: bytes, rhos, perception: float | None)
 
 def run_codec(
     experiment: str, source: str, codec: GaussianCodec, x: np.ndarray, *,
-    rhos=(1.0, 1.5, 2.0), perception: float | None = None,
+    rhos=(1.0, 1.5, 2.0), perception: float | None = None, ode_steps: int | None = None,
 ) -> list[TraversalRow]:
     """Encode ``x`` once, decode at every rho (and the D(P)-optimal decoder), measure each."""
     import time
@@ -55,7 +61,7 @@ def run_codec(
     enc = time.perf_counter() - t0
     return [TraversalRow(experiment, source, codec.mode, name,
                          measure_operating_point(codec, x, x_hat, data, gains), enc)
-            for name, x_hat, gains in _decoders(codec, data, rhos, perception)]
+            for name, x_hat, gains in _decoders(codec, data, rhos, perception, ode_steps)]
 
 
 def run_progressive(
@@ -119,7 +125,7 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
             x_b, rhos=(1.0, 2.0))),
         ("white d=8 traversal", lambda: run_codec(
             "traversal", "white d=8", GaussianCodec.for_rate(lam_w, 8.0, seed=seed), x_w,
-            rhos=rhos, perception=0.05)),
+            rhos=rhos, perception=0.05, ode_steps=64)),
         ("i^-2 isotropic", lambda: run_codec(
             "non-white", "i^-2 d=16, isotropic t", iso, x_p, rhos=(1.5,),
             perception=float(pt.w2sq))),
