@@ -171,7 +171,7 @@ def test_dp_awgn_against_mpmath(name: str, t2: float, pfrac: float) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SPECTRA))
-@pytest.mark.parametrize("t2", [0.01, 0.5, 20.0])
+@pytest.mark.parametrize("t2", [1e-8, 0.01, 0.5, 20.0])
 @pytest.mark.parametrize("rho", [0.5, 1.0, 1.37, 2.0])
 def test_score_scaled_point_against_mpmath(name: str, t2: float, rho: float) -> None:
     lam = SPECTRA[name]
