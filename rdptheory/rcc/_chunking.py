@@ -156,6 +156,9 @@ def proxy_layout(layout_kl_bits: object, dims: int, max_chunk_bits: float) -> Ch
     Returns
     -------
     ChunkLayout
+
+    >>> proxy_layout(0.25, 100, 8.0).sizes
+    (32, 32, 32, 4)
     """
     proxy = check_nonnegative(layout_kl_bits, "layout_kl_bits")
     if proxy.size == 1:

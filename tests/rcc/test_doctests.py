@@ -5,8 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["rdptheory.rcc", "rdptheory.rcc.bounds", "rdptheory.rcc.coding", "rdptheory.rcc.kl",
-           "rdptheory.rcc.stream"]  # fmt: skip
+MODULES = ["rdptheory.rcc", "rdptheory.rcc._chunking", "rdptheory.rcc.bounds",
+           "rdptheory.rcc.coding", "rdptheory.rcc.kl", "rdptheory.rcc.stream"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)
