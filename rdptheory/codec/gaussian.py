@@ -215,36 +215,43 @@ class GaussianCodec:
         return records
 
     # ----------------------------------------------------------------- decode
-    def decode_observation(self, data: bytes, *, steps: int | None = None) -> tuple[np.ndarray,
-                                                                                    np.ndarray]:
+    def decode_observation(
+        self, data: bytes, *, steps: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(y in the eigenbasis, shape (n, d); its noise level t^2 per direction, shape (d,)).
 
         ``steps`` limits a progressive file to its first ``steps`` records (top level first);
-        so does a ``data`` prefix that ends at a record boundary.
+        so does a ``data`` prefix that ends at a record boundary. Switched-off directions
+        (t^2 = inf) decode to y = 0.
         """
         header, records = self._read(data)
         if steps is not None:
             records = records[: check_int(steps, "steps", low=1, high=header.n_records)]
-        lam = self.eigenvalues[self._live]
-        y_live, level = None, self.noise_var[self._live]
-        for j, body in enumerate(records):
-            k = self.steps - j if self.mode == "progressive" else 0
-            a = self._grid[k] if self._grid is not None else level
-            if y_live is None:
-                mu_p, sd_p = np.zeros((header.n, lam.size)), np.sqrt(lam + a)
-            else:
-                mu_p, sd_p = _chain.reverse_kernel(y_live, lam, a, self._grid[k + 1])
-            sd_p = np.broadcast_to(sd_p, mu_p.shape)
-            y_live = decode_message(body, mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
-                                    stream=j, max_chunk_bits=self.max_chunk_bits,
-                                    padding=self.padding, backend=self.backend
-                                    ).reshape(mu_p.shape)
-            level = a
+        y_live, level = np.zeros((header.n, int(self._live.sum()))), self.noise_var[self._live]
+        for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
+            level, mu_p, sd_p = self._proposal(j, y_live)
+            y_live = decode_message(
+                body, mu_p.ravel(), np.ravel(sd_p), seed=self.seed, stream=j,
+                max_chunk_bits=self.max_chunk_bits, padding=self.padding, backend=self.backend,
+            ).reshape(mu_p.shape)
         y = np.zeros((header.n, self.dim))
         y[:, self._live] = y_live
         t2 = np.full(self.dim, np.inf)
         t2[self._live] = level
         return y, t2
+
+    def _proposal(self, j: int, y_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(level a, proposal mean, proposal std) of record j given the previous sample."""
+        lam = self.eigenvalues[self._live]
+        if self._grid is None:  # one-shot: p(y) = N(0, lambda + t^2)
+            a = self.noise_var[self._live]
+            return a, np.zeros_like(y_prev), np.broadcast_to(np.sqrt(lam + a), y_prev.shape)
+        k = self.steps - j
+        a = self._grid[k]
+        if j == 0:  # top of the chain: p(y_top) = N(0, lambda + t_top^2)
+            return a, np.zeros_like(y_prev), np.broadcast_to(np.sqrt(lam + a), y_prev.shape)
+        mu, sd = _chain.reverse_kernel(y_prev, lam, a, self._grid[k + 1])
+        return a, mu, sd
 
     def _read(self, data: bytes) -> tuple[_container.Header, list[bytes]]:
         header, pos = _container.unpack_header(data)
