@@ -274,9 +274,7 @@ def _linear_decoder_point(
     # std of X̂_i is √λ_i·a_i/c_i; 1 − a/c = −expm1(log a − log c), accurate near a = c
     w2sq = np.sum(lam * np.expm1(log_a - log_c) ** 2, axis=-1)
     rate_nats = float(np.sum(0.5 * np.log1p(lam / t2) * np.ones_like(lam)))
-    return ScoreScaledPoint(
-        float(nats_to(rate_nats, unit)), as_output(mse), as_output(w2sq), unit
-    )
+    return ScoreScaledPoint(float(nats_to(rate_nats, unit)), as_output(mse), as_output(w2sq), unit)
 
 
 def per_direction_point(

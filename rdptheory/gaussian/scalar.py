@@ -46,13 +46,13 @@ __all__ = [
     "test_channel",
 ]
 
+
+# --------------------------------------------------------------------------- helpers
 def _check_variance(variance: npt.ArrayLike) -> np.ndarray:
     return check_positive(variance, "variance")
 
 
-def _check_dpv(
-    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike
-) -> list[np.ndarray]:
+def _check_dpv(D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike) -> list[np.ndarray]:
     """Validate and broadcast ``(D > 0, P >= 0, variance > 0)`` (inf allowed for D and P)."""
     return broadcast_named(
         D=check_positive(D, "D", allow_inf=True),

@@ -46,6 +46,7 @@ __all__ = [
 #: Elements of the (batch, n) work array of the vectorised water-filling.
 _BLOCK_ELEMENTS = 1 << 20
 
+
 class WaterFilling(NamedTuple):
     """Reverse water-filling solution (THEORY.md §2).
 
@@ -502,9 +503,7 @@ def rdp_vector(
     """
     unit = check_unit(unit)
     lam = _check_variances(variances)
-    D_, P_ = broadcast_named(
-        D=check_positive(D, "D"), P=check_nonnegative(P, "P", allow_inf=True)
-    )
+    D_, P_ = broadcast_named(D=check_positive(D, "D"), P=check_nonnegative(P, "P", allow_inf=True))
     rate_nats, _ = _solve_each(_solve_rdp, D_, P_, lam)
     return as_output(nats_to(rate_nats, unit))
 
