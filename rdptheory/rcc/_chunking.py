@@ -57,10 +57,12 @@ class ChunkLayout:
 
     @property
     def n_chunks(self) -> int:
+        """Number of chunks C."""
         return len(self.sizes)
 
     @property
     def dims(self) -> int:
+        """Number of coordinates d = sum of the sizes."""
         return int(sum(self.sizes))
 
     @property
@@ -111,12 +113,21 @@ def partition_chunks(
 
 
 def chunk_kl_bits(kl_bits: np.ndarray, layout: ChunkLayout) -> np.ndarray:
-    """Per-chunk KL in bits (float64, (n_chunks,))."""
+    """Per-chunk KL in bits (float64, (n_chunks,)): the KL of a product is the sum.
+
+    .. math:: \\mathrm{KL}_c = \\textstyle\\sum_{j=s_c}^{s_{c+1}-1} \\mathrm{KL}_j
+    """
     return np.add.reduceat(kl_bits, layout.starts[:-1])
 
 
 def candidate_bits(chunk_kl: np.ndarray, padding: int) -> np.ndarray:
-    """log2 N_c = ceil(KL_c) + padding, as DiffC [VL25] (int64, (n_chunks,))."""
+    """Candidate bits of each chunk, as DiffC [VL25] (int64, (n_chunks,)).
+
+    .. math:: \\log_2 N_c = \\lceil \\mathrm{KL}_c \\rceil + \\mathrm{padding}
+
+    The truncation this implies biases the sample (measured in the :mod:`rdptheory.rcc`
+    docstring); padding is the caller's knob.
+    """
     # 1e-9 absorbs cumulative round-off so an exact-integer KL does not gain a spurious bit
     return np.ceil(np.maximum(chunk_kl - 1e-9, 0.0)).astype(np.int64) + int(padding)
 

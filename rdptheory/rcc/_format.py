@@ -53,7 +53,10 @@ class Content(NamedTuple):
 
 
 def size_std(level: int) -> float:
-    """Spread of the chunk-size model at ``level`` in 0..31: 2**(level/2 - 2)."""
+    """Spread of the chunk-size model at ``level`` in 0..31 (1/4 to ~11600 size units).
+
+    .. math:: \\sigma_l = 2^{l/2 - 2}
+    """
     return 2.0 ** (level / 2.0 - 2.0)
 
 
@@ -83,7 +86,14 @@ def best_std_level(sizes: tuple[int, ...], dims: int, gamma: int = 0) -> int:
 
 
 def layout_bits(dims: int, content: Content) -> float:
-    """Ideal code length (bits) of the chunk count, spread level and sizes of a message."""
+    """Ideal code length (bits) of the chunk count, spread level and sizes of a message.
+
+    .. math:: L = 1 + \\log_2 \\lfloor\\log_2 2d\\rfloor + (\\lfloor\\log_2 C\\rfloor)
+              + \\log_2(8 \\cdot 32) - \\textstyle\\sum_{c<C-1} \\log_2 P_l(u_c)
+
+    (flag; chunk-count bucket and raw bits; granularity and level; the size units u_c under
+    the quantized Gaussian P_l of mean d/(C g)); the last two terms only when 2 <= C < d.
+    """
     c = len(content.sizes)
     bits = 1.0  # the external-layout flag
     if content.external:
@@ -224,6 +234,7 @@ def _read_raw(dec, widths: np.ndarray) -> np.ndarray:
 
 
 def new_encoder():
+    """A fresh constriction FIFO range encoder (one per message body or stream)."""
     return _queue.RangeEncoder()
 
 
@@ -233,6 +244,7 @@ def encoder_bytes(enc) -> bytes:
 
 
 def new_decoder(body: bytes):
+    """A range decoder over ``body``, zero-padded to whole 32-bit words."""
     pad = (-len(body)) % 4
     words = np.frombuffer(body + b"\0" * pad, dtype="<u4").astype(np.uint32)
     return _queue.RangeDecoder(words)
@@ -288,10 +300,12 @@ def unseal(data: object, magic: bytes, what: str) -> bytes:
 
 
 def put_model(model: IndexModel) -> bytes:
+    """float32 B, then u8 padding with the exact-tail flag in bit 7."""
     return struct.pack("<fB", model.max_chunk_bits, model.padding | (model.exact_tail << 7))
 
 
 def get_model(data: bytes, pos: int) -> tuple[IndexModel, int]:
+    """(index model, new position) of a :func:`put_model` field; ValueError if invalid."""
     from .message import check_model_params
 
     if pos + 5 > len(data):

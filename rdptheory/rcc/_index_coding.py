@@ -59,10 +59,12 @@ class IndexModel:
 
     @property
     def reference_bits(self) -> int:
+        """n_ref = ceil(B) + padding (capped at MAX_INDEX_BITS): the Zipf law's support bits."""
         return min(math.ceil(self.max_chunk_bits) + self.padding, MAX_INDEX_BITS)
 
     @property
     def exponent(self) -> float:
+        """Zipf exponent s = ZIPF_S0 + ZIPF_A / B (tuned; module docstring)."""
         return ZIPF_S0 + ZIPF_A / max(self.max_chunk_bits, 0.25)
 
     def bucket_probabilities(self) -> np.ndarray:
@@ -71,7 +73,11 @@ class IndexModel:
         return _bucket_probabilities(self.exponent, self.reference_bits, eps)
 
     def index_bits(self, indices: np.ndarray) -> np.ndarray:
-        """Ideal code length -log2 P(b) + (b - 1)_+ of each index, in bits (float64)."""
+        """Ideal code length of each index, in bits (float64).
+
+        .. math:: \\ell(n) = -\\log_2 P(b(n)) + \\max(b(n) - 1, 0),
+                  \\quad b(n) = \\lfloor \\log_2 n \\rfloor + 1\\ (b(0) = 0)
+        """
         b = bucket_of(indices)
         return -np.log2(self.bucket_probabilities()[b]) + np.maximum(b - 1, 0)
 

@@ -72,11 +72,25 @@ def _select_early_stop(mu_q, sigma_q, mu_p, sigma_p, starts, bits, *, seed, enco
         )
         for c, (lo, hi) in enumerate(zip(starts[:-1], starts[1:]))
     ]  # fmt: skip
-    return Selection(*(np.array([o[i] for o in out]) for i in range(3)))
+    return Selection(*(np.array(column) for column in zip(*out)))
 
 
-def _early_stop_chunk(params, lw_max, chunk, n_bits, seed, encoder_seed, stream):
-    """One chunk of :func:`_select_early_stop`: (index, log-weight, candidates scored)."""
+class _Pick(NamedTuple):
+    """One chunk's selected index, its log-weight (nats) and the candidates scored."""
+
+    index: int
+    log_weight: float
+    scored: int
+
+
+def _early_stop_chunk(params, lw_max, chunk, n_bits, seed, encoder_seed, stream) -> _Pick:
+    """One chunk of :func:`_select_early_stop`.
+
+    .. math:: \\text{stop once}\\ \\log T_n - \\log \\bar w > \\min_{m \\le n}
+              (\\log T_m - \\log w_m),\\quad \\bar w = \\sup_z q(z)/p(z)
+
+    (T_n increase with n, so no later candidate can win; derived, THEORY.md §5).
+    """
     mu_q, sigma_q, mu_p, sigma_p = params
     dims = mu_q.size
     cap = 1 << min(MAX_INDEX_BITS, n_bits + ES_EXTRA_BITS)
@@ -99,4 +113,4 @@ def _early_stop_chunk(params, lw_max, chunk, n_bits, seed, encoder_seed, stream)
         start, block = int(n[-1]) + 1, min(2 * block, max_block)
         if np.log(t_carry) - lw_max > best:  # no later candidate can score below best
             break
-    return best_n, float(best_lw), start
+    return _Pick(best_n, float(best_lw), start)

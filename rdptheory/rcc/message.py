@@ -75,7 +75,10 @@ class RCCReport:
 
     @property
     def overhead_bits(self) -> float:
-        """Ideal bits spent beyond the KL: index_bits + side_bits - kl_bits."""
+        """Ideal bits spent beyond the KL.
+
+        .. math:: L_{\\mathrm{index}} + L_{\\mathrm{side}} - \\mathrm{KL}
+        """
         return self.index_bits + self.side_bits - self.kl_bits
 
 
@@ -138,10 +141,12 @@ class RCCMessage:
     # ------------------------------------------------------------------ layout
     @property
     def model(self) -> IndexModel:
+        """The index model (B, padding, tail) both sides use."""
         return check_model_params(self.max_chunk_bits, self.padding, self.exact_tail)
 
     @property
     def n_chunks(self) -> int:
+        """Number of chunks C."""
         return len(self.chunk_sizes)
 
     @property
@@ -156,6 +161,7 @@ class RCCMessage:
 
     # ------------------------------------------------------------------ bytes
     def content(self) -> fmt.Content:
+        """The transmitted fields, as the bitstream writer takes them."""
         return fmt.Content(self.chunk_sizes, self.size_std_level, self.indices,
                            self.external_layout, self.size_granularity_log2)  # fmt: skip
 

@@ -56,6 +56,7 @@ class RCCStreamWriter:
 
     @property
     def num_messages(self) -> int:
+        """Messages in the stream."""
         return self._count
 
     def write(self, message: RCCMessage) -> None:
@@ -100,10 +101,12 @@ class RCCStreamReader:
 
     @property
     def num_messages(self) -> int:
+        """Messages in the stream."""
         return self._count
 
     @property
     def remaining(self) -> int:
+        """Messages not read yet."""
         return self._count - self._read
 
     def read_message(
