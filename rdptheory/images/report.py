@@ -64,13 +64,14 @@ def report_section(out_dir: str | pathlib.Path, *,
 
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    size, n_patch, rhos = (32, 300, (1.0, 1.5, 2.0)) if quick else (64, 2000,
+    size, n_patch, rhos = (24, 200, (1.0, 1.5, 2.0)) if quick else (64, 2000,
                                                                     (1.0, 1.25, 1.5, 1.75, 2.0))
     levels = (0.01, 0.1) if quick else (0.003, 0.01, 0.03, 0.1)
-    config = CodecConfig(backend="numpy" if quick else "auto")
+    config = CodecConfig(backend="auto")
     pixels = center_crop(bundled_image("china").pixels, size)
     curve = codec_prefix_curve(pixels, noise_var=0.02 if quick else 0.005, rhos=rhos,
-                               n_points=3 if quick else 5, config=config)
+                               n_points=3 if quick else 5, config=config,
+                               ode_steps=8 if quick else 24)
     (out / "image_codec_curve.json").write_text(json.dumps([asdict(p) for p in curve.points],
                                                            indent=2))
     figs = [(f"Image codec: rate–distortion on an unseen {size}x{size} photograph crop",
@@ -81,7 +82,7 @@ def report_section(out_dir: str | pathlib.Path, *,
     for key, patches, label in (("heldout", split.heldout, "held-out patches of the training "
                                  "photographs"), ("unseen", split.unseen,
                                                   "patches of unseen photographs")):
-        pts = rho_sweep(patches, levels, rhos, ode_steps=8 if quick else 24)
+        pts = rho_sweep(patches, levels, rhos, ode_steps=6 if quick else 24)
         (out / f"image_rho_{key}.json").write_text(rho_sweep_json(pts))
         figs.append((f"Decoder over ρ (exact score, no coding), {label}",
                      plots.distortion_perception(pts, out / f"image_dp_{key}.png",
