@@ -32,7 +32,8 @@ one-shot, t^2 = 0.1        32.3% (1.5e8)         63.0% (3.3e6)         32.1% (2.
 =========================  ====================  ====================  ====================
 
 (DiffC: mu_q - mu_p ~ N(0, 2 k ln2 sigma^2), proxy k; one-shot: q = N(x, t^2), p = N(0,
-lambda + t^2), lambda ~ U(0.2, 2), proxy 0.5 log2(1 + lambda/t^2).) With B = 14 the proxy
+lambda + t^2), lambda ~ U(0.2, 2), proxy 0.5 log2(1 + lambda/t^2); the B = 8 columns are
+re-measured by tests/rcc/test_proxy_layout.py::test_layout_table, slow.) With B = 14 the proxy
 layout gives 9.2%, 15.7%, 21.6% on the uniform/one-shot rows but scores ~1.9e9
 candidate-dims, and falls back to a sent layout (1 flag bit) when a chunk would exceed 24
 bits, as it does for most 1 bit/dim DiffC targets: heavy-tailed per-coordinate KL is where a

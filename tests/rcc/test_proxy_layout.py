@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rdptheory import rcc
-from rdptheory.rcc._chunking import proxy_layout
+from rdptheory.rcc._chunking import chunk_kl_bits, proxy_layout
 
 
 def _uniform_case(d=256, kl_per_dim=0.25, seed=0):
@@ -71,3 +73,60 @@ def test_proxy_saves_layout_bits():
     proxy = rcc.encode(mu_q, s_q, mu_p, s_p, seed=5, max_chunk_bits=8, layout_kl_bits=0.25)
     assert proxy.external_layout and proxy.n_chunks < sent.n_chunks
     assert proxy.body_bits < 0.8 * sent.body_bits, (proxy.body_bits, sent.body_bits)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.floats(0.0, 3.0),
+    st.floats(1.0, 10.0),
+    st.integers(0, 2**32),
+)
+def test_round_trip_property_with_any_proxy(d, proxy, budget, seed):
+    # any proxy decodes: its own layout when it fits, else the sent fallback
+    mu_q, s_q, mu_p, s_p = _uniform_case(d=d, kl_per_dim=1.0, seed=seed)
+    msg = rcc.encode(mu_q, s_q, mu_p, s_p, seed=seed, max_chunk_bits=budget, backend="numpy",
+                     layout_kl_bits=proxy)  # fmt: skip
+    expected = proxy_layout(proxy, d, np.float32(budget))
+    kl = rcc.diagonal_gaussian_kl(mu_q, s_q, mu_p, s_p)
+    fits = chunk_kl_bits(kl, expected).max() <= rcc.MAX_CHUNK_BITS
+    assert msg.external_layout == fits and (msg.chunk_sizes == expected.sizes or not fits)
+    assert max(msg.chunk_kl_bits) <= rcc.MAX_CHUNK_BITS
+    z = rcc.decode(msg.to_bytes(), mu_p, s_p, seed=seed, backend="numpy", layout_kl_bits=proxy)
+    np.testing.assert_array_equal(z, msg.sample)
+
+
+def test_proxy_validation():
+    mu_q, s_q, mu_p, s_p = _uniform_case(d=8)
+    for bad, exc in ((np.nan, ValueError), (-0.5, ValueError), (np.ones(3), ValueError),
+                     ("x", TypeError)):  # fmt: skip
+        with pytest.raises(exc, match="layout_kl_bits"):
+            rcc.encode(mu_q, s_q, mu_p, s_p, seed=1, layout_kl_bits=bad)
+
+
+def _table_cases(seed, d=4096):
+    """The targets of the rcc package docstring's layout table, with their proxies."""
+    rng = np.random.default_rng(seed)
+    for k in (0.25, 1.0):
+        mu_p, s = rng.normal(size=d), np.full(d, 0.5)
+        shift = np.sqrt(2 * k * np.log(2)) * rng.normal(size=d) * s
+        yield (mu_p + shift, s, mu_p, s), k
+    for t2 in (1.0, 0.1):
+        lam = rng.uniform(0.2, 2, d)
+        x = rng.normal(size=d) * np.sqrt(lam)
+        yield (x, np.sqrt(t2), np.zeros(d), np.sqrt(lam + t2)), 0.5 * np.log2(1 + lam / t2)
+
+
+@pytest.mark.slow
+def test_layout_table():
+    # reproduces the B = 8 columns of the table in the rdptheory.rcc docstring (mean of 3 seeds)
+    body, kl = np.zeros((2, 4)), np.zeros(4)
+    for seed in range(3):
+        for i, (args, proxy) in enumerate(_table_cases(seed)):
+            for j, kw in enumerate(({}, {"layout_kl_bits": proxy})):
+                m = rcc.encode(*args, seed=seed, max_chunk_bits=8, **kw)
+                body[j, i] += m.body_bits
+            kl[i] += m.kl_bits
+    overhead = body / kl - 1.0
+    np.testing.assert_allclose(overhead[0], [0.491, 0.714, 0.607, 0.630], atol=0.002)
+    np.testing.assert_allclose(overhead[1], [0.081, 0.536, 0.233, 0.321], atol=0.002)
