@@ -17,11 +17,12 @@ Layout side information. A high-dimensional target also pays for its chunk layou
 encoder sends (greedy sizes on a coarse grid; :func:`~rdptheory.rcc.coding.choose_layout`):
 the size code is within 0.1-0.5 bits/chunk of the sizes' empirical entropy, so a better size
 model cannot save much, and re-tuning the index model's Zipf exponent, reference bits or escape
-mass per target saves <= 0.08 bits/chunk (both measured on the targets below). What does save is a layout the decoder derives itself: pass the
-*expected* per-coordinate KL as ``layout_kl_bits`` to both ``encode`` and ``decode`` (or exact
-``chunk_sizes``). Chunks then scatter around B instead of filling to it, which costs encoder
-work (N_c = 2**(ceil(KL_c) + padding) up to 2**26) but no layout bits. Measured, d = 4096,
-PFR, mean of 3 seeds, overhead = (body bits - KL) / KL, candidate-dims scored in brackets:
+mass per target saves <= 0.08 bits/chunk (both measured on the targets below). What does save
+is a layout the decoder derives itself: pass the *expected* per-coordinate KL as
+``layout_kl_bits`` to both ``encode`` and ``decode`` (or exact ``chunk_sizes``). Chunks then
+scatter around B instead of filling to it, which costs encoder work (N_c = 2**(ceil(KL_c) +
+padding), up to 2**26) but no layout bits. Measured, d = 4096, PFR, 3 seeds pooled,
+overhead = (body bits - KL) / KL, mean candidate-dims scored in brackets:
 
 =========================  ====================  ====================  ====================
 target                     sent layout, B = 14   sent layout, B = 8    proxy layout, B = 8

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from rdptheory._units import NATS_PER_BIT
 from rdptheory._validation import check_int, check_nonnegative, check_positive
@@ -148,7 +149,7 @@ def max_singleton_ok(kl_bits: np.ndarray) -> None:
         )
 
 
-def proxy_layout(layout_kl_bits: object, dims: int, max_chunk_bits: float) -> ChunkLayout:
+def proxy_layout(layout_kl_bits: npt.ArrayLike, dims: int, max_chunk_bits: float) -> ChunkLayout:
     """The layout both sides derive from a decoder-known per-coordinate KL proxy.
 
     .. math:: \\text{layout} = \\mathrm{partition\\_chunks}(\\widetilde{\\mathrm{KL}}, B)

@@ -160,10 +160,10 @@ def read_content(
     """
     try:
         external = bool(dec.decode(_model.Uniform(2), 1)[0])
-        if external and sizes is None:
-            raise ValueError("the message uses an external chunk layout: pass chunk_sizes "
-                             "(or layout_kl_bits)")  # fmt: skip
         if external:
+            if sizes is None:
+                raise ValueError("the message uses an external chunk layout: pass chunk_sizes "
+                                 "(or layout_kl_bits)")  # fmt: skip
             gamma, level, layout = 0, 0, tuple(sizes)
         else:
             gamma, level, layout = _read_layout(dec, dims)

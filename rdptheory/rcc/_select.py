@@ -78,7 +78,7 @@ def _select_early_stop(mu_q, sigma_q, mu_p, sigma_p, starts, bits, *, seed, enco
 class _Pick(NamedTuple):
     """One chunk's selected index, its log-weight (nats) and the candidates scored."""
 
-    index: int
+    selected: int
     log_weight: float
     scored: int
 

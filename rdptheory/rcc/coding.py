@@ -61,7 +61,9 @@ def _float_array(x: npt.ArrayLike, name: str, *, positive: bool = False) -> np.n
     return a
 
 
-def check_proposal(mu_p: npt.ArrayLike, sigma_p: npt.ArrayLike) -> tuple[np.ndarray, ...]:
+def check_proposal(
+    mu_p: npt.ArrayLike, sigma_p: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """(mu_p flat, sigma_p flat, shape); sigma_p broadcasts to mu_p's shape."""
     mu = _float_array(mu_p, "mu_p")
     sd = _float_array(sigma_p, "sigma_p", positive=True)
@@ -205,7 +207,7 @@ def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]
     Coarser sizes cost fewer bits but fill chunks less (more chunks); g > 1 is allowed only if
     no chunk exceeds (1 + GRANULARITY_SLACK) B. Derived here; not in the papers.
     """
-    best = None
+    best: tuple[float, ChunkLayout, int] | None = None
     for gamma in range(6):
         layout = partition_chunks(kl_bits, budget, 1 << gamma)
         if gamma and chunk_kl_bits(kl_bits, layout).max() > (1 + GRANULARITY_SLACK) * budget:
@@ -215,6 +217,7 @@ def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]
         cost = fmt.layout_bits(kl_bits.size, content) + CHUNK_OVERHEAD_BITS * layout.n_chunks
         if best is None or cost < best[0]:
             best = (cost, layout, gamma)
+    assert best is not None  # gamma = 0 is always a candidate
     return best[1], best[2]
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
 from rdptheory._validation import check_choice, check_int, check_positive
 
 from .bounds import leg18_bound_bits, leg18_entropy_bound_bits, li25_bound_bits
-from .coding import ALGORITHMS, encode
+from .coding import ALGORITHMS, Algorithm, encode
 from .message import DEFAULT_PADDING
 
 Case = Literal["diffc", "oneshot"]
@@ -55,7 +55,7 @@ def _target(kl_bits: float, case: str) -> tuple[float, float]:
 def measure_code_length(
     kl_bits: float,
     *,
-    algorithm: str = "pfr",
+    algorithm: Algorithm = "pfr",
     case: Case = "diffc",
     trials: int = 2000,
     padding: int = DEFAULT_PADDING,
@@ -83,7 +83,7 @@ def measure_code_length(
     CodeLengthStats (bits per chunk)
     """
     kl = float(check_positive(kl_bits, "kl_bits"))
-    check_choice(algorithm, "algorithm", ALGORITHMS)
+    algorithm = cast(Algorithm, check_choice(algorithm, "algorithm", ALGORITHMS))
     case = check_choice(case, "case", ("diffc", "oneshot"))  # type: ignore[assignment]
     trials = check_int(trials, "trials", low=2)
     mu, sd = _target(kl, case)
@@ -99,7 +99,7 @@ def measure_code_length(
         coded_bits=msg.body_bits / trials, index_bits=msg.index_bits / trials,
         entropy_bits=float(-(freq * np.log2(freq)).sum()),
         mean_log2_index=float(np.log2(k + 1.0).mean()),
-        candidates_per_chunk=msg.candidate_dims / trials,
+        candidates_per_chunk=(msg.candidate_dims or 0) / trials,
         leg18_bound_bits=float(leg18_bound_bits(kl)),
         leg18_entropy_bound_bits=float(leg18_entropy_bound_bits(kl)),
         li25_bound_bits=float(li25_bound_bits(kl)),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from rdptheory._validation import check_int
 
@@ -47,7 +49,7 @@ def check_chunk_sizes(chunk_sizes: object, dims: int) -> tuple[int, ...]:
 
 
 def known_layout(
-    dims: int, model: IndexModel, chunk_sizes: object, layout_kl_bits: object
+    dims: int, model: IndexModel, chunk_sizes: object, layout_kl_bits: npt.ArrayLike | None
 ) -> tuple[int, ...] | None:
     """The decoder's own layout: ``chunk_sizes``, or the proxy layout of ``layout_kl_bits``."""
     if chunk_sizes is not None and layout_kl_bits is not None:
@@ -188,8 +190,8 @@ class RCCMessage:
         max_chunk_bits: float = DEFAULT_MAX_CHUNK_BITS,
         padding: int = DEFAULT_PADDING,
         algorithm: str = "pfr",
-        chunk_sizes: tuple[int, ...] | None = None,
-        layout_kl_bits: object = None,
+        chunk_sizes: Sequence[int] | None = None,
+        layout_kl_bits: npt.ArrayLike | None = None,
     ) -> RCCMessage:
         """Parse :meth:`to_bytes` output; ``ValueError`` on truncated or corrupted data.
 
