@@ -8,8 +8,10 @@ random permutation of the coordinates into ``n`` equal chunks [VL25] (the permut
 function of ``(seed, stream)`` through Philox, so no layout is transmitted). Each chunk is
 channel-simulated with the kernels' fused PFR/ORC selection (``N_c = 2^(⌈KL_c⌉ + padding)``
 candidates, encoder-side only) and its index ``K`` is range-coded (constriction) as a log
-bucket ``b = bitlength(K)`` under a quantised Gaussian centred on the chunk's mean KL
-``kl_q / n`` (bits), followed by the ``b − 1`` bits below the leading one, uniformly. ``kl_q``
+bucket ``b = bitlength(K)`` under a quantised Gaussian with mean ``kl_q / n − 1`` and std 3.5
+(bits), followed by the ``b − 1`` bits below the leading one, uniformly. Mean and std were
+fitted on two unseen photographs (48×48 crops, B = 8): against mean ``kl_q/n + 1``, std 2
+they shrink the payload by 16–19 % (chunk KLs of a random equal split vary widely). ``kl_q``
 itself is coded with a quantised Gaussian centred on 1.3 × the previous step's value, ``e``
 with a fixed geometric model. The encoder raises ``e`` until no chunk carries more than
 ``B + 8`` bits (a random equal split can concentrate KL; candidates grow as 2^KL).
@@ -29,6 +31,7 @@ _MAX_KL = 2**24 - 1
 _MAX_BUCKET = 40
 _PIECE = 16  # raw bits per range-coder symbol (constriction precision)
 _MAX_SPLIT = 24
+_BUCKET_STD = 3.5
 _SLACK_BITS = 8.0
 
 
@@ -136,7 +139,7 @@ def _kl_mean_std(prev: int | None) -> tuple[float, float]:
 
 
 def _bucket_mean(kl_q: int, n: int) -> float:
-    return kl_q / n + 1.0  # E bitlength(K) ≈ chunk KL + 1 for PFR
+    return kl_q / n - 1.0  # fitted: mean chunk KL − 1 (module docstring)
 
 
 def encode_symbols(steps: list[tuple[int, int, np.ndarray]]) -> bytes:
@@ -154,7 +157,7 @@ def encode_symbols(steps: list[tuple[int, int, np.ndarray]]) -> bytes:
         idx = np.asarray(idx, dtype=np.int64)
         b = np.array([int(k).bit_length() for k in idx], dtype=np.int32)
         mean = _bucket_mean(kl_q, len(idx))
-        enc.encode(b, bucket_model, np.full(len(b), mean), np.full(len(b), 2.0))
+        enc.encode(b, bucket_model, np.full(len(b), mean), np.full(len(b), _BUCKET_STD))
         for k, bl in zip(idx, b):
             _put_raw(enc, uniform, int(k) - (1 << (bl - 1)) if bl >= 1 else 0, max(bl - 1, 0))
     return enc.get_compressed().astype("<u4").tobytes()
@@ -195,7 +198,7 @@ def decode_symbols(payload: bytes, n_steps: int, dims: int,
         split = int(dec.decode(split_model, 1)[0])
         prev = kl_q
         n = n_chunks(kl_q, split, dims, max_chunk_bits)
-        b = dec.decode(bucket_model, np.full(n, _bucket_mean(kl_q, n)), np.full(n, 2.0))
+        b = dec.decode(bucket_model, np.full(n, _bucket_mean(kl_q, n)), np.full(n, _BUCKET_STD))
         idx = np.array([(1 << (int(bl) - 1)) + _get_raw(dec, uniform, int(bl) - 1)
                         if bl >= 1 else 0 for bl in b], dtype=np.int64)
         out.append((kl_q, split, idx))
