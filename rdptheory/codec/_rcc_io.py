@@ -14,23 +14,29 @@ import numpy as np
 def encode_message(
     mu_q: np.ndarray, sigma_q: np.ndarray, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
+    layout_kl_bits: np.ndarray | None,
 ) -> tuple[bytes, np.ndarray, float]:
-    """(headerless body, the selected sample, KL in bits) for target q against proposal p."""
+    """(headerless body, the selected sample, KL in bits) for target q against proposal p.
+
+    ``layout_kl_bits``: the decoder-known expected KL per coordinate; the chunk layout is then
+    derived from it on both sides instead of being sent (rdptheory.rcc proxy layout).
+    """
     from rdptheory import rcc
 
     msg = rcc.encode(mu_q, sigma_q, mu_p, sigma_p, seed=seed, stream=stream,
-                     max_chunk_bits=max_chunk_bits, padding=padding, backend=backend)
+                     max_chunk_bits=max_chunk_bits, padding=padding, backend=backend,
+                     layout_kl_bits=layout_kl_bits)
     return msg.to_bytes(header=False), np.asarray(msg.sample, dtype=np.float64), msg.kl_bits
 
 
 def decode_message(
     body: bytes, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
+    layout_kl_bits: np.ndarray | None,
 ) -> np.ndarray:
     """The sample the encoder selected, from a headerless body (ValueError if corrupt)."""
     from rdptheory import rcc
 
-    msg = rcc.RCCMessage.from_bytes(body, dims=mu_p.size, header=False,
-                                    max_chunk_bits=max_chunk_bits, padding=padding)
-    return np.asarray(rcc.decode(msg, mu_p, sigma_p, seed=seed, stream=stream, backend=backend),
-                      dtype=np.float64)
+    return np.asarray(rcc.decode(body, mu_p, sigma_p, seed=seed, stream=stream, backend=backend,
+                                 header=False, max_chunk_bits=max_chunk_bits, padding=padding,
+                                 layout_kl_bits=layout_kl_bits), dtype=np.float64)

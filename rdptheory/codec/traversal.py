@@ -138,15 +138,17 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
 
 
 def _chunk_budgets(lam, x, seed) -> list[TraversalRow]:
-    """The RCC chunk budget B and padding trade rate against sample bias (THEORY.md §5)."""
+    """RCC chunk budget B, padding and layout (proxy or sent) trade rate against sample bias
+    (THEORY.md §5); the default is (10, 4, proxy)."""
     rows = []
-    for budget, padding in ((12.0, 4), (14.0, 2), (16.0, 2)):
+    for budget, padding, layout in ((10.0, 4, "proxy"), (10.0, 3, "proxy"), (12.0, 4, "sent"),
+                                    (14.0, 2, "sent")):
         codec = GaussianCodec.for_rate(lam, 1.0 * lam.size, seed=seed, max_chunk_bits=budget,
-                                       padding=padding)
+                                       padding=padding, layout=layout)
         for row in run_codec("chunk budget", f"white d={lam.size}", codec, x, rhos=(2.0,)):
             rows.append(TraversalRow(row.experiment, row.source, row.mode,
-                                     f"rho=2, B={budget:g}, pad={padding}", row.point,
-                                     row.seconds_encode))
+                                     f"rho=2, B={budget:g}, pad={padding}, layout {layout}",
+                                     row.point, row.seconds_encode))
     return rows
 
 

@@ -181,3 +181,16 @@ def test_numerical_pf_ode_matches_exact_map(one_shot):
     shaped = GaussianCodec(LAM, [0.5, 0.3, 0.2], seed=1)
     with pytest.raises(ValueError, match="isotropic"):
         shaped.decompress(shaped.compress(np.zeros((1, 3))), ode_steps=8)
+
+
+def test_sent_and_proxy_layouts_both_round_trip(x):
+    for layout in ("sent", "proxy"):
+        for mode in ("one-shot", "progressive"):
+            codec = GaussianCodec(LAM, 0.5, seed=3, layout=layout, mode=mode, steps=2)
+            data = codec.compress(x)
+            np.testing.assert_array_equal(codec.decompress(data), codec.decompress(data))
+    sent = GaussianCodec(LAM, 0.5, seed=3, layout="sent")
+    with pytest.raises(ValueError, match="codec with"):
+        sent.decompress(GaussianCodec(LAM, 0.5, seed=3).compress(x))
+    with pytest.raises(ValueError, match="layout"):
+        GaussianCodec(LAM, 0.5, layout="zip")  # type: ignore[arg-type]
