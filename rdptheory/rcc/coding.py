@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory import kernels
-from rdptheory._validation import check_choice, check_int
+from rdptheory._validation import as_float_array, check_choice, check_int, check_positive
 
 from . import _format as fmt
 from ._chunking import (
@@ -49,43 +49,40 @@ def derive_encoder_seed(seed: int) -> int:
     return z ^ (z >> 31)
 
 
-def _float_array(x: npt.ArrayLike, name: str, *, positive: bool = False) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers") from exc
+def _finite(x: npt.ArrayLike, name: str) -> np.ndarray:
+    """``x`` as a finite float64 array (TypeError / ValueError naming ``name`` otherwise)."""
+    a = as_float_array(x, name)
     if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
-    if positive and (a <= 0).any():
-        raise ValueError(f"{name} must be > 0 everywhere, got min {a.min()!r}")
     return a
+
+
+def _flat_std(sigma: npt.ArrayLike, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """Positive standard deviations broadcast to ``shape`` and flattened (float64)."""
+    sd = check_positive(sigma, name)
+    try:
+        sd = np.broadcast_to(sd, shape)
+    except ValueError as exc:
+        raise ValueError(f"{name} of shape {sd.shape} must broadcast to {shape}") from exc
+    return np.ascontiguousarray(sd).ravel()
 
 
 def check_proposal(
     mu_p: npt.ArrayLike, sigma_p: npt.ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    """(mu_p flat, sigma_p flat, shape); sigma_p broadcasts to mu_p's shape."""
-    mu = _float_array(mu_p, "mu_p")
-    sd = _float_array(sigma_p, "sigma_p", positive=True)
+    """(mu_p flat, sigma_p flat, shape) of a valid proposal; sigma_p broadcasts to mu_p."""
+    mu = _finite(mu_p, "mu_p")
     if mu.size == 0 or mu.size > fmt.MAX_DIMS:
         raise ValueError(f"mu_p must have between 1 and {fmt.MAX_DIMS} entries, got {mu.size}")
-    try:
-        sd = np.broadcast_to(sd, mu.shape)
-    except ValueError as exc:
-        raise ValueError(f"sigma_p of shape {sd.shape} must broadcast to {mu.shape}") from exc
-    return mu.ravel(), np.ascontiguousarray(sd).ravel(), mu.shape
+    return mu.ravel(), _flat_std(sigma_p, mu.shape, "sigma_p"), mu.shape
 
 
 def _check_target(mu_q, sigma_q, shape) -> tuple[np.ndarray, np.ndarray]:
-    mu = _float_array(mu_q, "mu_q")
+    """(mu_q flat, sigma_q flat) of a target of the proposal's ``shape``."""
+    mu = _finite(mu_q, "mu_q")
     if mu.shape != shape:
         raise ValueError(f"mu_q must have mu_p's shape {shape}, got {mu.shape}")
-    sd = _float_array(sigma_q, "sigma_q", positive=True)
-    try:
-        sd = np.broadcast_to(sd, shape)
-    except ValueError as exc:
-        raise ValueError(f"sigma_q of shape {sd.shape} must broadcast to {shape}") from exc
-    return mu.ravel(), np.ascontiguousarray(sd).ravel()
+    return mu.ravel(), _flat_std(sigma_q, shape, "sigma_q")
 
 
 def encode(
