@@ -26,12 +26,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from rdptheory._validation import check_int, check_positive, check_rho
+from rdptheory._validation import check_choice, check_int, check_positive, check_rho
 from rdptheory.images import _chain, _format, _steps
 from rdptheory.images.datasets import from_model_space, to_model_space
 from rdptheory.images.models import ImageModel, default_model
 
-Algorithm = Literal["pfr", "pfr_es", "orc"]
+Algorithm = Literal["pfr", "orc"]
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,13 @@ class CodecConfig:
 
     t_max, t_min : noise std of the first and the last ladder level (model-space units).
     n_levels : ladder length L (steps the encoder may send).
-    max_chunk_bits, padding : RCC chunk KL budget B and candidate padding (THEORY.md §5);
-        encoding costs ~ 2^(B + padding) candidate draws per coordinate and step.
-    algorithm, backend : RCC selection algorithm and kernel backend.
+    max_chunk_bits, padding : RCC chunk KL budget B in (0, 24] bits and candidate padding in
+        [0, 6] (THEORY.md §5); encoding costs ~ 2^(B + padding) candidate draws per coordinate
+        and step.
+    algorithm, backend : RCC selection algorithm ("pfr" or "orc") and kernel backend.
+
+    The float fields are rounded to float32 on construction: the file stores them so, and the
+    encoder must use exactly what the decoder will read.
     """
 
     t_max: float = 5.0
@@ -54,7 +58,13 @@ class CodecConfig:
     backend: str = "auto"
 
     def __post_init__(self) -> None:
+        for name in ("t_max", "t_min", "max_chunk_bits"):
+            object.__setattr__(self, name, float(np.float32(getattr(self, name))))
         _chain.noise_ladder(self.t_max, self.t_min, self.n_levels)  # validates the ladder
+        if not 0.0 < self.max_chunk_bits <= 24.0:
+            raise ValueError(f"max_chunk_bits must lie in (0, 24], got {self.max_chunk_bits}")
+        check_int(self.padding, "padding", low=0, high=6)
+        check_choice(self.algorithm, "algorithm", ("pfr", "orc"))
 
 
 DEFAULT_CONFIG = CodecConfig()

@@ -106,5 +106,10 @@ def test_bad_arguments(image):
         compress(image, bpp=-1.0, config=CONFIG)
     with pytest.raises(ValueError, match="t_min"):
         CodecConfig(t_max=0.1, t_min=0.2)
+    with pytest.raises(ValueError, match="max_chunk_bits"):
+        CodecConfig(max_chunk_bits=30.0)
+    with pytest.raises(ValueError, match="algorithm"):
+        CodecConfig(algorithm="pfr_es")
+    assert CodecConfig(max_chunk_bits=8.1).max_chunk_bits == float(np.float32(8.1))
     with pytest.raises(TypeError, match="ImageModel"):
         compress(image, model=object(), bpp=1.0)
