@@ -86,3 +86,14 @@ def test_shipped_prior_is_small_and_documented():
     g = load_prior()
     meta = prior_metadata()
     assert g.channels == 3 and float(meta["heldout_bpd"]) < float(meta["unseen_bpd"])
+
+
+def test_agrees_with_the_diffusion_packages_gmm_model(random_gmm):
+    from rdptheory.diffusion import GMMModel
+
+    g = random_gmm(patch=2, channels=2, k=4, seed=5)
+    ref = GMMModel(g.weights, g.means, g.covariances())
+    y = np.random.default_rng(6).normal(size=(6, g.dim))
+    for t2 in (0.01, 0.5, 4.0):
+        np.testing.assert_allclose(gmm_posterior_mean(g, y, t2), ref.denoise(y, t2),
+                                   rtol=1e-10, atol=1e-12)
