@@ -12,8 +12,8 @@ from rdptheory.codec import (
 )
 
 ALPHA = 1e-4  # two-sided z-test level per assertion
-#: Documented bias allowance of truncated PFR (2^(ceil KL + 4) candidates per chunk of
-#: <= 12 bits): relative excess MSE of Y, measured ~1-4% in our runs.
+#: Documented bias allowance of truncated PFR (2^(ceil KL + 4) candidates per chunk of a
+#: proxy layout with B = 10 bits): relative excess MSE, measured ~0-4% in our runs.
 PFR_BIAS = 0.05
 
 
