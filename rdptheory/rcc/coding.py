@@ -22,6 +22,7 @@ from ._chunking import (
     max_singleton_ok,
     partition_chunks,
 )
+from ._index_coding import IndexModel
 from ._select import log_weight_bound, select
 from .message import (
     DEFAULT_MAX_CHUNK_BITS,
@@ -195,11 +196,29 @@ CHUNK_OVERHEAD_BITS = 1.0
 GRANULARITY_SLACK = 0.125
 
 
-def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]:
-    """(layout, log2 g): the greedy partition at granularity g = 2**gamma, gamma = 0..5, whose
-    side information plus CHUNK_OVERHEAD_BITS per chunk is smallest.
+def layout_cost_bits(kl_bits: np.ndarray, layout: ChunkLayout, gamma: int, budget: float) -> float:
+    """Estimated bits a sent layout costs beyond the KL: its side information plus, per chunk,
+    c_0 and the Zipf code's under-fill penalty.
 
-    .. math:: \\hat\\gamma = \\arg\\min_\\gamma\\; L_{layout}(\\gamma) + C(\\gamma)\\,c_0
+    .. math:: \\hat L = L_{\\mathrm{layout}} + \\sum_c \\big[c_0 + (1 - s)\\,
+              (B - \\mathrm{KL}_c)_+\\big]
+
+    The index model's bucket masses grow like 2^{(1-s) b} (s < 1, :mod:`._index_coding`), so a
+    chunk whose index lands B - KL_c buckets below a full chunk's pays about (1 - s)(B - KL_c)
+    bits more. Derived here, not in the papers; c_0 = CHUNK_OVERHEAD_BITS.
+    """
+    level = fmt.best_std_level(layout.sizes, kl_bits.size, gamma)
+    side = fmt.layout_bits(kl_bits.size, fmt.Content(layout.sizes, level, (), False, gamma))
+    s = IndexModel(budget, 0).exponent
+    underfill = np.maximum(budget - chunk_kl_bits(kl_bits, layout), 0.0)
+    return side + float(np.sum(CHUNK_OVERHEAD_BITS + max(1.0 - s, 0.0) * underfill))
+
+
+def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]:
+    """(layout, log2 g): the greedy partition at granularity g = 2**gamma, gamma = 0..5, of
+    least :func:`layout_cost_bits`.
+
+    .. math:: \\hat\\gamma = \\arg\\min_\\gamma\\; \\hat L(\\gamma)
 
     Coarser sizes cost fewer bits but fill chunks less (more chunks); g > 1 is allowed only if
     no chunk exceeds (1 + GRANULARITY_SLACK) B. Derived here; not in the papers.
@@ -209,9 +228,7 @@ def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]
         layout = partition_chunks(kl_bits, budget, 1 << gamma)
         if gamma and chunk_kl_bits(kl_bits, layout).max() > (1 + GRANULARITY_SLACK) * budget:
             break  # coarser grids only overshoot more
-        level = fmt.best_std_level(layout.sizes, kl_bits.size, gamma)
-        content = fmt.Content(layout.sizes, level, (), False, gamma)
-        cost = fmt.layout_bits(kl_bits.size, content) + CHUNK_OVERHEAD_BITS * layout.n_chunks
+        cost = layout_cost_bits(kl_bits, layout, gamma, budget)
         if best is None or cost < best[0]:
             best = (cost, layout, gamma)
     assert best is not None  # gamma = 0 is always a candidate

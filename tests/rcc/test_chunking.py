@@ -73,3 +73,19 @@ def test_layout_rejects_empty():
         ChunkLayout((2, 0, 1))
     with pytest.raises(ValueError):
         ChunkLayout(())
+
+
+def test_layout_cost_matches_its_formula():
+    from rdptheory.rcc import _format as fmt
+    from rdptheory.rcc._index_coding import IndexModel
+    from rdptheory.rcc.coding import CHUNK_OVERHEAD_BITS, layout_cost_bits
+
+    kl, budget = np.array([4.0, 4.0, 4.0, 4.0, 1.0]), 8.0
+    s = IndexModel(budget, 0).exponent
+    for sizes in ((2, 2, 1), (1, 1, 1, 1, 1)):
+        layout = ChunkLayout(sizes)
+        level = fmt.best_std_level(sizes, 5, 0)
+        side = fmt.layout_bits(5, fmt.Content(sizes, level, (), False, 0))
+        underfill = budget - chunk_kl_bits(kl, layout)
+        want = side + len(sizes) * CHUNK_OVERHEAD_BITS + (1 - s) * underfill.sum()
+        assert abs(layout_cost_bits(kl, layout, 0, budget) - want) < 1e-12
