@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from rdptheory._validation import check_choice
+from rdptheory._validation import check_choice, check_int
 
 from . import _format as fmt
 from .coding import ALGORITHMS, check_proposal, decode
@@ -123,15 +123,12 @@ class RCCStreamReader:
         """
         if self.remaining <= 0:
             raise ValueError(f"the stream holds only {self._count} messages")
-        if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)):
-            raise TypeError(f"dims must be an int, got {type(dims).__name__}")
-        if not 1 <= dims <= fmt.MAX_DIMS:
-            raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
-        sizes = known_layout(int(dims), self.model, chunk_sizes, layout_kl_bits)
-        content = fmt.read_content(self._dec, int(dims), self.model, sizes,
+        dims = check_int(dims, "dims", low=1, high=fmt.MAX_DIMS)
+        sizes = known_layout(dims, self.model, chunk_sizes, layout_kl_bits)
+        content = fmt.read_content(self._dec, dims, self.model, sizes,
                                    sizes_must_match=layout_kl_bits is None)  # fmt: skip
         self._read += 1
-        return RCCMessage.from_content(int(dims), content, self.model)
+        return RCCMessage.from_content(dims, content, self.model)
 
     def read(
         self,
