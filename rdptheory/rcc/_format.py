@@ -113,11 +113,12 @@ def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
     if not content.external:
         _write_layout(enc, dims, content)
     _write_indices(
-        enc, np.asarray(content.indices, np.int64), _index_model(model, content.external)
+        enc, np.asarray(content.indices, np.int64), index_model_for(model, content.external)
     )
 
 
-def _index_model(model: IndexModel, external: bool) -> IndexModel:
+def index_model_for(model: IndexModel, external: bool) -> IndexModel:
+    """The index model a message uses: an external layout's chunks may exceed B (heavy tail)."""
     return replace(model, exact_tail=True) if external else model
 
 
@@ -169,7 +170,7 @@ def read_content(
             gamma, level, layout = _read_layout(dec, dims)
             if sizes_must_match and sizes is not None and tuple(sizes) != layout:
                 raise ValueError("chunk_sizes differ from the layout the message carries")
-        idx = _read_indices(dec, len(layout), _index_model(model, external))
+        idx = _read_indices(dec, len(layout), index_model_for(model, external))
         return Content(layout, level, idx, external, gamma)
     except ValueError:
         raise

@@ -101,6 +101,7 @@ class RCCMessage:
     size_std_level : int, the coded spread of the chunk-size model
     exact_tail : bool, the index model's heavy escape tail (set for "pfr_es")
     external_layout : bool, the chunk layout is known to the decoder and not transmitted
+        (``chunk_sizes`` or a fitting ``layout_kl_bits`` layout given to ``encode``)
     size_granularity_log2 : int in [0, 7]; chunk sizes (but the last) are multiples of 2**it
     algorithm : "pfr", "pfr_es" or "orc" (encoder only)
     chunk_kl_bits : tuple of float, KL(q||p) of each chunk in bits (encoder only)
@@ -251,7 +252,7 @@ class RCCMessage:
     @property
     def index_bits(self) -> float:
         """Ideal code length of the indices under the index model, in bits."""
-        model = fmt._index_model(self.model, self.external_layout)
+        model = fmt.index_model_for(self.model, self.external_layout)
         return float(model.index_bits(np.asarray(self.indices)).sum())
 
     @property
