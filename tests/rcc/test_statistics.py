@@ -74,3 +74,23 @@ def test_truncation_bias_shrinks_with_padding():
         z = _trials([3.0], 1.0, algorithm="pfr", padding=padding, seed=13)[:, 0]
         d_stat.append(stats.kstest(z, "norm", args=(3.0, 1.0)).statistic)
     assert d_stat[0] > 0.15 and d_stat[0] > d_stat[1] > d_stat[2]
+
+
+#: KS distance D of PFR (ORC) at padding 0, 2, 4, 6 for shifts s = 1, 2, 3 (rdptheory.rcc
+#: docstring's truncation table; 4000 one-coordinate chunks, seeds 13 and 14)
+BIAS_TABLE = {
+    ("pfr", 1.0): (0.234, 0.061, 0.007, 0.012), ("orc", 1.0): (0.256, 0.105, 0.031, 0.011),
+    ("pfr", 2.0): (0.363, 0.174, 0.064, 0.016), ("orc", 2.0): (0.380, 0.204, 0.093, 0.037),
+    ("pfr", 3.0): (0.371, 0.231, 0.113, 0.057), ("orc", 3.0): (0.388, 0.255, 0.147, 0.074),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm, shift", list(BIAS_TABLE))
+def test_truncation_bias_table(algorithm, shift):
+    got = []
+    for padding in (0, 2, 4, 6):
+        z = np.concatenate([_trials([shift], 1.0, algorithm=algorithm, padding=padding, seed=s)
+                            for s in (13, 14)])  # fmt: skip
+        got.append(stats.kstest(z[:, 0], "norm", args=(shift, 1.0)).statistic)
+    np.testing.assert_allclose(got, BIAS_TABLE[algorithm, shift], atol=6e-4)
