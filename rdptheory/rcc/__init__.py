@@ -60,7 +60,8 @@ s = 2 (KL 2.89 bits)        .36 (.38)   .17 (.20)   .06 (.09)   .02 (.04)
 s = 3 (KL 6.49 bits)        .37 (.39)   .23 (.26)   .11 (.15)   .06 (.07)
 =========================  ==========  ==========  ==========  ==========
 
-(KS at alpha = 1e-3 with 2000 samples detects D > 0.044.) The sample is pulled towards p
+(KS at alpha = 1e-3 with 2000 samples detects D > 0.044; the table is re-measured by
+tests/rcc/test_statistics.py::test_truncation_bias_table, slow.) The sample is pulled towards p
 (mean error -0.43 sigma at s = 3, padding 2). The padding a chunk needs grows with its KL:
 importance sampling with N candidates is accurate once log N exceeds the KL by a few standard
 deviations of log q/p under q [Chatterjee & Diaconis, Ann. Appl. Probab. 2018], which for the
