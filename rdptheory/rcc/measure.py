@@ -23,7 +23,8 @@ class CodeLengthStats:
     All in bits per chunk: ``coded_bits`` from the real range-coded bytes (one stream for all
     trials, so the coder's termination is amortised), ``index_bits`` the model's ideal length,
     ``entropy_bits`` the plug-in entropy of the indices (biased low for large alphabets),
-    ``mean_log2_index`` = E[log2(K + 1)].
+    ``mean_log2_index`` = E[log2(K + 1)] for the 0-based index K, i.e. E[log2 K'] for the
+    1-based K' of THEORY.md's (unverified) E[log2 K'] <= I + 1.5 (see :mod:`.bounds`).
     """
 
     algorithm: str
