@@ -135,11 +135,26 @@ class GaussianModel:
         self.eigenvalues = lam if scalar or lam.size == d else np.full(d, float(lam))
         self.cov = cov_a
         self._cache: dict[Any, tuple[Any, Any, Any]] = {}
+        self._eigen_model: GaussianModel | None = None
 
     @property
     def dim(self) -> int:
         """Number of scalar components d."""
         return int(np.prod(self.event_shape, dtype=int))
+
+    def in_eigenbasis(self) -> GaussianModel:
+        """The same source in the coordinates w = Uᵀx: N(Uᵀμ, diag(Λ)) (cached).
+
+        A full-covariance model's score needs two rotations per evaluation; decoding
+        ``y @ U`` with this diagonal model and rotating the result back by Uᵀ solves the same
+        (rotation-equivariant) ODE with elementwise work only. Returns ``self`` when Σ is
+        already diagonal.
+        """
+        if self.eigenvectors is None:
+            return self
+        if self._eigen_model is None:
+            self._eigen_model = GaussianModel(self.mean @ self.eigenvectors, self.eigenvalues)
+        return self._eigen_model
 
     @property
     def covariance(self) -> np.ndarray:

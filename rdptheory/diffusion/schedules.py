@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -101,8 +101,22 @@ def ddpm_alphas_cumprod(
 
 
 def _check_level(noise_var: float) -> float:
-    v = float(check_positive(noise_var, "noise_var"))
-    return v
+    """The received level: a positive scalar noise variance."""
+    return float(check_positive(noise_var, "noise_var"))
+
+
+class _TimeSchedule(Protocol):
+    def noise_var_at(self, t: npt.ArrayLike) -> np.ndarray: ...
+
+    def time_at(self, noise_var: npt.ArrayLike) -> np.ndarray: ...
+
+
+def _uniform_in_time(sched: _TimeSchedule, noise_var: float, steps: int) -> np.ndarray:
+    """``steps + 1`` levels noise_var(t_i), t_i uniform from t(noise_var) to 0 (i = 0..N)."""
+    v0, n = _check_level(noise_var), check_int(steps, "steps", low=1)
+    grid = sched.noise_var_at(np.linspace(float(sched.time_at(v0)), 0.0, n + 1))
+    grid[0], grid[-1] = v0, 0.0  # exact end points: t(v0) and noise_var_at round-trip to ~1 ulp
+    return grid
 
 
 @dataclass(frozen=True)
@@ -138,10 +152,7 @@ class VPLinear:
 
     def noise_vars(self, noise_var: float, steps: int) -> np.ndarray:
         """Decreasing grid of ``steps + 1`` noise variances, noise_var → 0, uniform in t."""
-        v0, n = _check_level(noise_var), check_int(steps, "steps", low=1)
-        grid = self.noise_var_at(np.linspace(float(self.time_at(v0)), 0.0, n + 1))
-        grid[0], grid[-1] = v0, 0.0
-        return grid
+        return _uniform_in_time(self, noise_var, steps)
 
 
 @dataclass(frozen=True)
@@ -177,10 +188,7 @@ class VPCosine:
 
     def noise_vars(self, noise_var: float, steps: int) -> np.ndarray:
         """Decreasing grid of ``steps + 1`` noise variances, noise_var → 0, uniform in t."""
-        v0, n = _check_level(noise_var), check_int(steps, "steps", low=1)
-        grid = self.noise_var_at(np.linspace(float(self.time_at(v0)), 0.0, n + 1))
-        grid[0], grid[-1] = v0, 0.0
-        return grid
+        return _uniform_in_time(self, noise_var, steps)
 
 
 @dataclass(frozen=True)
@@ -284,6 +292,21 @@ class DiscreteSchedule:
 
 Schedule = VPLinear | VPCosine | VEUniform | Karras | DiscreteSchedule
 
+
+@runtime_checkable
+class ScheduleLike(Protocol):
+    """What a decoder needs from a schedule: its coordinates and a step grid (k-diffusion style).
+
+    Any object with a ``kind`` ("ve" or "vp") and ``noise_vars(noise_var, steps)`` returning a
+    grid strictly decreasing from ``noise_var`` to 0 can be passed as ``schedule``.
+    """
+
+    @property
+    def kind(self) -> Kind: ...
+
+    def noise_vars(self, noise_var: float, steps: int) -> np.ndarray: ...
+
+
 #: Named schedules accepted wherever a ``schedule`` argument is taken.
 SCHEDULES: dict[str, Schedule] = {
     "vp": VPLinear(),
@@ -293,13 +316,22 @@ SCHEDULES: dict[str, Schedule] = {
 }
 
 
-def get_schedule(schedule: str | Schedule) -> Schedule:
-    """Resolve a schedule name ("vp", "vp-cosine", "ve", "edm"), or pass a schedule through."""
-    if isinstance(schedule, (VPLinear, VPCosine, VEUniform, Karras, DiscreteSchedule)):
-        return schedule
-    if not isinstance(schedule, str) or schedule not in SCHEDULES:
+def get_schedule(schedule: str | ScheduleLike) -> ScheduleLike:
+    """Resolve a schedule name ("vp", "vp-cosine", "ve", "edm"), or pass a schedule through.
+
+    A schedule object is any :class:`ScheduleLike` whose ``kind`` is "ve" or "vp".
+    """
+    if isinstance(schedule, str):
+        if schedule not in SCHEDULES:
+            raise ValueError(
+                f"schedule must be one of {', '.join(map(repr, SCHEDULES))} or a schedule "
+                f"object, got {schedule!r}"
+            )
+        return SCHEDULES[schedule]
+    if not isinstance(schedule, ScheduleLike):
         raise ValueError(
-            f"schedule must be one of {', '.join(map(repr, SCHEDULES))} or a schedule object, "
-            f"got {schedule!r}"
+            f"schedule must be one of {', '.join(map(repr, SCHEDULES))} or a schedule object "
+            f"(with .kind and .noise_vars(noise_var, steps)), got {schedule!r}"
         )
-    return SCHEDULES[schedule]
+    check_choice(schedule.kind, "schedule.kind", KINDS)
+    return schedule

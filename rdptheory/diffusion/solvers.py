@@ -39,8 +39,8 @@ from rdptheory._validation import (
     check_positive,
 )
 from rdptheory.diffusion import _xp
-from rdptheory.diffusion.models import DiffusionModel
-from rdptheory.diffusion.schedules import Kind, Schedule, get_schedule
+from rdptheory.diffusion.models import DiffusionModel, GaussianModel, _check_y
+from rdptheory.diffusion.schedules import Kind, ScheduleLike, get_schedule
 from rdptheory.diffusion.scores import from_coords, to_coords
 
 Solver = Literal["euler", "heun", "adaptive"]
@@ -53,13 +53,17 @@ def pf_ode_drift(model: DiffusionModel, rho: Any, kind: Kind) -> Drift:
     """dx/dv of the score-scaled PF-ODE in ``kind`` coordinates (module docstring).
 
     ``rho`` is a scalar or an array broadcastable to the event shape (per-coordinate score
-    scale), already in the array kind of the state.
+    scale), already in the array kind of the state. A diagonal :class:`GaussianModel` gets
+    the same drift with its score substituted (:func:`_gaussian_drift`): one affine map per
+    evaluation instead of a generic score call.
     """
+    if isinstance(model, GaussianModel) and model.eigenvectors is None:
+        return _gaussian_drift(model, rho, kind)
     if kind == "ve":
         return lambda y, v: (-0.5 * rho) * model.score(y, v)
 
     def vp_drift(z: Any, v: float) -> Any:
-        s = 1.0 / math.sqrt(1.0 + v)
+        s = 1.0 / math.sqrt(1.0 + v)  # √ᾱ(v); z = s·y
         if isinstance(rho, float):  # fold the scalars: one array op fewer per evaluation
             return (-0.5 / (1.0 + v)) * z + (-0.5 * s * rho) * model.score(z / s, v)
         return (-0.5 / (1.0 + v)) * z + (-0.5 * s) * (rho * model.score(z / s, v))
@@ -67,8 +71,33 @@ def pf_ode_drift(model: DiffusionModel, rho: Any, kind: Kind) -> Drift:
     return vp_drift
 
 
+def _gaussian_drift(model: GaussianModel, rho: Any, kind: Kind) -> Drift:
+    """The PF-ODE drift of a diagonal Gaussian N(μ, diag λ), fused into one affine map.
+
+    .. math:: \\frac{dy}{dv} = c\\,(y - \\mu)\\ \\text{(VE)},\\qquad
+              \\frac{dz}{dv} = \\Big(c - \\frac{1}{2(1+v)}\\Big) z - \\frac{c\\,\\mu}{\\sqrt{1+v}}
+              \\ \\text{(VP)},\\qquad c = \\frac{\\rho}{2(\\lambda + v)}
+
+    The module's VE/VP drifts with the exact score −(y − μ)/(λ + v) substituted (derived,
+    THEORY.md §3-§4, not stated in the paper); the same ODE, fewer array passes.
+    """
+    centred = not np.any(model.mean)
+
+    def drift(x: Any, v: float) -> Any:
+        mu, lam, _ = model._params(x)
+        c = (0.5 * rho) / (lam + v)
+        if kind == "ve":
+            return c * x if centred else c * (x - mu)
+        a = c - 0.5 / (1.0 + v)
+        return a * x if centred else a * x - (c / math.sqrt(1.0 + v)) * mu
+
+    return drift
+
+
 def euler_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
-    """One Euler step from level v_cur to v_next: x + (v_next − v_cur)·drift(x, v_cur).
+    """One Euler step from level v_cur to v_next.
+
+    .. math:: x_{i+1} = x_i + (v_{i+1} - v_i)\\, d(x_i, v_i)
 
     With the VE drift and ρ = 2, one step from t² to 0 is Tweedie's x̂₀ = y + t²∇log p(y):
 
@@ -76,22 +105,32 @@ def euler_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
     >>> float(euler_step(pf_ode_drift(GaussianModel(0.0, 1.0), 2.0, "ve"), 2.0, 1.0, 0.0))
     1.0
     """
-    return x + (v_next - v_cur) * drift(x, v_cur)
+    x_next = (v_next - v_cur) * drift(x, v_cur)  # a fresh array: update it in place
+    x_next += x
+    return x_next
 
 
 def heun_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
     """One Heun (explicit trapezoid, 2nd order) step; Euler when v_next = 0.
 
+    .. math:: \\hat x = x_i + h\\,d(x_i, v_i),\\quad
+              x_{i+1} = x_i + \\tfrac{h}{2}\\big(d(x_i, v_i) + d(\\hat x, v_{i+1})\\big),
+              \\quad h = v_{i+1} - v_i
+
     Like EDM's Algorithm 2 (Karras et al. 2022), the correction is skipped on the last step into
     v = 0, so a model never has to be evaluated at zero noise.
     """
     h = v_next - v_cur
-    d_cur = drift(x, v_cur)
-    x_next = x + h * d_cur
+    d_cur = drift(x, v_cur)  # Euler predictor, EDM Alg. 2 l. 5-6
+    x_hat = h * d_cur
+    x_hat += x
     if v_next == 0.0:
-        return x_next
-    # Heun correction, EDM Alg. 2 l. 7-8
-    return x + (0.5 * h) * (d_cur + drift(x_next, v_next))
+        return x_hat
+    # Heun correction, EDM Alg. 2 l. 7-8; the sum is a fresh array, so update it in place
+    d_sum = d_cur + drift(x_hat, v_next)
+    d_sum *= 0.5 * h
+    d_sum += x
+    return d_sum
 
 
 STEPS: dict[str, Step] = {"euler": euler_step, "heun": heun_step}
@@ -116,6 +155,20 @@ def check_grid(noise_vars: npt.ArrayLike, noise_var: float) -> np.ndarray:
     return g
 
 
+def _step_grid(sched: ScheduleLike, noise_var: float, steps: int | npt.ArrayLike) -> np.ndarray:
+    """The schedule's grid for an int ``steps``, else ``steps`` itself (validated)."""
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        return sched.noise_vars(noise_var, int(steps))
+    return check_grid(steps, noise_var)
+
+
+def _check_level(noise_var: npt.ArrayLike) -> float:
+    v = check_positive(noise_var, "noise_var")
+    if v.ndim != 0:
+        raise ValueError(f"noise_var must be a scalar (one received level), got {v.shape}")
+    return float(v)
+
+
 def _prepare_rho(rho: npt.ArrayLike, y: Any) -> Any:
     r = check_nonnegative(rho, "rho")
     if r.ndim == 0:
@@ -125,13 +178,32 @@ def _prepare_rho(rho: npt.ArrayLike, y: Any) -> Any:
     return _xp.as_like(r, y) if _xp.is_torch(y) else r
 
 
+def _integrate_model(
+    model: DiffusionModel, rho: Any, kind: Kind, x: Any, grid: np.ndarray, step: Step
+) -> Any:
+    """:func:`integrate` the decoder ODE of ``model`` from x (state at grid[0]) to grid[-1].
+
+    A full-covariance :class:`GaussianModel` with a scalar ρ is solved in its eigenbasis
+    (x·U, then ·Uᵀ): the ODE is rotation-equivariant, so this is the same solution with two
+    rotations in all instead of two per score evaluation.
+    """
+    if not isinstance(model, GaussianModel):
+        return integrate(pf_ode_drift(model, rho, kind), x, grid, step)
+    x = _check_y(x, model.event_shape)
+    if model.eigenvectors is None or not isinstance(rho, float):
+        return integrate(pf_ode_drift(model, rho, kind), x, grid, step)
+    U = model._params(x)[2]
+    x_eig = integrate(pf_ode_drift(model.in_eigenbasis(), rho, kind), x @ U, grid, step)
+    return x_eig @ U.T
+
+
 def decode(
     model: DiffusionModel,
     y: Any,
     noise_var: float,
     rho: npt.ArrayLike,
     *,
-    schedule: str | Schedule = "vp",
+    schedule: str | ScheduleLike = "vp",
     solver: Solver = "heun",
     steps: int | npt.ArrayLike = 64,
     rtol: float = 1e-10,
@@ -151,8 +223,9 @@ def decode(
     y : array or torch tensor, shape (batch, *event_shape); y = x + √noise_var·n.
     noise_var : float > 0, the received level t².
     rho : float ≥ 0, or per-coordinate array broadcastable to the event shape.
-    schedule : "vp" (default, linear β), "vp-cosine", "ve", "edm", or a schedule object (for
-        instance a :class:`DiscreteSchedule` of the model's own levels). Its ``kind`` fixes the
+    schedule : "vp" (default, linear β), "vp-cosine", "ve", "edm", or a schedule object (any
+        :class:`~rdptheory.diffusion.schedules.ScheduleLike`, for instance a
+        :class:`DiscreteSchedule` of the model's own levels). Its ``kind`` fixes the
         coordinates (VE or VP) and, when ``steps`` is an int, the grid.
     solver : "euler", "heun" (2nd order) or "adaptive" (scipy ``solve_ivp`` DOP853 with ``rtol``,
         ``atol``; a float64 reference, numpy only internally).
@@ -165,10 +238,7 @@ def decode(
     """
     if not isinstance(model, DiffusionModel):
         raise TypeError("model must provide denoise(y, noise_var) and score(y, noise_var)")
-    v_arr = check_positive(noise_var, "noise_var")
-    if v_arr.ndim != 0:
-        raise ValueError(f"noise_var must be a scalar (one received level), got {v_arr.shape}")
-    v0 = float(v_arr)
+    v0 = _check_level(noise_var)
     sched = get_schedule(schedule)
     check_choice(solver, "solver", SOLVERS)
     if not _xp.is_torch(y):
@@ -176,12 +246,9 @@ def decode(
     r = _prepare_rho(rho, y)
     if solver == "adaptive":
         return decode_adaptive(model, y, v0, r, kind=sched.kind, rtol=rtol, atol=atol)
-    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
-        grid = sched.noise_vars(v0, int(steps))
-    else:
-        grid = check_grid(steps, v0)  # type: ignore[arg-type]
+    grid = _step_grid(sched, v0, steps)
     x = to_coords(y, v0, sched.kind)
-    x = integrate(pf_ode_drift(model, r, sched.kind), x, grid, STEPS[solver])
+    x = _integrate_model(model, r, sched.kind, x, grid, STEPS[solver])
     return from_coords(x, 0.0, sched.kind)
 
 
