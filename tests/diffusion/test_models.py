@@ -177,3 +177,15 @@ def test_validation_errors():
         PredictionModel(3, "eps")
     with pytest.raises(ValueError, match="parameterization"):
         PredictionModel(lambda s, v: s, "noise")
+
+
+def test_in_eigenbasis_rotates_the_source():
+    m = GaussianModel(MEAN, COV)
+    e = m.in_eigenbasis()
+    assert e is m.in_eigenbasis() and e.eigenvectors is None
+    U = m.eigenvectors
+    y = np.random.default_rng(3).standard_normal((5, 3))
+    np.testing.assert_allclose(e.score(y @ U, 0.6), m.score(y, 0.6) @ U, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(e.covariance, np.diag(np.linalg.eigvalsh(COV)), atol=1e-15)
+    diag = GaussianModel(np.zeros(3), [1.0, 2.0, 3.0])
+    assert diag.in_eigenbasis() is diag
