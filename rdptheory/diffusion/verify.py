@@ -18,6 +18,7 @@ Everything is float64 numpy and driven by explicit seeds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +27,7 @@ from scipy import stats
 
 from rdptheory._validation import check_int, check_nonnegative, check_positive
 from rdptheory.diffusion.models import ExactModel, GaussianModel
+from rdptheory.diffusion.schedules import ScheduleLike
 from rdptheory.diffusion.solvers import Solver, decode
 from rdptheory.gaussian.awgn import score_scaled_point
 
@@ -58,10 +60,14 @@ def mean_estimate(samples: npt.ArrayLike, *, level: float = 0.95) -> MCEstimate:
     return MCEstimate(m, m - half, m + half, n, level)
 
 
+def _squared_errors(x: npt.ArrayLike, x_hat: npt.ArrayLike) -> np.ndarray:
+    """Per-sample ‖x − x̂‖² (summed over components), shape (n,)."""
+    return np.sum((_flat(np.asarray(x)) - _flat(np.asarray(x_hat))) ** 2, axis=1)
+
+
 def mse_estimate(x: npt.ArrayLike, x_hat: npt.ArrayLike, *, level: float = 0.95) -> MCEstimate:
     """Total MSE E‖X − X̂‖² (summed over components) with a CLT interval."""
-    err = _flat(np.asarray(x)) - _flat(np.asarray(x_hat))
-    return mean_estimate(np.sum(err**2, axis=1), level=level)
+    return mean_estimate(_squared_errors(x, x_hat), level=level)
 
 
 def _psd_sqrt(a: np.ndarray) -> np.ndarray:
@@ -261,10 +267,8 @@ def gmm_mmse_gap(
     assumed). The interval is for the paired per-sample difference.
     """
     x, y = observe(model, noise_var, n, seed)
-    x_hat = decode(model, y, noise_var, rho, **decode_kwargs)
-    x_star = model.posterior_mean(y, noise_var)
-    se_hat = np.sum((_flat(x) - _flat(x_hat)) ** 2, axis=1)
-    se_star = np.sum((_flat(x) - _flat(x_star)) ** 2, axis=1)
+    se_hat = _squared_errors(x, decode(model, y, noise_var, rho, **decode_kwargs))
+    se_star = _squared_errors(x, model.posterior_mean(y, noise_var))
     return MMSEGap(
         float(noise_var),
         float(rho),
@@ -293,11 +297,11 @@ def mse_difference(
     monotone in ρ for a given source.
     """
     x, y = observe(model, noise_var, n, seed)
-    se = [
-        np.sum((_flat(x) - _flat(decode(model, y, noise_var, float(r), **decode_kwargs))) ** 2, 1)
+    se_a, se_b = (
+        _squared_errors(x, decode(model, y, noise_var, float(r), **decode_kwargs))
         for r in (rho_a, rho_b)
-    ]
-    return mean_estimate(se[0] - se[1], level=level)
+    )
+    return mean_estimate(se_a - se_b, level=level)
 
 
 def _transport_on_samples(a: np.ndarray, b: np.ndarray, batch: int) -> np.ndarray:
@@ -391,6 +395,28 @@ def _reference(model: Any, y: np.ndarray, noise_var: float, rho: float, schedule
     return decode(model, y, noise_var, rho, schedule=schedule, solver="adaptive")
 
 
+def _error_function(
+    model: ExactModel,
+    noise_var: float,
+    rho: float,
+    *,
+    n: int,
+    seed: int,
+    schedule: str | ScheduleLike,
+    solver: Solver,
+) -> Callable[[int], float]:
+    """N ↦ ‖X̂_N − X̂_ref‖_F/‖X̂_ref‖_F on one draw of Y (the reference is computed once)."""
+    _, y = observe(model, noise_var, n, seed)
+    ref = _reference(model, y, noise_var, rho, schedule)
+    scale = np.linalg.norm(ref)
+
+    def relative_error(steps: int) -> float:
+        x_hat = decode(model, y, noise_var, rho, schedule=schedule, solver=solver, steps=steps)
+        return float(np.linalg.norm(x_hat - ref) / scale)
+
+    return relative_error
+
+
 def convergence_study(
     model: ExactModel,
     noise_var: float,
@@ -399,27 +425,19 @@ def convergence_study(
     *,
     n: int = 64,
     seed: int = 0,
-    schedule: Any = "vp",
+    schedule: str | ScheduleLike = "vp",
     solver: Solver = "heun",
 ) -> Convergence:
     """Errors of ``solver`` on ``schedule`` against the exact map (Gaussian) or DOP853 reference.
 
-    ``order`` is the least-squares slope of −log(error) against log(steps).
+    .. math:: e_N = \\|\\hat X_N - \\hat X_{\\rm ref}\\|_F / \\|\\hat X_{\\rm ref}\\|_F
+              \\approx C N^{-p}
+
+    ``order`` p is the least-squares slope of −log(e_N) against log(N).
     """
     ns = np.asarray([check_int(int(s), "steps", low=1) for s in np.ravel(steps)])
-    _, y = observe(model, noise_var, n, seed)
-    ref = _reference(model, y, noise_var, rho, schedule)
-    scale = np.linalg.norm(ref)
-    errs = np.array(
-        [
-            np.linalg.norm(
-                decode(model, y, noise_var, rho, schedule=schedule, solver=solver, steps=int(k))
-                - ref
-            )
-            / scale
-            for k in ns
-        ]
-    )
+    err = _error_function(model, noise_var, rho, n=n, seed=seed, schedule=schedule, solver=solver)
+    errs = np.array([err(int(k)) for k in ns])
     order = -np.polyfit(np.log(ns), np.log(errs), 1)[0] if len(ns) > 1 else float("nan")
     return Convergence(ns, errs, float(order), str(solver), str(schedule))
 
@@ -432,22 +450,23 @@ def steps_for_tolerance(
     *,
     n: int = 64,
     seed: int = 0,
-    schedule: Any = "vp",
+    schedule: str | ScheduleLike = "vp",
     solver: Solver = "heun",
     max_steps: int = 1 << 16,
 ) -> int:
-    """Smallest N (doubling, then bisection) with relative error ≤ ``tol`` (see Convergence)."""
+    """Smallest N (doubling, then bisection) with relative error ≤ ``tol`` (see Convergence).
+
+    Assumes the error decreases with N (true in the asymptotic regime of a convergent solver).
+    """
     check_positive(tol, "tol")
-    err = lambda k: convergence_study(
-        model, noise_var, rho, [k], n=n, seed=seed, schedule=schedule, solver=solver
-    ).errors[0]
+    err = _error_function(model, noise_var, rho, n=n, seed=seed, schedule=schedule, solver=solver)
     hi = 1
     while err(hi) > tol:
         hi *= 2
         if hi > max_steps:
             raise RuntimeError(f"more than max_steps={max_steps} steps needed for tol={tol}")
     lo = hi // 2
-    while hi - lo > 1:
+    while hi - lo > 1:  # invariant: err(lo) > tol >= err(hi)
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if err(mid) <= tol else (mid, hi)
     return hi
