@@ -9,7 +9,14 @@ evaluations on the default VP schedule), of ``model.exact_decode(y, noise_var, r
 vectorised closed form (λ/(λ+t²))^{ρ/2}·Y) in the same run, their ratio, and the max abs
 difference. Best of ``--repeats``.
 
-    .venv/bin/python benchmarks/decoder.py [--threads 1] [--repeats 3] [--quick]
+``--grids`` instead prints the step grid study: the fewest Heun steps reaching 1e-6 relative
+error against the exact map (:func:`rdptheory.diffusion.verify.steps_for_tolerance`, the
+3-d full-covariance source of the tests, ρ = 1.5) for each schedule's grid at several received
+levels. It is why the default stays "vp" (uniform in the VP time t): near v = 0 that grid is
+nearly uniform in the noise variance, which suits a source whose smallest eigenvalue is not
+tiny, while EDM/Karras and log-σ spacings spend their steps below it.
+
+    .venv/bin/python benchmarks/decoder.py [--threads 1] [--repeats 3] [--quick] [--grids]
 """
 
 from __future__ import annotations
@@ -56,13 +63,43 @@ def _cases(quick: bool) -> list[tuple[str, Any, np.ndarray]]:
     ]
 
 
+def grid_study(noise_vars: tuple[float, ...] = (0.1, 1.0, 10.0), tol: float = 1e-6) -> None:
+    """Print the fewest Heun steps reaching ``tol`` for each schedule's grid and level."""
+    from rdptheory.diffusion import GaussianModel, Karras, VPLinear
+    from rdptheory.diffusion.verify import steps_for_tolerance
+
+    cov = np.array([[2.0, 0.6, 0.1], [0.6, 1.0, -0.2], [0.1, -0.2, 0.5]])
+    sources = [
+        ("full 3-d (test source)", GaussianModel([0.5, -1.0, 2.0], cov)),
+        ("d=256, lambda_i = 1/i", GaussianModel(np.zeros(256), 1.0 / np.arange(1, 257))),
+    ]
+    grids: list[tuple[str, Any]] = [
+        ("vp (uniform t, default)", "vp"),
+        ("vp-cosine (uniform t)", "vp-cosine"),
+        ("ve (uniform sigma)", "ve"),
+        ("edm (Karras, VE ODE)", "edm"),
+        ("Karras grid, VP ODE", Karras(kind="vp")),
+        ("VP grid, VE ODE", VPLinear(kind="ve")),
+    ]
+    for source, model in sources:
+        print(f"Heun steps for {tol:g} relative error, {source}, rho=1.5")
+        print(f"{'grid':26s}" + "".join(f"{f'noise_var={v:g}':>16s}" for v in noise_vars))
+        for name, sched in grids:
+            counts = [steps_for_tolerance(model, v, 1.5, tol, schedule=sched) for v in noise_vars]
+            print(f"{name:26s}" + "".join(f"{c:16d}" for c in counts))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="10x fewer samples")
+    ap.add_argument("--grids", action="store_true", help="step-grid study instead of timings")
     args = ap.parse_args()
+    if args.grids:
+        grid_study()
+        return
     import torch
 
     from rdptheory.diffusion import decode
