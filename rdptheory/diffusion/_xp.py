@@ -66,11 +66,6 @@ def einsum(eq: str, *ops: Any) -> Any:
     return np.einsum(eq, *ops, optimize=True)
 
 
-def reshape(x: Any, shape: tuple[int, ...]) -> Any:
-    """Reshape (a view when possible)."""
-    return x.reshape(shape)
-
-
 def to_numpy(x: Any) -> np.ndarray:
     """A float64 numpy copy of ``x`` (torch tensors are detached and moved to the CPU)."""
     if is_torch(x):

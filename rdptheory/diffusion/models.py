@@ -283,8 +283,8 @@ class GMMModel:
             self._cache[key] = tuple(None if a is None else _xp.as_like(a, y) for a in p)
         return self._cache[key]
 
-    def _components(self, y: Any, noise_var: Any) -> tuple[Any, Any, Any, Any, tuple]:
-        """(log r (B,K), w = Uᵀ(y−μ_k) (B,K,d), Λ+t² (B|1,K,d), U, batch shape)."""
+    def _log_joint(self, y: Any, noise_var: Any) -> tuple[Any, Any, Any, Any, tuple]:
+        """(log π_k N(y; μ_k, Σ_k + t²I) (B,K), w = Uᵀ(y−μ_k) (B,K,d), Λ+t² (B|1,K,d), U, batch)."""
         y = _check_y(y, self.event_shape)
         batch = tuple(y.shape[: y.ndim - len(self.event_shape)])
         yf = y.reshape((-1, self.dim))
@@ -295,7 +295,11 @@ class GMMModel:
         w = r if U is None else _xp.einsum("bkd,kde->bke", r, U)
         var = lam[None] + v
         log_n = -0.5 * ((w * w / var).sum(-1) + _xp.log(2 * math.pi * var).sum(-1))
-        log_joint = logw[None] + log_n
+        return logw[None] + log_n, w, var, U, batch
+
+    def _components(self, y: Any, noise_var: Any) -> tuple[Any, Any, Any, Any, tuple]:
+        """(log r (B,K), w, Λ+t², U, batch shape): responsibilities r_k in log space."""
+        log_joint, w, var, U, batch = self._log_joint(y, noise_var)
         log_r = log_joint - _xp.logsumexp(log_joint, axis=1, keepdims=True)
         return log_r, w, var, U, batch
 
@@ -310,12 +314,12 @@ class GMMModel:
         return _xp.exp(self._components(y, noise_var)[0])
 
     def log_prob(self, y: Any, noise_var: Any) -> Any:
-        """log p_t(y) of the noisy mixture, shape (batch,)."""
-        y = _check_y(y, self.event_shape)
-        log_r, w, var, U, batch = self._components(y, noise_var)
-        logw, _, lam, _ = self._params(y)
-        log_n = -0.5 * ((w * w / var).sum(-1) + _xp.log(2 * math.pi * var).sum(-1))
-        return _xp.logsumexp(logw[None] + log_n, axis=1).reshape(batch)
+        """log p_t(y) of the noisy mixture, shape (batch,).
+
+        .. math:: \\log p_t(y) = \\log \\sum_k \\pi_k N(y; \\mu_k, \\Sigma_k + t^2 I)
+        """
+        log_joint, _, _, _, batch = self._log_joint(y, noise_var)
+        return _xp.logsumexp(log_joint, axis=1).reshape(batch)
 
     def score(self, y: Any, noise_var: Any) -> Any:
         """∇_y log p_t(y) (exact); shape and kind of ``y``."""
