@@ -62,7 +62,10 @@ def alpha_bar_from_noise_var(noise_var: npt.ArrayLike) -> np.ndarray:
 
 
 def sigma_from_noise_var(noise_var: npt.ArrayLike) -> np.ndarray:
-    """VE σ (= t, the AWGN noise std) of a noise variance: σ = √(noise_var)."""
+    """VE σ (= t, the AWGN noise std) of a noise variance.
+
+    .. math:: \\sigma = \\sqrt{t^2}
+    """
     return np.sqrt(check_nonnegative(noise_var, "noise_var"))
 
 
@@ -139,7 +142,11 @@ class VPLinear:
         check_choice(self.kind, "kind", KINDS)
 
     def noise_var_at(self, t: npt.ArrayLike) -> np.ndarray:
-        """noise_var(t) = 1/ᾱ(t) − 1 for t ≥ 0."""
+        """The AWGN-equivalent noise variance at time t ≥ 0.
+
+        .. math:: t^2(t) = 1/\\bar\\alpha(t) - 1
+                  = \\exp\\big(\\beta_{min} t + \\tfrac12(\\beta_{max}-\\beta_{min})t^2\\big) - 1
+        """
         t = check_nonnegative(t, "t")
         return np.expm1(self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t**2)
 
@@ -193,7 +200,12 @@ class VPCosine:
 
 @dataclass(frozen=True)
 class VEUniform:
-    """VE schedule (f = 0, g² = dσ²/dt) with a grid uniform in σ = √noise_var, ending at 0."""
+    """VE schedule (f = 0, g² = dσ²/dt) with a grid uniform in σ = √noise_var, ending at 0.
+
+    .. math:: \\sigma_i = \\sigma_0\\,(1 - i/N),\\quad i = 0..N
+
+    [SSDK21] (VE SDE); with v = σ² as the decoder's integration variable.
+    """
 
     kind: Kind = "ve"
 

@@ -33,18 +33,28 @@ def _root(noise_var: Any) -> Any:
 
 
 def vp_scale(noise_var: Any) -> Any:
-    """√ᾱ = 1/√(1 + t²), the factor with z = √ᾱ·y."""
+    """√ᾱ, the factor with z = √ᾱ·y (THEORY.md §4).
+
+    .. math:: \\sqrt{\\bar\\alpha} = 1/\\sqrt{1 + t^2}
+    """
     return 1.0 / _root(1.0 + noise_var)
 
 
 def flow_time(noise_var: Any) -> Any:
-    """Rectified-flow time u = t/(1 + t) of the noise variance t², so that y = x_u/(1 − u)."""
+    """Rectified-flow time of the noise variance t², so that y = x_u/(1 − u).
+
+    .. math:: u = t/(1 + t)
+    """
     t = _root(noise_var)
     return t / (1.0 + t)
 
 
 def to_coords(y: Any, noise_var: Any, coords: Coords) -> Any:
-    """The state of coordinates ``coords`` ("ve", "vp", "flow") from the VE state y."""
+    """The state of coordinates ``coords`` ("ve", "vp", "flow") from the VE state y.
+
+    .. math:: y\\ (\\text{ve}),\\quad z = y/\\sqrt{1 + t^2}\\ (\\text{vp}),\\quad
+              x_u = y/(1 + t)\\ (\\text{flow})
+    """
     if coords == "ve":
         return y
     if coords == "vp":
@@ -73,45 +83,69 @@ def score_from_x0(y: Any, x0: Any, noise_var: Any) -> Any:
 
 
 def x0_from_score(y: Any, score: Any, noise_var: Any) -> Any:
-    """Denoiser output from the VE score: x̂₀ = y + t²·∇log p_t(y)."""
+    """Denoiser output from the VE score (Tweedie).
+
+    .. math:: \\hat x_0 = y + t^2\\,\\nabla_y \\log p_t(y)
+    """
     return y + noise_var * score
 
 
 def x0_from_eps(y: Any, eps: Any, noise_var: Any) -> Any:
-    """x̂₀ = y − t·ε̂ (VE form of x̂₀ = (z − √(1−ᾱ)ε̂)/√ᾱ, THEORY.md §4)."""
+    """Denoiser output from an ε-prediction (VE form of THEORY.md §4's (z − √(1−ᾱ)ε̂)/√ᾱ).
+
+    .. math:: \\hat x_0 = y - t\\,\\hat\\epsilon
+    """
     return y - _root(noise_var) * eps
 
 
 def eps_from_x0(y: Any, x0: Any, noise_var: Any) -> Any:
-    """ε̂ = (y − x̂₀)/t."""
+    """ε-prediction from a denoiser output.
+
+    .. math:: \\hat\\epsilon = (y - \\hat x_0)/t
+    """
     return (y - x0) / _root(noise_var)
 
 
 def score_from_eps(eps: Any, noise_var: Any) -> Any:
-    """VE score −ε̂/t (the VP score is −ε̂/√(1 − ᾱ), THEORY.md §4)."""
+    """VE score from an ε-prediction (the VP score is −ε̂/√(1 − ᾱ), THEORY.md §4).
+
+    .. math:: \\nabla_y \\log p_t(y) = -\\hat\\epsilon / t
+    """
     return -eps / _root(noise_var)
 
 
 def x0_from_v(z: Any, v: Any, noise_var: Any) -> Any:
-    """x̂₀ = √ᾱ·z − √(1−ᾱ)·v̂ from a v-prediction at the VP state z (Salimans & Ho 2022)."""
+    """Denoiser output from a v-prediction at the VP state z (Salimans & Ho 2022).
+
+    .. math:: \\hat x_0 = \\sqrt{\\bar\\alpha}\\,z - \\sqrt{1-\\bar\\alpha}\\,\\hat v
+    """
     a = vp_scale(noise_var)
     return a * z - a * _root(noise_var) * v
 
 
 def v_from_x0(z: Any, x0: Any, noise_var: Any) -> Any:
-    """v̂ = √ᾱ·ε̂ − √(1−ᾱ)·x̂₀ at the VP state z."""
+    """v-prediction from a denoiser output at the VP state z (Salimans & Ho 2022).
+
+    .. math:: \\hat v = \\sqrt{\\bar\\alpha}\\,\\hat\\epsilon - \\sqrt{1-\\bar\\alpha}\\,\\hat x_0
+    """
     a = vp_scale(noise_var)
     eps = eps_from_x0(z / a, x0, noise_var)
     return a * eps - a * _root(noise_var) * x0
 
 
 def x0_from_velocity(x_u: Any, velocity: Any, noise_var: Any) -> Any:
-    """x̂₀ = x_u − u·(ε̂ − x̂₀) from a flow velocity at the flow state x_u."""
+    """Denoiser output from a rectified-flow velocity at the flow state x_u.
+
+    .. math:: \\hat x_0 = x_u - u\\,(\\hat\\epsilon - \\hat x_0) = x_u - u\\,\\hat v_{\\rm flow}
+    """
     return x_u - flow_time(noise_var) * velocity
 
 
 def velocity_from_x0(x_u: Any, x0: Any, noise_var: Any) -> Any:
-    """Flow velocity ε̂ − x̂₀ = (x_u − x̂₀)/u at the flow state x_u."""
+    """Rectified-flow velocity from a denoiser output at the flow state x_u.
+
+    .. math:: \\hat v_{\\rm flow} = \\hat\\epsilon - \\hat x_0 = (x_u - \\hat x_0)/u
+    """
     return (x_u - x0) / flow_time(noise_var)
 
 
