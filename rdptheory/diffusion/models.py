@@ -156,6 +156,16 @@ class GaussianModel:
             self._eigen_model = GaussianModel(self.mean @ self.eigenvectors, self.eigenvalues)
         return self._eigen_model
 
+    def to_eigenbasis(self, x: Any) -> Any:
+        """Coordinates w = Uᵀx of ``x`` (batch, d) in the eigenbasis of Σ (x itself if diagonal)."""
+        U = self._params(x)[2]
+        return x if U is None else x @ U
+
+    def from_eigenbasis(self, w: Any) -> Any:
+        """Inverse of :meth:`to_eigenbasis`: x = U·w."""
+        U = self._params(w)[2]
+        return w if U is None else w @ U.T
+
     @property
     def covariance(self) -> np.ndarray:
         """Σ as a full (d, d) matrix ((1, 1) for a scalar source)."""

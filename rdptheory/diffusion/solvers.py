@@ -201,9 +201,8 @@ def _integrate_model(
     x = _check_y(x, model.event_shape)
     if model.eigenvectors is None or not isinstance(rho, float):
         return integrate(pf_ode_drift(model, rho, kind), x, grid, step)
-    U = model._params(x)[2]
-    x_eig = integrate(pf_ode_drift(model.in_eigenbasis(), rho, kind), x @ U, grid, step)
-    return x_eig @ U.T
+    drift = pf_ode_drift(model.in_eigenbasis(), rho, kind)
+    return model.from_eigenbasis(integrate(drift, model.to_eigenbasis(x), grid, step))
 
 
 def decode(

@@ -189,3 +189,16 @@ def test_in_eigenbasis_rotates_the_source():
     np.testing.assert_allclose(e.covariance, np.diag(np.linalg.eigvalsh(COV)), atol=1e-15)
     diag = GaussianModel(np.zeros(3), [1.0, 2.0, 3.0])
     assert diag.in_eigenbasis() is diag
+
+
+def test_eigenbasis_round_trip_numpy_and_torch():
+    m = GaussianModel(MEAN, COV)
+    y = np.random.default_rng(4).standard_normal((5, 3))
+    w = m.to_eigenbasis(y)
+    np.testing.assert_allclose(w, y @ m.eigenvectors, rtol=1e-14)
+    np.testing.assert_allclose(m.from_eigenbasis(w), y, rtol=1e-13, atol=1e-14)
+    wt = m.to_eigenbasis(torch.tensor(y))
+    assert isinstance(wt, torch.Tensor)
+    np.testing.assert_allclose(wt.numpy(), w, rtol=1e-14)
+    diag = GaussianModel(np.zeros(3), [1.0, 2.0, 3.0])
+    assert diag.to_eigenbasis(y) is y and diag.from_eigenbasis(y) is y
