@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -59,14 +59,18 @@ Step = Callable[[Drift, Any, float, float], Any]
 
 
 def pf_ode_drift(model: DiffusionModel, rho: Any, kind: Kind) -> Drift:
-    """dx/dv of the score-scaled PF-ODE in ``kind`` coordinates (module docstring).
+    """dx/dv of the score-scaled PF-ODE in ``kind`` coordinates, v = t² (module docstring).
 
-    ``rho`` is a scalar or an array broadcastable to the event shape (per-coordinate score
-    scale), already in the array kind of the state. A diagonal :class:`GaussianModel` gets
-    the same drift with its score substituted (:func:`_gaussian_drift`): one affine map per
-    evaluation instead of a generic score call.
+    .. math:: \\frac{dy}{dv} = -\\tfrac12\\rho\\,\\nabla_y\\log p_v(y)\\ \\text{(VE)},\\qquad
+              \\frac{dz}{dv} = -\\frac{z}{2(1+v)}
+              - \\frac{\\rho}{2\\sqrt{1+v}}\\,\\nabla_y\\log p_v(z\\sqrt{1+v})\\ \\text{(VP)}
+
+    Derived (THEORY.md §3-§4), not stated in the paper. ``rho`` is a scalar or an array
+    broadcastable to the event shape (per-coordinate score scale), already in the array kind of
+    the state. A diagonal :class:`GaussianModel` gets the same drift with its score substituted
+    (:func:`_gaussian_drift`): one affine map per evaluation instead of a generic score call.
     """
-    if isinstance(model, GaussianModel) and model.eigenvectors is None:
+    if _is_exact_gaussian(model) and model.eigenvectors is None:
         return _gaussian_drift(model, rho, kind)
     if kind == "ve":
         return lambda y, v: (-0.5 * rho) * model.score(y, v)
@@ -78,6 +82,11 @@ def pf_ode_drift(model: DiffusionModel, rho: Any, kind: Kind) -> Drift:
         return (-0.5 / (1.0 + v)) * z + (-0.5 * s) * (rho * model.score(z / s, v))
 
     return vp_drift
+
+
+def _is_exact_gaussian(model: Any) -> TypeGuard[GaussianModel]:
+    """A :class:`GaussianModel` whose score is the analytic one (not overridden)."""
+    return isinstance(model, GaussianModel) and type(model).score is GaussianModel.score
 
 
 def _gaussian_drift(model: GaussianModel, rho: Any, kind: Kind) -> Drift:
@@ -196,7 +205,7 @@ def _integrate_model(
     (x·U, then ·Uᵀ): the ODE is rotation-equivariant, so this is the same solution with two
     rotations in all instead of two per score evaluation.
     """
-    if not isinstance(model, GaussianModel):
+    if not _is_exact_gaussian(model):
         return integrate(pf_ode_drift(model, rho, kind), x, grid, step)
     x = _check_y(x, model.event_shape)
     if model.eigenvectors is None or not isinstance(rho, float):

@@ -298,3 +298,22 @@ def test_custom_schedule_object():
         decode(m, y, 0.8, 1.2, schedule=bad)
     with pytest.raises(ValueError, match="schedule"):
         decode(m, y, 0.8, 1.2, schedule=object())
+
+
+def test_subclass_with_its_own_score_is_not_short_circuited():
+    """The Gaussian fast path applies only when the score is the analytic one."""
+
+    class Tempered(GaussianModel):
+        def score(self, y, v):
+            return 0.5 * super().score(y, v)
+
+    m = Tempered(np.zeros(3), [4.0, 1.0, 0.1])
+    y = _y(m)
+    expect = decode(ScoreOnly(m), y, 0.8, 1.0, steps=16)
+    np.testing.assert_array_equal(decode(m, y, 0.8, 1.0, steps=16), expect)
+    # tempering the score by 1/2 is the ρ/2 decoder of the untempered model
+    np.testing.assert_allclose(
+        decode(m, y, 0.8, 1.0, solver="adaptive"),
+        GaussianModel(np.zeros(3), [4.0, 1.0, 0.1]).exact_decode(y, 0.8, 0.5),
+        rtol=1e-9,
+    )
