@@ -89,6 +89,41 @@ def grid_study(noise_vars: tuple[float, ...] = (0.1, 1.0, 10.0), tol: float = 1e
             print(f"{name:26s}" + "".join(f"{c:16d}" for c in counts))
 
 
+def timing_table(*, steps: int, repeats: int, quick: bool, threads: int) -> None:
+    """Print ODE-decode and closed-form times, their ratio and max |difference| per case."""
+    import torch
+
+    from rdptheory.diffusion import decode
+
+    torch.set_num_threads(threads)
+    noise_var, rho = 0.5, 1.5
+    print(
+        f"threads={threads} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}), "
+        f"torch {torch.__version__}, steps={steps} Heun on 'vp'"
+    )
+    print(
+        f"{'case':24s} {'backend':14s} {'ode [s]':>9s} {'closed [s]':>11s} {'ratio':>8s} "
+        f"{'max|err|':>9s}"
+    )
+    for name, model, y_np in _cases(quick):
+        for backend, y in (
+            ("numpy f64", y_np),
+            ("torch f64", torch.tensor(y_np)),
+            ("torch f32", torch.tensor(y_np, dtype=torch.float32)),
+        ):
+            t_ode, x_ode = _best(
+                lambda y=y, model=model: decode(model, y, noise_var, rho, steps=steps), repeats
+            )
+            # the closed form is ~100x cheaper: best of more repeats to beat scheduler noise
+            t_cf, x_cf = _best(
+                lambda y=y, model=model: model.exact_decode(y, noise_var, rho), 10 * repeats
+            )
+            err = float(np.abs(np.asarray(x_ode, float) - np.asarray(x_cf, float)).max())
+            print(
+                f"{name:24s} {backend:14s} {t_ode:9.4f} {t_cf:11.5f} {t_ode / t_cf:8.1f} {err:9.2e}"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -99,41 +134,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.grids:
         grid_study()
-        return
-    import torch
-
-    from rdptheory.diffusion import decode
-
-    torch.set_num_threads(args.threads)
-    noise_var, rho = 0.5, 1.5
-    print(
-        f"threads={args.threads} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}), "
-        f"torch {torch.__version__}, steps={args.steps} Heun on 'vp'"
-    )
-    print(
-        f"{'case':24s} {'backend':14s} {'ode [s]':>9s} {'closed [s]':>11s} {'ratio':>8s} "
-        f"{'max|err|':>9s}"
-    )
-    for name, model, y_np in _cases(args.quick):
-        for backend, y in (
-            ("numpy f64", y_np),
-            ("torch f64", torch.tensor(y_np)),
-            ("torch f32", torch.tensor(y_np, dtype=torch.float32)),
-        ):
-            t_ode, x_ode = _best(
-                lambda y=y, model=model: decode(model, y, noise_var, rho, steps=args.steps),
-                args.repeats,
-            )
-            # the closed form is ~1000x cheaper: best of more repeats to beat scheduler noise
-            t_cf, x_cf = _best(
-                lambda y=y, model=model: model.exact_decode(y, noise_var, rho), 10 * args.repeats
-            )
-            err = float(
-                np.abs(np.asarray(x_ode, dtype=float) - np.asarray(x_cf, dtype=float)).max()
-            )
-            print(
-                f"{name:24s} {backend:14s} {t_ode:9.4f} {t_cf:11.5f} {t_ode / t_cf:8.1f} {err:9.2e}"
-            )
+    else:
+        timing_table(steps=args.steps, repeats=args.repeats, quick=args.quick, threads=args.threads)
 
 
 if __name__ == "__main__":
