@@ -25,8 +25,10 @@ Heun steps). Every backend produces the same file and the same reconstruction::
      64   numpy    0.8770  17     25.4      0.49     21.23     20.56
      64   torch    0.2441   7    130.2      0.89     15.21     15.28
      64   torch    0.4395  12    300.0      0.52     17.83     17.32
+     64   torch    0.8770  17    204.3      0.50     21.23     20.56
 
-(torch on CPU is the slow path of the kernels; the 1-bpp torch run was not timed.)
+(torch on CPU is the slow path of the kernels; its timings are the noisiest, the box's load
+changed during the run.)
 """
 
 from __future__ import annotations
