@@ -123,9 +123,7 @@ def euler_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
     >>> float(euler_step(pf_ode_drift(GaussianModel(0.0, 1.0), 2.0, "ve"), 2.0, 1.0, 0.0))
     1.0
     """
-    x_next = (v_next - v_cur) * drift(x, v_cur)  # a fresh array: update it in place
-    x_next += x
-    return x_next
+    return x + (v_next - v_cur) * drift(x, v_cur)
 
 
 def heun_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
@@ -139,16 +137,11 @@ def heun_step(drift: Drift, x: Any, v_cur: float, v_next: float) -> Any:
     v = 0, so a model never has to be evaluated at zero noise.
     """
     h = v_next - v_cur
-    d_cur = drift(x, v_cur)  # Euler predictor, EDM Alg. 2 l. 5-6
-    x_hat = h * d_cur
-    x_hat += x
+    d_cur = drift(x, v_cur)
+    x_hat = x + h * d_cur  # Euler predictor, EDM Alg. 2 l. 5-6
     if v_next == 0.0:
         return x_hat
-    # Heun correction, EDM Alg. 2 l. 7-8; the sum is a fresh array, so update it in place
-    d_sum = d_cur + drift(x_hat, v_next)
-    d_sum *= 0.5 * h
-    d_sum += x
-    return d_sum
+    return x + (0.5 * h) * (d_cur + drift(x_hat, v_next))  # Heun correction, l. 7-8
 
 
 STEPS: dict[str, Step] = {"euler": euler_step, "heun": heun_step}

@@ -265,7 +265,7 @@ def test_gaussian_decode_checks_event_shape():
 
 
 def test_step_functions_leave_drift_output_and_state_untouched():
-    """The in-place updates only touch arrays the step created itself."""
+    """A step never writes into the state or into what the drift returned."""
     cached = np.array([0.5, -1.0])
     x = np.array([1.0, 2.0])
     drift = lambda x_, v: cached  # noqa: E731 -- a drift that returns the same array each call
