@@ -2,15 +2,17 @@
 
 Layout (little-endian)::
 
-    magic  b"RDPG" | version u8 | mode u8 | n u32 | d u32 | seed u64
-    | source_crc u32 | noise_crc u32 | n_records u16 | header_crc u32
+    magic  b"RDPG" | version u8 | mode u8 | n varint | d varint | seed varint
+    | source_crc u32 | noise_crc u32 | n_records varint | header_crc u32
     then n_records times:  varint length | body (length bytes) | crc32(body) u32
 
 ``source_crc``/``noise_crc`` fingerprint the source covariance and the noise levels (both are
 codec parameters known to encoder and decoder, like a model's weights), so decoding with the
 wrong codec is detected instead of producing garbage. Every byte counts in the rate.
 A file may end exactly at a record boundary (progressive decoding of a prefix); any other
-truncation, a bad magic/version/CRC, or trailing bytes raise ``ValueError``.
+truncation, a bad magic/version/CRC, or trailing bytes raise ``ValueError``. Version 2 writes
+n, d, seed and n_records as LEB128 varints (version 1: u32, u32, u64, u16), 13 bytes less per
+file at n < 128, d < 16384, seed < 128 (~1% of a 1 bit/dim, 12288-dim file).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 MAGIC = b"RDPG"
-VERSION = 1
+VERSION = 2
 MODES = ("one-shot", "progressive")
-_HEAD = struct.Struct("<4sBBIIQIIH")
+_FIXED = struct.Struct("<II")  # source_crc, noise_crc
 _CRC = struct.Struct("<I")
 
 
@@ -64,9 +66,9 @@ def get_varint(data: bytes, pos: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
         if pos >= len(data):
-            raise ValueError("data is truncated inside a record length")
-        if shift > 56:
-            raise ValueError("data is corrupt: record length varint too long")
+            raise ValueError("data is truncated inside a varint")
+        if shift > 63:
+            raise ValueError("data is corrupt: varint too long")
         byte = data[pos]
         value |= (byte & 0x7F) << shift
         pos, shift = pos + 1, shift + 7
@@ -78,8 +80,10 @@ def pack(header: Header, records: list[bytes]) -> bytes:
     """Serialise ``header`` and ``records`` (len(records) == header.n_records)."""
     if len(records) != header.n_records:
         raise ValueError("records must match header.n_records")
-    head = _HEAD.pack(MAGIC, VERSION, MODES.index(header.mode), header.n, header.d,
-                      header.seed, header.source_crc, header.noise_crc, header.n_records)
+    head = b"".join([MAGIC, bytes([VERSION, MODES.index(header.mode)]), put_varint(header.n),
+                     put_varint(header.d), put_varint(header.seed),
+                     _FIXED.pack(header.source_crc, header.noise_crc),
+                     put_varint(header.n_records)])  # fmt: skip
     parts = [head, _CRC.pack(zlib.crc32(head))]
     for body in records:
         parts += [put_varint(len(body)), body, _CRC.pack(zlib.crc32(body))]
@@ -91,18 +95,27 @@ def unpack_header(data: object) -> tuple[Header, int]:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     data = bytes(data)
-    size = _HEAD.size + _CRC.size
-    if len(data) < size:
-        raise ValueError(f"data is truncated: {len(data)} bytes, a header needs {size}")
-    magic, version, mode, n, d, seed, s_crc, n_crc, n_rec = _HEAD.unpack_from(data)
+    if len(data) < 6:
+        raise ValueError(f"data is truncated: {len(data)} bytes, shorter than a header")
+    magic, version, mode = data[:4], data[4], data[5]
     if magic != MAGIC:
         raise ValueError(f"data is not an rdptheory Gaussian codec file (magic {magic!r})")
     if version != VERSION:
         raise ValueError(f"unsupported codec file version {version} (this reader: {VERSION})")
-    if _CRC.unpack_from(data, _HEAD.size)[0] != zlib.crc32(data[: _HEAD.size]):
+    try:
+        n, pos = get_varint(data, 6)
+        d, pos = get_varint(data, pos)
+        seed, pos = get_varint(data, pos)
+        s_crc, n_crc = _FIXED.unpack_from(data, pos)
+        n_rec, size = get_varint(data, pos + _FIXED.size)
+        (crc,) = _CRC.unpack_from(data, size)
+    except (ValueError, struct.error) as exc:
+        raise ValueError(f"data is truncated inside the header ({exc})") from exc
+    if crc != zlib.crc32(data[:size]):
         raise ValueError("data is corrupt: header CRC32 mismatch")
     if mode >= len(MODES):
         raise ValueError(f"data is corrupt: unknown mode {mode}")
+    size += _CRC.size
     return Header(MODES[mode], n, d, seed, s_crc, n_crc, n_rec), size
 
 

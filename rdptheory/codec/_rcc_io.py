@@ -14,7 +14,7 @@ import numpy as np
 def encode_message(
     mu_q: np.ndarray, sigma_q: np.ndarray, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
-    layout_kl_bits: np.ndarray | None,
+    layout_kl_bits: np.ndarray | None, algorithm: str = "pfr",
 ) -> tuple[bytes, np.ndarray, float]:
     """(headerless body, the selected sample, KL in bits) for target q against proposal p.
 
@@ -25,18 +25,19 @@ def encode_message(
 
     msg = rcc.encode(mu_q, sigma_q, mu_p, sigma_p, seed=seed, stream=stream,
                      max_chunk_bits=max_chunk_bits, padding=padding, backend=backend,
-                     layout_kl_bits=layout_kl_bits)
+                     algorithm=algorithm, layout_kl_bits=layout_kl_bits)
     return msg.to_bytes(header=False), np.asarray(msg.sample, dtype=np.float64), msg.kl_bits
 
 
 def decode_message(
     body: bytes, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
-    layout_kl_bits: np.ndarray | None,
+    layout_kl_bits: np.ndarray | None, algorithm: str = "pfr",
 ) -> np.ndarray:
     """The sample the encoder selected, from a headerless body (ValueError if corrupt)."""
     from rdptheory import rcc
 
-    return np.asarray(rcc.decode(body, mu_p, sigma_p, seed=seed, stream=stream, backend=backend,
-                                 header=False, max_chunk_bits=max_chunk_bits, padding=padding,
-                                 layout_kl_bits=layout_kl_bits), dtype=np.float64)
+    sample = rcc.decode(body, mu_p, sigma_p, seed=seed, stream=stream, backend=backend,
+                        header=False, max_chunk_bits=max_chunk_bits, padding=padding,
+                        algorithm=algorithm, layout_kl_bits=layout_kl_bits)
+    return np.asarray(sample, dtype=np.float64)

@@ -65,19 +65,27 @@ class GaussianCodec:
     seed : int in [0, 2^64), the shared seed (stored in the file).
     steps : progressive chain length (ignored for one-shot).
     max_chunk_bits, padding : RCC chunk KL budget B (bits) and candidate padding: each chunk
-        draws 2^(ceil(KL) + padding) candidates (THEORY.md §5). The defaults (10, 4) keep the
-        truncated-PFR sample unbiased to within Monte Carlo error (DiffC's (14, 2) is cheaper
-        in bits but biases Y away from X: ~12% excess noise variance measured at 1 bit/dim).
+        draws 2^(ceil(KL) + padding) candidates (THEORY.md §5). Defaults (11, 4): measured by
+        benchmarks/codec_overhead.py (white d = 256, n = 48, 1 bit/dim, PFR; real bits over
+        R(D, P), MSE excess of Y over t^2, s.e. 0.013): (10, 4) +29.0%, excess 0.014;
+        (11, 4) +26.4%, 0.009; (12, 4) +23.5%, 0.040; (12, 3) +20.1%, 0.071 (DiffC's (14, 2)
+        biases Y more: ~12% excess). Each extra bit of B saves ~3 points of rate and doubles
+        the encoder's work; (11, 4) is the largest B whose encode stays near a minute on a
+        loaded 2-core CPU. The overhead per chunk (~2.5 bits at B = 10, the PFR index's own
+        spread, see the benchmark) is why the rate gap falls only like 1/B.
     layout : "proxy" (default): both sides derive the chunk layout from the *expected* KL of
         each coordinate (I(X_i; Y_i), or its per-step share in progressive mode), so no layout
         is sent; "sent": the encoder's own KL-greedy layout is transmitted (side information).
     backend : RCC kernel backend ("auto", "numpy", "numba", ...).
+    algorithm : RCC selection rule, "pfr" (truncated PFR [LEG18]) or "orc" (ordered random
+        coding [Theis & Yosri 2022]); the decoder must use the encoder's.
     """
 
     def __init__(
         self, variances: npt.ArrayLike, noise_var: npt.ArrayLike, *, mode: Mode = "one-shot",
-        seed: int = 0, steps: int = 8, max_chunk_bits: float = 10.0, padding: int = 4,
+        seed: int = 0, steps: int = 8, max_chunk_bits: float = 11.0, padding: int = 4,
         layout: Literal["proxy", "sent"] = "proxy", backend: str = "auto",
+        algorithm: Literal["pfr", "orc"] = "pfr",
     ) -> None:
         self.eigenvalues, self.eigenvectors = _eigen(variances)
         self.noise_var = _check_noise(noise_var, self.eigenvalues.size)
@@ -88,6 +96,7 @@ class GaussianCodec:
         self.padding = check_int(padding, "padding", low=0, high=6)
         self.layout = check_choice(layout, "layout", ("proxy", "sent"))
         self.backend = backend
+        self.algorithm = check_choice(algorithm, "algorithm", ("pfr", "orc"))
         self._live = np.isfinite(self.noise_var)
         self._grid = (_chain.noise_grid(self.noise_var[self._live], self.eigenvalues[self._live],
                                         self.steps) if mode == "progressive" else None)
@@ -150,7 +159,7 @@ class GaussianCodec:
     def _fingerprints(self) -> tuple[int, int]:
         vecs = () if self.eigenvectors is None else (self.eigenvectors,)
         params = np.array([self.steps, self.max_chunk_bits, self.padding,
-                           self.layout == "proxy"], dtype=float)
+                           self.layout == "proxy", self.algorithm == "orc"], dtype=float)
         return (_container.fingerprint(self.eigenvalues, *vecs),
                 _container.fingerprint(self.noise_var, params))
 
@@ -205,7 +214,8 @@ class GaussianCodec:
         body, sample, _ = encode_message(
             mu_q.ravel(), np.ravel(sd_q), mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
             stream=stream, max_chunk_bits=self.max_chunk_bits, padding=self.padding,
-            backend=self.backend, layout_kl_bits=self._layout_proxy(a, b, u.shape[0]))
+            backend=self.backend, algorithm=self.algorithm,
+            layout_kl_bits=self._layout_proxy(a, b, u.shape[0]))
         return body, sample.reshape(u.shape)
 
     def _layout_proxy(self, a: np.ndarray, b: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -255,7 +265,7 @@ class GaussianCodec:
             y_live = decode_message(
                 body, mu_p.ravel(), np.ravel(sd_p), seed=self.seed, stream=j,
                 max_chunk_bits=self.max_chunk_bits, padding=self.padding, backend=self.backend,
-                layout_kl_bits=self._layout_proxy(level, prev, header.n),
+                algorithm=self.algorithm, layout_kl_bits=self._layout_proxy(level, prev, header.n),
             ).reshape(mu_p.shape)
         y = np.zeros((header.n, self.dim))
         y[:, self._live] = y_live

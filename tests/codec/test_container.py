@@ -20,6 +20,16 @@ def test_pack_unpack():
     assert c.record_boundaries(data) == (pos, pos + 1 + 3 + 4, len(data))
 
 
+def test_header_is_compact_and_round_trips_extreme_fields():
+    """Version 2: varint n/d/seed/n_records; 4+1+1+1+2+1+8+1+4 = 23 bytes for a small file."""
+    h = c.Header("one-shot", 48, 256, 0, 2**32 - 1, 0, 1)
+    data = c.pack(h, [b"ab"])
+    _, pos = c.unpack_header(data)
+    assert pos == 23 and len(data) == 23 + 1 + 2 + 4
+    big = c.Header("progressive", 2**32 - 1, 2**24, 2**64 - 1, 1, 2, 4096)
+    assert c.unpack_header(c.pack(big, [b""] * 4096))[0] == big
+
+
 def test_header_errors():
     data = c.pack(c.Header("one-shot", 1, 1, 0, 0, 0, 1), [b"x"])
     with pytest.raises(ValueError, match="magic"):

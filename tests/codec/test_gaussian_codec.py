@@ -101,7 +101,7 @@ def test_progressive_prefixes(x, progressive):
         codec.decompress(data[: bounds[2] + 1])
 
 
-@pytest.mark.parametrize("cut", [0, 10, 39, -1])
+@pytest.mark.parametrize("cut", [0, 10, 21, 23, -1])
 def test_truncated_one_shot_rejected(one_shot, cut):
     codec, data = one_shot
     with pytest.raises(ValueError):
@@ -194,3 +194,15 @@ def test_sent_and_proxy_layouts_both_round_trip(x):
         sent.decompress(GaussianCodec(LAM, 0.5, seed=3).compress(x))
     with pytest.raises(ValueError, match="layout"):
         GaussianCodec(LAM, 0.5, layout="zip")  # type: ignore[arg-type]
+
+
+def test_orc_round_trip_and_algorithm_in_fingerprint(x):
+    orc = GaussianCodec(LAM, 0.5, seed=11, algorithm="orc")
+    data = orc.compress(x)
+    y, _ = orc.decode_observation(data)
+    assert np.array_equal(y, GaussianCodec(LAM, 0.5, seed=11, algorithm="orc")
+                          .decode_observation(data)[0])
+    with pytest.raises(ValueError, match="noise levels or seed"):
+        GaussianCodec(LAM, 0.5, seed=11).decompress(data)
+    with pytest.raises(ValueError, match="algorithm"):
+        GaussianCodec(LAM, 0.5, algorithm="pfr_es")
