@@ -1,23 +1,35 @@
-"""Plots of image-codec evaluations (matplotlib, Agg): rate–distortion, rate–perception, and
-the distortion–perception curve over ρ with the Gaussian-theory curve overlaid (THEORY.md §3).
-Each function draws one figure from already computed numbers and returns its path."""
+"""Plots of image-codec evaluations in the report's paper style (:mod:`rdptheory.figures._style`).
+
+Each function draws one figure from already computed numbers (the caller writes them to CSV or
+JSON first) and returns the PNG path (a PDF is written next to it by the report figures).
+Units: MSE and patch distances are per dimension on the [0, 1] pixel scale; rates are bits
+per pixel of the whole file (header, side information and indices).
+"""
 
 from __future__ import annotations
 
 import pathlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from rdptheory.figures import _style
 
-def _figure():
-    import matplotlib
+#: Legend/axis text for the per-dimension patch Fréchet distance.
+FRECHET_LABEL = "patch Fréchet distance / dim"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.0, 3.6), constrained_layout=True)
-    return plt, fig, ax
+@dataclass(frozen=True)
+class SweepSet:
+    """One panel of the decoder-only ρ sweep: its label and its :class:`RhoPoint` records."""
+
+    label: str
+    points: tuple
+
+
+def _rho_color(rho: float, rhos: Sequence[float]) -> str:
+    return _style.COLORS[sorted(set(rhos)).index(rho) % len(_style.COLORS)]
 
 
 def _by_rho(result) -> dict[float, list]:
@@ -27,75 +39,141 @@ def _by_rho(result) -> dict[float, list]:
     return {r: sorted(v, key=lambda q: q.bpp) for r, v in sorted(groups.items())}
 
 
+def _save_png(fig, path: str | pathlib.Path) -> pathlib.Path:
+    import matplotlib.pyplot as plt
+
+    path = pathlib.Path(path)
+    fig.savefig(path, dpi=200)
+    fig.savefig(path.with_suffix(".pdf"))
+    plt.close(fig)
+    return path
+
+
+def _rd_axes(ax, result, field: str) -> None:
+    groups = _by_rho(result)
+    for rho, pts in groups.items():
+        ax.plot([p.bpp for p in pts], [getattr(p, field) for p in pts], "o-",
+                color=_rho_color(rho, list(groups)), label=f"ρ = {rho:g}")
+    ax.set_xlabel("rate (bits per pixel, file size)")
+
+
 def rate_distortion(result, path: str | pathlib.Path) -> pathlib.Path:
     """PSNR (dB) against bits per pixel, one line per ρ."""
-    plt, fig, ax = _figure()
-    for rho, pts in _by_rho(result).items():
-        ax.plot([p.bpp for p in pts], [p.psnr for p in pts], "o-", label=f"ρ = {rho:g}")
-    ax.set(xlabel="bits per pixel (file size)", ylabel="PSNR (dB)",
-           title=f"Rate–distortion ({len(result.images)} images)")
-    ax.legend()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return pathlib.Path(path)
+    with _style.paper_style() as plt:
+        fig, ax = plt.subplots(figsize=(_style.WIDTH_1COL, 2.5))
+        _rd_axes(ax, result, "psnr")
+        ax.set_ylabel("PSNR (dB)")
+        ax.legend()
+        return _save_png(fig, path)
 
 
 def rate_perception(result, path: str | pathlib.Path) -> pathlib.Path:
     """Patch Fréchet distance (per dimension) against bits per pixel, one line per ρ."""
-    plt, fig, ax = _figure()
-    for rho, pts in _by_rho(result).items():
-        ax.semilogy([p.bpp for p in pts], [p.frechet for p in pts], "o-", label=f"ρ = {rho:g}")
-    ax.set(xlabel="bits per pixel (file size)", ylabel="patch Fréchet distance / dim",
-           title="Rate–perception (lower = more realistic)")
-    ax.legend()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return pathlib.Path(path)
+    with _style.paper_style() as plt:
+        fig, ax = plt.subplots(figsize=(_style.WIDTH_1COL, 2.5))
+        _rd_axes(ax, result, "frechet")
+        ax.set_yscale("log")
+        ax.set_ylabel(f"{FRECHET_LABEL} (lower = more realistic)")
+        ax.legend()
+        return _save_png(fig, path)
 
 
-def distortion_perception(points: Sequence, path: str | pathlib.Path, *,
-                          title: str = "") -> pathlib.Path:
-    """MSE against patch Fréchet distance over ρ, per noise level, with Gaussian theory.
+def rate_distortion_perception(result, path: str | pathlib.Path) -> pathlib.Path:
+    """Two panels: (a) PSNR and (b) patch Fréchet distance against bits per pixel, per ρ."""
+    with _style.paper_style() as plt:
+        fig, (a, b) = plt.subplots(1, 2, figsize=(_style.WIDTH_2COL, 2.5))
+        _rd_axes(a, result, "psnr")
+        a.set_ylabel("PSNR (dB)")
+        _rd_axes(b, result, "frechet")
+        b.set_yscale("log")
+        b.set_ylabel(FRECHET_LABEL)
+        a.legend(title="decoder score scale")
+        for ax, lab in ((a, "a"), (b, "b")):
+            _style.panel_label(ax, lab)
+        fig.tight_layout()
+        return _save_png(fig, path)
 
-    ``points`` are :class:`rdptheory.images.evaluate.RhoPoint` records; markers are measured,
-    dashed lines are :func:`rdptheory.gaussian.score_scaled_point` for the prior's covariance.
-    """
-    plt, fig, ax = _figure()
-    levels = sorted({p.noise_var for p in points})
+
+def _level_label(pts) -> str:
+    return f"t² = {pts[0].noise_var:g} (≈{pts[0].rate_bits_per_dim:.2f} bit/dim)"
+
+
+def _dp_panel(ax, s: SweepSet) -> None:
+    levels = sorted({p.noise_var for p in s.points})
     for k, t2 in enumerate(levels):
-        pts = sorted((p for p in points if p.noise_var == t2), key=lambda q: q.rho)
-        color = f"C{k}"
-        ax.plot([p.frechet for p in pts], [p.mse for p in pts], "o-", color=color,
-                label=f"t² = {t2:.3g} (measured)")
-        ax.plot([p.theory_w2sq for p in pts], [p.theory_mse for p in pts], "s--", color=color,
-                alpha=0.6, label=f"t² = {t2:.3g} (Gaussian theory)")
-        for p in (pts[0], pts[-1]):
-            ax.annotate(f"ρ={p.rho:g}", (p.frechet, p.mse), fontsize=7)
-    ax.set_xscale("symlog", linthresh=1e-5)
-    ax.set(xlabel="perception: W₂² / dim (Fréchet of patch fits)", ylabel="MSE / dim",
-           title=title or "Distortion–perception over ρ")
-    ax.legend(fontsize=6)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return pathlib.Path(path)
+        pts = sorted((p for p in s.points if p.noise_var == t2), key=lambda q: q.rho)
+        c = _style.COLORS[k % len(_style.COLORS)]
+        ax.plot([1e3 * p.frechet for p in pts], [1e3 * p.mse for p in pts], "o-", color=c,
+                label=f"{_level_label(pts)}, measured")
+        ax.plot([1e3 * p.theory_w2sq for p in pts], [1e3 * p.theory_mse for p in pts], "s--",
+                color=c, alpha=0.55, mfc="none", label="  Gaussian theory (prior Σ)")
+        for p, dx, ha in ((pts[0], -3, "right"), (pts[-1], 3, "left")):
+            ax.annotate(f"ρ={p.rho:g}", (1e3 * p.frechet, 1e3 * p.mse), xytext=(dx, -10),
+                        textcoords="offset points", fontsize=6.5, color=c, ha=ha)
+    ax.set_xlim(left=0)
+    ax.set(xlabel=f"perception: {FRECHET_LABEL} (×10⁻³)",
+           ylabel="distortion: MSE / dim (×10⁻³)", title=s.label)
 
 
-def psnr_gain_over_rho(points: Sequence, path: str | pathlib.Path, *,
-                       title: str = "") -> pathlib.Path:
-    """PSNR (from the per-dimension MSE) against ρ at each noise level: measured (solid),
-    Gaussian theory of the prior covariance (dashed), the exact posterior mean (dotted)."""
-    plt, fig, ax = _figure()
-    levels = sorted({p.noise_var for p in points})
-    for k, t2 in enumerate(levels):
-        pts = sorted((p for p in points if p.noise_var == t2), key=lambda q: q.rho)
-        r = [p.rho for p in pts]
-        ax.plot(r, [-10 * np.log10(p.mse) for p in pts], "o-", color=f"C{k}",
-                label=f"t² = {t2:.3g}")
-        ax.plot(r, [-10 * np.log10(p.theory_mse) for p in pts], "--", color=f"C{k}", alpha=0.6)
-        ax.axhline(-10 * np.log10(pts[0].mmse), color=f"C{k}", ls=":", lw=1)
-    ax.set(xlabel="score scale ρ", ylabel="PSNR (dB)",
-           title=title or "PSNR over ρ (dashed: Gaussian theory; dotted: exact E[X|Y])")
-    ax.legend(fontsize=7)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return pathlib.Path(path)
+def distortion_perception(sets: Sequence[SweepSet], path: str | pathlib.Path) -> pathlib.Path:
+    """MSE against patch Fréchet distance over ρ (one panel per patch set), with the
+    Gaussian-theory points of the prior's covariance (:func:`rdptheory.gaussian.
+    score_scaled_point`); linear axes, one legend below the panels."""
+    with _style.paper_style() as plt:
+        fig, axes = plt.subplots(1, len(sets), figsize=(_style.WIDTH_2COL, 3.1))
+        for k, (ax, s) in enumerate(zip(np.atleast_1d(axes), sets, strict=True)):
+            _dp_panel(ax, s)
+            _style.panel_label(ax, "abcd"[k])
+        fig.tight_layout(rect=(0, 0.13, 1, 1))
+        fig.legend(*np.atleast_1d(axes)[0].get_legend_handles_labels(), loc="lower center",
+                   ncol=2, fontsize=7)
+        return _save_png(fig, path)
+
+
+def psnr_over_rho(sets: Sequence[SweepSet], path: str | pathlib.Path) -> pathlib.Path:
+    """PSNR against ρ per noise level (one panel per patch set): measured (solid), Gaussian
+    theory of the prior covariance (dashed), the exact posterior mean E[X|Y] (dotted)."""
+    with _style.paper_style() as plt:
+        fig, axes = plt.subplots(1, len(sets), figsize=(_style.WIDTH_2COL, 2.7))
+        for k, (ax, s) in enumerate(zip(np.atleast_1d(axes), sets, strict=True)):
+            for j, t2 in enumerate(sorted({p.noise_var for p in s.points})):
+                pts = sorted((p for p in s.points if p.noise_var == t2), key=lambda q: q.rho)
+                c, r = _style.COLORS[j % len(_style.COLORS)], [p.rho for p in pts]
+                ax.plot(r, [-10 * np.log10(p.mse) for p in pts], "o-", color=c,
+                        label=_level_label(pts))
+                ax.plot(r, [-10 * np.log10(p.theory_mse) for p in pts], "--", color=c,
+                        alpha=0.55)
+                ax.axhline(-10 * np.log10(pts[0].mmse), color=c, ls=":", lw=1)
+            ax.set(xlabel="decoder score scale ρ", ylabel="PSNR (dB)", title=s.label)
+            _style.panel_label(ax, "abcd"[k])
+        np.atleast_1d(axes)[0].legend(fontsize=6.5)
+        fig.tight_layout()
+        return _save_png(fig, path)
+
+
+def reconstructions(original: np.ndarray, rows: Sequence[Sequence[tuple]],
+                    path: str | pathlib.Path, *,
+                    row_labels: Sequence[str] = ()) -> pathlib.Path:
+    """The original and decodes of one bitstream: one row per rate (stream prefix), one
+    column per ρ; ``rows[i][j] = (rho, image uint8, bpp, psnr_db)``; ``row_labels`` name the
+    rows (left margin)."""
+    ncol = 1 + max(len(r) for r in rows)
+    with _style.paper_style() as plt:
+        fig, axes = plt.subplots(len(rows), ncol, squeeze=False,
+                                 figsize=(_style.WIDTH_2COL, 1.95 * len(rows)))
+        for i, row in enumerate(rows):
+            axes[i, 0].imshow(original, interpolation="nearest")
+            axes[i, 0].set_title("original", fontsize=8)
+            if i < len(row_labels):
+                axes[i, 0].set_ylabel(row_labels[i], fontsize=8)
+            for j, (rho, img, bpp, db) in enumerate(row, start=1):
+                axes[i, j].imshow(img, interpolation="nearest")
+                axes[i, j].set_title(f"ρ = {rho:g}: {bpp:.2f} bpp, {db:.1f} dB", fontsize=7.5)
+        for ax in axes.ravel():
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            for sp in ax.spines.values():
+                sp.set_visible(False)
+        fig.tight_layout(w_pad=0.3, h_pad=1.2)
+        return _save_png(fig, path)

@@ -7,11 +7,12 @@ import pytest
 
 import rdptheory.images as images_pkg
 import rdptheory.images.metrics as metrics_mod
+from rdptheory.images import plots
 from rdptheory.images.codec import CodecConfig
 from rdptheory.images.datasets import bundled_image
-from rdptheory.images.evaluate import rho_sweep
+from rdptheory.images.evaluate import RhoPoint, rho_sweep
 from rdptheory.images.fit_prior import patch_split
-from rdptheory.images.report import codec_prefix_curve, report_section
+from rdptheory.images.report import codec_prefix_curve, codec_prefix_decodes, report_section
 
 
 def test_doctests():
@@ -39,7 +40,41 @@ def test_rho_sweep_theory_columns_and_rho_one_perception():
     assert all(np.isfinite([p.mse, p.frechet]).all() for p in pts)
 
 
+def test_prefix_decodes_one_stream_many_rhos():
+    # the reconstruction figure's premise: one stream, rho changes the decode, prefixes cost less
+    imgs = [bundled_image("china").pixels[200:210, 300:310],
+            bundled_image("flower").pixels[:10, :10]]
+    pd = codec_prefix_decodes(imgs, ("a", "b"), noise_var=0.05, rhos=(1.0, 2.0), n_points=2,
+                              config=CodecConfig(backend="numpy", n_levels=10), ode_steps=4)
+    k0, k1 = pd.steps
+    for i in range(2):
+        assert pd.bpp[i][k0] < pd.bpp[i][k1]
+        assert not np.array_equal(pd.decodes[i][(k1, 1.0)], pd.decodes[i][(k1, 2.0)])
+        assert pd.decodes[i][(k1, 1.0)].shape == imgs[i].shape
+    assert pd.curve.images == ("a", "b") and len(pd.curve.points) == 4
+
+
+def _fake_points():
+    return tuple(RhoPoint(t2, r, 1e-3 * (1 + t2 - 0.1 * r), 1e-4 * r * (1 + t2), 1e-3,
+                          2e-3 * (1 + t2) / r, 1e-4 * (r - 1), 0.3)
+                 for t2 in (0.01, 0.1) for r in (1.0, 1.5, 2.0))
+
+
+def test_sweep_and_reconstruction_plots_write_png_and_pdf(tmp_path):
+    sets = [plots.SweepSet("a", _fake_points()), plots.SweepSet("b", _fake_points())]
+    img = np.zeros((8, 8, 3), np.uint8)
+    paths = [plots.distortion_perception(sets, tmp_path / "dp.png"),
+             plots.psnr_over_rho(sets, tmp_path / "psnr.png"),
+             plots.reconstructions(img, [[(1.0, img, 1.0, 30.0), (2.0, img, 1.0, 29.0)]],
+                                   tmp_path / "rec.png", row_labels=("whole",))]
+    for p in paths:
+        assert p.stat().st_size > 1000 and p.with_suffix(".pdf").stat().st_size > 1000
+
+
 @pytest.mark.slow
 def test_report_section_quick(tmp_path):
     figs = report_section(tmp_path, quick=True)
-    assert len(figs) == 6 and all(p.stat().st_size > 1000 for _, p in figs)
+    assert len(figs) == 4 and all(p.stat().st_size > 1000 for _, p in figs)
+    assert all(p.with_suffix(".pdf").exists() for _, p in figs)
+    for name in ("image_rate_distortion", "image_reconstructions", "image_rho_sweep"):
+        assert len((tmp_path / f"{name}.csv").read_text().splitlines()) > 3
