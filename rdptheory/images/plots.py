@@ -107,9 +107,10 @@ def _dp_panel(ax, s: SweepSet) -> None:
                 label=f"{_level_label(pts)}, measured")
         ax.plot([1e3 * p.theory_w2sq for p in pts], [1e3 * p.theory_mse for p in pts], "s--",
                 color=c, alpha=0.55, mfc="none", label="  Gaussian theory (prior Σ)")
-        for p, dx, ha in ((pts[0], -3, "right"), (pts[-1], 3, "left")):
-            ax.annotate(f"ρ={p.rho:g}", (1e3 * p.frechet, 1e3 * p.mse), xytext=(dx, -10),
+        for p, dx, dy, ha in ((pts[0], -3, -10, "right"), (pts[-1], 3, -10, "left")):
+            ax.annotate(f"ρ={p.rho:g}", (1e3 * p.frechet, 1e3 * p.mse), xytext=(dx, dy),
                         textcoords="offset points", fontsize=6.5, color=c, ha=ha)
+    ax.margins(y=0.15)
     ax.set_xlim(left=0)
     ax.set(xlabel=f"perception: {FRECHET_LABEL} (×10⁻³)",
            ylabel="distortion: MSE / dim (×10⁻³)", title=s.label)
@@ -130,24 +131,33 @@ def distortion_perception(sets: Sequence[SweepSet], path: str | pathlib.Path) ->
         return _save_png(fig, path)
 
 
+def _psnr_panel(ax, s: SweepSet) -> None:
+    for j, t2 in enumerate(sorted({p.noise_var for p in s.points})):
+        pts = sorted((p for p in s.points if p.noise_var == t2), key=lambda q: q.rho)
+        c, r = _style.COLORS[j % len(_style.COLORS)], [p.rho for p in pts]
+        ax.plot(r, [-10 * np.log10(p.mse) for p in pts], "o-", color=c, label=_level_label(pts))
+        ax.plot(r, [-10 * np.log10(p.theory_mse) for p in pts], "--", color=c, alpha=0.55)
+        ax.axhline(-10 * np.log10(pts[0].mmse), color=c, ls=":", lw=1)
+    ax.set(xlabel="decoder score scale ρ", ylabel="PSNR (dB)", title=s.label)
+
+
 def psnr_over_rho(sets: Sequence[SweepSet], path: str | pathlib.Path) -> pathlib.Path:
     """PSNR against ρ per noise level (one panel per patch set): measured (solid), Gaussian
     theory of the prior covariance (dashed), the exact posterior mean E[X|Y] (dotted)."""
+    from matplotlib.lines import Line2D
+
     with _style.paper_style() as plt:
-        fig, axes = plt.subplots(1, len(sets), figsize=(_style.WIDTH_2COL, 2.7))
+        fig, axes = plt.subplots(1, len(sets), figsize=(_style.WIDTH_2COL, 2.9))
         for k, (ax, s) in enumerate(zip(np.atleast_1d(axes), sets, strict=True)):
-            for j, t2 in enumerate(sorted({p.noise_var for p in s.points})):
-                pts = sorted((p for p in s.points if p.noise_var == t2), key=lambda q: q.rho)
-                c, r = _style.COLORS[j % len(_style.COLORS)], [p.rho for p in pts]
-                ax.plot(r, [-10 * np.log10(p.mse) for p in pts], "o-", color=c,
-                        label=_level_label(pts))
-                ax.plot(r, [-10 * np.log10(p.theory_mse) for p in pts], "--", color=c,
-                        alpha=0.55)
-                ax.axhline(-10 * np.log10(pts[0].mmse), color=c, ls=":", lw=1)
-            ax.set(xlabel="decoder score scale ρ", ylabel="PSNR (dB)", title=s.label)
+            _psnr_panel(ax, s)
             _style.panel_label(ax, "abcd"[k])
-        np.atleast_1d(axes)[0].legend(fontsize=6.5)
-        fig.tight_layout()
+        handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+        for ls, lab in (("-", "measured (PF-ODE decode)"), ("--", "Gaussian theory (prior Σ)"),
+                        (":", "exact posterior mean E[X|Y]")):
+            handles.append(Line2D([], [], color="0.35", ls=ls))
+            labels.append(lab)
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7)
         return _save_png(fig, path)
 
 
