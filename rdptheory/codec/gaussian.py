@@ -70,9 +70,10 @@ class GaussianCodec:
         R(D, P), MSE excess of Y over t^2, s.e. 0.013): (10, 4) +29.0%, excess 0.014;
         (11, 4) +26.4%, 0.009; (12, 4) +23.5%, 0.040; (12, 3) +20.1%, 0.071 (DiffC's (14, 2)
         biases Y more: ~12% excess). Each extra bit of B saves ~3 points of rate and doubles
-        the encoder's work; (11, 4) is the largest B whose encode of those 48 x 256 draws
-        stays under a minute on a loaded 2-core CPU (52-56 s; (10, 4): 13-15 s). The overhead per chunk (~2.5 bits at B = 10, the PFR index's own
-        spread, see the benchmark) is why the rate gap falls only like 1/B.
+        (or more) the encoder's work; (11, 4) is the largest B whose encode of those 48 x 256
+        draws stays under a minute on a loaded 2-core CPU (52-56 s; (10, 4): 13-15 s). The
+        overhead per chunk (~2.5 bits at B = 10-11: the spread of the PFR index itself, see
+        the benchmark) is why the rate gap falls only like 1/B.
     layout : "proxy" (default): both sides derive the chunk layout from the *expected* KL of
         each coordinate (I(X_i; Y_i), or its per-step share in progressive mode), so no layout
         is sent; "sent": the encoder's own KL-greedy layout is transmitted (side information).
