@@ -192,6 +192,17 @@ def _sweep_figures(out: pathlib.Path, s: _Settings) -> list[tuple[str, pathlib.P
          plots.psnr_over_rho(sets, out / "image_psnr_rho.png"))]
 
 
+def _one_blas_thread():
+    """``threadpoolctl`` (a scikit-learn dependency) limit to one BLAS thread, if installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn always brings it
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(limits=1)
+
+
 def report_section(out_dir: str | pathlib.Path, *,
                    quick: bool = True) -> list[tuple[str, pathlib.Path]]:
     """Compute the image figures into ``out_dir``; return ``(caption, png path)`` pairs.
@@ -204,7 +215,5 @@ def report_section(out_dir: str | pathlib.Path, *,
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = _QUICK if quick else _FULL
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):  # small BLAS calls: extra threads only contend
+    with _one_blas_thread():  # small BLAS calls: extra threads only contend
         return _codec_figures(out, s, CodecConfig(backend="auto")) + _sweep_figures(out, s)
