@@ -22,7 +22,7 @@ from ._chunking import (
     max_singleton_ok,
     partition_chunks,
 )
-from ._index_coding import IndexModel
+from ._index_coding import MAX_INDEX_BITS, IndexModel
 from ._select import log_weight_bound, select
 from .message import (
     DEFAULT_MAX_CHUNK_BITS,
@@ -101,6 +101,7 @@ def encode(
     encoder_seed: int | None = None,
     chunk_sizes: Sequence[int] | None = None,
     layout_kl_bits: npt.ArrayLike | None = None,
+    max_candidate_bits: int | None = None,
 ) -> RCCMessage:
     """Send a sample of q = N(mu_q, diag sigma_q^2) given the shared p = N(mu_p, diag sigma_p^2).
 
@@ -137,6 +138,12 @@ def encode(
         sent, unless a chunk of it would carry more than 24 bits of actual KL (then the
         encoder sends its own layout; one flag bit says which). ``decode`` needs the same proxy.
         Not together with ``chunk_sizes``.
+    max_candidate_bits : optional int in [1, 30] (not with "pfr_es"), encoder-only: every chunk
+        draws at most 2**max_candidate_bits candidates, and a ``layout_kl_bits`` layout is then
+        always kept (no layout is sent even when a chunk's actual KL exceeds 24 bits). A chunk
+        whose KL is above ``max_candidate_bits - padding`` is sampled with less padding (more
+        truncation bias); in exchange one rare high-KL chunk can neither force the whole
+        layout to be sent nor cost 2**(KL + padding) candidates. The decoder needs nothing.
 
     Returns
     -------
@@ -149,10 +156,14 @@ def encode(
     seed, stream, enc_seed = _check_seeds(seed, stream, encoder_seed)
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f))
     _check_encodable(kl, algorithm, mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)
+    cap = _check_cap(max_candidate_bits, algorithm)
     known = known_layout(kl.size, model, chunk_sizes, layout_kl_bits)
-    layout, gamma, external = _layout(kl, model.max_chunk_bits, known, chunk_sizes is not None)
+    layout, gamma, external = _layout(kl, model.max_chunk_bits, known, chunk_sizes is not None,
+                                      keep_proxy=cap is not None)
     ckl = chunk_kl_bits(kl, layout)
     bits = candidate_bits(ckl, model.padding)
+    if cap is not None:
+        bits = np.minimum(bits, cap)
     sel = select(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f, layout.starts, bits, seed=seed,
                  encoder_seed=enc_seed, stream=stream, algorithm=algorithm,
                  backend=backend)  # fmt: skip
@@ -177,6 +188,15 @@ def _check_seeds(seed: object, stream: object, encoder_seed: object) -> tuple[in
     if encoder_seed is None:
         return seed, stream, derive_encoder_seed(seed)
     return seed, stream, check_int(encoder_seed, "encoder_seed", low=0, high=MAX_SEED)
+
+
+def _check_cap(max_candidate_bits: object, algorithm: str) -> int | None:
+    """``max_candidate_bits`` validated (None, or an int in [1, 30] with "pfr"/"orc")."""
+    if max_candidate_bits is None:
+        return None
+    if algorithm == "pfr_es":
+        raise ValueError("max_candidate_bits is for 'pfr'/'orc'; 'pfr_es' is exact")
+    return check_int(max_candidate_bits, "max_candidate_bits", low=1, high=MAX_INDEX_BITS)
 
 
 def _check_encodable(kl_bits, algorithm, mu_q, sigma_q, mu_p, sigma_p) -> None:
@@ -236,18 +256,20 @@ def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]
 
 
 def _layout(
-    kl_bits: np.ndarray, budget: float, known: tuple[int, ...] | None, strict: bool
+    kl_bits: np.ndarray, budget: float, known: tuple[int, ...] | None, strict: bool,
+    keep_proxy: bool = False,
 ) -> tuple[ChunkLayout, int, bool]:
     """(layout, log2 granularity, external): the decoder's layout ``known`` if it fits,
 
     else the encoder's :func:`choose_layout` (sent). A ``strict`` known layout (the caller's
-    ``chunk_sizes``) must fit: every chunk <= MAX_CHUNK_BITS of KL; a proxy layout may not.
+    ``chunk_sizes``) must fit: every chunk <= MAX_CHUNK_BITS of KL; a proxy layout may not
+    (and is kept anyway with ``keep_proxy``: the caller caps the candidates).
     """
     if known is None:
         return (*choose_layout(kl_bits, budget), False)
     layout = ChunkLayout(known)
     ckl = chunk_kl_bits(kl_bits, layout)
-    if ckl.max() <= MAX_CHUNK_BITS:
+    if ckl.max() <= MAX_CHUNK_BITS or (keep_proxy and not strict):
         return layout, 0, True
     if not strict:  # the proxy misjudged this target: send a layout instead
         return (*choose_layout(kl_bits, budget), False)

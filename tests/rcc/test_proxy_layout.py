@@ -130,3 +130,31 @@ def test_layout_table():
     overhead = body / kl - 1.0
     np.testing.assert_allclose(overhead[0], [0.491, 0.714, 0.607, 0.630], atol=0.002)
     np.testing.assert_allclose(overhead[1], [0.081, 0.536, 0.233, 0.321], atol=0.002)
+
+
+def test_candidate_cap_keeps_the_proxy_layout_and_decodes():
+    """max_candidate_bits: a proxy chunk with > 24 bits of actual KL keeps the proxy layout
+    (no layout sent), every chunk draws <= 2**cap candidates, and decode needs no cap."""
+    d = 16
+    mu_q, s, mu_p = np.full(d, 3.0), np.ones(d), np.zeros(d)  # 6.49 bits per coordinate
+    kw = dict(seed=5, max_chunk_bits=8.0, padding=2, layout_kl_bits=1.0, backend="numpy")
+    msg = rcc.encode(mu_q, s, mu_p, s, max_candidate_bits=9, **kw)
+    assert msg.external_layout and msg.chunk_sizes == (8, 8)
+    assert max(msg.chunk_kl_bits) > 24.0 and max(msg.candidate_bits) == 9
+    assert max(msg.indices) < 2**9
+    z = rcc.decode(msg.to_bytes(), mu_p, s, seed=5, backend="numpy", layout_kl_bits=1.0)
+    np.testing.assert_array_equal(z, msg.sample)
+    with pytest.raises(ValueError, match="chunk"):  # without the cap: 52-bit chunks refused
+        rcc.encode(mu_q, s, mu_p, s, chunk_sizes=(8, 8), seed=5, backend="numpy")
+    fallback = rcc.encode(mu_q, s, mu_p, s, **kw)  # without the cap: the layout is sent
+    assert not fallback.external_layout
+
+
+@pytest.mark.parametrize("bad, match", [(31, "max_candidate_bits"), (0, "max_candidate_bits"),
+                                        (2.5, "max_candidate_bits")])
+def test_candidate_cap_validation(bad, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        rcc.encode([0.1], 1.0, [0.0], 1.0, seed=0, max_candidate_bits=bad, backend="numpy")
+    with pytest.raises(ValueError, match="pfr_es"):
+        rcc.encode([0.1], 0.5, [0.0], 1.0, seed=0, algorithm="pfr_es", max_candidate_bits=8,
+                   backend="numpy")
