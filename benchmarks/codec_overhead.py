@@ -62,17 +62,19 @@ from rdptheory import rcc
 from rdptheory.codec import GaussianCodec, _container
 
 
-def measure(d: int, n: int, rate: float, algorithm: str, B: float, pad: int, seed: int = 0):
+def measure(d: int, n: int, rate: float, algorithm: str, B: float, pad: int, seed: int = 0,
+            headroom: int | None = 6):
     """One row: (bits/dim: total, container, side, index-KL, termination), KL/dim, excess, s."""
     codec = GaussianCodec.for_rate(np.ones(d), rate * d, max_chunk_bits=B, padding=pad,
-                                   algorithm=algorithm)
+                                   algorithm=algorithm, candidate_headroom=headroom)
     x = np.random.default_rng(seed).standard_normal((n, d))
     t2 = float(codec.noise_var[0])
     u = x.ravel()
     proxy = codec._layout_proxy(codec.noise_var, None, n)
     t0 = time.perf_counter()
     msg = rcc.encode(u, np.sqrt(t2), np.zeros_like(u), np.sqrt(1.0 + t2), seed=codec.seed,
-                     algorithm=algorithm, max_chunk_bits=B, padding=pad, layout_kl_bits=proxy)
+                     algorithm=algorithm, max_chunk_bits=B, padding=pad, layout_kl_bits=proxy,
+                     max_candidate_bits=codec._candidate_cap())
     secs = time.perf_counter() - t0
     s_crc, n_crc = codec._fingerprints()  # the file GaussianCodec.compress(x) writes:
     data = _container.pack(_container.Header("one-shot", n, d, codec.seed, s_crc, n_crc, 1),

@@ -15,6 +15,7 @@ def encode_message(
     mu_q: np.ndarray, sigma_q: np.ndarray, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
     layout_kl_bits: np.ndarray | None, algorithm: str = "pfr",
+    max_candidate_bits: int | None = None,
 ) -> tuple[bytes, np.ndarray, float]:
     """(headerless body, the selected sample, KL in bits) for target q against proposal p.
 
@@ -25,7 +26,8 @@ def encode_message(
 
     msg = rcc.encode(mu_q, sigma_q, mu_p, sigma_p, seed=seed, stream=stream,
                      max_chunk_bits=max_chunk_bits, padding=padding, backend=backend,
-                     algorithm=algorithm, layout_kl_bits=layout_kl_bits)
+                     algorithm=algorithm, layout_kl_bits=layout_kl_bits,
+                     max_candidate_bits=max_candidate_bits)
     return msg.to_bytes(header=False), np.asarray(msg.sample, dtype=np.float64), msg.kl_bits
 
 

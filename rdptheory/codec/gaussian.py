@@ -13,6 +13,7 @@ estimator) when it decodes the same bytes (THEORY.md §3, [WBZ26]).
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -65,28 +66,36 @@ class GaussianCodec:
     seed : int in [0, 2^64), the shared seed (stored in the file).
     steps : progressive chain length (ignored for one-shot).
     max_chunk_bits, padding : RCC chunk KL budget B (bits) and candidate padding: each chunk
-        draws 2^(ceil(KL) + padding) candidates (THEORY.md §5). Defaults (11, 4): measured by
-        benchmarks/codec_overhead.py (white d = 256, n = 48, 1 bit/dim, PFR; real bits over
-        R(D, P), MSE excess of Y over t^2, s.e. 0.013): (10, 4) +29.0%, excess 0.014;
-        (11, 4) +26.4%, 0.009; (12, 4) +23.5%, 0.040; (12, 3) +20.1%, 0.071 (DiffC's (14, 2)
-        biases Y more: ~12% excess). Each extra bit of B saves ~3 points of rate and doubles
-        (or more) the encoder's work; (11, 4) is the largest B whose encode of those 48 x 256
-        draws stays under a minute on a loaded 2-core CPU (52-56 s; (10, 4): 13-15 s). The
-        overhead per chunk (~2.5 bits at B = 10-11: the spread of the PFR index itself, see
-        the benchmark) is why the rate gap falls only like 1/B.
+        draws 2^(ceil(KL) + padding) candidates (THEORY.md §5). Defaults (13, 4), measured by
+        benchmarks/codec_overhead.py (white d = 256, n = 48, PFR, seed 0; real bits over
+        R(D, P) at 1 bit/dim, MSE excess of Y over t^2 with s.e. 0.013, warm encode time on
+        the loaded 2-core box; with the default headroom 6): (11, 4) +26.1%, 0.011, 11 s;
+        (12, 4) +23.0%, 0.041, 22 s; (13, 4) +20.1%, 0.049, 35 s (0.5 bit/dim: +19.4%,
+        0.039). The old default (10, 4), uncapped: +29.0%, 0.014. Each extra bit of B saves
+        ~3 points of rate, about doubles the encoder's work and, at fixed padding, adds
+        truncation bias (larger chunks scatter more in KL); DiffC's (14, 2) biases Y more
+        (~12% excess). The overhead per chunk (~2.5 bits: the spread of the PFR index itself,
+        see the benchmark) is why the rate gap falls only like 1/B.
     layout : "proxy" (default): both sides derive the chunk layout from the *expected* KL of
         each coordinate (I(X_i; Y_i), or its per-step share in progressive mode), so no layout
         is sent; "sent": the encoder's own KL-greedy layout is transmitted (side information).
     backend : RCC kernel backend ("auto", "numpy", "numba", ...).
     algorithm : RCC selection rule, "pfr" (truncated PFR [LEG18]) or "orc" (ordered random
         coding [Theis & Yosri 2022]); the decoder must use the encoder's.
+    candidate_headroom : int in [0, 12] or None (encoder-only): a chunk draws at most
+        2^(ceil(B) + padding + headroom) candidates (``rcc.encode``'s ``max_candidate_bits``),
+        so the rare chunk whose actual KL lands far above B (the per-sample KL of a chunk
+        scatters by ~2.5 bits around B) neither dominates the encode time nor, above 24 bits,
+        forces the whole chunk layout to be sent (measured: +23 points of rate on 1 of 4
+        seeds at 0.5 bit/dim, d = 256, n = 48, B = 11) and cuts the encode time 5-7x (54 s to
+        8 s at B = 11) for < 0.5 points of rate. None: no cap (the old behaviour).
     """
 
     def __init__(
         self, variances: npt.ArrayLike, noise_var: npt.ArrayLike, *, mode: Mode = "one-shot",
-        seed: int = 0, steps: int = 8, max_chunk_bits: float = 11.0, padding: int = 4,
+        seed: int = 0, steps: int = 8, max_chunk_bits: float = 13.0, padding: int = 4,
         layout: Literal["proxy", "sent"] = "proxy", backend: str = "auto",
-        algorithm: Literal["pfr", "orc"] = "pfr",
+        algorithm: Literal["pfr", "orc"] = "pfr", candidate_headroom: int | None = 6,
     ) -> None:
         self.eigenvalues, self.eigenvectors = _eigen(variances)
         self.noise_var = _check_noise(noise_var, self.eigenvalues.size)
@@ -98,6 +107,9 @@ class GaussianCodec:
         self.layout = check_choice(layout, "layout", ("proxy", "sent"))
         self.backend = backend
         self.algorithm = check_choice(algorithm, "algorithm", ("pfr", "orc"))
+        self.candidate_headroom = (None if candidate_headroom is None else
+                                   check_int(candidate_headroom, "candidate_headroom", low=0,
+                                             high=12))
         self._live = np.isfinite(self.noise_var)
         self._grid = (_chain.noise_grid(self.noise_var[self._live], self.eigenvalues[self._live],
                                         self.steps) if mode == "progressive" else None)
@@ -216,8 +228,15 @@ class GaussianCodec:
             mu_q.ravel(), np.ravel(sd_q), mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
             stream=stream, max_chunk_bits=self.max_chunk_bits, padding=self.padding,
             backend=self.backend, algorithm=self.algorithm,
-            layout_kl_bits=self._layout_proxy(a, b, u.shape[0]))
+            layout_kl_bits=self._layout_proxy(a, b, u.shape[0]),
+            max_candidate_bits=self._candidate_cap())
         return body, sample.reshape(u.shape)
+
+    def _candidate_cap(self) -> int | None:
+        """ceil(B) + padding + headroom, capped at 30 (the index coder's largest bucket)."""
+        if self.candidate_headroom is None:
+            return None
+        return min(math.ceil(self.max_chunk_bits) + self.padding + self.candidate_headroom, 30)
 
     def _layout_proxy(self, a: np.ndarray, b: np.ndarray | None, n: int) -> np.ndarray | None:
         r"""Expected KL (bits) per coordinate of a message, known to both sides.

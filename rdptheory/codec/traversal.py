@@ -139,9 +139,9 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
 
 def _chunk_budgets(lam, x, seed) -> list[TraversalRow]:
     """RCC chunk budget B, padding and layout (proxy or sent) trade rate against sample bias
-    (THEORY.md §5); the default is (11, 4, proxy)."""
+    (THEORY.md §5); the default is (13, 4, proxy)."""
     rows = []
-    for budget, padding, layout in ((11.0, 4, "proxy"), (10.0, 4, "proxy"), (12.0, 3, "proxy"),
+    for budget, padding, layout in ((13.0, 4, "proxy"), (10.0, 4, "proxy"), (13.0, 3, "proxy"),
                                     (14.0, 2, "sent")):
         codec = GaussianCodec.for_rate(lam, 1.0 * lam.size, seed=seed, max_chunk_bits=budget,
                                        padding=padding, layout=layout)

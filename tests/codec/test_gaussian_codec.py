@@ -206,3 +206,13 @@ def test_orc_round_trip_and_algorithm_in_fingerprint(x):
         GaussianCodec(LAM, 0.5, seed=11).decompress(data)
     with pytest.raises(ValueError, match="algorithm"):
         GaussianCodec(LAM, 0.5, algorithm="pfr_es")
+
+
+def test_candidate_headroom_is_encoder_only(x):
+    capped = GaussianCodec(LAM, 0.5, seed=11, candidate_headroom=0)
+    assert capped._candidate_cap() == 13 + 4 + 0
+    data = capped.compress(x)  # the decoder needs no cap: any headroom decodes it
+    y = GaussianCodec(LAM, 0.5, seed=11, candidate_headroom=None).decode_observation(data)[0]
+    assert np.array_equal(y, capped.decode_observation(data)[0])
+    with pytest.raises(ValueError, match="candidate_headroom"):
+        GaussianCodec(LAM, 0.5, candidate_headroom=-1)
