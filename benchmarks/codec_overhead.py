@@ -32,6 +32,27 @@ orc   10  4    0.5    0.616  23.2   0.027*  0      0.088   0.071   5
 pfr   11  4    0.5    0.626  25.1   0.019   0      0.108   0.003   20
 ====  ==  ===  =====  =====  =====  ======  =====  ======  ======  ======
 
+Rows above: no candidate cap (``headroom`` None, the old behaviour). With the default
+``candidate_headroom`` = 6 (each chunk draws <= 2^(ceil(B) + padding + 6) candidates; the
+proxy layout is always kept):
+
+====  ==  ===  ======  =====  =====  ======  ==========================================
+alg   B   pad  seed    rate   gap%   excess  s (warm; concurrent runs in brackets)
+====  ==  ===  ======  =====  =====  ======  ==========================================
+pfr   11  4    0       1.0    26.1   0.011   11
+pfr   11  4    2       1.0    26.9   0.026   8 (uncapped: 27.4%, 0.024, 54 s)
+pfr   11  4    2       0.5    24.6   0.003   7 (uncapped: 48.0%: one chunk > 24 bits sent
+                                               the whole layout)
+pfr   12  4    0       1.0    23.0   0.041   22
+pfr   12  5    0       1.0    24.8   0.027   (52)
+pfr   12  5    0       0.5    22.0   0.038   (39)
+pfr   13  4    0       1.0    20.1   0.049   35 (the default)
+pfr   13  4    1       1.0    21.7   0.039   (65)
+pfr   13  4    2       1.0    22.7   0.030   (67)
+pfr   13  4    0       0.5    19.4   0.039   22
+pfr   13  4    1       0.5    20.4   0.028   (52)
+====  ==  ===  ======  =====  =====  ======  ==========================================
+
 (* the version-1 container, 13 bytes longer.) Warm ``GaussianCodec.compress`` of the report's
 d = 256, n = 48 draws (seed 2026) at 1 bit/dim, alone on the box: B = 10: 13-15 s, B = 11:
 52-56 s (the default; 4x the work for 2.6 points). The range coder's termination is <= 0.002
