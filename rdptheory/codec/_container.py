@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rdptheory._bytes import get_varint, put_varint
+
 MAGIC = b"RDPG"
 VERSION = 2
 MODES = ("one-shot", "progressive")
@@ -49,31 +51,6 @@ def fingerprint(*arrays: np.ndarray) -> int:
     for a in arrays:
         crc = zlib.crc32(np.ascontiguousarray(a, dtype="<f8").tobytes(), crc)
     return crc
-
-
-def put_varint(value: int) -> bytes:
-    """Unsigned LEB128."""
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def get_varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, next position) of the LEB128 at ``pos``; ValueError when truncated/overlong."""
-    value, shift = 0, 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("data is truncated inside a varint")
-        if shift > 63:
-            raise ValueError("data is corrupt: varint too long")
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos, shift = pos + 1, shift + 7
-        if not byte & 0x80:
-            return value, pos
 
 
 def pack(header: Header, records: list[bytes]) -> bytes:
@@ -103,11 +80,11 @@ def unpack_header(data: object) -> tuple[Header, int]:
     if version != VERSION:
         raise ValueError(f"unsupported codec file version {version} (this reader: {VERSION})")
     try:
-        n, pos = get_varint(data, 6)
-        d, pos = get_varint(data, pos)
-        seed, pos = get_varint(data, pos)
+        n, pos = get_varint(data, 6, "n")
+        d, pos = get_varint(data, pos, "d")
+        seed, pos = get_varint(data, pos, "seed")
         s_crc, n_crc = _FIXED.unpack_from(data, pos)
-        n_rec, size = get_varint(data, pos + _FIXED.size)
+        n_rec, size = get_varint(data, pos + _FIXED.size, "record count")
         (crc,) = _CRC.unpack_from(data, size)
     except (ValueError, struct.error) as exc:
         raise ValueError(f"data is truncated inside the header ({exc})") from exc
@@ -125,7 +102,7 @@ def unpack_records(data: bytes, pos: int, n_records: int) -> list[bytes]:
     while pos < len(data):
         if len(records) == n_records:
             raise ValueError(f"data is corrupt: {len(data) - pos} trailing bytes")
-        length, pos = get_varint(data, pos)
+        length, pos = get_varint(data, pos, "record length")
         end = pos + length
         if end + _CRC.size > len(data):
             raise ValueError(f"data is truncated inside record {len(records)}")

@@ -254,30 +254,6 @@ def new_decoder(body: bytes):
 # ----------------------------------------------------------------------- containers
 
 
-def put_varint(value: int) -> bytes:
-    """Unsigned LEB128."""
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def get_varint(data: bytes, pos: int, name: str) -> tuple[int, int]:
-    """(value, new position) of an unsigned LEB128 at ``pos``; ValueError when truncated."""
-    value = 0
-    for shift in range(0, 70, 7):
-        if pos >= len(data):
-            raise ValueError(f"truncated RCC data while reading {name}")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-    raise ValueError(f"corrupted RCC data: {name} varint too long")
-
-
 def seal(payload: bytes) -> bytes:
     """Append the CRC32 of ``payload``."""
     return payload + struct.pack("<I", zlib.crc32(payload))

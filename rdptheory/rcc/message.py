@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from rdptheory._bytes import get_varint, put_varint
 from rdptheory._validation import check_int
 
 from . import _format as fmt
@@ -178,7 +179,7 @@ class RCCMessage:
         """Standalone container (magic, version, dims, model, body, CRC32) or the bare body."""
         if not header:
             return self.body()
-        head = fmt.MAGIC_MESSAGE + bytes([fmt.VERSION]) + fmt.put_varint(self.dims)
+        head = fmt.MAGIC_MESSAGE + bytes([fmt.VERSION]) + put_varint(self.dims)
         return fmt.seal(head + fmt.put_model(self.model) + self.body())
 
     @classmethod
@@ -204,7 +205,7 @@ class RCCMessage:
         """
         if header:
             payload = fmt.unseal(data, fmt.MAGIC_MESSAGE, "RCC message")
-            d, pos = fmt.get_varint(payload, 0, "dims")
+            d, pos = get_varint(payload, 0, "dims")
             model, pos = fmt.get_model(payload, pos)
             if dims is not None and check_int(dims, "dims", low=1) != d:
                 raise ValueError(f"message has {d} dims but the proposal has {dims}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rdptheory._bytes import get_varint, put_varint
 from rdptheory._validation import check_choice, check_int
 
 from . import _format as fmt
@@ -78,7 +79,7 @@ class RCCStreamWriter:
     def to_bytes(self) -> bytes:
         """The container: magic, version, index model, message count, payload, CRC32."""
         head = fmt.MAGIC_STREAM + bytes([fmt.VERSION]) + fmt.put_model(self.model)
-        return fmt.seal(head + fmt.put_varint(self._count) + self.body())
+        return fmt.seal(head + put_varint(self._count) + self.body())
 
     @property
     def num_bits(self) -> int:
@@ -95,7 +96,7 @@ class RCCStreamReader:
     def __init__(self, data: bytes) -> None:
         payload = fmt.unseal(data, fmt.MAGIC_STREAM, "RCC stream")
         self.model, pos = fmt.get_model(payload, 0)
-        self._count, pos = fmt.get_varint(payload, pos, "message count")
+        self._count, pos = get_varint(payload, pos, "message count")
         self._dec = fmt.new_decoder(payload[pos:])
         self._read = 0
 
