@@ -83,7 +83,7 @@ def rate_distortion_perception(result, path: str | pathlib.Path) -> pathlib.Path
     with _style.paper_style() as plt:
         fig, (a, b) = plt.subplots(1, 2, figsize=(_style.WIDTH_2COL, 2.5))
         _rd_axes(a, result, "psnr")
-        a.set(ylabel="PSNR (dB)", title="distortion (higher is better)")
+        a.set(ylabel="PSNR (dB)", title="distortion: PSNR (higher = closer)")
         _rd_axes(b, result, "frechet")
         b.set_yscale("log")
         b.set(ylabel=FRECHET_LABEL, title="perception (lower = more realistic)")
