@@ -8,13 +8,18 @@ seed independent (THEORY.md §5, TEAM.md rcc contract).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from rdptheory.rcc.coding import Algorithm
 
 
 def encode_message(
     mu_q: np.ndarray, sigma_q: np.ndarray, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
-    layout_kl_bits: np.ndarray | None, algorithm: str = "pfr",
+    layout_kl_bits: np.ndarray | None, algorithm: Algorithm = "pfr",
     max_candidate_bits: int | None = None,
 ) -> tuple[bytes, np.ndarray, float]:
     """(headerless body, the selected sample, KL in bits) for target q against proposal p.
@@ -34,7 +39,7 @@ def encode_message(
 def decode_message(
     body: bytes, mu_p: np.ndarray, sigma_p: np.ndarray, *,
     seed: int, stream: int, max_chunk_bits: float, padding: int, backend: str,
-    layout_kl_bits: np.ndarray | None, algorithm: str = "pfr",
+    layout_kl_bits: np.ndarray | None, algorithm: Algorithm = "pfr",
 ) -> np.ndarray:
     """The sample the encoder selected, from a headerless body (ValueError if corrupt)."""
     from rdptheory import rcc

@@ -106,7 +106,9 @@ class GaussianCodec:
         self.padding = check_int(padding, "padding", low=0, high=6)
         self.layout = check_choice(layout, "layout", ("proxy", "sent"))
         self.backend = backend
-        self.algorithm = check_choice(algorithm, "algorithm", ("pfr", "orc"))
+        self.algorithm: Literal["pfr", "orc"] = check_choice(  # type: ignore[assignment]
+            algorithm, "algorithm", ("pfr", "orc"))
+        self._test_gain: np.ndarray | None = None  # set by `shaped` only
         self.candidate_headroom = (None if candidate_headroom is None else
                                    check_int(candidate_headroom, "candidate_headroom", low=0,
                                              high=12))
@@ -161,7 +163,7 @@ class GaussianCodec:
 
         Only for codecs built with :meth:`shaped`; switched-off directions get rho = 2.
         """
-        gain = getattr(self, "_test_gain", None)
+        gain = self._test_gain
         if gain is None:
             raise ValueError("test_channel_rho needs a codec built with GaussianCodec.shaped")
         log_c2 = -np.log1p(self.noise_var / self.eigenvalues)  # log(lambda/(lambda+t^2))
@@ -222,6 +224,7 @@ class GaussianCodec:
             mu_q, sd_q = u, np.broadcast_to(np.sqrt(a), u.shape)
             mu_p, sd_p = np.zeros_like(u), np.broadcast_to(np.sqrt(lam + a), u.shape)
         else:
+            assert b is not None  # y_b and b are given together
             mu_q, sd_q = _chain.forward_posterior(u, y_b, a, b)
             mu_p, sd_p = _chain.reverse_kernel(y_b, lam, a, b)
         body, sample, _ = encode_message(
@@ -258,7 +261,8 @@ class GaussianCodec:
         """Progressive: the top level, then steps-1 .. 0 of the reverse chain."""
         grid = self._grid
         assert grid is not None
-        records, y = [], None
+        records: list[bytes] = []
+        y: np.ndarray | None = None
         for k in range(self.steps, -1, -1):  # k = steps (top) .. 0 (target level)
             b = None if y is None else grid[k + 1]
             body, y = self._encode_step(u, y, grid[k], b, stream=self.steps - k)
@@ -278,7 +282,8 @@ class GaussianCodec:
         header, records = self._read(data)
         if steps is not None:
             records = records[: check_int(steps, "steps", low=1, high=header.n_records)]
-        y_live, level = np.zeros((header.n, int(self._live.sum()))), self.noise_var[self._live]
+        y_live: np.ndarray = np.zeros((header.n, int(self._live.sum())))
+        level = self.noise_var[self._live]
         for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
             level, mu_p, sd_p = self._proposal(j, y_live)
             prev = None if j == 0 else self._grid[self.steps - j + 1]  # type: ignore[index]
