@@ -40,7 +40,9 @@ BOX_MULLER_MIN_U = np.float32(1.0e-7)
 TWO_PI = np.float32(6.283185307179586)
 
 
-def philox_rounds(c: list[np.ndarray], k0: np.ndarray, k1: np.ndarray) -> list[np.ndarray]:
+def philox_rounds(
+    c: list[np.ndarray], k0: np.ndarray | np.uint64, k1: np.ndarray | np.uint64
+) -> list[np.ndarray]:
     """Ten Philox4x32 rounds on uint64 arrays holding 32-bit words (no validation)."""
     c0, c1, c2, c3 = c
     for _ in range(PHILOX_ROUNDS):
