@@ -39,14 +39,11 @@ def symbolic_module_gap(n: int = 200) -> float:
     An independent derivation (proved there in other coordinates); lambdified and evaluated
     for lambda, t in [0.05, 5] and rho in [1, 2].
     """
+    from rdptheory.proofs_check._scheme_grid import max_abs_on_scheme_grid
+
     from rdptheory.symbolic import scheme_optimality
 
-    gap = scheme_optimality().dp_gap
-    f = gap.lambdify()
-    rng = np.random.default_rng(17)
-    cols = {"lambda": rng.uniform(0.05, 5, n), "t": rng.uniform(0.05, 5, n),
-            "rho": rng.uniform(1, 2, n)}
-    return float(np.max(np.abs(f(*(cols[str(v)] for v in gap.symbols)))))
+    return max_abs_on_scheme_grid(scheme_optimality().dp_gap, n)
 
 
 def single_rho_gap(variances: np.ndarray, noise_var: float, rhos: np.ndarray) -> np.ndarray:
