@@ -1,0 +1,15 @@
+"""Resource limits shared by every decoder and the CLI (hostile-input policy).
+
+A decoder checks a file's declared sizes against these limits *before* allocating anything, so a
+crafted header cannot make it allocate gigabytes or run for minutes.
+"""
+
+from __future__ import annotations
+
+#: Largest image (pixels, height × width) the CLI and the image decoder accept by default:
+#: 16 Mpx = 4096 × 4096. A 16-Mpx RGB image in float64 is 0.4 GB, which this 2-core, 24-GiB
+#: machine handles; override with ``--max-pixels`` / ``max_pixels=``.
+DEFAULT_MAX_PIXELS: int = 4096 * 4096
+
+#: Largest number of scalar values (vectors × dimension) a Gaussian-codec file may declare.
+DEFAULT_MAX_VALUES: int = 1 << 26
