@@ -1,0 +1,117 @@
+"""Training photographs of the shipped model, their held-out strips, and seeded crop batches.
+
+Training set: scikit-image's astronaut, coffee, chelsea, rocket and stereo_motorcycle (left
+view), matplotlib's ``grace_hopper.jpg``, and every image in an extra folder (by default
+``../shared/data/train`` beside the repository: two DIV2K photographs). The right
+:data:`HOLDOUT_FRACTION` of every photograph is never trained on: it is the validation set.
+scikit-learn's china and flower (and every other evaluation image) are never used here.
+
+Batches are a pure function of ``(seed, step)`` (NumPy ``SeedSequence([seed, step])``), so a
+resumed run sees exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import NamedTuple
+
+import numpy as np
+
+from rdptheory.images.datasets import NamedImage, bundled_image, load_folder, to_model_space
+
+#: Fraction of each photograph's width (the right strip) held out for validation.
+HOLDOUT_FRACTION = 0.15
+#: scikit-image photographs used for training (names of :func:`bundled_image`).
+SKIMAGE_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle")
+
+
+def default_extra_dir() -> pathlib.Path | None:
+    """``../shared/data/train`` beside the repository, when it exists."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    d = root.parent / "shared" / "data" / "train"
+    return d if d.is_dir() else None
+
+
+def grace_hopper() -> NamedImage:
+    """matplotlib's sample photograph ``grace_hopper.jpg`` as 8-bit RGB."""
+    import matplotlib.cbook
+    from PIL import Image
+
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    with Image.open(path) as im:
+        return NamedImage("grace_hopper", np.asarray(im.convert("RGB"), dtype=np.uint8))
+
+
+def training_photographs(extra_dir: str | pathlib.Path | None = None) -> list[NamedImage]:
+    """The training photographs (whole; split them with :func:`split_holdout`).
+
+    ``extra_dir``: a folder of further images (default :func:`default_extra_dir`, skipped
+    when absent); pass ``""`` to use none.
+    """
+    images = [bundled_image(n) for n in SKIMAGE_PHOTOS] + [grace_hopper()]
+    if extra_dir is None:
+        extra_dir = default_extra_dir()
+    if extra_dir:
+        images += load_folder(extra_dir)
+    return images
+
+
+class Split(NamedTuple):
+    """One photograph in model space (float32 ``(3, H, W)``): training part and held-out strip."""
+
+    name: str
+    train: np.ndarray
+    holdout: np.ndarray
+
+
+def split_holdout(image: NamedImage, fraction: float = HOLDOUT_FRACTION) -> Split:
+    """Cut the right ``fraction`` of the width off as the held-out strip."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
+    x = to_model_space(image.pixels).astype(np.float32)
+    cut = int(round(x.shape[2] * (1.0 - fraction)))
+    return Split(image.name, np.ascontiguousarray(x[:, :, :cut]),
+                 np.ascontiguousarray(x[:, :, cut:]))
+
+
+def random_batch(parts: list[np.ndarray], batch: int, size: int, seed: int,
+                 step: int) -> np.ndarray:
+    """``batch`` random ``size × size`` crops, flipped and rotated, for training step ``step``.
+
+    Each crop picks a photograph uniformly, a uniform position, a horizontal flip with
+    probability 1/2 and a rotation by a uniform multiple of 90°. Returns float32
+    ``(batch, 3, size, size)``; a pure function of its arguments.
+    """
+    if batch < 1 or size < 1:
+        raise ValueError(f"batch and size must be >= 1, got {batch}, {size}")
+    if not parts or any(p.shape[1] < size or p.shape[2] < size for p in parts):
+        raise ValueError(f"every part must be at least {size}x{size}")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(step)]))
+    out = np.empty((batch, 3, size, size), dtype=np.float32)
+    for i in range(batch):
+        p = parts[int(rng.integers(len(parts)))]
+        r = int(rng.integers(p.shape[1] - size + 1))
+        c = int(rng.integers(p.shape[2] - size + 1))
+        crop = p[:, r:r + size, c:c + size]
+        if rng.integers(2):
+            crop = crop[:, :, ::-1]
+        out[i] = np.rot90(crop, k=int(rng.integers(4)), axes=(1, 2))
+    return out
+
+
+def holdout_crops(splits: list[Split], size: int = 64, per_image: int = 2) -> np.ndarray:
+    """Fixed validation crops: ``per_image`` crops, evenly spaced down each held-out strip.
+
+    The crop is ``size × size`` (``size`` capped by the strip's width), horizontally centred in
+    the strip; returns float32 ``(N, 3, s, s)`` with ``s`` the smallest such side.
+    """
+    s = min([size] + [sp.holdout.shape[2] for sp in splits] + [sp.holdout.shape[1]
+                                                              for sp in splits])
+    crops = []
+    for sp in splits:
+        h, w = sp.holdout.shape[1:]
+        c = (w - s) // 2
+        for k in range(per_image):
+            r = (h - s) * (k + 1) // (per_image + 1)
+            crops.append(sp.holdout[:, r:r + s, c:c + s])
+    return np.stack(crops).astype(np.float32)

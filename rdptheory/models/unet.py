@@ -1,0 +1,164 @@
+"""The shipped pixel-space denoiser: a small diffusers ``UNet2DModel`` with EDM preconditioning.
+
+Architecture ("UNet S" of ``shared/notes/image-prior-measurements.md``): ``block_out_channels =
+(32, 64, 64)``, one ResNet layer per block, no attention, 1.06 M parameters; fully
+convolutional (any image size that is a multiple of 4, the two downsamplings).
+
+The network ``F_θ`` is wrapped in the EDM preconditioning of [KAAL22] (Karras, Aittala, Aila,
+Laine, "Elucidating the design space of diffusion-based generative models", NeurIPS 2022,
+Table 1), written in the codec's VE model space (pixels in ``[-1, 1]``, ``y = x + σ n``):
+
+.. math::
+
+    D_θ(y; σ) = c_{\\mathrm{skip}}(σ)\\, y + c_{\\mathrm{out}}(σ)\\,
+        F_θ\\big(c_{\\mathrm{in}}(σ)\\, y;\\ c_{\\mathrm{noise}}(σ)\\big),
+
+    c_{\\mathrm{skip}} = \\frac{σ_d^2}{σ^2 + σ_d^2}, \\quad
+    c_{\\mathrm{out}} = \\frac{σ σ_d}{\\sqrt{σ^2 + σ_d^2}}, \\quad
+    c_{\\mathrm{in}} = \\frac{1}{\\sqrt{σ^2 + σ_d^2}},
+
+with ``σ_d = 0.5``. [KAAL22] use ``c_noise = ln(σ)/4``; diffusers' positional time embedding
+expects timesteps on the DDPM scale, so here (our choice, as in the measured "UNet S")
+
+.. math::
+
+    c_{\\mathrm{noise}}(σ) =
+        1000\\,\\frac{\\ln σ - \\ln σ_{\\min}}{\\ln σ_{\\max} - \\ln σ_{\\min}},
+
+the training range ``[σ_min, σ_max] = [0.01, 10]`` mapped linearly in ``ln σ`` onto
+``[0, 1000]`` (real-valued; σ outside the range extrapolates the embedding).
+``D_θ(y; σ)`` estimates ``E[X | X + σN = y]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Architecture of the shipped model (diffusers ``UNet2DModel`` keyword arguments).
+UNET_S_CONFIG: dict[str, Any] = {
+    "sample_size": 64,
+    "in_channels": 3,
+    "out_channels": 3,
+    "layers_per_block": 1,
+    "block_out_channels": (32, 64, 64),
+    "down_block_types": ("DownBlock2D", "DownBlock2D", "DownBlock2D"),
+    "up_block_types": ("UpBlock2D", "UpBlock2D", "UpBlock2D"),
+    "norm_num_groups": 32,
+}
+
+#: File next to the diffusers weights that describes the preconditioning.
+PRECONDITIONING_FILE = "rdptheory_preconditioning.json"
+
+
+@dataclass(frozen=True)
+class EDMPreconditioning:
+    """EDM preconditioning constants [KAAL22] (see the module docstring).
+
+    sigma_data : data standard deviation σ_d (model-space units), > 0.
+    sigma_min, sigma_max : the σ range mapped onto timesteps [0, 1000] (training range).
+    """
+
+    sigma_data: float = 0.5
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("sigma_data", "sigma_min", "sigma_max"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v <= 0:
+                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+        if self.sigma_min >= self.sigma_max:
+            raise ValueError(f"sigma_min must be < sigma_max, got {self.sigma_min} >= "
+                             f"{self.sigma_max}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON record written next to the weights (``PRECONDITIONING_FILE``)."""
+        return {"parameterization": "edm", "prediction": "x0", "space": "ve-pixels[-1,1]",
+                "c_noise": "1000*(ln(sigma)-ln(sigma_min))/(ln(sigma_max)-ln(sigma_min))",
+                **asdict(self)}
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> EDMPreconditioning:
+        """Inverse of :meth:`to_json`; raises ``ValueError`` for another parameterisation."""
+        if not isinstance(record, dict) or record.get("parameterization") != "edm":
+            raise ValueError(f"not an EDM preconditioning record: {record!r}")
+        return cls(float(record["sigma_data"]), float(record["sigma_min"]),
+                   float(record["sigma_max"]))
+
+
+def save_preconditioning(directory: str | pathlib.Path, pre: EDMPreconditioning) -> None:
+    """Write ``pre`` as ``directory/PRECONDITIONING_FILE``."""
+    path = pathlib.Path(directory) / PRECONDITIONING_FILE
+    path.write_text(json.dumps(pre.to_json(), indent=2, sort_keys=True) + "\n")
+
+
+def load_preconditioning(directory: str | pathlib.Path) -> EDMPreconditioning | None:
+    """The preconditioning stored in ``directory``, or ``None`` when there is no such file."""
+    path = pathlib.Path(directory) / PRECONDITIONING_FILE
+    if not path.is_file():
+        return None
+    return EDMPreconditioning.from_json(json.loads(path.read_text()))
+
+
+def build_unet(config: dict[str, Any] | None = None) -> Any:
+    """A freshly initialised ``UNet2DModel`` (default :data:`UNET_S_CONFIG`; seed torch first)."""
+    from diffusers import UNet2DModel
+
+    cfg = dict(UNET_S_CONFIG if config is None else config)
+    return UNet2DModel(**cfg)
+
+
+def _torch_module() -> Any:
+    import torch
+
+    class EDMDenoiser(torch.nn.Module):
+        """``D_θ(y; σ)`` of the module docstring around a ``UNet2DModel``."""
+
+        def __init__(self, unet: Any, pre: EDMPreconditioning | None = None) -> None:
+            super().__init__()
+            self.unet = unet
+            self.pre = EDMPreconditioning() if pre is None else pre
+
+        def coefficients(self, sigma: Any) -> tuple[Any, Any, Any, Any]:
+            """``(c_skip, c_out, c_in, c_noise)`` for a ``(B,)`` tensor of σ."""
+            sd = self.pre.sigma_data
+            s2 = sigma * sigma + sd * sd
+            c_skip = sd * sd / s2
+            c_out = sigma * sd / torch.sqrt(s2)
+            c_in = 1.0 / torch.sqrt(s2)
+            lo, hi = math.log(self.pre.sigma_min), math.log(self.pre.sigma_max)
+            c_noise = 1000.0 * (torch.log(sigma) - lo) / (hi - lo)
+            return c_skip, c_out, c_in, c_noise
+
+        def forward(self, y: Any, sigma: Any) -> Any:
+            """Estimate of ``E[X | X + σN = y]``; ``y`` (B, C, H, W), ``sigma`` (B,) > 0."""
+            if y.ndim != 4:
+                raise ValueError(f"y must have shape (B, C, H, W), got {tuple(y.shape)}")
+            sigma = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).reshape(-1)
+            sigma = sigma.expand(y.shape[0]) if sigma.numel() == 1 else sigma
+            if sigma.shape[0] != y.shape[0]:
+                raise ValueError(f"sigma must be a scalar or have shape ({y.shape[0]},)")
+            c_skip, c_out, c_in, c_noise = self.coefficients(sigma)
+            b = (-1, 1, 1, 1)
+            f = self.unet(y * c_in.reshape(b), c_noise).sample
+            return c_skip.reshape(b) * y + c_out.reshape(b) * f
+
+    return EDMDenoiser
+
+
+def edm_denoiser(unet: Any, pre: EDMPreconditioning | None = None) -> Any:
+    """A ``torch.nn.Module`` computing ``D_θ(y; σ)`` (module docstring) around ``unet``."""
+    return _torch_module()(unet, pre)
+
+
+def edm_loss_weight(sigma: Any, sigma_data: float) -> Any:
+    """EDM loss weight ``λ(σ) = (σ² + σ_d²)/(σ σ_d)²`` on ``‖D_θ(y; σ) − x‖²`` [KAAL22].
+
+    It makes the loss ``‖F_θ − F_target‖²`` with unit weight at every σ (``λ c_out² = 1``).
+    """
+    return (sigma * sigma + sigma_data * sigma_data) / (sigma * sigma_data) ** 2
