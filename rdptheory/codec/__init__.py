@@ -9,7 +9,6 @@
 (3, 2)
 """
 
-from rdptheory.codec._chain import noise_var_for_rate as _noise_var_for_rate_nats
 from rdptheory.codec._container import record_boundaries
 from rdptheory.codec.gaussian import GaussianCodec
 from rdptheory.codec.operating_point import (
@@ -20,6 +19,7 @@ from rdptheory.codec.operating_point import (
     score_scaled_gains,
     theory_point,
 )
+from rdptheory.diffusion.chain import noise_var_for_rate as _noise_var_for_rate_nats
 
 
 def noise_var_for_rate(variances, rate: float, *, unit: str = "bits") -> float:

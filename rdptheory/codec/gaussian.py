@@ -21,8 +21,9 @@ import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
 from rdptheory._validation import as_float_array, check_choice, check_int, check_positive
-from rdptheory.codec import _chain, _container
+from rdptheory.codec import _container
 from rdptheory.codec._rcc_io import decode_message, encode_message
+from rdptheory.diffusion import chain as _chain
 
 Mode = Literal["one-shot", "progressive"]
 
@@ -113,8 +114,9 @@ class GaussianCodec:
                                    check_int(candidate_headroom, "candidate_headroom", low=0,
                                              high=12))
         self._live = np.isfinite(self.noise_var)
-        self._grid = (_chain.noise_grid(self.noise_var[self._live], self.eigenvalues[self._live],
-                                        self.steps) if mode == "progressive" else None)
+        self._grid = (_chain.geometric_grid(self.noise_var[self._live],
+                                            self.eigenvalues[self._live], self.steps)
+                      if mode == "progressive" else None)
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -221,12 +223,11 @@ class GaussianCodec:
         """One message: y_a given (y_b, x), or the first message y_top given x (y_b None)."""
         lam = self.eigenvalues[self._live]
         if y_b is None:
-            mu_q, sd_q = u, np.broadcast_to(np.sqrt(a), u.shape)
-            mu_p, sd_p = np.zeros_like(u), np.broadcast_to(np.sqrt(lam + a), u.shape)
+            mu_q, sd_q, mu_p, sd_p = _chain.first_step(u, a, lam)
         else:
             assert b is not None  # y_b and b are given together
             mu_q, sd_q = _chain.forward_posterior(u, y_b, a, b)
-            mu_p, sd_p = _chain.reverse_kernel(y_b, lam, a, b)
+            mu_p, sd_p = _chain.gaussian_reverse_kernel(y_b, lam, a, b)
         body, sample, _ = encode_message(
             mu_q.ravel(), np.ravel(sd_q), mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
             stream=stream, max_chunk_bits=self.max_chunk_bits, padding=self.padding,
@@ -308,7 +309,7 @@ class GaussianCodec:
         a = self._grid[k]
         if j == 0:  # top of the chain: p(y_top) = N(0, lambda + t_top^2)
             return a, np.zeros_like(y_prev), np.broadcast_to(np.sqrt(lam + a), y_prev.shape)
-        mu, sd = _chain.reverse_kernel(y_prev, lam, a, self._grid[k + 1])
+        mu, sd = _chain.gaussian_reverse_kernel(y_prev, lam, a, self._grid[k + 1])
         return a, mu, sd
 
     def _read(self, data: bytes) -> tuple[_container.Header, list[bytes]]:

@@ -149,7 +149,7 @@ def measure_operating_point(
     err = np.sum((x - x_hat) ** 2, axis=1)
     t_mse, t_w2sq = theory_point(codec, gains, noise_var)
     t2 = codec.noise_var if noise_var is None else np.asarray(noise_var, dtype=float)
-    from rdptheory.codec._chain import mutual_information_nats
+    from rdptheory.diffusion.chain import mutual_information_nats
 
     return OperatingPoint(
         n=x.shape[0], d=x.shape[1], file_bytes=len(data), rate_bits=8.0 * len(data) / x.shape[0],

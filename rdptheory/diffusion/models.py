@@ -36,6 +36,7 @@ from rdptheory.diffusion.scores import (
     PARAMETERIZATIONS,
     Coords,
     Parameterization,
+    score_from_x0,
     to_coords,
     x0_from_prediction,
 )
@@ -388,5 +389,5 @@ class PredictionModel:
         return x0_from_prediction(state, pred, noise_var, self.parameterization, self.coords)  # type: ignore[arg-type]
 
     def score(self, y: Any, noise_var: Any) -> Any:
-        """(x̂₀ − y)/t² (requires noise_var > 0)."""
-        return (self.denoise(y, noise_var) - y) / noise_var
+        """(x̂₀ − y)/t² (requires noise_var > 0), :func:`score_from_x0`."""
+        return score_from_x0(y, self.denoise(y, noise_var), noise_var)

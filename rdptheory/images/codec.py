@@ -1,7 +1,7 @@
 """The image codec: DiffC-style progressive RCC of a diffusion chain, decoded at any ρ.
 
 Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the noise ladder
-(:mod:`rdptheory.images._chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
+(:mod:`rdptheory.diffusion.chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
 ``y_i ~ q(y_i | y_{i-1}, x)`` against the model's ``p(y_i | y_{i-1})`` with the chunked RCC
 engine (one Philox stream per step under one seed; the step's quantised KL is the side
 information that fixes its chunk layout, :mod:`rdptheory.images._steps`). It stops when the
@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._validation import check_choice, check_int, check_positive, check_rho
-from rdptheory.images import _chain, _format, _steps
+from rdptheory.diffusion import chain as _chain
+from rdptheory.images import _format, _steps
 from rdptheory.images.datasets import from_model_space, to_model_space
 from rdptheory.images.models import ImageModel, default_model
 
@@ -153,8 +154,8 @@ def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
     messages: list[_steps.StepCode] = []
     y = None
     for i in range(len(t)):
-        step = _chain.first_step(x, t[0]) if i == 0 else _chain.reverse_step(
-            x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i - 1], t[i])
+        step = _chain.first_step(x, t[0] ** 2) if i == 0 else _chain.plug_in_step(
+            x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i] ** 2, t[i - 1] ** 2)
         try:
             msg = _steps.encode_step(*step, seed=header.seed, stream=i,
                                      max_chunk_bits=config.max_chunk_bits,
@@ -215,7 +216,7 @@ def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
                            float(np.sqrt(t[0] ** 2 + _chain.PRIOR_DATA_VAR)), stream=0, **kw)
     for i in range(1, n_steps):
         x0_hat = np.asarray(model.denoise(y, t[i - 1] ** 2), dtype=np.float64)
-        mu_p, sigma_p = _chain.prior_step(x0_hat, y, t[i - 1], t[i])
+        mu_p, sigma_p = _chain.reverse_step(x0_hat, y, t[i] ** 2, t[i - 1] ** 2)
         y = _steps.decode_step(*symbols[i], mu_p, sigma_p, stream=i, **kw)
     return y
 
