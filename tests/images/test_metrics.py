@@ -5,6 +5,8 @@ import pytest
 
 from rdptheory.images.datasets import bundled_image
 from rdptheory.images.metrics import (
+    bd_rate,
+    blockiness,
     exact_w2sq,
     frechet_distance,
     image_patches,
@@ -67,3 +69,80 @@ def test_image_patches_shapes(pair):
     a, _ = pair
     p = image_patches([a, a[:17, :9]], patch=8)
     assert p.shape == (23 * 25 + 3 * 2, 192) and 0.0 <= p.min() and p.max() <= 1.0
+
+
+RATES = np.array([0.25, 0.5, 1.0, 2.0])
+PSNR = np.array([24.0, 27.5, 30.0, 34.0])  # deliberately not linear in log-rate
+
+
+def test_bd_rate_of_scaled_rates_is_the_scale():
+    # ln R_test(q) = ln R_ref(q) + ln 0.8 at every q: BD = 0.8 - 1 exactly, whatever the shape
+    assert bd_rate(RATES, PSNR, 0.8 * RATES, PSNR) == pytest.approx(-20.0, abs=1e-10)
+    assert bd_rate(RATES, PSNR, 1.25 * RATES, PSNR) == pytest.approx(25.0, abs=1e-10)
+    assert bd_rate(RATES, PSNR, RATES[::-1], PSNR[::-1]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bd_rate_of_a_psnr_shift_on_a_log_linear_curve():
+    # PSNR = c + k ln R (6 dB per doubling): a test curve delta dB higher at every rate has
+    # ln R_test(q) = ln R_ref(q) - delta/k, so BD = exp(-delta/k) - 1 = 2^(-delta/6) - 1.
+    # PCHIP reproduces the linear log-rate exactly; the overlap is [25 + delta, 43] dB here.
+    k = 6.0 / np.log(2.0)
+    q = 25.0 + k * np.log(RATES / RATES[0])
+    for delta in (1.0, -2.0, 3.0):
+        want = 100 * (2.0 ** (-delta / 6.0) - 1.0)
+        assert bd_rate(RATES, q, RATES, q + delta) == pytest.approx(want, abs=1e-10)
+
+
+def test_bd_rate_partial_overlap_uses_only_the_common_range():
+    # reference log-linear on [25, 43] dB; the test has half the reference's rate at 31 and
+    # 37 dB only: the overlap is [31, 37] and the log-rate gap there is ln 0.5 exactly
+    k = 6.0 / np.log(2.0)
+    q_ref = 25.0 + k * np.log(RATES / RATES[0])  # 25, 31, 37, 43
+    assert bd_rate(RATES, q_ref, [0.25, 0.5], [31.0, 37.0]) == pytest.approx(-50.0, abs=1e-10)
+    with pytest.raises(ValueError, match="overlap"):
+        bd_rate(RATES, q_ref, RATES, q_ref + 40.0)
+
+
+def test_bd_rate_bad_inputs():
+    with pytest.raises(ValueError, match="length"):
+        bd_rate(RATES, PSNR[:3], RATES, PSNR)
+    with pytest.raises(ValueError, match="positive"):
+        bd_rate(-RATES, PSNR, RATES, PSNR)
+    with pytest.raises(ValueError, match="distinct"):
+        bd_rate(RATES, [30.0, 30.0, 31.0, 32.0], RATES, PSNR)
+
+
+def _grid_image(c: float, seed: int, phase: int = 0) -> np.ndarray:
+    """x[i, j] = f(j) + g(i): steps of +-1 inside 8-blocks and +-c where j = 8k - 1 -> 8k
+    (shifted by ``phase``), random signs; every difference of each kind has the same square."""
+    rng = np.random.default_rng(seed)
+
+    def walk(n):
+        steps = rng.choice([-1.0, 1.0], size=n - 1)
+        steps[(np.arange(n - 1) - phase) % 8 == 7] *= c
+        return np.concatenate([[0.0], np.cumsum(steps)])
+
+    return (walk(48)[None, :, None] + walk(40)[:, None, None]) * np.ones((1, 1, 3))
+
+
+def test_blockiness_known_ratios():
+    for c in (1.0, 2.0, 3.0):
+        assert blockiness(_grid_image(c, seed=4)) == pytest.approx(c**2, rel=1e-12)
+    # the big steps off the grid (phase 4): across = 1, inside = (6 * 1 + c^2) / 7
+    assert blockiness(_grid_image(3.0, seed=5, phase=4)) == pytest.approx(7 / 15, rel=1e-12)
+    ramp = np.add.outer(np.arange(30.0), 2 * np.arange(33.0))
+    assert blockiness(ramp) == pytest.approx(1.0, rel=1e-12)
+    assert np.isnan(blockiness(np.kron(np.arange(16.0).reshape(4, 4), np.ones((8, 8)))))
+
+
+def test_blockiness_of_a_photograph_and_of_its_block_means():
+    a = bundled_image("coffee").pixels[:128, :128]
+    assert 0.8 < blockiness(a) < 1.2
+    means = a.reshape(16, 8, 16, 8, 3).mean(axis=(1, 3), keepdims=True)
+    blocky = np.broadcast_to(means, (16, 8, 16, 8, 3)).reshape(128, 128, 3)
+    smooth = 0.5 * a + 0.5 * blocky  # block means add energy only across the grid
+    assert blockiness(smooth) > 2.0
+    with pytest.raises(ValueError, match="block"):
+        blockiness(a[:8, :8])
+    with pytest.raises(ValueError, match="shape"):
+        blockiness(np.zeros((16, 16, 3, 1)))
