@@ -1,7 +1,9 @@
 """Diffusers models behind the image-model interface, loaded offline from local directories.
 
 - :class:`PixelDiffusionModel`: a ``UNet2DModel`` with a DDPM/DDIM scheduler (ε-, v- or
-  x₀-prediction); the code space is the image in ``[-1, 1]``.
+  x₀-prediction), or with EDM preconditioning [KAAL22] described by
+  ``rdptheory_preconditioning.json`` next to the weights (the shipped model,
+  :mod:`rdptheory.models`); the code space is the image in ``[-1, 1]``.
 - :class:`LatentDiffusionModel`: Stable-Diffusion layout (``vae/`` = ``AutoencoderKL``,
   ``unet/`` = ``UNet2DConditionModel``, ``scheduler/``), conditioned on the empty prompt; the
   code space is ``scaling_factor · E[latent]`` of the VAE encoder.
@@ -14,13 +16,22 @@ scheduler's discrete ones is served by the fractional timestep that interpolates
 The empty-prompt embedding of a latent model is read from ``empty_prompt_embeds.npy`` in the
 model directory (shape ``(1, tokens, cross_attention_dim)``; compute it once with the model's own
 text encoder). Nothing is ever downloaded: a hub id without local files fails at once.
+
+Determinism (the encoder and the decoder must compute identical model outputs): every network
+call runs under ``torch.use_deterministic_algorithms(True)`` with ``torch`` restricted to
+:data:`MODEL_THREADS` intra-op thread(s) (both restored afterwards), in float32 on the CPU. On
+one machine and one torch build the outputs are then bitwise identical whatever thread settings
+the calling processes use. Across CPUs or torch builds the float32 kernels (oneDNN/MKL paths
+chosen per instruction set) may round differently; bitwise equality is not promised there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -30,6 +41,26 @@ from rdptheory.images.models import as_numpy, batch_noise_var
 
 EMPTY_PROMPT_FILE = "empty_prompt_embeds.npy"
 _PREDICTIONS = {"epsilon": "eps", "v_prediction": "v", "sample": "x0"}
+#: torch intra-op threads of every model call (fixed so that results do not depend on the caller).
+MODEL_THREADS = 1
+
+
+@contextlib.contextmanager
+def fixed_torch_threads(threads: int = MODEL_THREADS) -> Iterator[None]:
+    """Run a block with ``threads`` torch threads, deterministic algorithms and no grad."""
+    import torch
+
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
 def _local_dir(path: str | pathlib.Path) -> pathlib.Path:
@@ -84,7 +115,6 @@ class _DiffusersBase:
 
     def denoise(self, y: Any, noise_var: Any) -> Any:
         """Network estimate of ``E[X | X + tN = y]`` in code space, ``y`` (B, C, H, W)."""
-        import torch
 
         arr, back = as_numpy(y)
         if arr.ndim != 4:
@@ -92,13 +122,19 @@ class _DiffusersBase:
         t2 = batch_noise_var(noise_var, arr.shape[0])
         if (t2 <= 0).any():
             raise ValueError("noise_var must be > 0 for a diffusers model")
+        return back(self._x0(arr, t2))
+
+    def _x0(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
+        """``x̂₀`` from the VP prediction at ``z = y/√(1 + t²)`` (float64 numpy)."""
+        import torch
+
         v = t2[:, None, None, None]
         z = arr / np.sqrt(1.0 + v)
-        with torch.no_grad():
+        with fixed_torch_threads():
             pred = self._predict(torch.from_numpy(z).float(),
                                  torch.from_numpy(self.timestep(t2)).float())
         pred = pred.double().numpy()
-        return back(x0_from_prediction(z, pred, v, self.parameterization, "vp"))
+        return x0_from_prediction(z, pred, v, self.parameterization, "vp")
 
     def score(self, y: Any, noise_var: Any) -> Any:
         """``(x̂₀ − y)/t²`` (THEORY.md §4)."""
@@ -113,19 +149,46 @@ class PixelDiffusionModel(_DiffusersBase):
 
     ``directory`` is a saved ``DDPMPipeline``/``DDIMPipeline`` (``unet/``, ``scheduler/``) or a
     bare UNet directory holding ``config.json``, the weights and ``scheduler_config.json``.
+    A directory (or its ``unet/``) holding ``rdptheory_preconditioning.json`` is an EDM
+    model instead (no scheduler): ``denoise`` is ``D_θ(y; t)`` of
+    :mod:`rdptheory.models.unet` [KAAL22], evaluated directly in VE coordinates.
+    ``name`` overrides the label (default ``diffusers-pixel:<folder name>``).
     """
 
-    def __init__(self, directory: str | pathlib.Path) -> None:
+    def __init__(self, directory: str | pathlib.Path, name: str | None = None) -> None:
         from diffusers import UNet2DModel
+
+        from rdptheory.models.unet import edm_denoiser, load_preconditioning
 
         d = _local_dir(directory)
         sub = "unet" if (d / "unet").is_dir() else None
         self.unet = UNet2DModel.from_pretrained(d, subfolder=sub, local_files_only=True).eval()
-        self._init_schedule(_load_scheduler(d))
+        pre = load_preconditioning(d / sub if sub else d)
+        self.preconditioning = pre
+        if pre is None:
+            self._init_schedule(_load_scheduler(d))
+            extra = self._log_snr.tobytes()
+        else:
+            self.parameterization = "edm"
+            self._edm = edm_denoiser(self.unet, pre).eval()
+            extra = json.dumps(pre.to_json(), sort_keys=True).encode()
         self.channels = int(self.unet.config.in_channels)
         self.factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
-        self.name = f"diffusers-pixel:{d.name}"
-        self._fp = _module_fingerprint(self.unet, extra=self._log_snr.tobytes())
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__}")
+        self.name = name or f"diffusers-pixel:{d.name}"
+        self._fp = _module_fingerprint(self.unet, extra=extra)
+
+    def _x0(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
+        """``x̂₀``: the EDM denoiser at ``σ = t`` or, for a scheduler model, the VP path."""
+        if self.preconditioning is None:
+            return super()._x0(arr, t2)
+        import torch
+
+        with fixed_torch_threads():
+            out = self._edm(torch.from_numpy(arr).float(),
+                            torch.from_numpy(np.sqrt(t2)).float())
+        return out.double().numpy()
 
     def _predict(self, z: Any, t: Any) -> Any:
         return self.unet(z, t).sample
@@ -144,7 +207,8 @@ class PixelDiffusionModel(_DiffusersBase):
         return (self.channels, -(-int(height) // f) * f, -(-int(width) // f) * f)
 
     def fingerprint(self) -> bytes:
-        """SHA-256 of the UNet (config and weights) and the scheduler's ᾱ table."""
+        """SHA-256 of the UNet (config and weights) and the scheduler's ᾱ table (or the EDM
+        preconditioning record)."""
         return self._fp
 
 
@@ -179,7 +243,7 @@ class LatentDiffusionModel(_DiffusersBase):
         import torch
 
         x = _pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
-        with torch.no_grad():
+        with fixed_torch_threads():
             lat = self.vae.encode(torch.from_numpy(x).float()).latent_dist.mean
         return lat.double().numpy() * self.scaling
 
@@ -187,7 +251,7 @@ class LatentDiffusionModel(_DiffusersBase):
         """VAE decoder image in ``[-1, 1]`` (padded size; the codec crops)."""
         import torch
 
-        with torch.no_grad():
+        with fixed_torch_threads():
             x = self.vae.decode(torch.from_numpy(np.asarray(z) / self.scaling).float()).sample
         return x.double().numpy()
 
