@@ -13,10 +13,10 @@ from rdptheory.codec._container import record_boundaries
 from rdptheory.codec.gaussian import GaussianCodec
 from rdptheory.codec.operating_point import (
     OperatingPoint,
-    bures_w2sq,
     diagonal_w2sq,
     measure_operating_point,
     score_scaled_gains,
+    source_w2sq,
     theory_point,
 )
 from rdptheory.diffusion.chain import noise_var_for_rate as _noise_var_for_rate_nats
@@ -45,10 +45,10 @@ __all__ = [
     "noise_var_for_rate",
     "GaussianCodec",
     "OperatingPoint",
-    "bures_w2sq",
     "diagonal_w2sq",
     "measure_operating_point",
     "record_boundaries",
     "score_scaled_gains",
+    "source_w2sq",
     "theory_point",
 ]

@@ -55,28 +55,25 @@ class OperatingPoint:
         return self.rate_bits / self.rdp_bits - 1.0
 
 
-def bures_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
-               eigenvectors: np.ndarray | None = None) -> float:
+def source_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
+                eigenvectors: np.ndarray | None = None) -> float:
     """W2^2 between N(0, Sigma) and the Gaussian fit N(m, C) of the rows of ``x_hat``.
 
     .. math:: W_2^2 = \\|m\\|^2 + \\mathrm{tr}\\,\\Sigma + \\mathrm{tr}\\,C
               - 2\\,\\mathrm{tr}\\big(\\Sigma^{1/2} C \\Sigma^{1/2}\\big)^{1/2}
 
-    [Gel90]. Computed in the eigenbasis of Sigma; ``x_hat`` has shape (n, d), n >= 2.
+    [Gel90], :func:`rdptheory.metrics.gaussian_fit_w2sq` in the eigenbasis of Sigma (where
+    Sigma = diag(eigenvalues)); ``x_hat`` has shape (n, d), n >= 2.
     """
+    from rdptheory.metrics import gaussian_fit_w2sq
+
     u = as_float_array(x_hat, "x_hat")
     lam = as_float_array(eigenvalues, "eigenvalues")
     if u.ndim != 2 or u.shape[0] < 2 or u.shape[1] != lam.size:
         raise ValueError(f"x_hat must have shape (n >= 2, {lam.size}), got {u.shape}")
     if eigenvectors is not None:
         u = u @ eigenvectors
-    m = u.mean(axis=0)
-    C = np.cov(u, rowvar=False).reshape(lam.size, lam.size)
-    s = np.sqrt(lam)
-    cross = np.linalg.eigvalsh(s[:, None] * C * s[None, :])
-    # clamp round-off before sqrt (POT-style): the matrix is PSD
-    w2sq = m @ m + lam.sum() + np.trace(C) - 2.0 * np.sqrt(np.maximum(cross, 0.0)).sum()
-    return float(max(w2sq, 0.0))
+    return gaussian_fit_w2sq(u, np.zeros(lam.size), np.diag(lam))
 
 
 def diagonal_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
@@ -155,7 +152,7 @@ def measure_operating_point(
         n=x.shape[0], d=x.shape[1], file_bytes=len(data), rate_bits=8.0 * len(data) / x.shape[0],
         info_bits=mutual_information_nats(codec.eigenvalues, t2) / np.log(2.0),
         mse=float(err.mean()), mse_se=float(err.std(ddof=1) / np.sqrt(err.size)),
-        w2sq=bures_w2sq(x_hat, codec.eigenvalues, codec.eigenvectors),
+        w2sq=source_w2sq(x_hat, codec.eigenvalues, codec.eigenvectors),
         w2sq_diag=diagonal_w2sq(x_hat, codec.eigenvalues, codec.eigenvectors),
         theory_mse=t_mse, theory_w2sq=t_w2sq,
         rdp_bits=float(rdp_vector(t_mse, t_w2sq, codec.eigenvalues)),

@@ -131,8 +131,8 @@ def forward_posterior(x: npt.ArrayLike, y_t: npt.ArrayLike, s2: npt.ArrayLike,
 
 
 def _std(sd: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A float for scalar levels, else the std broadcast to the state's shape."""
-    return np.float64(sd) if np.ndim(sd) == 0 else np.broadcast_to(sd, shape)
+    """A 0-d std for scalar levels, else the std broadcast to the state's shape."""
+    return sd if np.ndim(sd) == 0 else np.broadcast_to(sd, shape)
 
 
 def reverse_step(x0_hat: npt.ArrayLike, y_t: npt.ArrayLike, s2: npt.ArrayLike,

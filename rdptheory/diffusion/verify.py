@@ -30,6 +30,8 @@ from rdptheory.diffusion.models import ExactModel, GaussianModel
 from rdptheory.diffusion.schedules import ScheduleLike
 from rdptheory.diffusion.solvers import Solver, decode
 from rdptheory.gaussian.awgn import score_scaled_point
+from rdptheory.metrics import bures_w2sq as bures_w2sq  # public here too (re-export)
+from rdptheory.metrics import gaussian_fit_w2sq
 
 
 class MCEstimate(NamedTuple):
@@ -70,31 +72,6 @@ def mse_estimate(x: npt.ArrayLike, x_hat: npt.ArrayLike, *, level: float = 0.95)
     return mean_estimate(_squared_errors(x, x_hat), level=level)
 
 
-def _psd_sqrt(a: np.ndarray) -> np.ndarray:
-    w, U = np.linalg.eigh(0.5 * (a + a.T))
-    return (U * np.sqrt(np.maximum(w, 0.0))) @ U.T  # clamp round-off below 0 before sqrt
-
-
-def bures_w2sq(
-    mean1: npt.ArrayLike, cov1: npt.ArrayLike, mean2: npt.ArrayLike, cov2: npt.ArrayLike
-) -> float:
-    """W₂² between two Gaussians (Gelbrich / Bures).
-
-    .. math:: \\|m_1 - m_2\\|^2 + \\mathrm{tr}\\,\\Sigma_1 + \\mathrm{tr}\\,\\Sigma_2
-              - 2\\,\\mathrm{tr}\\big(\\Sigma_2^{1/2}\\Sigma_1\\Sigma_2^{1/2}\\big)^{1/2}
-
-    [Gel90]. Means (d,), covariances (d, d) (1-D inputs are treated as d = 1).
-
-    >>> bures_w2sq(1.0, 4.0, 0.0, 1.0)  # (1 − 0)² + (2 − 1)²
-    2.0
-    """
-    m1, m2 = np.atleast_1d(mean1).astype(float), np.atleast_1d(mean2).astype(float)
-    c1, c2 = np.atleast_2d(cov1).astype(float), np.atleast_2d(cov2).astype(float)
-    r2 = _psd_sqrt(c2)
-    cross = np.trace(_psd_sqrt(r2 @ c1 @ r2))
-    return float(max(np.sum((m1 - m2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * cross, 0.0))
-
-
 def w2sq_gaussian_fit(
     x_hat: npt.ArrayLike,
     model: GaussianModel,
@@ -106,7 +83,7 @@ def w2sq_gaussian_fit(
     """W₂²(p_X, N(mean, cov of X̂)) with a percentile-bootstrap interval (``n_boot`` resamples)."""
     xf = _flat(np.asarray(x_hat))
     cov, mean = model.covariance, np.atleast_1d(model.mean)
-    fit = lambda s: bures_w2sq(s.mean(0), np.atleast_2d(np.cov(s.T)), mean, cov)
+    fit = lambda s: gaussian_fit_w2sq(s, mean, cov)  # noqa: E731
     rng = np.random.default_rng(seed)
     boot = [fit(xf[rng.integers(0, len(xf), len(xf))]) for _ in range(n_boot)]
     lo, hi = np.quantile(boot, [0.5 - 0.5 * level, 0.5 + 0.5 * level])

@@ -6,9 +6,9 @@ from scipy import stats
 
 from rdptheory.codec import (
     GaussianCodec,
-    bures_w2sq,
     measure_operating_point,
     score_scaled_gains,
+    source_w2sq,
 )
 
 ALPHA = 1e-4  # two-sided z-test level per assertion
@@ -22,9 +22,9 @@ def test_bures_exact_for_gaussian_samples():
     lam = np.array([2.0, 0.5])
     x_hat = rng.standard_normal((200_000, 2)) * np.sqrt([1.0, 0.5])
     expected = (np.sqrt(2.0) - 1.0) ** 2
-    assert bures_w2sq(x_hat, lam) == pytest.approx(expected, abs=5e-3)
+    assert source_w2sq(x_hat, lam) == pytest.approx(expected, abs=5e-3)
     with pytest.raises(ValueError, match="x_hat"):
-        bures_w2sq(np.zeros((1, 2)), lam)
+        source_w2sq(np.zeros((1, 2)), lam)
 
 
 def test_one_shot_white_operating_point_matches_theory():
@@ -62,4 +62,4 @@ def test_diagonal_w2sq_matches_bures_for_diagonal_samples():
     x_hat = rng.standard_normal((100_000, 3)) * np.sqrt([1.0, 0.5, 1.5])
     expected = (np.sqrt(2.0) - 1.0) ** 2 + (1.0 - np.sqrt(1.5)) ** 2
     assert diagonal_w2sq(x_hat, lam) == pytest.approx(expected, abs=3e-3)
-    assert diagonal_w2sq(x_hat, lam) == pytest.approx(bures_w2sq(x_hat, lam), abs=3e-3)
+    assert diagonal_w2sq(x_hat, lam) == pytest.approx(source_w2sq(x_hat, lam), abs=3e-3)
