@@ -142,25 +142,52 @@ def _bucket_mean(kl_q: int, n: int) -> float:
     return kl_q / n - 1.0  # fitted: mean chunk KL − 1 (module docstring)
 
 
-def encode_symbols(steps: list[tuple[int, int, np.ndarray]]) -> bytes:
-    """Range-code ``(kl_q, split, indices)`` of every step, in order."""
-    import constriction
+class SymbolWriter:
+    """One range coder receiving the steps' symbols in order (what :func:`encode_symbols` writes).
 
-    kl_model, bucket_model, uniform, split_model = _models()
-    enc = constriction.stream.queue.RangeEncoder()
-    prev = None
-    for kl_q, split, idx in steps:
-        m, s = _kl_mean_std(prev)
+    The encoder grows the stream one step at a time and reads its exact size after each step
+    (:meth:`payload` of a :meth:`copy`), instead of re-coding every step so far.
+    """
+
+    def __init__(self) -> None:
+        import constriction
+
+        self._enc = constriction.stream.queue.RangeEncoder()
+        self._prev: int | None = None
+        self._models = _models()
+
+    def copy(self) -> SymbolWriter:
+        """An independent writer holding the same symbols."""
+        other = SymbolWriter.__new__(SymbolWriter)
+        other._enc, other._prev, other._models = self._enc.clone(), self._prev, self._models
+        return other
+
+    def add(self, kl_q: int, split: int, indices: np.ndarray) -> None:
+        """Append one step's side information and candidate indices."""
+        kl_model, bucket_model, uniform, split_model = self._models
+        enc = self._enc
+        m, s = _kl_mean_std(self._prev)
         enc.encode(np.array([kl_q], np.int32), kl_model, np.array([m]), np.array([s]))
         enc.encode(np.array([split], np.int32), split_model)
-        prev = kl_q
-        idx = np.asarray(idx, dtype=np.int64)
+        self._prev = kl_q
+        idx = np.asarray(indices, dtype=np.int64)
         b = np.array([int(k).bit_length() for k in idx], dtype=np.int32)
         mean = _bucket_mean(kl_q, len(idx))
         enc.encode(b, bucket_model, np.full(len(b), mean), np.full(len(b), _BUCKET_STD))
         for k, bl in zip(idx, b):
             _put_raw(enc, uniform, int(k) - (1 << (bl - 1)) if bl >= 1 else 0, max(bl - 1, 0))
-    return enc.get_compressed().astype("<u4").tobytes()
+
+    def payload(self) -> bytes:
+        """The coded bytes of every step added so far (the writer stays usable)."""
+        return self._enc.get_compressed().astype("<u4").tobytes()
+
+
+def encode_symbols(steps: list[tuple[int, int, np.ndarray]]) -> bytes:
+    """Range-code ``(kl_q, split, indices)`` of every step, in order."""
+    writer = SymbolWriter()
+    for kl_q, split, idx in steps:
+        writer.add(kl_q, split, idx)
+    return writer.payload()
 
 
 def _put_raw(enc, uniform, value: int, nbits: int) -> None:

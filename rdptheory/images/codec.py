@@ -140,8 +140,7 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     start = time.perf_counter()
     header = _format.StreamHeader(_fingerprint(model), h, w, x.size, seed, config.t_max,
                                   config.t_min, config.n_levels, 0, config.max_chunk_bits)
-    messages, y = _encode_steps(x, model, t[: last + 1], header, budget, config)
-    data = _pack(header, messages)
+    messages, y, data = _encode_steps(x, model, t[: last + 1], header, budget, config)
     n = len(messages)
     return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
                           tuple(m.kl_bits for m in messages), time.perf_counter() - start, y)
@@ -149,9 +148,18 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
 
 def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
                   header: _format.StreamHeader, budget: float,
-                  config: CodecConfig) -> tuple[list[Any], np.ndarray]:
-    """RCC messages of the chain down the ladder ``t`` (step 0 always) and the last state."""
+                  config: CodecConfig) -> tuple[list[Any], np.ndarray, bytes]:
+    """RCC messages of the chain down the ladder ``t`` (step 0 always), the last state and the
+    file.
+
+    The file grows one step at a time (:class:`_steps.SymbolWriter`): each step is appended to
+    a copy of the accepted stream and the copy's exact packed size is checked against the
+    budget, so the cost is linear in the number of steps (re-coding every step after each one,
+    as before, was quadratic); the bytes are those of coding all accepted steps at once.
+    """
     messages: list[_steps.StepCode] = []
+    writer = _steps.SymbolWriter()
+    data = b""
     y = None
     for i in range(len(t)):
         step = _chain.first_step(x, t[0] ** 2) if i == 0 else _chain.plug_in_step(
@@ -163,11 +171,15 @@ def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
                                      backend=config.backend)
         except _steps.StepTooLarge:
             break  # a chunk would need > 2^24 candidates: the model is too far off here
-        if i > 0 and 8 * len(_pack(header, [*messages, msg])) > budget:
+        trial = writer.copy()
+        trial.add(msg.kl_q, msg.split, msg.indices)
+        trial_data = _pack_payload(header, i + 1, trial.payload())
+        if i > 0 and 8 * len(trial_data) > budget:
             break
+        writer, data = trial, trial_data
         messages.append(msg)
         y = msg.sample
-    return messages, y
+    return messages, y, data
 
 
 def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:
@@ -179,10 +191,9 @@ def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> flo
     return float("inf")
 
 
-def _pack(header: _format.StreamHeader, messages: list[_steps.StepCode]) -> bytes:
-    """The file holding ``messages`` (one per step) under ``header``."""
-    h = _format.StreamHeader(**{**header.__dict__, "n_steps": len(messages)})
-    payload = _steps.encode_symbols([(m.kl_q, m.split, m.indices) for m in messages])
+def _pack_payload(header: _format.StreamHeader, n_steps: int, payload: bytes) -> bytes:
+    """The file holding ``n_steps`` coded steps (``payload``) under ``header``."""
+    h = _format.StreamHeader(**{**header.__dict__, "n_steps": n_steps})
     return _format.pack_stream(_format.ImageStream(h, payload))
 
 
