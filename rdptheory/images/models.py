@@ -163,25 +163,42 @@ def _tile_regions(height: int, width: int, patch: int) -> list[tuple[slice, slic
 
 
 @functools.lru_cache(maxsize=1)
-def default_model() -> PatchGMMImageModel:
-    """The shipped patch-GMM model (loaded once per process)."""
+def _patch_gmm_model() -> PatchGMMImageModel:
     return PatchGMMImageModel()
+
+
+def default_model() -> PatchGMMImageModel:
+    """The default image model: the shipped patch-GMM model (loaded once per process).
+
+    The trained UNet (``load_model("unet")``) is not the default: see
+    ``rdptheory/models/weights/MODEL_CARD.md`` for its measured figures against this prior.
+    """
+    return _patch_gmm_model()
 
 
 def load_model(spec: str | None = None) -> ImageModel:
     """An image model from a CLI-style spec.
 
-    ``None`` or ``"patch-gmm"``: the embedded prior; a ``.npz`` path: a patch prior written by
+    ``None``: :func:`default_model`; ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior;
+    ``"unet"``: the shipped trained UNet (:func:`rdptheory.models.load_default`, needs torch and
+    diffusers); a ``.npz`` path: a patch prior written by
     :func:`rdptheory.images.prior.save_prior`; a directory: a diffusers model (latent if it
     has ``vae/``, else pixel; see :mod:`rdptheory.images.diffusers_models`). Anything else,
     such as a hub id, raises ``FileNotFoundError`` saying how to supply local weights.
     """
     import pathlib
 
-    if spec is None or spec == "patch-gmm":
+    if spec is None:
         return default_model()
     if not isinstance(spec, str):
         raise TypeError(f"model must be a string spec, got {type(spec).__name__}")
+    if spec in ("patch-gmm", "gmm"):
+        return _patch_gmm_model()
+    if spec == "unet":
+        from rdptheory.models import load_default
+
+        model: ImageModel = load_default()
+        return model
     if spec.endswith(".npz") and pathlib.Path(spec).is_file():
         return PatchGMMImageModel(load_prior(spec))
     from rdptheory.images.diffusers_models import load_diffusers_model
