@@ -14,7 +14,7 @@ estimator) when it decodes the same bytes (THEORY.md §3, [WBZ26]).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,17 @@ from rdptheory.codec._rcc_io import decode_message, encode_message
 from rdptheory.diffusion import chain as _chain
 
 Mode = Literal["one-shot", "progressive"]
+
+
+class CompressResult(NamedTuple):
+    """A compressed batch and the encoder's own state (:meth:`GaussianCodec.compress_with_state`).
+
+    ``data``: the file; ``states[j]``: the sample the encoder sent up to record j (eigenbasis,
+    (n, d)), which the decoder of the first j + 1 records reproduces bit for bit.
+    """
+
+    data: bytes
+    states: tuple[np.ndarray, ...]
 
 
 def _eigen(variances: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray | None]:
@@ -206,15 +217,29 @@ class GaussianCodec:
         The rate of the file is ``len(bytes) * 8 / n`` bits per sample, all side information
         included.
         """
+        return self.compress_with_state(x).data
+
+    def compress_with_state(self, x: npt.ArrayLike) -> CompressResult:
+        """:meth:`compress`, and the encoder's own samples after each record.
+
+        ``states[j]`` is what a decoder of the first ``j + 1`` records must reproduce bit for
+        bit (:meth:`decode_observation`): shape (n, d) in the eigenbasis, 0 where t^2 = inf.
+        """
         u = self._to_eigen(self._check_x(x))[:, self._live]
         if self.mode == "one-shot":
-            records = [self._encode_step(u, None, self.noise_var[self._live], None, stream=0)[0]]
+            body, y = self._encode_step(u, None, self.noise_var[self._live], None, stream=0)
+            records, samples = [body], [y]
         else:
-            records = self._encode_chain(u)
+            records, samples = self._encode_chain(u)
         s_crc, n_crc = self._fingerprints()
         header = _container.Header(self.mode, u.shape[0], self.dim, self.seed, s_crc, n_crc,
                                    len(records))
-        return _container.pack(header, records)
+        states = []
+        for y_live in samples:
+            y_full = np.zeros((u.shape[0], self.dim))
+            y_full[:, self._live] = y_live
+            states.append(y_full)
+        return CompressResult(_container.pack(header, records), tuple(states))
 
     def _encode_step(
         self, u: np.ndarray, y_b: np.ndarray | None, a: np.ndarray, b: np.ndarray | None,
@@ -258,17 +283,19 @@ class GaussianCodec:
             info = info - 0.5 * np.log2(1.0 + lam / b)
         return np.tile(info, n)
 
-    def _encode_chain(self, u: np.ndarray) -> list[bytes]:
-        """Progressive: the top level, then steps-1 .. 0 of the reverse chain."""
+    def _encode_chain(self, u: np.ndarray) -> tuple[list[bytes], list[np.ndarray]]:
+        """Progressive: the top level, then steps-1 .. 0 of the reverse chain (and samples)."""
         grid = self._grid
         assert grid is not None
         records: list[bytes] = []
+        samples: list[np.ndarray] = []
         y: np.ndarray | None = None
         for k in range(self.steps, -1, -1):  # k = steps (top) .. 0 (target level)
             b = None if y is None else grid[k + 1]
             body, y = self._encode_step(u, y, grid[k], b, stream=self.steps - k)
             records.append(body)
-        return records
+            samples.append(y)
+        return records, samples
 
     # ----------------------------------------------------------------- decode
     def decode_observation(
