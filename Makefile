@@ -23,7 +23,7 @@ $(BIN)/rdptheory: pyproject.toml
 setup: $(BIN)/rdptheory
 
 report: setup
-	$(BIN)/rdptheory report --out report
+	$(BIN)/rdptheory report --out report --force
 
 lint: setup
 	$(BIN)/ruff check .
