@@ -6,15 +6,57 @@ Same layout and transforms as :mod:`rdptheory.kernels._philox` (the reference). 
 ~1 ulp of float64 and are rounded to float32 exactly where the reference rounds, so the normals
 equal the reference's bit-for-bit except with probability ~1e-8 per value (then by 1 ulp).
 Imported lazily (this module imports numba).
+
+Compiled code is cached on disk where numba can write (next to this file, or the user cache
+folder); where neither is writable (a read-only install and ``$HOME``), :data:`CACHE` falls back
+to a private temporary folder for this process, and to no caching if even that fails, instead
+of numba's ``cannot cache function`` error.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
+import shutil
+import tempfile
 
 import numpy as np
 from numba import njit, prange, types
+from numba.core import config as _numba_config
 from numba.extending import intrinsic
+
+
+def _probe() -> int:  # numba picks cache locators per source file: probe with one of ours
+    return 0
+
+
+def _can_cache() -> bool:
+    try:
+        njit(cache=True)(_probe)
+    except RuntimeError:  # "cannot cache function ...: no locator available for file ..."
+        return False
+    return True
+
+
+def _cache_setting() -> bool:
+    """Whether the kernels below cache on disk; sets a private cache folder if needed."""
+    if _can_cache():
+        return True
+    try:  # a fresh 0700 folder (never a guessable shared one: the cache holds pickled code)
+        folder = tempfile.mkdtemp(prefix="rdptheory-numba-cache-")
+    except OSError:
+        return False
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    old = _numba_config.CACHE_DIR  # type: ignore[attr-defined]
+    _numba_config.CACHE_DIR = folder  # type: ignore[attr-defined]
+    if _can_cache():
+        return True
+    _numba_config.CACHE_DIR = old  # type: ignore[attr-defined]
+    return False
+
+
+#: ``cache=`` for every kernel of this module (see the module docstring).
+CACHE: bool = _cache_setting()
 
 U64 = np.uint64
 M0, M1 = U64(0xD2511F53), U64(0xCD9E8D57)
@@ -62,7 +104,7 @@ def _as_float64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def log64(x):
     """Natural log of a positive normal float64 (fdlibm ``__ieee754_log``, branch-free)."""
     bits = _as_int64(x)
@@ -86,7 +128,7 @@ def log64(x):
     return with_h if use_h else without_h
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def cos_sin64(theta):
     """(cos, sin) of 0 <= theta < 2 pi + 1 (quadrant reduction, fdlibm kernels)."""
     k = np.int64(theta * INV_PIO2 + 0.5)
@@ -105,7 +147,7 @@ def cos_sin64(theta):
     return c_out, s_out
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def _round(c0, c1, c2, c3, k0, k1):
     """One Philox4x32 round; returns the new counter words and the bumped key."""
     p0 = c0 * M0
@@ -120,7 +162,7 @@ def _round(c0, c1, c2, c3, k0, k1):
     )
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def philox(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 on uint64 lanes holding 32-bit words, unrolled by hand: LLVM vectorises
     only innermost loops, so a 10-trip round loop here would keep the candidate loop scalar."""
@@ -137,14 +179,14 @@ def philox(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def uniform(x):
     """Triton's uint_to_uniform_float (float32)."""
     v = x ^ ((x >> SH31) * MASK32)  # int32 x < 0 -> ~x
     return np.float32(np.int32(v)) * F32_SCALE
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def box_muller(x0, x1):
     """Two float32 normals from two words (reference transcendental rounding)."""
     u0 = max(F32_MIN_U, uniform(x0))
@@ -156,13 +198,13 @@ def box_muller(x0, x1):
     return r * np.float32(c), r * np.float32(s)
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def exponential(x):
     """Exp(1) variate -log((x + 1/2) 2^-32) in float64."""
     return -log64((np.float64(x) + 0.5) * 2.3283064365386963e-10)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _score_block(acc, a, b, n0, m, k0, k1, chunk, stream):
     """acc[i] += sum_j a_j eps_j^2 + b_j eps_j for candidates n0 + i, i < m (vectorised)."""
     for q in range(a.size // 4):
@@ -181,7 +223,7 @@ def _score_block(acc, a, b, n0, m, k0, k1, chunk, stream):
             )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _arrivals(out, n0, m, k0, k1, chunk, stream_enc):
     """out[i] = E_{n0+i}, i < m, from the encoder counters (n // 4, chunk, 0, stream | 2^31)."""
     for g in range((m + 3) // 4):
@@ -195,7 +237,7 @@ def _arrivals(out, n0, m, k0, k1, chunk, stream_enc):
 BLOCK = 1024  # candidates per scoring block (acc and E stay in L1)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _select_chunk(a, b, const, log2n, key, ekey, chunk, stream, algorithm):
     """(index, log-weight) of one chunk: argmin_n log T_n - log w_n, ties to the earliest."""
     n_cand = np.int64(1) << log2n
@@ -220,7 +262,7 @@ def _select_chunk(a, b, const, log2n, key, ekey, chunk, stream, algorithm):
     return best_n, best_lw
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, cache=CACHE, error_model="numpy")
 def select_chunks(a, b, pstarts, const, log2n, key, ekey, chunk_offset, stream, algorithm):
     """Fused selection over every chunk (prange); a, b padded to 4 dims per chunk."""
     n_chunks = log2n.size
@@ -235,7 +277,7 @@ def select_chunks(a, b, pstarts, const, log2n, key, ekey, chunk_offset, stream, 
     return idx, lw
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _normals_into(out, n, q_words, key, chunk, stream):
     """out[4q + l] = lane l of randn4x(philox((q, n, chunk, stream))), q < q_words."""
     for q in range(q_words):
@@ -244,7 +286,7 @@ def _normals_into(out, n, q_words, key, chunk, stream):
         out[4 * q + 2], out[4 * q + 3] = box_muller(w2, w3)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, cache=CACHE, error_model="numpy")
 def normals(n, dims, key, chunk, stream):
     """float32 (len(n), dims) candidate normals."""
     q_words = (dims + 3) // 4
@@ -254,7 +296,7 @@ def normals(n, dims, key, chunk, stream):
     return out[:, :dims]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, cache=CACHE, error_model="numpy")
 def samples(mu, sd, starts, idx, key, chunk_offset, stream):
     """mu + sd * eps(selected candidate) for every chunk (float64)."""
     out = np.empty_like(mu)

@@ -15,6 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="figure names to run")
+    p.add_argument("--force", action="store_true",
+                   help="write into DIR even if it already holds files (overwriting them)")
     p.set_defaults(func=run)
 
 
@@ -22,8 +24,14 @@ def run(args: argparse.Namespace) -> int:
     """Make the figures and list the files written."""
     from pathlib import Path
 
+    from rdptheory._io import check_output_dir, staged_files
     from rdptheory.figures import make_all
 
-    for fig in make_all(Path(args.out), quick=args.quick, only=args.only, progress=None):
-        print(f"{fig.name:14s} {fig.png}  {fig.pdf}  {fig.csv}")
+    out = check_output_dir(args.out, force=args.force)
+    with staged_files(out) as stage:  # each file appears whole or not at all
+        figs = make_all(stage, quick=args.quick, only=args.only, progress=None)
+    for fig in figs:
+        png, pdf, csv = (out / Path(p).resolve().relative_to(stage.resolve())
+                         for p in (fig.png, fig.pdf, fig.csv))
+        print(f"{fig.name:14s} {png}  {pdf}  {csv}")
     return 0

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rdptheory._io import atomic_write_text
+
+#: The files ``report`` writes into DIR (besides figures/ and images/).
+REPORT_FILES = ("report.json", "index.html", "report.md")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` sub-command."""
@@ -23,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke run, ~1 minute)")
     p.add_argument("--no-images", action="store_true", help="skip the image-codec section")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the report files of an earlier run in DIR")
     p.set_defaults(func=run)
 
 
@@ -81,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
     """Run every stage with a progress bar, write the report files, print a summary."""
     import time
 
+    from rdptheory._io import check_output_dir
     from rdptheory._progress import progress
 
+    check_output_dir(args.out, REPORT_FILES, force=args.force)  # before the long run
     rep = _Report(Path(args.out), args.quick)
     rep.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -174,7 +183,7 @@ def write_json(rep: _Report) -> Path:
         "images": [{"title": t, "path": _rel(rep, p)} for t, p in rep.images],
     }
     path = rep.out / "report.json"
-    path.write_text(json.dumps(doc, indent=2))
+    atomic_write_text(path, json.dumps(doc, indent=2))
     return path
 
 
@@ -229,7 +238,7 @@ def write_html(rep: _Report) -> Path:
     parts += ["<h2>5. Timings</h2>", _html_table(["stage", "seconds"], [
         [k, f"{v:.1f}"] for k, v in rep.timings.items()])]
     path = rep.out / "index.html"
-    path.write_text("\n".join(parts))
+    atomic_write_text(path, "\n".join(parts))
     return path
 
 
@@ -251,7 +260,7 @@ def write_markdown(rep: _Report) -> Path:
               *[f"*{n}*" for n in rep.notes], "", "## 5. Timings", "",
               _md_table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in rep.timings.items()])]
     path = rep.out / "report.md"
-    path.write_text("\n".join(parts) + "\n")
+    atomic_write_text(path, "\n".join(parts) + "\n")
     return path
 
 

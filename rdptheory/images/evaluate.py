@@ -201,10 +201,12 @@ def rho_sweep_json(points: Sequence[RhoPoint]) -> str:
 
 def write_outputs(result: EvalResult, out_dir: str | pathlib.Path) -> list[pathlib.Path]:
     """Write ``results.json`` and the rate–distortion / rate–perception plots."""
+    from rdptheory._io import staged_files
     from rdptheory.images import plots
 
     out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(to_compressai_json(result))
-    return [out / "results.json", plots.rate_distortion(result, out / "rate_distortion.png"),
-            plots.rate_perception(result, out / "rate_perception.png")]
+    with staged_files(out) as stage:  # every file appears whole or not at all (rdptheory._io)
+        (stage / "results.json").write_text(to_compressai_json(result))
+        plots.rate_distortion(result, stage / "rate_distortion.png")
+        plots.rate_perception(result, stage / "rate_perception.png")
+    return [out / "results.json", out / "rate_distortion.png", out / "rate_perception.png"]
