@@ -19,6 +19,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from rdptheory._limits import DEFAULT_MAX_VALUES, MAX_RHO
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
 from rdptheory._validation import as_float_array, check_choice, check_int, check_positive
 from rdptheory.codec import _container
@@ -310,6 +311,7 @@ class GaussianCodec:
         header, records = self._read(data)
         if steps is not None:
             records = records[: check_int(steps, "steps", low=1, high=header.n_records)]
+        self._check_plausible(header.n, records)
         y_live: np.ndarray = np.zeros((header.n, int(self._live.sum())))
         level = self.noise_var[self._live]
         for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
@@ -339,6 +341,31 @@ class GaussianCodec:
         mu, sd = _chain.gaussian_reverse_kernel(y_prev, lam, a, self._grid[k + 1])
         return a, mu, sd
 
+    def _check_plausible(self, n: int, records: list[bytes]) -> None:
+        r"""``ValueError`` unless ``n`` vectors fit the records given, checked before decoding.
+
+        The records up to level a carry the expected KL n I(X; Y_a) (the chain rule), and a
+        range-coded body spends at least ~1 bit per bit of KL. Refused (our own margin, 4x,
+        plus 64 bits per record and 1024 bits):
+
+        .. math:: n \sum_i \tfrac12\log_2(1 + \lambda_i / a_i)
+                  > 4\,(8 \cdot \mathrm{bytes} + 64 \cdot \mathrm{records}) + 1024
+        """
+        lam = self.eigenvalues[self._live]
+        level = self._proposal_level(len(records) - 1)
+        info_bits = n * float(np.sum(0.5 * np.log2(1.0 + lam / level)))
+        have = 8 * sum(len(r) for r in records) + 64 * len(records)
+        if info_bits > 4 * have + 1024:
+            raise ValueError(f"corrupted {_container.WHAT}: {n} vectors carry ~{info_bits:.3g} "
+                             f"bits, more than {sum(len(r) for r in records)} record bytes "
+                             "can hold")
+
+    def _proposal_level(self, j: int) -> np.ndarray:
+        """Noise level t^2 (live directions) reached after record j."""
+        if self._grid is None:
+            return self.noise_var[self._live]
+        return self._grid[self.steps - j]
+
     def _read(self, data: bytes) -> tuple[_container.Header, list[bytes]]:
         header, pos = _container.unpack_header(data)
         s_crc, n_crc = self._fingerprints()
@@ -346,6 +373,13 @@ class GaussianCodec:
             raise ValueError("data was written by a codec with another source, dimension or mode")
         if header.noise_crc != n_crc or header.seed != self.seed:
             raise ValueError("data was written by a codec with other noise levels or seed")
+        if header.n < 1 or header.n * self.dim > DEFAULT_MAX_VALUES:
+            raise ValueError(f"corrupted {_container.WHAT}: it declares {header.n} vectors of "
+                             f"dimension {self.dim}; at most {DEFAULT_MAX_VALUES} values "
+                             "(n x d) are decoded")
+        if header.n_records != (1 if self.mode == "one-shot" else self.steps + 1):
+            raise ValueError(f"corrupted {_container.WHAT}: {header.n_records} records for "
+                             f"a {self.mode} codec of {self.steps} steps")
         records = _container.unpack_records(bytes(data), pos, header.n_records)
         if not records or (self.mode == "one-shot" and len(records) != header.n_records):
             raise ValueError("data is truncated: no complete record")
@@ -363,16 +397,25 @@ class GaussianCodec:
         :meth:`rdptheory.diffusion.GaussianModel.exact_decode` for isotropic noise. With
         ``ode_steps`` (isotropic noise only) the PF-ODE is integrated numerically instead,
         :func:`rdptheory.diffusion.decode` (VP schedule, Heun, analytic score) -- the same
-        decoder a diffusion model would use. ``rho``: scalar >= 0 or one rho_i per
-        eigen-direction (shape (d,)); ``steps``: decode only the first records (progressive).
+        decoder a diffusion model would use. ``rho``: in [0, :data:`rdptheory._limits.MAX_RHO`]
+        (= 10), a scalar or one rho_i per eigen-direction (shape (d,)); ``steps``: decode only
+        the first records (progressive); ``ode_steps`` in [1, 10000].
+
+        Raises ``ValueError`` for damaged or crafted data (wrong codec, more than
+        :data:`rdptheory._limits.DEFAULT_MAX_VALUES` values, more vectors than the records can
+        carry, undecodable records) before anything of the declared size is allocated.
         """
-        y, t2 = self.decode_observation(data, steps=steps)
         rho_a = np.asarray(as_float_array(rho, "rho"))
-        if rho_a.ndim > 1 or (rho_a.ndim == 1 and rho_a.shape != (self.dim,)) or (rho_a < 0).any():
-            raise ValueError(f"rho must be >= 0, a scalar or shape ({self.dim},)")
+        if rho_a.ndim > 1 or (rho_a.ndim == 1 and rho_a.shape != (self.dim,)):
+            raise ValueError(f"rho must be a scalar or shape ({self.dim},), got {rho_a.shape}")
+        if not (np.isfinite(rho_a).all() and (rho_a >= 0).all() and (rho_a <= MAX_RHO).all()):
+            raise ValueError(f"rho must lie in [0, {MAX_RHO:g}] (finite)")
+        if ode_steps is not None:
+            ode_steps = check_int(ode_steps, "ode_steps", low=1, high=10_000)
+        y, t2 = self.decode_observation(data, steps=steps)
         if ode_steps is None:
             return self._from_eigen(self._score_scaled(y, t2, rho_a))
-        return self._from_eigen(self._ode(y, t2, rho_a, check_int(ode_steps, "ode_steps", low=1)))
+        return self._from_eigen(self._ode(y, t2, rho_a, ode_steps))
 
     def _ode(self, y: np.ndarray, t2: np.ndarray, rho: np.ndarray, steps: int) -> np.ndarray:
         from rdptheory.diffusion import GaussianModel, decode

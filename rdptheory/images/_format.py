@@ -1,36 +1,44 @@
-"""The image bitstream: a versioned container around one RCC message stream.
+"""The image bitstream: a versioned container around one range-coded stream of steps.
 
-Layout (little-endian)::
+Layout (:mod:`rdptheory._container`, sealed payload; version 2)::
 
-    magic "RDPI" | version u8 | model fingerprint 8 B | image H u32, W u32 |
-    code-space dimension u32 | seed u64 |
-    ladder t_max f32, t_min f32, levels u16 | steps u16 | chunk KL budget B f32 |
-    payload: one range coder holding, per step, the quantised KL (side information) and the
-    candidate index of every chunk (rdptheory.images._steps) |
-    CRC32 u32 of everything before
+    magic "RDPI" | version u8 | varint header length
+    | header: model fingerprint 8 B | varint H | varint W | varint code-space dimension
+              | varint seed | ladder t_max f32, t_min f32 | varint levels | varint steps
+              | chunk KL budget B f32
+    | header CRC32 u32
+    | payload: one range coder holding, per step, the quantised KL (side information) and the
+      candidate index of every chunk (rdptheory.images._steps), whole 32-bit words
+    | payload CRC32 u32
 
 The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell models apart; the
-CRC guards the bytes). The code shape follows from the model and the image size (its size is
+CRCs guard the bytes). The code shape follows from the model and the image size (its size is
 stored to check it and to re-pack a prefix without the model); each step's chunk layout
-follows from its quantised KL and the seed.
-Every byte of the file counts in the rate.
+follows from its quantised KL and the seed. Every byte of the file counts in the rate.
+Version 1 (fixed-width fields, one CRC) is not read.
 """
 
 from __future__ import annotations
 
+import math
 import struct
-import zlib
 from dataclasses import dataclass
 
+from rdptheory import _container
+from rdptheory._bytes import ByteReader, put_varint
+
 MAGIC = b"RDPI"
-VERSION = 1
+VERSION = 2
 FINGERPRINT_BYTES = 8
-_HEAD = struct.Struct("<4sB8sIIIQffHHf")
+WHAT = "rdptheory image stream"
+#: Largest ladder a file may declare (levels); the encoder's default is 32.
+MAX_LEVELS = 4096
+_F32 = struct.Struct("<f")
 
 
 @dataclass(frozen=True)
 class StreamHeader:
-    """Everything the decoder needs besides the model and the RCC stream."""
+    """Everything the decoder needs besides the model and the range-coded payload."""
 
     fingerprint: bytes
     height: int
@@ -52,32 +60,43 @@ class ImageStream:
     payload: bytes
 
 
+def _header_bytes(h: StreamHeader) -> bytes:
+    return b"".join([h.fingerprint, put_varint(h.height), put_varint(h.width),
+                     put_varint(h.code_dims), put_varint(h.seed), _F32.pack(h.t_max),
+                     _F32.pack(h.t_min), put_varint(h.n_levels), put_varint(h.n_steps),
+                     _F32.pack(h.max_chunk_bits)])  # fmt: skip
+
+
 def pack_stream(stream: ImageStream) -> bytes:
-    """Serialise an :class:`ImageStream` (module layout) with its CRC32."""
-    h = stream.header
-    head = _HEAD.pack(MAGIC, VERSION, h.fingerprint, h.height, h.width, h.code_dims, h.seed,
-                      h.t_max, h.t_min, h.n_levels, h.n_steps, h.max_chunk_bits)
-    payload = head + stream.payload
-    return payload + struct.pack("<I", zlib.crc32(payload))
+    """Serialise an :class:`ImageStream` (module layout)."""
+    if len(stream.header.fingerprint) != FINGERPRINT_BYTES or len(stream.payload) % 4:
+        raise ValueError("an image stream needs an 8-byte fingerprint and whole-word payload")
+    return _container.seal(MAGIC, VERSION, _header_bytes(stream.header), stream.payload)
 
 
-def unpack_stream(data: bytes) -> ImageStream:
+def _read_header(head: bytes) -> StreamHeader:
+    r = ByteReader(head, WHAT)
+    fp = r.take(FINGERPRINT_BYTES, "the model fingerprint")
+    h, w = r.varint("height", high=2**31 - 1), r.varint("width", high=2**31 - 1)
+    dims, seed = r.varint("code dimension", high=2**62), r.varint("seed", high=2**63 - 1)
+    (t_max,), (t_min,) = r.unpack("<f", "t_max"), r.unpack("<f", "t_min")
+    levels, steps = r.varint("levels", high=MAX_LEVELS), r.varint("steps", high=MAX_LEVELS)
+    (bits,) = r.unpack("<f", "the chunk KL budget")
+    r.done()
+    header = StreamHeader(fp, h, w, dims, seed, t_max, t_min, levels, steps, bits)
+    if not (1 <= steps <= levels and h >= 1 and w >= 1 and dims >= 1
+            and math.isfinite(t_max) and 0 < t_min < t_max and 0 < bits <= 24):
+        raise ValueError(f"corrupted {WHAT}: inconsistent header (size {h}x{w}, code "
+                         f"dimension {dims}, ladder {t_max:.4g}..{t_min:.4g} in {levels} "
+                         f"levels, {steps} steps, B = {bits:.4g})")  # fmt: skip
+    return header
+
+
+def unpack_stream(data: object) -> ImageStream:
     """Parse and verify a file; ``ValueError`` naming the problem for anything malformed."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) < 5 or data[:4] != MAGIC:
-        raise ValueError(f"not an rdptheory image stream (magic {data[:4]!r}, expected {MAGIC!r})")
-    if data[4] != VERSION:
-        raise ValueError(f"unsupported image stream version {data[4]}, expected {VERSION}")
-    if len(data) < _HEAD.size + 4:
-        raise ValueError(f"truncated image stream: {len(data)} bytes")
-    payload, crc = data[:-4], struct.unpack("<I", data[-4:])[0]
-    if zlib.crc32(payload) != crc:
-        raise ValueError("corrupted or truncated image stream: CRC32 mismatch")
-    header = StreamHeader(*_HEAD.unpack_from(payload)[2:])
-    if header.n_steps < 1 or header.n_steps > header.n_levels or header.height < 1 or \
-            header.width < 1 or header.code_dims < 1 or not 0 < header.t_min < header.t_max \
-            or not 0 < header.max_chunk_bits <= 24:
-        raise ValueError(f"corrupted image stream: inconsistent header {header}")
-    return ImageStream(header, payload[_HEAD.size:])
+    _, head, payload = _container.unseal(data, MAGIC, (VERSION,), WHAT)
+    header = _read_header(head)
+    if len(payload) % 4:
+        raise ValueError(f"corrupted {WHAT}: payload of {len(payload)} bytes is not whole "
+                         "32-bit words")
+    return ImageStream(header, payload)

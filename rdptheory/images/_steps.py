@@ -29,6 +29,7 @@ import numpy as np
 _PERM_TAG = 0x5045524D  # "PERM": keeps layout randomness apart from candidate normals
 _MAX_KL = 2**24 - 1
 _MAX_BUCKET = 40
+_MAX_INDEX_BUCKET = 31  # indices < 2^(MAX_CHUNK_BITS + padding) <= 2^30 have <= 31 bits
 _PIECE = 16  # raw bits per range-coder symbol (constriction precision)
 _MAX_SPLIT = 24
 _BUCKET_STD = 3.5
@@ -209,23 +210,55 @@ def _get_raw(dec, uniform, nbits: int) -> int:
     return value
 
 
+#: Lower bounds on what an honest payload spends (bits): the quantised-KL symbol of a step
+#: (its quantised Gaussian has std >= 4, so no value has probability above 0.19) and each
+#: chunk's bucket (std 3.5, mean >= -1 on [0, 40]: probability <= 0.25). Our own bounds.
+MIN_STEP_BITS = 2.0
+MIN_CHUNK_BITS = 2.0
+#: A range coder's output holds at least the information it coded minus this many bits (its
+#: final state is at most two 32-bit words).
+CODER_SLACK_BITS = 64.0
+
+
+def payload_budget_bits(payload_bytes: int) -> float:
+    """Information an honest payload of ``payload_bytes`` bytes can carry, in bits."""
+    return 8.0 * payload_bytes + CODER_SLACK_BITS
+
+
 def decode_symbols(payload: bytes, n_steps: int, dims: int,
                    max_chunk_bits: float) -> list[tuple[int, int, np.ndarray]]:
-    """Inverse of :func:`encode_symbols` for the first ``n_steps`` steps."""
+    """Inverse of :func:`encode_symbols` for the first ``n_steps`` steps.
+
+    ``ValueError`` before any step whose chunk count the payload cannot hold: every step
+    costs at least :data:`MIN_STEP_BITS` and every chunk :data:`MIN_CHUNK_BITS`, in at most
+    :func:`payload_budget_bits` (so a crafted header or payload cannot make the decoder
+    allocate more than a few values per payload bit).
+    """
     import constriction
 
     if len(payload) % 4:
         raise ValueError("corrupted image stream: payload is not whole 32-bit words")
+    budget = payload_budget_bits(len(payload))
+    if n_steps * (MIN_STEP_BITS + MIN_CHUNK_BITS) > budget:
+        raise ValueError(f"corrupted image stream: {n_steps} steps do not fit in "
+                         f"{len(payload)} payload bytes")
     kl_model, bucket_model, uniform, split_model = _models()
     dec = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, "<u4").copy())
-    out, prev = [], None
-    for _ in range(n_steps):
+    out, prev, spent = [], None, 0.0
+    for step in range(n_steps):
         m, s = _kl_mean_std(prev)
         kl_q = int(dec.decode(kl_model, np.array([m]), np.array([s]))[0])
         split = int(dec.decode(split_model, 1)[0])
         prev = kl_q
         n = n_chunks(kl_q, split, dims, max_chunk_bits)
+        spent += MIN_STEP_BITS + n * MIN_CHUNK_BITS
+        if spent + (n_steps - step - 1) * (MIN_STEP_BITS + MIN_CHUNK_BITS) > budget:
+            raise ValueError(f"corrupted image stream: step {step} declares {n} chunks, more "
+                             f"than {len(payload)} payload bytes can hold")
         b = dec.decode(bucket_model, np.full(n, _bucket_mean(kl_q, n)), np.full(n, _BUCKET_STD))
+        if n and int(b.max()) > _MAX_INDEX_BUCKET:
+            raise ValueError(f"corrupted image stream: a candidate index of step {step} has "
+                             f"{int(b.max())} bits, more than any encoder draws")
         idx = np.array([(1 << (int(bl) - 1)) + _get_raw(dec, uniform, int(bl) - 1)
                         if bl >= 1 else 0 for bl in b], dtype=np.int64)
         out.append((kl_q, split, idx))

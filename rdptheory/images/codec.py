@@ -20,12 +20,14 @@ The rate is the whole file: header, side information, candidate indices, CRC.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
 from rdptheory._validation import check_choice, check_int, check_positive, check_rho
 from rdptheory.diffusion import chain as _chain
 from rdptheory.images import _format, _steps
@@ -217,10 +219,7 @@ def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
     """The decoder's chain: ``y`` at ladder level ``n_steps − 1`` from the first steps."""
     h = stream.header
     t = _ladder(h.t_max, h.t_min, h.n_levels)
-    shape = (1, *model.code_shape(h.height, h.width))
-    if int(np.prod(shape)) != h.code_dims:
-        raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions, the model "
-                         f"expects {int(np.prod(shape))} for a {h.height}x{h.width} image")
+    shape = _code_shape(h, model)
     symbols = _read_symbols(stream, n_steps)
     kw = {"seed": h.seed, "max_chunk_bits": h.max_chunk_bits, "backend": backend}
     y = _steps.decode_step(*symbols[0], np.zeros(shape),
@@ -238,13 +237,65 @@ def _read_symbols(stream: _format.ImageStream,
     h = stream.header
     try:
         return _steps.decode_symbols(stream.payload, n_steps, h.code_dims, h.max_chunk_bits)
-    except (RuntimeError, OverflowError, IndexError) as exc:  # constriction on garbage
-        raise ValueError(f"corrupted image stream: payload does not decode ({exc})") from exc
+    except ValueError:
+        raise
+    except Exception as exc:  # constriction signals garbage with AssertionError, RuntimeError...
+        raise ValueError(f"corrupted image stream: payload does not decode ({exc!r})") from exc
+
+
+def _code_shape(h: _format.StreamHeader, model: ImageModel) -> tuple[int, ...]:
+    """The model's code shape ``(1, C, H', W')`` for the file's image; it must match the file."""
+    shape = (1, *model.code_shape(h.height, h.width))
+    if int(np.prod(shape)) != h.code_dims:
+        raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions, the model "
+                         f"expects {int(np.prod(shape))} for a {h.height}x{h.width} image")
+    return shape
+
+
+#: Largest code-space dimension per image pixel a file may declare (RGB pixel space: 3).
+MAX_CODE_VALUES_PER_PIXEL = 16
+
+
+def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
+    r"""``ValueError`` unless the header's sizes are below the limits and plausible for the
+    payload, checked before anything is allocated.
+
+    The image must have at most ``max_pixels`` pixels. Step 0 sends y_0 ~ N(x, t_0²) against
+    N(0, t_0² + v) (v = PRIOR_DATA_VAR), whose KL is at least its variance part whatever x is:
+
+    .. math:: \mathrm{KL}_0 \ge \frac{d}{2}\Big(\log\big(1 + \tfrac{v}{t_0^2}\big)
+              - \frac{v}{t_0^2 + v}\Big)\ \text{nats}
+
+    so step 0 has at least ⌈(KL_0 − 1)/B⌉ chunks (capped at d), each costing at least
+    ``_steps.MIN_CHUNK_BITS`` of payload (our own bound). A crafted header declaring a large
+    image over a small payload fails this before the decoder allocates the image.
+    """
+    h = stream.header
+    max_pixels = check_int(max_pixels, "max_pixels", low=1)
+    pixels = h.height * h.width
+    if pixels > max_pixels:
+        raise ValueError(f"the file declares a {h.height}x{h.width} image ({pixels} pixels), "
+                         f"more than max_pixels = {max_pixels}; pass a larger max_pixels "
+                         "(CLI: --max-pixels) only for a file you trust")
+    if h.code_dims > MAX_CODE_VALUES_PER_PIXEL * pixels:
+        raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions for "
+                         f"{pixels} pixels")
+    t0_sq, v = float(_ladder(h.t_max, h.t_min, h.n_levels)[0]) ** 2, _chain.PRIOR_DATA_VAR
+    kl0_nats = 0.5 * h.code_dims * max(np.log1p(v / t0_sq) - v / (t0_sq + v), 0.0)
+    kl0_q = min(kl0_nats / np.log(2.0) * (1.0 - 1e-6) - 1.0, float(_steps._MAX_KL))
+    chunks = min(max(math.ceil(kl0_q / h.max_chunk_bits), 1), h.code_dims)
+    need = chunks * _steps.MIN_CHUNK_BITS + h.n_steps * _steps.MIN_STEP_BITS
+    have = _steps.payload_budget_bits(len(stream.payload))
+    if need > have:
+        raise ValueError(f"corrupted image stream: a {h.height}x{h.width} image on this ladder "
+                         f"needs at least {math.ceil(need / 8)} payload bytes, the file has "
+                         f"{len(stream.payload)}")
 
 
 def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0,
                max_steps: int | None = None, ode_steps: int = 24,
-               solver: Literal["euler", "heun"] = "heun", backend: str = "auto") -> np.ndarray:
+               solver: Literal["euler", "heun"] = "heun", backend: str = "auto",
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a file to an 8-bit RGB image, with the score scale ρ chosen now [WBZ26].
 
     .. math:: dX = [f - \\tfrac12 ρ g^2 ∇\\log p_t(X)]\\,dt \\quad\\text{from } t_n^2
@@ -254,38 +305,69 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     ----------
     data : bytes from :func:`compress`.
     model : the ImageModel the file was made with (checked by fingerprint).
-    rho : float ≥ 0; 1 = probability-flow ODE, 2 = the MMSE-end drift (THEORY.md §3).
+    rho : float in [0, :data:`rdptheory._limits.MAX_RHO`] (= 10); 1 = probability-flow ODE,
+        2 = the MMSE-end drift (THEORY.md §3).
     max_steps : decode only the first ``max_steps`` steps (a lower-rate prefix); default all.
-    ode_steps, solver : the PF-ODE grid (VP schedule) and integrator.
+    ode_steps, solver : the PF-ODE grid (VP schedule, 1..10000 steps) and integrator.
     backend : RCC kernel backend (any backend decodes any other's stream).
+    max_pixels : largest image (H·W) to decode (default
+        :data:`rdptheory._limits.DEFAULT_MAX_PIXELS`, 16 Mpx).
 
     Returns
     -------
     uint8 array (H, W, 3).
+
+    Raises
+    ------
+    ValueError for anything wrong with ``data`` (damaged, crafted, too large for
+    ``max_pixels``, implausible sizes for its payload) before anything large is allocated,
+    and if the reconstruction is not finite; TypeError if ``data`` is not bytes.
     """
     from rdptheory.diffusion import decode
 
     model = default_model() if model is None else _check_model(model)
+    rho = _check_decode_rho(rho)
+    ode_steps = check_int(ode_steps, "ode_steps", low=1, high=MAX_ODE_STEPS)
     stream = _format.unpack_stream(data)
     h = stream.header
     if h.fingerprint != _fingerprint(model):
         raise ValueError(f"this file was made with another model (fingerprint "
                          f"{h.fingerprint.hex()}, model {model.name} has "
                          f"{_fingerprint(model).hex()})")
-    rho = float(check_rho(rho))
+    _check_sizes(stream, max_pixels)
+    _code_shape(h, model)
     n = h.n_steps if max_steps is None else check_int(max_steps, "max_steps", low=1,
                                                       high=h.n_steps)
     y = _replay(stream, model, n, backend)
     t_n = _ladder(h.t_max, h.t_min, h.n_levels)[n - 1]
-    x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver,
-                   steps=check_int(ode_steps, "ode_steps", low=1))
+    x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver, steps=ode_steps)
     image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
+    if not np.isfinite(image).all():
+        raise ValueError(f"the decoded image is not finite (rho = {rho:g}, {ode_steps} ODE "
+                         "steps): use a smaller rho or more ode_steps")
     return from_model_space(image[:, : h.height, : h.width])  # latent models decode padded
 
 
-def truncate(data: bytes, n_steps: int) -> bytes:
-    """A valid file holding only the first ``n_steps`` steps of ``data`` (a lower rate)."""
+#: Largest PF-ODE grid the decoder accepts.
+MAX_ODE_STEPS = 10_000
+
+
+def _check_decode_rho(rho: object) -> float:
+    """ρ as a float in [0, MAX_RHO] (ValueError/TypeError otherwise)."""
+    value = float(check_rho(rho))
+    if value > MAX_RHO:
+        raise ValueError(f"rho must lie in [0, {MAX_RHO:g}], got {value:g}")
+    return value
+
+
+def truncate(data: bytes, n_steps: int, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """A valid file holding only the first ``n_steps`` steps of ``data`` (a lower rate).
+
+    ``ValueError`` for a damaged or implausible file, or one whose image exceeds
+    ``max_pixels`` (as :func:`decompress`); no model is needed.
+    """
     stream = _format.unpack_stream(data)
+    _check_sizes(stream, max_pixels)
     n = check_int(n_steps, "n_steps", low=1, high=stream.header.n_steps)
     h = _format.StreamHeader(**{**stream.header.__dict__, "n_steps": n})
     payload = _steps.encode_symbols(_read_symbols(stream, n))

@@ -12,25 +12,32 @@ order on one constriction range coder (FIFO, so many messages can share one code
    quantized Gaussian on [1, max((d-1)//g, 2)] with mean d/(C g) (the last size is implied);
 3. the C candidate indices: buckets under :class:`IndexModel`, then their raw offset bits.
 
-Containers (little-endian): standalone ``b"RCC" | version | varint dims | float32 B | u8 padding
-| body | crc32``; stream ``b"RCS" | version | float32 B | u8 padding | varint n_messages | body |
-crc32``. The CRC32 covers every byte before it. Trailing zero bytes of a body are dropped (the
-range decoder reads missing words as zeros), so a body costs whole bytes, not whole words.
+Containers (:mod:`rdptheory._container`, version 2): standalone message ``b"RCC"``, header
+``varint dims | float32 B | u8 padding`` and the body as payload; stream ``b"RCS"``, header
+``float32 B | u8 padding | varint n_messages`` and the shared coder's body as payload (each with
+a header CRC32 and a payload CRC32). Trailing zero bytes of a body are dropped (the range
+decoder reads missing words as zeros), so a body costs whole bytes, not whole words.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import replace
 from typing import NamedTuple
 
 import constriction
 import numpy as np
 
+from rdptheory._bytes import ByteReader, put_varint
+from rdptheory._container import seal, unseal
+from rdptheory._validation import check_int
+
+from ._chunking import MAX_CHUNK_BITS, MAX_PADDING
 from ._index_coding import IndexModel, bucket_of, join_pieces, piece_sizes, split_pieces
 
-VERSION = 1
+#: Format version of both containers. 2: the shared :mod:`rdptheory._container` layout (a
+#: varint header length, a header CRC32 and a payload CRC32); version 1 is not read.
+VERSION = 2
 MAGIC_MESSAGE = b"RCC"
 MAGIC_STREAM = b"RCS"
 #: Largest message dimension: sizes are coded on [1, d] and constriction needs < 2**24 symbols.
@@ -254,26 +261,19 @@ def new_decoder(body: bytes):
 # ----------------------------------------------------------------------- containers
 
 
-def seal(payload: bytes) -> bytes:
-    """Append the CRC32 of ``payload``."""
-    return payload + struct.pack("<I", zlib.crc32(payload))
-
-
-def unseal(data: object, magic: bytes, what: str) -> bytes:
-    """Check type, magic, version and CRC32; return the payload after magic + version."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{what} must be bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) < len(magic) + 1 + 4:
-        raise ValueError(f"truncated {what}: {len(data)} bytes")
-    if data[: len(magic)] != magic:
-        raise ValueError(f"not an {what}: bad magic {data[: len(magic)]!r}, expected {magic!r}")
-    if data[len(magic)] != VERSION:
-        raise ValueError(f"unsupported {what} version {data[len(magic)]}, expected {VERSION}")
-    payload, crc = data[:-4], struct.unpack("<I", data[-4:])[0]
-    if zlib.crc32(payload) != crc:
-        raise ValueError(f"corrupted or truncated {what}: CRC32 mismatch")
-    return payload[len(magic) + 1 :]
+def check_model_params(
+    max_chunk_bits: object, padding: object, exact_tail: bool = False
+) -> IndexModel:
+    """Validate (B, padding) into an :class:`IndexModel`; B is rounded to float32."""
+    if isinstance(max_chunk_bits, bool) or not isinstance(
+        max_chunk_bits, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"max_chunk_bits must be a real number, got {type(max_chunk_bits)}")
+    b = float(np.float32(max_chunk_bits))
+    if not (0.0 < b <= MAX_CHUNK_BITS):  # also rejects NaN
+        raise ValueError(f"max_chunk_bits must lie in (0, {MAX_CHUNK_BITS:g}], got {b!r}")
+    pad = check_int(padding, "padding", low=0, high=MAX_PADDING)
+    return IndexModel(b, pad, bool(exact_tail))
 
 
 def put_model(model: IndexModel) -> bytes:
@@ -281,11 +281,41 @@ def put_model(model: IndexModel) -> bytes:
     return struct.pack("<fB", model.max_chunk_bits, model.padding | (model.exact_tail << 7))
 
 
-def get_model(data: bytes, pos: int) -> tuple[IndexModel, int]:
-    """(index model, new position) of a :func:`put_model` field; ValueError if invalid."""
-    from .message import check_model_params
+def _get_model(reader: ByteReader) -> IndexModel:
+    bits, flags = reader.unpack("<fB", "the index model")
+    try:
+        return check_model_params(bits, flags & 0x7F, bool(flags >> 7))
+    except ValueError as exc:
+        raise ValueError(f"corrupted {reader.what}: {exc}") from exc
 
-    if pos + 5 > len(data):
-        raise ValueError("truncated RCC data while reading the index model")
-    bits, flags = struct.unpack_from("<fB", data, pos)
-    return check_model_params(bits, flags & 0x7F, bool(flags >> 7)), pos + 5
+
+def pack_message(dims: int, model: IndexModel, body: bytes) -> bytes:
+    """Standalone message container: header ``varint dims | model``, payload the body."""
+    return seal(MAGIC_MESSAGE, VERSION, put_varint(dims) + put_model(model), body)
+
+
+def unpack_message(data: object) -> tuple[int, IndexModel, bytes]:
+    """(dims, index model, body) of :func:`pack_message` output; ValueError if damaged."""
+    _, header, body = unseal(data, MAGIC_MESSAGE, (VERSION,), "RCC message")
+    reader = ByteReader(header, "RCC message")
+    dims = reader.varint("dims", high=MAX_DIMS)
+    if dims < 1:
+        raise ValueError("corrupted RCC message: dims = 0")
+    model = _get_model(reader)
+    reader.done()
+    return dims, model, body
+
+
+def pack_stream(model: IndexModel, count: int, body: bytes) -> bytes:
+    """Stream container: header ``model | varint message count``, payload the coder's body."""
+    return seal(MAGIC_STREAM, VERSION, put_model(model) + put_varint(count), body)
+
+
+def unpack_stream(data: object) -> tuple[IndexModel, int, bytes]:
+    """(index model, message count, body) of :func:`pack_stream` output."""
+    _, header, body = unseal(data, MAGIC_STREAM, (VERSION,), "RCC stream")
+    reader = ByteReader(header, "RCC stream")
+    model = _get_model(reader)
+    count = reader.varint("message count", high=2**62)
+    reader.done()
+    return model, count, body

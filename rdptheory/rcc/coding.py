@@ -22,15 +22,10 @@ from ._chunking import (
     max_singleton_ok,
     partition_chunks,
 )
+from ._format import check_model_params
 from ._index_coding import MAX_INDEX_BITS, IndexModel
 from ._select import log_weight_bound, select
-from .message import (
-    DEFAULT_MAX_CHUNK_BITS,
-    DEFAULT_PADDING,
-    RCCMessage,
-    check_model_params,
-    known_layout,
-)
+from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, known_layout
 
 Algorithm = Literal["pfr", "pfr_es", "orc"]
 ALGORITHMS: tuple[str, ...] = ("pfr", "pfr_es", "orc")

@@ -1,4 +1,8 @@
-"""The RCC message record: what is transmitted, its byte forms, and its code-length report."""
+"""The RCC message record: what is transmitted, its byte forms, and its code-length report.
+
+``check_model_params`` lives in :mod:`._format` (re-exported here), so the bitstream module
+does not import this one (no import cycle).
+"""
 
 from __future__ import annotations
 
@@ -9,31 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from rdptheory._bytes import get_varint, put_varint
 from rdptheory._validation import check_int
 
 from . import _format as fmt
-from ._chunking import MAX_CHUNK_BITS, MAX_PADDING, ChunkLayout, proxy_layout
+from ._chunking import ChunkLayout, proxy_layout
+from ._format import check_model_params
 from ._index_coding import IndexModel
 from .bounds import leg18_bound_bits, li25_bound_bits
 
 DEFAULT_MAX_CHUNK_BITS = 14.0
 DEFAULT_PADDING = 2
-
-
-def check_model_params(
-    max_chunk_bits: object, padding: object, exact_tail: bool = False
-) -> IndexModel:
-    """Validate (B, padding) into an :class:`IndexModel`; B is rounded to float32."""
-    if isinstance(max_chunk_bits, bool) or not isinstance(
-        max_chunk_bits, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"max_chunk_bits must be a real number, got {type(max_chunk_bits)}")
-    b = float(np.float32(max_chunk_bits))
-    if not (0.0 < b <= MAX_CHUNK_BITS):  # also rejects NaN
-        raise ValueError(f"max_chunk_bits must lie in (0, {MAX_CHUNK_BITS:g}], got {b!r}")
-    pad = check_int(padding, "padding", low=0, high=MAX_PADDING)
-    return IndexModel(b, pad, bool(exact_tail))
 
 
 def check_chunk_sizes(chunk_sizes: object, dims: int) -> tuple[int, ...]:
@@ -179,8 +168,7 @@ class RCCMessage:
         """Standalone container (magic, version, dims, model, body, CRC32) or the bare body."""
         if not header:
             return self.body()
-        head = fmt.MAGIC_MESSAGE + bytes([fmt.VERSION]) + put_varint(self.dims)
-        return fmt.seal(head + fmt.put_model(self.model) + self.body())
+        return fmt.pack_message(self.dims, self.model, self.body())
 
     @classmethod
     def from_bytes(
@@ -204,12 +192,9 @@ class RCCMessage:
         entry per coordinate, or a scalar) for one encoded with that KL proxy.
         """
         if header:
-            payload = fmt.unseal(data, fmt.MAGIC_MESSAGE, "RCC message")
-            d, pos = get_varint(payload, 0, "dims")
-            model, pos = fmt.get_model(payload, pos)
+            d, model, body = fmt.unpack_message(data)
             if dims is not None and check_int(dims, "dims", low=1) != d:
                 raise ValueError(f"message has {d} dims but the proposal has {dims}")
-            body = payload[pos:]
         else:
             if dims is None:
                 raise ValueError("dims is required to parse a headerless body")
@@ -227,8 +212,14 @@ class RCCMessage:
             raise ValueError(f"dims must lie in [1, {fmt.MAX_DIMS}], got {dims}")
         content = fmt.read_content(fmt.new_decoder(body), dims, model, sizes,
                                    sizes_must_match=strict)  # fmt: skip
-        msg = cls.from_content(dims, content, model)
-        if msg.body() != body:  # canonical form: catches garbage a CRC-less body may carry
+        try:
+            msg = cls.from_content(dims, content, model)
+            canonical = msg.body()
+        except ValueError as exc:
+            raise ValueError(f"corrupted RCC message: {exc}") from exc
+        except Exception as exc:  # the range coder rejects what it cannot re-encode
+            raise ValueError(f"corrupted RCC message: cannot re-encode it ({exc!r})") from exc
+        if canonical != body:  # canonical form: catches garbage a CRC-less body may carry
             raise ValueError("corrupted RCC body: it does not re-encode to the same bytes")
         return msg
 

@@ -13,18 +13,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from rdptheory._bytes import get_varint, put_varint
 from rdptheory._validation import check_choice, check_int
 
 from . import _format as fmt
+from ._format import check_model_params
 from .coding import ALGORITHMS, check_proposal, decode
-from .message import (
-    DEFAULT_MAX_CHUNK_BITS,
-    DEFAULT_PADDING,
-    RCCMessage,
-    check_model_params,
-    known_layout,
-)
+from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, known_layout
 
 
 class RCCStreamWriter:
@@ -78,8 +72,7 @@ class RCCStreamWriter:
 
     def to_bytes(self) -> bytes:
         """The container: magic, version, index model, message count, payload, CRC32."""
-        head = fmt.MAGIC_STREAM + bytes([fmt.VERSION]) + fmt.put_model(self.model)
-        return fmt.seal(head + put_varint(self._count) + self.body())
+        return fmt.pack_stream(self.model, self._count, self.body())
 
     @property
     def num_bits(self) -> int:
@@ -94,10 +87,8 @@ class RCCStreamReader:
     """
 
     def __init__(self, data: bytes) -> None:
-        payload = fmt.unseal(data, fmt.MAGIC_STREAM, "RCC stream")
-        self.model, pos = fmt.get_model(payload, 0)
-        self._count, pos = get_varint(payload, pos, "message count")
-        self._dec = fmt.new_decoder(payload[pos:])
+        self.model, self._count, body = fmt.unpack_stream(data)
+        self._dec = fmt.new_decoder(body)
         self._read = 0
 
     @property
@@ -129,7 +120,10 @@ class RCCStreamReader:
         content = fmt.read_content(self._dec, dims, self.model, sizes,
                                    sizes_must_match=layout_kl_bits is None)  # fmt: skip
         self._read += 1
-        return RCCMessage.from_content(dims, content, self.model)
+        try:
+            return RCCMessage.from_content(dims, content, self.model)
+        except ValueError as exc:
+            raise ValueError(f"corrupted RCC stream: {exc}") from exc
 
     def read(
         self,

@@ -63,6 +63,8 @@ def test_wrong_magic_version_type_and_dims():
         RCCMessage.from_bytes(b"XYZ" + data[3:])
     with pytest.raises(ValueError, match="version"):
         RCCMessage.from_bytes(data[:3] + bytes([99]) + data[4:])
+    with pytest.raises(ValueError, match="unsupported RCC message version 1"):
+        RCCMessage.from_bytes(data[:3] + bytes([1]) + data[4:])  # the pre-container format
     with pytest.raises(TypeError):
         RCCMessage.from_bytes("not bytes")
     with pytest.raises(ValueError, match="dims"):
@@ -156,8 +158,7 @@ def test_random_bodies_never_crash(data, dims):
 @given(st.binary(max_size=64), st.integers(1, 5000))
 def test_random_stream_payload_with_valid_crc(payload, dims):
     # a well-formed container around garbage: reading raises ValueError or yields valid content
-    head = fmt.MAGIC_STREAM + bytes([fmt.VERSION]) + fmt.put_model(rcc.RCCStreamWriter().model)
-    r = rcc.RCCStreamReader(fmt.seal(head + put_varint(3) + payload))
+    r = rcc.RCCStreamReader(fmt.pack_stream(rcc.RCCStreamWriter().model, 3, payload))
     for _ in range(3):
         try:
             msg = r.read_message(dims)
@@ -183,3 +184,35 @@ def test_exact_tail_flag_round_trips():
         rcc.RCCStreamWriter().write(b"bytes")
     with pytest.raises(ValueError, match="algorithm"):
         rcc.RCCStreamWriter(algorithm="xyz")
+
+
+def test_container_layout_is_the_shared_one():
+    # magic | version | varint header length | header (dims, B, padding) | header CRC | body |
+    # body CRC: version 2 of the RCC formats is rdptheory._container's layout
+    from rdptheory import _container
+
+    msg = _messages()[4]
+    version, header, body = _container.unseal(msg.to_bytes(), b"RCC", (2,), "m")
+    assert version == fmt.VERSION == 2 and body == msg.body()
+    assert header == put_varint(40) + fmt.put_model(msg.model)
+    w = rcc.RCCStreamWriter()
+    w.write(RCCMessage(1, (1,), (5,)))
+    _, header, body = _container.unseal(w.to_bytes(), b"RCS", (2,), "s")
+    assert header == fmt.put_model(w.model) + put_varint(1) and body == w.body()
+
+
+def test_corrupt_header_fields_with_valid_crc():
+    from rdptheory import _container
+
+    model = fmt.put_model(RCCMessage(1, (1,), (0,)).model)
+    cases = {
+        "dims = 0": put_varint(0) + model,
+        "dims": put_varint(fmt.MAX_DIMS + 1) + model,
+        "max_chunk_bits": put_varint(3) + b"\x00\x00\xc0\x7f\x02",  # NaN B
+        "padding": put_varint(3) + model[:4] + bytes([9]),
+        "unread": put_varint(3) + model + b"\x00",
+        "index model": put_varint(3) + model[:2],
+    }
+    for match, header in cases.items():
+        with pytest.raises(ValueError, match=match):
+            RCCMessage.from_bytes(_container.seal(b"RCC", 2, header, b""))
