@@ -155,7 +155,8 @@ _PEAK = ("import resource, runpy, sys\n"
          "sys.argv = ['rdptheory', *sys.argv[1:]]\n"
          "try:\n    runpy.run_module('rdptheory', run_name='__main__')\n"
          "finally:\n"
-         "    sys.stdout.write('PEAK_KB=%d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+         "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+         "    sys.stdout.write('PEAK_KB=%d' % peak)\n")
 
 
 @pytest.mark.parametrize("case", ["zeros-12000", "header-30000", "small-limit"])
