@@ -27,6 +27,8 @@ from rdptheory.codec._rcc_io import decode_message, encode_message
 from rdptheory.diffusion import chain as _chain
 
 Mode = Literal["one-shot", "progressive"]
+#: The codec's channel-simulation algorithms and their code in the noise fingerprint.
+_ALGORITHM_CODES = {"pfr": 0, "orc": 1, "ldq": 2}
 
 
 class CompressResult(NamedTuple):
@@ -94,7 +96,11 @@ class GaussianCodec:
         is sent; "sent": the encoder's own KL-greedy layout is transmitted (side information).
     backend : RCC kernel backend ("auto", "numpy", "numba", ...).
     algorithm : RCC selection rule, "pfr" (truncated PFR [LEG18]) or "orc" (ordered random
-        coding [Theis & Yosri 2022]); the decoder must use the encoder's.
+        coding [Theis & Yosri 2022]); or "ldq", layered dithered quantisation
+        (:mod:`rdptheory.rcc.dithered`: exact, no candidates, O(d) encode, but ~0.5 bit per
+        coordinate above I(X; Y); ``max_chunk_bits``, ``padding``, ``layout`` and
+        ``candidate_headroom`` do not apply). The decoder must use the encoder's. Measured
+        side by side: benchmarks/channel_simulation.py.
     candidate_headroom : int in [0, 12] or None (encoder-only): a chunk draws at most
         2^(ceil(B) + padding + headroom) candidates (``rcc.encode``'s ``max_candidate_bits``),
         so the rare chunk whose actual KL lands far above B (the per-sample KL of a chunk
@@ -108,7 +114,7 @@ class GaussianCodec:
         self, variances: npt.ArrayLike, noise_var: npt.ArrayLike, *, mode: Mode = "one-shot",
         seed: int = 0, steps: int = 8, max_chunk_bits: float = 13.0, padding: int = 4,
         layout: Literal["proxy", "sent"] = "proxy", backend: str = "auto",
-        algorithm: Literal["pfr", "orc"] = "pfr", candidate_headroom: int | None = 6,
+        algorithm: Literal["pfr", "orc", "ldq"] = "pfr", candidate_headroom: int | None = 6,
     ) -> None:
         self.eigenvalues, self.eigenvectors = _eigen(variances)
         self.noise_var = _check_noise(noise_var, self.eigenvalues.size)
@@ -119,8 +125,8 @@ class GaussianCodec:
         self.padding = check_int(padding, "padding", low=0, high=6)
         self.layout = check_choice(layout, "layout", ("proxy", "sent"))
         self.backend = backend
-        self.algorithm: Literal["pfr", "orc"] = check_choice(  # type: ignore[assignment]
-            algorithm, "algorithm", ("pfr", "orc"))
+        self.algorithm: Literal["pfr", "orc", "ldq"] = check_choice(  # type: ignore[assignment]
+            algorithm, "algorithm", tuple(_ALGORITHM_CODES))
         self._test_gain: np.ndarray | None = None  # set by `shaped` only
         self.candidate_headroom = (None if candidate_headroom is None else
                                    check_int(candidate_headroom, "candidate_headroom", low=0,
@@ -188,7 +194,8 @@ class GaussianCodec:
     def _fingerprints(self) -> tuple[int, int]:
         vecs = () if self.eigenvectors is None else (self.eigenvectors,)
         params = np.array([self.steps, self.max_chunk_bits, self.padding,
-                           self.layout == "proxy", self.algorithm == "orc"], dtype=float)
+                           self.layout == "proxy", _ALGORITHM_CODES[self.algorithm]],
+                          dtype=float)
         return (_container.fingerprint(self.eigenvalues, *vecs),
                 _container.fingerprint(self.noise_var, params))
 
@@ -254,6 +261,11 @@ class GaussianCodec:
             assert b is not None  # y_b and b are given together
             mu_q, sd_q = _chain.forward_posterior(u, y_b, a, b)
             mu_p, sd_p = _chain.gaussian_reverse_kernel(y_b, lam, a, b)
+        if self.algorithm == "ldq":
+            from rdptheory.rcc.dithered import encode_ldq
+
+            msg = encode_ldq(mu_q, sd_q, mu_p, sd_p, seed=self.seed, stream=stream)
+            return msg.body(), np.asarray(msg.sample).reshape(u.shape)
         body, sample, _ = encode_message(
             mu_q.ravel(), np.ravel(sd_q), mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
             stream=stream, max_chunk_bits=self.max_chunk_bits, padding=self.padding,
@@ -317,6 +329,13 @@ class GaussianCodec:
         for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
             level, mu_p, sd_p = self._proposal(j, y_live)
             prev = None if j == 0 else self._grid[self.steps - j + 1]  # type: ignore[index]
+            if self.algorithm == "ldq":  # sigma_q of record j: the step's posterior std
+                from rdptheory.rcc.dithered import decode_ldq
+
+                sd_q = np.sqrt(level if prev is None else level * (prev - level) / prev)
+                y_live = decode_ldq(body, mu_p, sd_p, np.broadcast_to(sd_q, mu_p.shape),
+                                    seed=self.seed, stream=j)
+                continue
             y_live = decode_message(
                 body, mu_p.ravel(), np.ravel(sd_p), seed=self.seed, stream=j,
                 max_chunk_bits=self.max_chunk_bits, padding=self.padding, backend=self.backend,
