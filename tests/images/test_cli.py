@@ -1,6 +1,7 @@
 """`rdptheory compress / decompress / eval` end to end on a tiny image."""
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -57,3 +58,64 @@ def test_eval_writes_compressai_json_and_plots(png, tmp_path):
     assert (out / "rate_distortion.png").stat().st_size > 1000
     assert (out / "rate_perception.png").stat().st_size > 1000
     assert np.isfinite(r["frechet"]).all()
+
+
+# ---- issue 9: the CLI boundary (in-process; the subprocess battery is tests/cli/) ---------
+def _err_lines(capsys):
+    return [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+
+
+def test_force_overwrites_and_alpha_warns_once(tmp_path, capsys):
+    rgba = np.random.default_rng(2).integers(0, 256, (8, 8, 4), dtype=np.uint8)
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    out = tmp_path / "a.rdp"
+    out.write_bytes(b"older")
+    argv = ["compress", str(tmp_path / "a.png"), str(out), "--bpp", "4", *FAST]
+    assert main(argv) == 2 and out.read_bytes() == b"older"
+    assert _err_lines(capsys) == [f"rdptheory compress: error: output {out} already exists; "
+                                  "pass --force to overwrite it"]
+    assert main([*argv, "--force"]) == 0
+    (line,) = _err_lines(capsys)
+    assert line.startswith("rdptheory: warning: image") and "alpha channel" in line
+    assert out.read_bytes()[:4] == b"RDPI"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "a.rdp"]
+
+
+def test_a_failing_write_leaves_no_output(png, tmp_path, capsys, monkeypatch):
+    data = tmp_path / "a.rdp"
+    assert main(["compress", str(png), str(data), "--bpp", "4", *FAST]) == 0
+
+    def broken_save(self, fp, format=None, **kw):  # half a file, then the disk fills up
+        pathlib.Path(fp).write_bytes(b"\x89PNG half")
+        raise OSError(28, "No space left on device", str(fp))
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    assert main(["decompress", str(data), str(tmp_path / "o.png"), "--backend", "numpy",
+                 "--ode-steps", "2"]) == 2
+    (line,) = _err_lines(capsys)
+    assert line.startswith("rdptheory decompress: error:") and "No space left" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.rdp"]
+
+
+@pytest.mark.parametrize("exc, code, needle", [
+    (RuntimeError("boom"), 1, "internal error: RuntimeError: boom (a bug; rerun with "
+                              "RDPTHEORY_DEBUG=1"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (ValueError(f"D must be > 0, got {np.float64(0.0)!r}\nsecond line"), 2,
+     "error: D must be > 0, got 0.0 second line"),
+    (MemoryError(), 2, "error: out of memory"),
+])
+def test_boundary_prints_one_line(monkeypatch, capsys, exc, code, needle):
+    from rdptheory.cli import _images
+
+    def fail(args):
+        raise exc
+
+    monkeypatch.setattr(_images, "_cmd_compress", fail)
+    monkeypatch.delenv("RDPTHEORY_DEBUG", raising=False)
+    assert main(["compress", "x.png", "y.rdp", "--bpp", "1"]) == code
+    (line,) = _err_lines(capsys)
+    assert line.startswith("rdptheory compress: ") and needle in line, line
+    monkeypatch.setenv("RDPTHEORY_DEBUG", "1")  # the traceback on request
+    with pytest.raises(type(exc)):
+        main(["compress", "x.png", "y.rdp", "--bpp", "1"])
