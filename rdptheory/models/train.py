@@ -16,7 +16,9 @@ codec visits gets equal training weight, with a margin of 2× above and 5× belo
 leave the ladder's first steps untrained.
 
 Optimisation: AdamW (lr 1e-3, linear warm-up, cosine decay to 2% of the peak), gradient
-clipping at 1, an EMA of the weights (decay 0.998) which is what is saved. Every batch is a pure
+clipping at 1, an EMA of the weights (decay ``min(0.998, (1 + k)/(10 + k))`` at step ``k``,
+the usual warm-up so that the random initialisation leaves the average quickly) which is what
+is saved. SIGTERM/SIGINT write a checkpoint before exiting. Every batch is a pure
 function of ``(seed, step)`` and the state checkpoint holds model, EMA, optimiser and step, so
 ``--resume`` continues bit for bit as the uninterrupted run in ``--steps`` mode (in
 ``--minutes`` mode the cosine runs over wall time, so the learning rates depend on speed).
@@ -35,6 +37,7 @@ import json
 import math
 import os
 import pathlib
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -178,9 +181,10 @@ class Trainer:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
+        decay = min(cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))
         with torch.no_grad():
             for pe, pm in zip(self.ema.parameters(), self.model.parameters(), strict=True):
-                pe.lerp_(pm, 1.0 - cfg.ema_decay)
+                pe.lerp_(pm, 1.0 - decay)
         self.step += 1
         return float(loss.detach())
 
@@ -285,7 +289,10 @@ def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: floa
               f"loss {loss:.4f}  held-out PSNR {table}", flush=True)
         losses.clear()
 
-    while True:
+    stop: list[int] = []
+    old_handlers = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum))
+                    for sig in (signal.SIGTERM, signal.SIGINT)}
+    while not stop:
         if steps is not None and trainer.step >= steps:
             break
         if budget is not None and trainer.elapsed >= budget:
@@ -302,7 +309,11 @@ def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: floa
             checkpoint()
             last_ckpt = time.monotonic()
     bar.close()
+    for sig, handler in old_handlers.items():
+        signal.signal(sig, handler)
     checkpoint()
+    if stop:
+        print(f"stopped by signal {stop[0]} at step {trainer.step}", flush=True)
     return trainer
 
 
