@@ -132,3 +132,55 @@ def test_hub_id_without_local_files_fails_at_once(tmp_path):
     (tmp_path / "vae").mkdir()
     with pytest.raises((FileNotFoundError, OSError)):
         LatentDiffusionModel(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def edm_dir(tmp_path_factory):
+    from rdptheory.models.unet import EDMPreconditioning, save_preconditioning
+
+    d = tmp_path_factory.mktemp("edm")
+    _tiny_unet().save_pretrained(d)
+    save_preconditioning(d, EDMPreconditioning(sigma_data=0.5, sigma_min=0.02, sigma_max=20.0))
+    return d
+
+
+def test_edm_denoise_is_the_karras_preconditioned_network(edm_dir):
+    m = load_model(str(edm_dir))
+    assert isinstance(m, PixelDiffusionModel) and m.parameterization == "edm"
+    y = np.random.default_rng(3).normal(size=(2, 3, 16, 16))
+    s = np.array([0.1, 3.0])
+    # [KAAL22] Table 1 in VE coordinates, computed here in float64 around the raw network
+    sd2 = 0.25
+    c_skip, c_out = sd2 / (s**2 + sd2), 0.5 * s / np.sqrt(s**2 + sd2)
+    c_in = 1 / np.sqrt(s**2 + sd2)
+    c_noise = 1000 * (np.log(s) - np.log(0.02)) / (np.log(20.0) - np.log(0.02))
+    b = (slice(None), None, None, None)
+    with torch.no_grad():
+        f = m.unet(torch.from_numpy(c_in[b] * y).float(),
+                   torch.from_numpy(c_noise).float()).sample.double().numpy()
+    np.testing.assert_allclose(m.denoise(y, s**2), c_skip[b] * y + c_out[b] * f,
+                               rtol=0, atol=2e-6)
+    np.testing.assert_allclose(m.score(y, s**2), (m.denoise(y, s**2) - y) / (s**2)[b])
+
+
+def test_edm_fingerprint_covers_the_preconditioning(edm_dir, tmp_path):
+    from rdptheory.models.unet import EDMPreconditioning, save_preconditioning
+
+    _tiny_unet().save_pretrained(tmp_path)
+    save_preconditioning(tmp_path, EDMPreconditioning(sigma_data=0.6, sigma_min=0.02,
+                                                      sigma_max=20.0))
+    assert PixelDiffusionModel(tmp_path).fingerprint() != PixelDiffusionModel(
+        edm_dir).fingerprint()
+
+
+def test_model_calls_restore_the_callers_torch_settings(edm_dir):
+    m = PixelDiffusionModel(edm_dir, name="tiny-edm")
+    assert m.name == "tiny-edm"
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        m.denoise(np.zeros((1, 3, 8, 8)), 0.5)
+        assert torch.get_num_threads() == 2
+        assert not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.set_num_threads(old)
