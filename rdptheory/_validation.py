@@ -6,6 +6,7 @@ Public functions call these once; inner helpers trust their inputs. Each raises 
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
 import numpy as np
@@ -15,12 +16,57 @@ Perception = Literal["w2sq", "kl_forward", "kl_reverse"]
 PERCEPTIONS: tuple[str, ...] = ("w2sq", "kl_forward", "kl_reverse")
 
 
-def as_float_array(x: npt.ArrayLike, name: str) -> np.ndarray:
-    """``x`` as a float64 array; raise ``TypeError`` for non-numeric, ``ValueError`` for NaN."""
+def _describe(x: object) -> str:
+    """The type of ``x`` for an error message (the dtype for arrays, never a numpy repr)."""
+    if isinstance(x, np.ndarray):
+        return f"an array of dtype {x.dtype}"
+    if isinstance(x, np.generic):
+        return f"a numpy {x.dtype}"
+    return type(x).__name__
+
+
+def fmt(value: object) -> str:
+    """A number for an error message: ``0.0``, never ``np.float64(0.0)``."""
     try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real number or array of real numbers") from exc
+        return repr(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def as_float_array(x: npt.ArrayLike, name: str) -> np.ndarray:
+    """``x`` as a float64 array: real numbers and real (int/float) arrays only.
+
+    ``bool``, ``str``/``bytes``, complex numbers, ``None`` and object arrays raise
+    ``TypeError`` (strict types: ``rdp(True, ...)`` or ``rdp("0.5", ...)`` is a bug in the
+    caller, not an input); NaN raises ``ValueError``.
+
+    >>> as_float_array([1, 2.5], "x").tolist()
+    [1.0, 2.5]
+    >>> as_float_array(True, "D")
+    Traceback (most recent call last):
+    ...
+    TypeError: D must be a real number or an array of real numbers, got bool
+    """
+    bad = f"{name} must be a real number or an array of real numbers, got {_describe(x)}"
+    if isinstance(x, (bool, np.bool_, str, bytes)) or x is None:
+        raise TypeError(bad)
+    if isinstance(x, numbers.Real) and not isinstance(x, np.generic):
+        try:  # Python ints beyond float64 range, Fraction, Decimal: one conversion
+            a = np.asarray(float(x), dtype=np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} = {x} is beyond the float64 range") from None
+    else:
+        try:
+            raw = np.asarray(x)
+        except (TypeError, ValueError) as exc:  # ragged nested sequences
+            raise TypeError(bad) from exc
+        if raw.dtype.kind not in "iuf":
+            plain = not isinstance(x, (np.ndarray, list, tuple))
+            kind = "bool" if raw.dtype.kind == "b" else _describe(x if plain else raw)
+            raise TypeError(
+                f"{name} must be a real number or an array of real numbers, got {kind}"
+            )
+        a = raw.astype(np.float64)
     if np.isnan(a).any():
         raise ValueError(f"{name} must not contain NaN")
     return a
@@ -30,9 +76,9 @@ def check_positive(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> n
     """Float array with every entry > 0 (and finite unless ``allow_inf``)."""
     a = as_float_array(x, name)
     if not allow_inf and not np.isfinite(a).all():
-        raise ValueError(f"{name} must be finite, got {a[~np.isfinite(a)].ravel()[:3]}")
+        raise ValueError(f"{name} must be finite, got {fmt(a[~np.isfinite(a)].ravel()[0])}")
     if (a <= 0).any():
-        raise ValueError(f"{name} must be > 0, got min {a.min()!r}")
+        raise ValueError(f"{name} must be > 0, got {fmt(a.min())}")
     return a
 
 
@@ -40,9 +86,9 @@ def check_nonnegative(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -
     """Float array with every entry >= 0 (and finite unless ``allow_inf``)."""
     a = as_float_array(x, name)
     if not allow_inf and not np.isfinite(a).all():
-        raise ValueError(f"{name} must be finite, got {a[~np.isfinite(a)].ravel()[:3]}")
+        raise ValueError(f"{name} must be finite, got {fmt(a[~np.isfinite(a)].ravel()[0])}")
     if (a < 0).any():
-        raise ValueError(f"{name} must be >= 0, got min {a.min()!r}")
+        raise ValueError(f"{name} must be >= 0, got {fmt(a.min())}")
     return a
 
 

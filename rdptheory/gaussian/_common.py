@@ -8,11 +8,16 @@ and the vocabulary of regimes (THEORY.md §1-§2) used by records, the CLI and
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import functools
+from collections.abc import Callable
+from typing import Literal, ParamSpec, TypeVar, get_args
 
 import numpy as np
+import numpy.typing as npt
 
+from rdptheory import _validation as _v
 from rdptheory._units import Unit, nats_to, to_nats
+from rdptheory._validation import fmt
 
 #: A Python float for 0-d results, a float64 ndarray otherwise (scalar in, float out).
 FloatOrArray = float | np.ndarray
@@ -60,3 +65,110 @@ def check_scalar(x: np.ndarray, name: str, vectorised: str) -> float:
 def convert_rate(rate: FloatOrArray, unit_from: Unit, unit_to: Unit) -> FloatOrArray:
     """A rate given in ``unit_from`` expressed in ``unit_to`` (for the records' properties)."""
     return as_output(nats_to(to_nats(rate, unit_from), unit_to))
+
+
+#: Supported magnitudes of every finite, non-zero D, P, R, variance and noise variance.
+#: Inside it no intermediate quantity (ratios, their squares, Lagrange multipliers) leaves
+#: float64; the formulas are scale-invariant (R(D, P) depends on D/s², P/s² for W₂²), so a
+#: problem outside it is rescaled, not lost.  0 and inf are allowed where documented.
+MAGNITUDE_RANGE: tuple[float, float] = (1e-100, 1e100)
+
+
+def check_magnitude(
+    a: np.ndarray, name: str, *, rate: bool = False, lower: bool = True
+) -> np.ndarray:
+    """``a`` if every finite non-zero entry lies in :data:`MAGNITUDE_RANGE`, else ``ValueError``.
+
+    ``lower=False`` checks only the upper end (budgets P and R: tiny values are harmless).
+
+    >>> check_magnitude(np.array([0.0, 1.0, np.inf]), "P").tolist()
+    [0.0, 1.0, inf]
+    >>> check_magnitude(np.array(5e-324), "D")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: D = 5e-324 is outside the supported range [1e-100, 1e+100]; rescale ...
+    """
+    lo, hi = MAGNITUDE_RANGE
+    mag = np.abs(a)
+    bad = np.isfinite(mag) & (mag != 0.0) & (((mag < lo) & lower) | (mag > hi))
+    if bad.any():
+        hint = (
+            "the distortion at such a rate is below float64 resolution"
+            if rate
+            else "rescale D, P and the variances together (the results are scale-invariant)"
+        )
+        raise ValueError(
+            f"{name} = {fmt(a[bad].ravel()[0])} is outside the supported range "
+            f"[{lo:g}, {hi:g}]; {hint}"
+        )
+    return a
+
+
+def check_positive(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """:func:`rdptheory._validation.check_positive` within :data:`MAGNITUDE_RANGE`."""
+    return check_magnitude(_v.check_positive(x, name, allow_inf=allow_inf), name)
+
+
+def check_nonnegative(
+    x: npt.ArrayLike, name: str, *, allow_inf: bool = False, rate: bool = False
+) -> np.ndarray:
+    """:func:`rdptheory._validation.check_nonnegative`, at most ``MAGNITUDE_RANGE[1]``.
+
+    Used for budgets (P, R, ρ) and nothing else, where values near 0 are harmless.
+    """
+    a = _v.check_nonnegative(x, name, allow_inf=allow_inf)
+    return check_magnitude(a, name, rate=rate, lower=False)
+
+
+def check_variances(variances: npt.ArrayLike, name: str = "variances") -> np.ndarray:
+    """:func:`rdptheory._validation.check_variances` within :data:`MAGNITUDE_RANGE`."""
+    return check_magnitude(_v.check_variances(variances, name), name)
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _contains_nan(out: object, skip: tuple[str, ...]) -> str | None:
+    """Name of the first float field of ``out`` (a record or an array) holding NaN."""
+    fields = out._asdict() if hasattr(out, "_asdict") else {"result": out}
+    for field, value in fields.items():
+        if field in skip or isinstance(value, str):
+            continue
+        a = np.asarray(value)
+        if a.dtype.kind == "f" and np.isnan(a).any():
+            return str(field)
+    return None
+
+
+def guarded(*, nan_fields: tuple[str, ...] = ()) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
+    """Evaluate a public closed form without leaking floating-point warnings.
+
+    The body runs under ``np.errstate(all="ignore")`` (limits such as ``log(0) = -inf`` are
+    intended); if it nevertheless produces NaN (outside ``nan_fields``, which a record
+    documents) or fails arithmetically, the caller gets a one-line ``ValueError`` instead of
+    a wrong number or a ``ZeroDivisionError``.
+    """
+
+    def decorate(func: Callable[_P, _T]) -> Callable[_P, _T]:
+        @functools.wraps(func)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            try:
+                with np.errstate(all="ignore"):
+                    out = func(*args, **kwargs)
+            except (ZeroDivisionError, OverflowError, FloatingPointError) as exc:
+                raise ValueError(
+                    f"{func.__name__}: the inputs leave the float64 range of this formula "
+                    f"({exc}); rescale the problem"
+                ) from None
+            field = _contains_nan(out, nan_fields)
+            if field is not None:
+                raise ValueError(
+                    f"{func.__name__}: the inputs leave the float64 range of this formula "
+                    f"(NaN in {field}); rescale the problem"
+                )
+            return out
+
+        return wrapper
+
+    return decorate

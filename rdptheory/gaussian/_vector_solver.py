@@ -52,7 +52,7 @@ def solve_eps(kappa: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
         return eps, np.sqrt(np.maximum(kappa - 1.0, 0.0) / kappa)
     if a <= 0.0:
         # P = 0: c/(1 − c²) = κ, i.e. κε² − (2κ + 1)ε + 1 = 0; rationalised roots
-        root = np.sqrt(4.0 * kappa**2 + 1.0)
+        root = np.hypot(2.0 * kappa, 1.0)  # √(4κ² + 1) without overflow at huge κ
         return 2.0 / (2.0 * kappa + 1.0 + root), 2.0 * kappa / (1.0 + root)
     eps = _newton_eps(kappa, a)
     c = 1.0 - eps

@@ -17,9 +17,16 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to
-from rdptheory._validation import check_nonnegative, check_positive, check_rho
-from rdptheory._validation import check_variances as _check_variances
-from rdptheory.gaussian._common import FloatOrArray, as_output, convert_rate
+from rdptheory._validation import check_rho
+from rdptheory.gaussian._common import (
+    FloatOrArray,
+    as_output,
+    check_nonnegative,
+    check_positive,
+    convert_rate,
+    guarded,
+)
+from rdptheory.gaussian._common import check_variances as _check_variances
 from rdptheory.gaussian.vector import drp_vector, rdp_vector, rdp_vector_solution
 
 __all__ = [
@@ -150,6 +157,7 @@ def _log_mmse_gain(lam: np.ndarray, t2: np.ndarray) -> np.ndarray:
     return -0.5 * np.log1p(t2 / lam)
 
 
+@guarded()
 def dp_awgn(P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike) -> DPAWGN:
     """Distortion-perception function D(P) of estimating X from Y = X + tN [FMM21].
 
@@ -216,6 +224,7 @@ def _single_alpha(P: np.ndarray, w2sq_mmse: float) -> np.ndarray:
     return np.maximum(1.0 - np.sqrt(P) / np.sqrt(w2sq_mmse), 0.0)
 
 
+@guarded()
 def score_scaled_point(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> ScoreScaledPoint:
@@ -277,6 +286,7 @@ def _linear_decoder_point(
     return ScoreScaledPoint(float(nats_to(rate_nats, unit)), as_output(mse), as_output(w2sq), unit)
 
 
+@guarded()
 def per_direction_point(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> ScoreScaledPoint:
@@ -323,6 +333,7 @@ def per_direction_point(
     return _linear_decoder_point(lam, t2, rho * _log_mmse_gain(lam, t2), unit)
 
 
+@guarded()
 def per_direction_rho(
     P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
 ) -> np.ndarray:
@@ -361,6 +372,7 @@ def per_direction_rho(
     return 1.0 + np.log1p(-(1.0 - alpha) * one_minus_c) / log_c
 
 
+@guarded()
 def score_scaled_gap(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> FloatOrArray:
@@ -411,6 +423,7 @@ def _against_single_alpha(
     return point, np.asarray(point.mse), single_alpha
 
 
+@guarded()
 def score_scaled_dp_gap(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
 ) -> FloatOrArray:
@@ -443,6 +456,7 @@ def score_scaled_dp_gap(
     return as_output(_db(mse / single_alpha))
 
 
+@guarded()
 def score_scaled_loss(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
 ) -> ScoreScaledLoss:
@@ -488,6 +502,7 @@ def score_scaled_loss(
     )
 
 
+@guarded(nan_fields=("rho",))
 def shaped_noise_point(
     D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> ShapedNoisePoint:

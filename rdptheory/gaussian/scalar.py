@@ -31,6 +31,7 @@ from rdptheory.gaussian._common import (
     as_output,
     broadcast_named,
     convert_rate,
+    guarded,
 )
 from rdptheory.gaussian._kl_forward import min_second_moment_ratio
 from rdptheory.gaussian._lambert import expm1mx, gaussian_kl_floor_log_ratio
@@ -96,20 +97,33 @@ def _rate_nats_of_correlation(c: np.ndarray, omc: np.ndarray) -> np.ndarray:
         return np.where(c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(omc))
 
 
-def _rdp_core_nats(d: np.ndarray, lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
-    """The core formula of THEORY.md §1 for a unit-variance source, ``d = D/s²``, in nats.
+def _log_ratio(D: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """``log(D/s²)``, also where the ratio leaves float64 (then as ``log D - log s²``)."""
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        d = D / var
+        in_range = (d > 1e-300) & (d < 1e300)
+        return np.where(in_range, np.log(np.where(in_range, d, 1.0)), np.log(D) - np.log(var))
 
-    Derived; for w2sq it is [ZQCK21] Thm 2.
+
+def _rdp_core_nats(D: np.ndarray, var: np.ndarray, lo: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """The core formula of THEORY.md §1 in nats, on the unit-variance source ``d = D/s²``.
+
+    Derived; for w2sq it is [ZQCK21] Thm 2.  ``log d`` is taken as ``log D - log s²`` so that
+    a ratio below float64 range (D = 5e-324, s² = 1e308) still gives the finite rate; where
+    ``d`` underflows to 0 every regime's rate is ``-½ log d`` to float64 precision.
     """
+    d = D / var
     zero_rate, inactive = _regime_masks(d, lo)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r_inactive = -0.5 * np.log(d)
+        log_d = _log_ratio(D, var)
         c = (1.0 + lo**2 - d) / (2.0 * lo)
         r_both = _rate_nats_of_correlation(c, _one_minus_c2(d, lo, gap))
-    return np.where(zero_rate, 0.0, np.where(inactive, r_inactive, r_both))
+    r_both = np.where(d == 0.0, -0.5 * log_d, r_both)
+    return np.where(zero_rate, 0.0, np.where(inactive, -0.5 * log_d, r_both))
 
 
 # --------------------------------------------------------------------------- public API
+@guarded()
 def rate_distortion(
     D: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> FloatOrArray:
@@ -141,11 +155,11 @@ def rate_distortion(
     D, var = broadcast_named(
         D=check_positive(D, "D", allow_inf=True), variance=_check_variance(variance)
     )
-    with np.errstate(divide="ignore"):
-        r = np.maximum(0.0, -0.5 * np.log(D / var))  # same expression as in rdp's core
+    r = np.maximum(0.0, -0.5 * _log_ratio(D, var))  # same expression as in rdp's core
     return as_output(nats_to(r, unit))
 
 
+@guarded()
 def min_reconstruction_std(
     P: npt.ArrayLike, variance: npt.ArrayLike, *, perception: Perception = "w2sq"
 ) -> FloatOrArray:
@@ -186,6 +200,7 @@ def min_reconstruction_std(
     return as_output(np.sqrt(var) * _unit_floor(P, var, perception)[0])
 
 
+@guarded()
 def rdp(
     D: npt.ArrayLike,
     P: npt.ArrayLike,
@@ -236,9 +251,10 @@ def rdp(
     perception = check_perception(perception)
     D, P, var = _check_dpv(D, P, variance)
     lo, gap = _unit_floor(P, var, perception)
-    return as_output(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
+    return as_output(nats_to(_rdp_core_nats(D, var, lo, gap), unit))
 
 
+@guarded()
 def kl_forward_min_second_moment(P: npt.ArrayLike, variance: npt.ArrayLike) -> FloatOrArray:
     """``min E_q[X²]`` over all densities q with ``KL(N(0, s²) ‖ q) ≤ P``.
 
@@ -284,6 +300,7 @@ def _lower_bound_ratio(P: np.ndarray) -> np.ndarray:
     return np.minimum(ratio, gauss).reshape(P.shape)
 
 
+@guarded()
 def rdp_kl_forward_lower_bound(
     D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> FloatOrArray:
@@ -325,9 +342,10 @@ def rdp_kl_forward_lower_bound(
     ratio = _lower_bound_ratio(P)
     lo = np.sqrt(ratio)
     gap = (1.0 - ratio) / (1.0 + lo)  # 1 - lo without cancellation
-    return as_output(nats_to(_rdp_core_nats(D / var, lo, gap), unit))
+    return as_output(nats_to(_rdp_core_nats(D, var, lo, gap), unit))
 
 
+@guarded()
 def drp(
     R: npt.ArrayLike,
     P: npt.ArrayLike,
@@ -440,6 +458,7 @@ def _optimal_recon(
     return h, c, omc, zero_rate, inactive
 
 
+@guarded()
 def test_channel(
     D: npt.ArrayLike,
     P: npt.ArrayLike,

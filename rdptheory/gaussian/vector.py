@@ -18,17 +18,20 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
-from rdptheory._validation import check_covariance, check_nonnegative, check_positive
-from rdptheory._validation import check_variances as _check_variances
+from rdptheory._validation import check_covariance, fmt
 from rdptheory.gaussian import _vector_solver as _solver
 from rdptheory.gaussian._common import (
     FloatOrArray,
     Regime,
     as_output,
     broadcast_named,
+    check_nonnegative,
+    check_positive,
     check_scalar,
     convert_rate,
+    guarded,
 )
+from rdptheory.gaussian._common import check_variances as _check_variances
 
 __all__ = [
     "WaterFilling",
@@ -115,6 +118,7 @@ class RDPVectorSolution(NamedTuple):
         return float(convert_rate(self.rate_nats, "nats", "bits"))
 
 
+@guarded()
 def water_filling(D: npt.ArrayLike, variances: npt.ArrayLike) -> WaterFilling:
     """Reverse water-filling for the diagonal Gaussian source N(0, diag(λ)).
 
@@ -168,6 +172,7 @@ def _water_level(D: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return np.where((m >= n) | (D >= lam.sum()), lam_sorted[-1], level)
 
 
+@guarded()
 def rate_distortion_vector(
     D: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> FloatOrArray:
@@ -211,6 +216,7 @@ def rate_distortion_vector(
     return as_output(nats_to(rate.reshape(D.shape), unit))
 
 
+@guarded()
 def covariance_spectrum(cov: npt.ArrayLike) -> Spectrum:
     """Eigendecompose a full covariance Σ = U diag(λ) Uᵀ (λ in decreasing order).
 
@@ -369,6 +375,7 @@ def _assemble(
     )  # fmt: skip
 
 
+@guarded()
 def rdp_vector_solution(
     D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike
 ) -> RDPVectorSolution:
@@ -412,6 +419,7 @@ def rdp_vector_solution(
     return _solve_rdp(D_, P_, lam)
 
 
+@guarded()
 def drp_vector_solution(
     R: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> RDPVectorSolution:
@@ -450,9 +458,26 @@ def drp_vector_solution(
     """
     unit = check_unit(unit)
     lam = _check_variances(variances)
-    R_ = check_scalar(check_nonnegative(R, "R"), "R", "drp_vector")
+    R_ = check_scalar(check_nonnegative(R, "R", rate=True), "R", "drp_vector")
     P_ = check_scalar(check_nonnegative(P, "P", allow_inf=True), "P", "drp_vector")
-    return _solve_drp(float(to_nats(R_, unit)), P_, lam)
+    return _solve_drp(float(_rate_nats_in_range(np.asarray(R_), unit, lam.size)), P_, lam)
+
+
+#: Largest rate per component (nats) of the vector D(R, P): beyond it the water level
+#: e^{-2R/n} leaves float64 together with the multipliers (D(R, P) < 1e-87 of the variances).
+MAX_RATE_NATS_PER_COMPONENT = 100.0
+
+
+def _rate_nats_in_range(R: np.ndarray, unit: Unit, n: int) -> np.ndarray:
+    """``R`` in nats; ``ValueError`` above :data:`MAX_RATE_NATS_PER_COMPONENT` per component."""
+    r = to_nats(R, unit)
+    if (r > MAX_RATE_NATS_PER_COMPONENT * n).any():
+        raise ValueError(
+            f"R = {fmt(R[r > MAX_RATE_NATS_PER_COMPONENT * n].ravel()[0])} {unit} is more than "
+            f"{MAX_RATE_NATS_PER_COMPONENT:g} nats per component (n = {n}): D(R, P) is then "
+            "below float64 resolution of the variances"
+        )
+    return r
 
 
 _Solver = Callable[[float, float, np.ndarray], RDPVectorSolution]
@@ -468,6 +493,7 @@ def _solve_each(
     return rate_nats, distortion
 
 
+@guarded()
 def rdp_vector(
     D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> FloatOrArray:
@@ -508,6 +534,7 @@ def rdp_vector(
     return as_output(nats_to(rate_nats, unit))
 
 
+@guarded()
 def drp_vector(
     R: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
 ) -> FloatOrArray:
@@ -547,7 +574,7 @@ def drp_vector(
     unit = check_unit(unit)
     lam = _check_variances(variances)
     R_, P_ = broadcast_named(
-        R=check_nonnegative(R, "R"), P=check_nonnegative(P, "P", allow_inf=True)
+        R=check_nonnegative(R, "R", rate=True), P=check_nonnegative(P, "P", allow_inf=True)
     )
-    _, distortion = _solve_each(_solve_drp, to_nats(R_, unit), P_, lam)
+    _, distortion = _solve_each(_solve_drp, _rate_nats_in_range(R_, unit, lam.size), P_, lam)
     return as_output(distortion)
