@@ -3,6 +3,7 @@ prefix decoding and clean failures on bad files."""
 
 import numpy as np
 import pytest
+from rdptheory.kernels import available_backends
 
 from rdptheory.images import _format
 from rdptheory.images.codec import (
@@ -15,7 +16,7 @@ from rdptheory.images.codec import (
 )
 from rdptheory.images.datasets import bundled_image
 from rdptheory.images.metrics import psnr
-from rdptheory.images.models import PatchGMMImageModel
+from rdptheory.images.models import PatchGMMImageModel, default_model
 
 CONFIG = CodecConfig(backend="numpy", n_levels=16)
 RHOS = (1.0, 1.5, 2.0)
@@ -32,14 +33,37 @@ def coded(image):
     return compress_with_report(image, noise_var=0.003, seed=3, config=CONFIG)
 
 
-def test_round_trip_state_is_bit_exact_and_decoding_deterministic(image, coded):
-    from rdptheory.images.models import default_model
-
+@pytest.mark.parametrize("backend", [  # triton runs interpreted on CPU here: ~1 min
+    pytest.param(b, marks=pytest.mark.slow) if b == "triton" else b for b in available_backends()])
+def test_decoder_state_is_the_encoders_bit_for_bit(coded, backend):
+    """The replayed chain on every backend equals the state the (numpy) encoder sent."""
     stream = _format.unpack_stream(coded.data)
-    y = _replay(stream, default_model(), stream.header.n_steps, "numpy")
-    assert np.array_equal(y, coded.state)
-    a, b = (decompress(coded.data, rho=1.0, backend="numpy") for _ in range(2))
-    assert a.shape == image.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+    y = _replay(stream, default_model(), stream.header.n_steps, backend)
+    assert y.dtype == coded.state.dtype == np.float64
+    np.testing.assert_array_equal(y, coded.state)
+
+
+def test_decoded_image_is_the_pf_ode_of_the_encoders_state(image, coded):
+    from rdptheory.diffusion import decode
+    from rdptheory.images.datasets import from_model_space
+
+    model = default_model()
+    x_hat = decode(model, coded.state, coded.noise_var, 1.0, schedule="vp", solver="heun",
+                   steps=24)
+    want = from_model_space(np.asarray(model.from_code_space(x_hat))[0][:, :13, :18])
+    got = decompress(coded.data, rho=1.0, backend="numpy")
+    assert got.shape == image.shape and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, want)
+
+
+def test_truncated_file_is_the_file_the_encoder_writes_when_it_stops_there(image, coded):
+    t = CONFIG.t_max * (CONFIG.t_min / CONFIG.t_max) ** (np.arange(16) / 15)
+    early = compress_with_report(image, noise_var=float(t[4] ** 2) * (1 - 1e-9), seed=3,
+                                 config=CONFIG)
+    assert early.n_steps == 5
+    assert truncate(coded.data, 5) == early.data
+    stream = _format.unpack_stream(coded.data)
+    np.testing.assert_array_equal(_replay(stream, default_model(), 5, "numpy"), early.state)
 
 
 def test_bpp_is_the_file_size(image, coded):
