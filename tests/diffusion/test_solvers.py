@@ -51,10 +51,14 @@ def test_rho2_is_mmse_and_rho1_preserves_gaussian_law():
     np.testing.assert_allclose(
         decode(m, y, 0.8, 2.0, solver="adaptive"), m.posterior_mean(y, 0.8), rtol=1e-9, atol=1e-9
     )
-    # ρ = 1: the map Σ^{1/2}(Σ+t²I)^{-1/2} sends N(μ, Σ + t²I) to N(μ, Σ)
+    # ρ = 1: the PF-ODE is the map A = Σ^{1/2}(Σ+t²I)^{-1/2}, which sends N(μ, Σ + t²I) to
+    # N(μ, Σ) (A (Σ + t²I) Aᵀ = Σ); the numerical decoder must apply that A
     w, U = np.linalg.eigh(COV)
     A = U @ np.diag(np.sqrt(w / (w + 0.8))) @ U.T
     np.testing.assert_allclose(A @ (COV + 0.8 * np.eye(3)) @ A.T, COV, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(decode(m, y, 0.8, 1.0, solver="adaptive"),
+                               np.asarray(m.mean) + (y - np.asarray(m.mean)) @ A.T,
+                               rtol=1e-8, atol=1e-8)
 
 
 @pytest.mark.parametrize("schedule", ["vp", "ve", "vp-cosine", "edm"])
