@@ -25,9 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rdptheory._io import check_output_dir, staged_files
+
+    out = check_output_dir(args.out, force=args.force)  # before the heavy imports
     from rdptheory.figures import make_all
 
-    out = check_output_dir(args.out, force=args.force)
     with staged_files(out) as stage:  # each file appears whole or not at all
         figs = make_all(stage, quick=args.quick, only=args.only, progress=None)
     for fig in figs:

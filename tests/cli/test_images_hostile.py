@@ -134,20 +134,53 @@ def test_bad_input_file(work, case, needle):
     _survives(folder, original)
 
 
+def _sys_is_read_only() -> bool:
+    try:
+        with open("/sys/rdptheory-probe", "wb"):
+            pass
+    except OSError:
+        return os.path.isdir("/sys")
+    os.unlink("/sys/rdptheory-probe")
+    return False
+
+
 @pytest.mark.parametrize("case, needle", [
     ("directory", "is a directory"), ("devfull", "not a regular file"),
     ("missing-folder", "does not exist"), ("folder-is-a-file", "not a directory"),
+    ("unwritable-folder", "cannot write to the folder"),
 ])
 def test_bad_output_path(work, case, needle):
     folder, original = work
+    if case == "unwritable-folder" and not _sys_is_read_only():  # root writes anywhere else
+        pytest.skip("needs a read-only /sys")
     (folder / "plainfile").write_text("x")
     out = {"directory": str(folder), "devfull": "/dev/full",
-           "missing-folder": "nowhere/o.rdp", "folder-is-a-file": "plainfile/o.rdp"}[case]
+           "missing-folder": "nowhere/o.rdp", "folder-is-a-file": "plainfile/o.rdp",
+           "unwritable-folder": "/sys/o.rdp"}[case]
     proc = run_cli("compress", "a.png", out, "--bpp", "1", *FAST, cwd=folder)
     line = assert_clean_error(proc)
     assert needle in line.lower(), line
     assert sorted(p.name for p in folder.iterdir()) == ["a.png", "plainfile"]  # no temp files
     _survives(folder, original)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["report", "--out", "prev", "--quick"], "already holds report.json; pass --force"),
+    (["figures", "--out", "prev", "--quick"], "already holds"),
+    (["figures", "--out", "a.png"], "is not a folder"),
+])
+def test_report_and_figures_do_not_overwrite(work, argv, needle):
+    folder, original = work
+    (folder / "prev").mkdir()
+    (folder / "prev" / "report.json").write_text("{}")
+    assert_clean_error(run_cli(*argv, cwd=folder), needle)
+    assert _names_in(folder / "prev") == ["report.json"]
+    assert (folder / "prev" / "report.json").read_text() == "{}"
+    _survives(folder, original)
+
+
+def _names_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
 
 
 # ---- rows: 12000×12000 PNG of zeros, 30000×30000 PNG header -------------------------------
