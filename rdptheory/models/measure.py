@@ -1,0 +1,141 @@
+"""Held-out figures of an image model: denoising PSNR per noise level and the chain's bits/dim.
+
+``python -m rdptheory.models.measure [--model unet] [--against gmm]`` prints, for the held-out
+strips of the training photographs (:mod:`rdptheory.models.data`) and for 128×128 crops of
+scikit-learn's china and flower (never trained on):
+
+- the PSNR (peak 255, after rounding to 8 bits, mean over crops) of the noisy input and of each
+  model's ``E[X | y]`` at noise std ``t ∈ {0.04, 0.1, 0.2, 0.4, 0.8, 1.6}`` (one noise draw per
+  level, seed 1234), the table format of ``shared/notes/image-prior-measurements.md``;
+- the ideal rate of the codec's chain down to ``t_min`` in bits per dimension: the sum of the
+  step KLs of :mod:`rdptheory.images` on the default ladder (``t_max = 5`` to ``t_min = 0.05``,
+  32 levels), i.e. the file's index bits without RCC overhead or side information,
+
+  .. math::
+
+      R = \\mathrm{KL}\\big(N(x, t_0^2) \\,\\|\\, N(0, (t_0^2 + 1))\\big)
+          + \\sum_{i \\ge 1} \\Big(1 - \\frac{t_i^2}{t_{i-1}^2}\\Big)
+            \\frac{\\lVert x - \\hat x_0(y_{i-1}) \\rVert^2}{2 t_i^2},
+
+  with ``y_i`` drawn from the chain's target ``q`` (seed fixed). As the ladder gets finer this
+  tends to the I-MMSE integral ``∫ mse(t)/t³ dt`` of the model's denoising error (our
+  derivation from the step KL). Divided by ``3·H·W·ln 2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from rdptheory.models.train import VALIDATION_LEVELS, denoising_psnr
+
+#: The codec's default ladder (``CodecConfig``): t_max, t_min, levels.
+DEFAULT_LADDER = (5.0, 0.05, 32)
+
+
+def unseen_crops(size: int = 128) -> np.ndarray:
+    """Two ``size × size`` crops each of china and flower (centre and upper-left quarter),
+    float64 ``(4, 3, size, size)`` in ``[-1, 1]``."""
+    from rdptheory.images.datasets import bundled_image, to_model_space
+
+    out = []
+    for name in ("china", "flower"):
+        x = to_model_space(bundled_image(name).pixels)
+        h, w = x.shape[1:]
+        for r, c in (((h - size) // 2, (w - size) // 2), (h // 4 - size // 2, w // 4 - size // 2)):
+            out.append(x[:, r:r + size, c:c + size])
+    return np.stack(out)
+
+
+def heldout_crops(extra_images: str | None = None) -> np.ndarray:
+    """The validation crops of the training run (two 64×64 per held-out strip), float64."""
+    from rdptheory.models.data import holdout_crops, split_holdout, training_photographs
+
+    return holdout_crops([split_holdout(im) for im in training_photographs(extra_images)]
+                         ).astype(np.float64)
+
+
+def chain_bits_per_dim(model: Any, x: np.ndarray, ladder: tuple[float, float, int] =
+                       DEFAULT_LADDER, seed: int = 0) -> float:
+    """Ideal chain rate (module docstring) of images ``x`` (N, 3, H, W), mean bits per dim."""
+    t_max, t_min, n = ladder
+    t = t_max * (t_min / t_max) ** (np.arange(n) / (n - 1))
+    rng = np.random.default_rng(seed)
+    d = x[0].size
+    t0 = t[0]
+    v = t0**2 + 1.0
+    kl = 0.5 * (d * math.log(v / t0**2) + d * t0**2 / v - d
+                + (x.reshape(len(x), -1) ** 2).sum(1) / v)
+    y = x + t0 * rng.standard_normal(x.shape)
+    for i in range(1, n):
+        s2, t2 = t[i] ** 2, t[i - 1] ** 2
+        xhat = np.asarray(model.denoise(y, np.full(len(x), t2)), dtype=np.float64)
+        a = 1.0 - s2 / t2
+        kl = kl + a * ((x - xhat) ** 2).reshape(len(x), -1).sum(1) / (2.0 * s2)
+        y = a * x + (s2 / t2) * y + math.sqrt(s2 * a) * rng.standard_normal(x.shape)
+    return float(kl.mean() / (d * math.log(2.0)))
+
+
+def _denoiser(model: Any) -> Any:
+    return lambda y, t: np.asarray(model.denoise(y, np.full(len(y), t * t)), dtype=np.float64)
+
+
+def measure(models: dict[str, Any], sets: dict[str, np.ndarray],
+            levels: tuple[float, ...] = VALIDATION_LEVELS) -> dict[str, Any]:
+    """PSNR tables and bits/dim of every model on every crop set (see the module docstring)."""
+    out: dict[str, Any] = {}
+    for set_name, crops in sets.items():
+        rec: dict[str, Any] = {"t": list(levels), "psnr": {}, "bits_per_dim": {}}
+        for name, model in models.items():
+            r = denoising_psnr(_denoiser(model), crops, levels)
+            rec["psnr"]["noisy"] = r["noisy"]
+            rec["psnr"][name] = r["model"]
+            rec["bits_per_dim"][name] = chain_bits_per_dim(model, crops)
+        out[set_name] = rec
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The tables of :func:`measure` as Markdown."""
+    lines = []
+    for set_name, rec in result.items():
+        cols = list(rec["psnr"])
+        lines += [f"**{set_name}** (PSNR dB)", "", "| t | " + " | ".join(cols) + " |",
+                  "|---" * (len(cols) + 1) + "|"]
+        for i, t in enumerate(rec["t"]):
+            lines.append(f"| {t} | " + " | ".join(f"{rec['psnr'][c][i]:.2f}" for c in cols)
+                         + " |")
+        lines += ["", "bits/dim (chain to t_min): " + ", ".join(
+            f"{k} {v:.3f}" for k, v in rec["bits_per_dim"].items()), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rdptheory.models.measure --help``."""
+    ap = argparse.ArgumentParser(prog="python -m rdptheory.models.measure",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="unet", help="image model spec (load_model)")
+    ap.add_argument("--against", default="gmm", help="baseline model spec ('' for none)")
+    ap.add_argument("--extra-images", default=None)
+    ap.add_argument("--json", default=None, help="also write the results here")
+    a = ap.parse_args(argv)
+    from rdptheory.images.models import load_model
+
+    models = {a.model: load_model(a.model)}
+    if a.against:
+        models = {a.against: load_model(a.against), **models}
+    res = measure(models, {"held-out strips (18×64²)": heldout_crops(a.extra_images),
+                           "unseen china/flower (4×128²)": unseen_crops()})
+    print(markdown(res))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(res, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
