@@ -168,12 +168,17 @@ def _probe_writable(directory: pathlib.Path, shown: PathLike) -> None:
 
 
 def check_input_file(path: PathLike, what: str = "input") -> pathlib.Path:
-    """``path`` as a Path if it is an existing regular, readable file; a clear OSError if not."""
+    """``path`` as a Path if it is an existing regular, readable file; a clear OSError if not.
+
+    Devices and pipes are refused: ``/dev/zero`` as an input would be read forever.
+    """
     p = pathlib.Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{what} {path} does not exist; check the path")
     if p.is_dir():
         raise IsADirectoryError(f"{what} {path} is a directory; give a file")
+    if not p.is_file():  # /dev/zero, a pipe: reading could never end
+        raise OSError(f"{what} {path} is not a regular file (a device or pipe); give a file")
     if not os.access(p, os.R_OK):
         raise PermissionError(f"{what} {path} is not readable; check its permissions")
     return p

@@ -195,6 +195,10 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
     from rdptheory.images.codec import decompress
     from rdptheory.images.models import load_model
 
+    size, limit = src.stat().st_size, 4 * args.max_pixels + 4096  # 32 bits per pixel at most
+    if size > limit:
+        raise ValueError(f"input bitstream {args.input} has {size} bytes, more than a stream "
+                         f"of at most --max-pixels {args.max_pixels} pixels can hold ({limit})")
     data = src.read_bytes()
     _check_stream_size(data, args.max_pixels)
     kwargs = {}

@@ -116,10 +116,14 @@ def test_existing_output_needs_force(work):
 @pytest.mark.parametrize("case, needle", [
     ("text", "not an image"), ("empty", "is empty"), ("truncated", "truncated"),
     ("directory", "is a directory"), ("missing", "does not exist"),
+    ("device", "not a regular file"),
 ])
 def test_bad_input_file(work, case, needle):
     folder, original = work
-    name = {"directory": "sub", "missing": "nothere.png"}.get(case, f"{case}.png")
+    if case == "device" and not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    name = {"directory": "sub", "missing": "nothere.png", "device": "/dev/zero"}.get(
+        case, f"{case}.png")
     if case == "text":
         (folder / name).write_text("hello, I am not a PNG")
     elif case == "empty":
@@ -211,6 +215,21 @@ def test_pixel_limit_refuses_from_the_header(work, case):
     peak_mb = int(proc.stdout.split("PEAK_KB=")[1]) / 1024
     assert peak_mb < 600, peak_mb  # imports only: the 144-Mpx image is never decoded
     _survives(folder, original)
+
+
+@pytest.mark.parametrize("case", ["device", "oversized"])
+def test_decompress_refuses_unbounded_inputs(work, case):
+    folder, _ = work
+    if case == "device":
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero")
+        args, needle = ["/dev/zero", "o.png"], "not a regular file"
+    else:
+        with open(folder / "huge.rdp", "wb") as fh:  # sparse: 4 MB + 1 byte of nothing
+            fh.truncate(4 * 1024 * 1024 + 4097)
+        args, needle = ["huge.rdp", "o.png", "--max-pixels", str(1024 * 1024)], "bytes, more"
+    assert_clean_error(run_cli("decompress", *args, cwd=folder), needle)
+    assert not (folder / "o.png").exists()
 
 
 def test_decompress_refuses_a_header_over_the_pixel_limit(work):
