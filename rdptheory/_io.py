@@ -202,7 +202,7 @@ def check_output_path(out: PathLike, inputs: Iterable[PathLike] = (), *,
             raise FileExistsError(f"output {out} is the input file {i}; writing it would destroy "
                                   "the input: choose another output path")
     target = _target(p)
-    if target.exists() or p.is_symlink():
+    if target.exists():  # (a dangling symbolic link is written through, creating its target)
         if target.is_dir():
             raise IsADirectoryError(f"output {out} is a directory; give a file path")
         if not target.is_file():

@@ -55,6 +55,10 @@ def test_writes_through_a_symlink_land_in_its_target(tmp_path):
     atomic_write_text(tmp_path / "link.txt", "new")
     assert (tmp_path / "link.txt").is_symlink()
     assert (tmp_path / "real.txt").read_text() == "new"
+    os.symlink(tmp_path / "later.txt", tmp_path / "dangling.txt")
+    assert check_output_path(tmp_path / "dangling.txt") == tmp_path / "dangling.txt"
+    atomic_write_text(tmp_path / "dangling.txt", "created")
+    assert (tmp_path / "later.txt").read_text() == "created"
 
 
 def test_atomic_path_refuses_devices_and_folders(tmp_path):
