@@ -23,6 +23,8 @@ from .bounds import leg18_bound_bits, li25_bound_bits
 
 DEFAULT_MAX_CHUNK_BITS = 14.0
 DEFAULT_PADDING = 2
+#: Largest dimension :meth:`RCCMessage.from_bytes` accepts from a container without ``dims``.
+DEFAULT_MAX_HEADER_DIMS = 1 << 20
 
 
 def check_chunk_sizes(chunk_sizes: object, dims: int) -> tuple[int, ...]:
@@ -182,6 +184,7 @@ class RCCMessage:
         algorithm: str = "pfr",
         chunk_sizes: Sequence[int] | None = None,
         layout_kl_bits: npt.ArrayLike | None = None,
+        max_dims: int = DEFAULT_MAX_HEADER_DIMS,
     ) -> RCCMessage:
         """Parse :meth:`to_bytes` output; ``ValueError`` on truncated or corrupted data.
 
@@ -190,11 +193,19 @@ class RCCMessage:
         ``algorithm`` as given to ``encode`` (they select the index model). ``chunk_sizes`` is
         required for a message encoded with an external layout; ``layout_kl_bits`` (flat, one
         entry per coordinate, or a scalar) for one encoded with that KL proxy.
+
+        ``max_dims`` bounds the dimension a container may declare when ``dims`` is not given
+        (default 2**20): a few bytes can legitimately describe a message of 2**24 zero-index
+        chunks, whose parse takes ~1 GB and a minute; pass the proposal's ``dims`` (as
+        :func:`~rdptheory.rcc.decode` does) or a larger ``max_dims`` for such messages.
         """
         if header:
             d, model, body = fmt.unpack_message(data)
             if dims is not None and check_int(dims, "dims", low=1) != d:
                 raise ValueError(f"message has {d} dims but the proposal has {dims}")
+            if dims is None and d > check_int(max_dims, "max_dims", low=1):
+                raise ValueError(f"the message declares {d} dims, more than max_dims = "
+                                 f"{max_dims}; pass dims (the proposal's) or a larger max_dims")
         else:
             if dims is None:
                 raise ValueError("dims is required to parse a headerless body")

@@ -216,3 +216,13 @@ def test_corrupt_header_fields_with_valid_crc():
     for match, header in cases.items():
         with pytest.raises(ValueError, match=match):
             RCCMessage.from_bytes(_container.seal(b"RCC", 2, header, b""))
+
+
+def test_header_dims_above_max_dims_need_the_proposal():
+    msg = RCCMessage(3000, (1,) * 3000, (0,) * 3000)  # 3000 zero-index chunks: a few bytes
+    data = msg.to_bytes()
+    assert len(data) < 40
+    with pytest.raises(ValueError, match="max_dims"):
+        RCCMessage.from_bytes(data, max_dims=2999)
+    assert RCCMessage.from_bytes(data, dims=3000, max_dims=1).indices == msg.indices
+    assert RCCMessage.from_bytes(data, max_dims=3000).chunk_sizes == msg.chunk_sizes
