@@ -10,7 +10,7 @@ export MKL_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup report test test-slow lint bench clean
+.PHONY: setup report test test-slow lint lint-imports mutants bench clean
 
 $(BIN)/rdptheory: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,21 @@ report: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(MAKE) lint-imports
+
+# import-linter contracts ([tool.importlinter] in pyproject.toml) over the installed layout:
+# kernels/, figures/ and proofs_check/ are mounted as rdptheory.* in a scratch copy.
+lint-imports: setup
+	@tmp=$$(mktemp -d) && cp -r rdptheory "$$tmp/" && \
+	for p in kernels figures proofs_check; do cp -r $$p "$$tmp/rdptheory/$$p"; done && \
+	(cd "$$tmp" && PYTHONPATH="$$tmp" $(CURDIR)/$(BIN)/lint-imports $(CURDIR)/pyproject.toml \
+	  --no-cache); rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+# Mutation testing of the decode paths ([tool.mutmut] in pyproject.toml; slow, on demand).
+# MUTANTS narrows it to mutant-name globs, e.g. make mutants MUTANTS='rdptheory.rcc._index_coding*'
+mutants: setup
+	nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
 
 test: setup lint
 	$(BIN)/python -m pytest -q
