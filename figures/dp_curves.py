@@ -44,7 +44,7 @@ def compute(n_p: int, n_rho: int) -> list[tuple]:
         for R in rates:
             t2 = noise_var_for_rate(lam, R)
             pts = score_scaled_point(lam, t2, rhos)
-            p_ref = float(pts.w2sq[-1])  # W2^2 of the MMSE end (rho = 2)
+            p_ref = float(pts.perception_value[-1])  # W2^2 of the MMSE end (rho = 2)
             d_of = lambda P, R=R, lam=lam: float(drp(R, P, 1.0) if lam.size == 1
                                                  else drp_vector(R, P, lam))
             d_r = d_of(4.0 * lam.sum())  # perception inactive: D(R)
@@ -52,7 +52,7 @@ def compute(n_p: int, n_rho: int) -> list[tuple]:
                 D = d_of(P)
                 rows.append((panel, R, "D(R,P)", np.nan, float(P), P / p_ref, D, D / d_r))
             rows += [(panel, R, "score-scaled", float(r), float(p), float(p) / p_ref, float(d),
-                      float(d) / d_r) for r, p, d in zip(rhos, pts.w2sq, pts.mse)]
+                      float(d) / d_r) for r, p, d in zip(rhos, pts.perception_value, pts.mse)]
     return rows
 
 

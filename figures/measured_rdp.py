@@ -85,7 +85,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
             th = [score_scaled_point(np.ones(1), noise_var_for_rate([1.0], g), rho) for g in grid]
             axes[0].plot(grid, [p.mse for p in th], color=COLORS[j],
                          label=rf"theory $\rho$={rho:g}")
-            axes[1].plot(grid, [p.w2sq for p in th], color=COLORS[j])
+            axes[1].plot(grid, [p.perception_value for p in th], color=COLORS[j])
             pts = np.array([r[4:] for r in rows if r[0] == "one-shot" and r[3] == rho])
             axes[0].errorbar(pts[:, 0], pts[:, 2], yerr=2 * pts[:, 3], fmt="o", color=COLORS[j],
                              ms=4, capsize=1.5, label=rf"measured, real bits, $\rho$={rho:g}")

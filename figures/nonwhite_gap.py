@@ -49,10 +49,10 @@ def compute(rates_per_dim: np.ndarray) -> list[tuple]:
         t2 = noise_var_for_rate(LAM, R)
         gaps = [float(score_scaled_gap(LAM, t2, rho)) for rho in (1.0, 1.5, 2.0)]
         pt = score_scaled_point(LAM, t2, 1.5)
-        d_alpha = float(dp_awgn(pt.w2sq, LAM, t2).mse)
-        gap_alpha = R - float(rdp_vector(d_alpha, pt.w2sq, LAM))
-        shaped = shaped_noise_point(pt.mse, pt.w2sq, LAM)
-        gap_shaped = shaped.rate - float(rdp_vector(shaped.mse, shaped.w2sq, LAM))
+        d_alpha = float(dp_awgn(pt.perception_value, LAM, t2).mse)
+        gap_alpha = R - float(rdp_vector(d_alpha, pt.perception_value, LAM))
+        shaped = shaped_noise_point(pt.mse, pt.perception_value, LAM)
+        gap_shaped = shaped.rate_bits - float(rdp_vector(shaped.mse, shaped.perception_value, LAM))
         loss = score_scaled_loss(LAM, t2, 1.5)
         rows.append((float(r), *gaps, gap_alpha, gap_shaped, float(loss.decoder_loss_db),
                      float(loss.noise_loss_db)))

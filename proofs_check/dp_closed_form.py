@@ -59,7 +59,7 @@ def _one_case(rng: np.random.Generator) -> tuple[float, float, float]:
     w2_star_sq = float(np.sum(lam * (1 - c) ** 2))
     P = float(rng.uniform(0.0, 1.2) * w2_star_sq)
     res = dp_awgn(P, lam, t2)
-    gains = np.asarray(res.gains, dtype=float)
+    gains = np.asarray(res.gain, dtype=float)
     w2sq_gains = float(np.sum((np.sqrt(lam) - gains * np.sqrt(lam + t2)) ** 2))
     lower = float(np.sum(lam * t2 / (lam + t2))) + max(np.sqrt(w2_star_sq) - np.sqrt(P), 0) ** 2
     opt = linear_gain_optimum(P, lam, t2)

@@ -53,7 +53,8 @@ def single_rho_gap(variances: np.ndarray, noise_var: float, rhos: np.ndarray) ->
     out = []
     for rho in rhos:
         pt = score_scaled_point(variances, noise_var, float(rho))
-        out.append(float(pt.mse) - float(dp_awgn(float(pt.w2sq), variances, noise_var).mse))
+        w2sq = float(pt.perception_value)
+        out.append(float(pt.mse) - float(dp_awgn(w2sq, variances, noise_var).mse))
     return np.array(out)
 
 
@@ -64,7 +65,7 @@ def per_direction_rho_error(variances: np.ndarray, noise_var: float, P: float) -
 
     res = dp_awgn(P, variances, noise_var)
     c = np.sqrt(variances / (variances + noise_var))
-    rho_i = np.log(np.asarray(res.gains, dtype=float)) / np.log(c)
+    rho_i = np.log(np.asarray(res.gain, dtype=float)) / np.log(c)
     model = GaussianModel(np.zeros(variances.size), variances)  # diagonal: keeps the order
     # the decoder is linear: decode the identity directions to read its gains exactly
     gains = np.diag(np.asarray(model.exact_decode(np.eye(variances.size), noise_var, rho_i)))

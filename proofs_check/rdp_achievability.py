@@ -56,7 +56,8 @@ def scalar_numeric_error(n: int) -> float:
     err = 0.0
     for lam, t2, rho in zip(rng.uniform(0.1, 4, n), rng.uniform(0.01, 4, n), rng.uniform(1, 2, n)):
         pt = score_scaled_point(np.array([lam]), float(t2), float(rho))
-        err = max(err, abs(float(pt.rate) - float(rdp(float(pt.mse), float(pt.w2sq), lam))))
+        w2sq = float(pt.perception_value)
+        err = max(err, abs(float(pt.rate_bits) - float(rdp(float(pt.mse), w2sq, lam))))
     return err
 
 
@@ -96,8 +97,8 @@ def check(quick: bool = False) -> ClaimResult:
             gap = float(score_scaled_gap(lam, t2, rho))
             worst_gap = max(worst_gap, gap)
             data.append(Datum(f"i^-2 d={_SPECTRUM_D}, t^2={t2}, rho={rho}: isotropic gap", gap,
-                              "bits", f"R_scheme={float(pt.rate):.3f} bits"))
-            shaped = max(shaped, shaped_noise_error(lam, float(pt.mse), float(pt.w2sq)))
+                              "bits", f"R_scheme={float(pt.rate_bits):.3f} bits"))
+            shaped = max(shaped, shaped_noise_error(lam, float(pt.mse), float(pt.perception_value)))
     data.append(Datum("shaped noise: max |R_channel - R(D,P)| + |D| + |P| error", shaped))
     data.append(Datum("rdptheory.symbolic rdp_gap: max |value| at 200 points", module_err,
                       "nats"))

@@ -468,5 +468,5 @@ class GaussianCodec:
         y, t2 = self.decode_observation(data, steps=steps)
         live = np.isfinite(t2)
         gains = np.zeros(self.dim)
-        gains[live] = dp_awgn(perception, self.eigenvalues[live], t2[live]).gains
+        gains[live] = dp_awgn(perception, self.eigenvalues[live], t2[live]).gain
         return self._from_eigen(gains * y)

@@ -44,7 +44,7 @@ def _decoders(codec: GaussianCodec, data: bytes, rhos, perception: float | None,
         yield (f"rho={rho:g}, PF-ODE {ode_steps} Heun steps",
                codec.decompress(data, rho=rho, ode_steps=ode_steps), score_scaled_gains(codec, rho))
     if perception is not None:
-        gains = dp_awgn(perception, codec.eigenvalues, codec.noise_var).gains
+        gains = dp_awgn(perception, codec.eigenvalues, codec.noise_var).gain
         x_hat = codec.decompress_dp_optimal(data, perception)
         yield f"FMM21 alpha, P={perception:.3g}", x_hat, gains
 
@@ -128,8 +128,9 @@ def default_traversal(*, quick: bool = False, seed: int = 2026):
             rhos=rhos, perception=0.05, ode_steps=64)),
         ("i^-2 isotropic", lambda: run_codec(
             "non-white", "i^-2 d=16, isotropic t", iso, x_p, rhos=(1.5,),
-            perception=float(pt.w2sq))),
-        ("i^-2 shaped", lambda: _shaped(lam_p, x_p, float(pt.mse), float(pt.w2sq), seed)),
+            perception=float(pt.perception_value))),
+        ("i^-2 shaped",
+         lambda: _shaped(lam_p, x_p, float(pt.mse), float(pt.perception_value), seed)),
         ("chunk budget", lambda: _chunk_budgets(lam_b, x_b[: max(2, n_big // 2)], seed)),
         ("progressive", lambda: run_progressive(
             "progressive", "white d=8", GaussianCodec.for_rate(

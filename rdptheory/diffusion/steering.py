@@ -28,7 +28,7 @@ def _log_c(variances: np.ndarray, noise_var: Any) -> np.ndarray:
 
 
 def _w2sq(rho: float, variances: np.ndarray, noise_var: Any) -> float:
-    return float(score_scaled_point(variances, noise_var, rho).w2sq)
+    return float(score_scaled_point(variances, noise_var, rho).perception_value)
 
 
 def _scalar(x: npt.ArrayLike, name: str) -> float:
@@ -134,7 +134,7 @@ def per_direction_rho(P: float, variances: npt.ArrayLike, noise_var: npt.ArrayLi
     """
     P = _scalar(P, "P")
     lam, t2 = _check_source(variances, noise_var)
-    gains = dp_awgn(P, lam, t2).gains
+    gains = dp_awgn(P, lam, t2).gain
     return np.log(gains) / _log_c(lam, t2)
 
 

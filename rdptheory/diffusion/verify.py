@@ -166,7 +166,7 @@ def gaussian_mc(
         mse_estimate(x, x_hat, level=level),
         w2sq_gaussian_fit(x_hat, model, level=level, seed=seed + 2),
         float(theory.mse),
-        float(theory.w2sq),
+        float(theory.perception_value),
     )
 
 

@@ -9,6 +9,7 @@ and the vocabulary of regimes (THEORY.md §1-§2) used by records, the CLI and
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar, get_args
 
@@ -172,3 +173,29 @@ def guarded(*, nan_fields: tuple[str, ...] = ()) -> Callable[[Callable[_P, _T]],
         return wrapper
 
     return decorate
+
+
+def deprecated_field(new: str, old: str) -> property:
+    """A read-only alias ``old`` of the record field ``new`` that warns (renamed in 0.2.0).
+
+    The records share one vocabulary (CHANGELOG.md): ``mse`` for the total MSE,
+    ``perception`` for the measure's name, ``perception_value`` for its value,
+    ``rate_nats`` (+ ``rate_bits``), ``component_*`` for per-component arrays and
+    ``gain`` for the linear decoder's gains.
+    """
+
+    def get(self: object) -> object:
+        warnings.warn(
+            f"{type(self).__name__}.{old} is deprecated; use .{new} (see CHANGELOG.md)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated alias of ``{new}`` (renamed in 0.2.0).")
+
+
+def deprecate_fields(record: type, **renamed: str) -> None:
+    """Attach :func:`deprecated_field` aliases ``old=new`` to a NamedTuple class."""
+    for old, new in renamed.items():
+        setattr(record, old, deprecated_field(new, old))

@@ -17,13 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to
-from rdptheory._validation import check_rho
+from rdptheory._validation import Perception, check_rho
 from rdptheory.gaussian._common import (
     FloatOrArray,
     as_output,
     check_nonnegative,
     check_positive,
     convert_rate,
+    deprecate_fields,
     guarded,
 )
 from rdptheory.gaussian._common import check_variances as _check_variances
@@ -46,50 +47,47 @@ __all__ = [
 
 
 class DPAWGN(NamedTuple):
-    """D(P) under AWGN [FMM21] and its optimal estimator X̂_i = gains_i·Y_i.
+    """D(P) under AWGN [FMM21] and its optimal estimator X̂_i = gain_i·Y_i.
 
-    ``mse``, ``alpha``, ``w2sq`` have the shape of ``P``; ``gains`` has ``P.shape + (n,)``;
-    ``mmse`` = D* and ``w2sq_mmse`` = W₂²(p_X, p_X*) are floats. ``w2sq`` is the perception
-    the estimator attains, min(P, w2sq_mmse).
+    ``mse``, ``alpha``, ``perception_value`` have the shape of ``P``; ``gain`` has
+    ``P.shape + (n,)``; ``mmse`` = D* and ``perception_value_mmse`` = W₂²(p_X, p_X*) are
+    floats. ``perception_value`` is the W₂² (``perception = "w2sq"``) the estimator attains,
+    min(P, perception_value_mmse).
     """
 
     mse: FloatOrArray
-    gains: np.ndarray
+    gain: np.ndarray
     alpha: FloatOrArray
     mmse: float
-    w2sq_mmse: float
-    w2sq: FloatOrArray
+    perception_value_mmse: float
+    perception_value: FloatOrArray
+    perception: Perception = "w2sq"
 
 
 class ScoreScaledPoint(NamedTuple):
     """Operating point (rate, total MSE, W₂²) of AWGN transmission + score-scaled decoding.
 
-    ``rate`` is in ``unit`` ("bits" or "nats"; ``rate_bits``/``rate_nats`` convert); the
-    other fields have the shape of ``rho``.
+    ``rate_nats`` (``rate_bits`` converts) is a float; ``mse`` and ``perception_value``
+    (W₂², ``perception = "w2sq"``) have the shape of ``rho``.
     """
 
-    rate: float
+    rate_nats: float
     mse: FloatOrArray
-    w2sq: FloatOrArray
-    unit: Unit
+    perception_value: FloatOrArray
+    perception: Perception = "w2sq"
 
     @property
     def rate_bits(self) -> float:
         """The rate in bits."""
-        return float(convert_rate(self.rate, self.unit, "bits"))
-
-    @property
-    def rate_nats(self) -> float:
-        """The rate in nats."""
-        return float(convert_rate(self.rate, self.unit, "nats"))
+        return float(convert_rate(self.rate_nats, "nats", "bits"))
 
 
 class ScoreScaledLoss(NamedTuple):
     """Where the score-scaled scheme loses MSE against the optimum, in dB (THEORY.md §3).
 
-    At the scheme's own rate (``rate_nats``) and perception (``w2sq``):
+    At the scheme's own rate (``rate_nats``) and perception (``perception_value``, W₂²):
     ``mse_scheme`` (isotropic noise + single ρ), ``mse_single_alpha`` (same isotropic noise,
-    [FMM21]'s optimal single-α decoder at W₂² = ``w2sq``) and ``mse_optimal`` = D(R, P)
+    [FMM21]'s optimal single-α decoder at that W₂²) and ``mse_optimal`` = D(R, P)
     (shaped noise, :func:`rdptheory.gaussian.vector.drp_vector`).
     ``decoder_loss_db`` = 10 log10(mse_scheme/mse_single_alpha),
     ``noise_loss_db`` = 10 log10(mse_single_alpha/mse_optimal) (isotropic noise cannot
@@ -98,13 +96,14 @@ class ScoreScaledLoss(NamedTuple):
     """
 
     rate_nats: float
-    w2sq: FloatOrArray
+    perception_value: FloatOrArray
     mse_scheme: FloatOrArray
     mse_single_alpha: FloatOrArray
     mse_optimal: FloatOrArray
     decoder_loss_db: FloatOrArray
     noise_loss_db: FloatOrArray
     total_loss_db: FloatOrArray
+    perception: Perception = "w2sq"
 
     @property
     def rate_bits(self) -> float:
@@ -116,30 +115,25 @@ class ShapedNoisePoint(NamedTuple):
     """Shaped-noise transmission + per-direction score scales meeting R(D, P) exactly.
 
     ``noise_var`` (n,): t_i² per eigen-direction (inf where a direction carries no rate);
-    ``rho`` (n,): the per-direction score scale ρ_i with c_i^{ρ_i} = ``gains``_i, ρ_i ∈ [1, 2]
+    ``rho`` (n,): the per-direction score scale ρ_i with c_i^{ρ_i} = ``gain``_i, ρ_i ∈ [1, 2]
     (2 on rate-less directions reconstructed at 0, NaN where the reconstruction must be
     independent noise, which no decoder of Y can produce: the R = 0 regime with P < Σλ);
-    ``gains`` (n,): X̂_i = gains_i·Y_i. ``rate`` (in ``unit``; ``rate_bits``/``rate_nats``
-    convert), ``mse``, ``w2sq`` are totals.
+    ``gain`` (n,): X̂_i = gain_i·Y_i. ``rate_nats`` (``rate_bits`` converts), ``mse`` and
+    ``perception_value`` (W₂², ``perception = "w2sq"``) are totals.
     """
 
     noise_var: np.ndarray
     rho: np.ndarray
-    gains: np.ndarray
-    rate: float
+    gain: np.ndarray
+    rate_nats: float
     mse: float
-    w2sq: float
-    unit: Unit
+    perception_value: float
+    perception: Perception = "w2sq"
 
     @property
     def rate_bits(self) -> float:
         """The rate in bits."""
-        return float(convert_rate(self.rate, self.unit, "bits"))
-
-    @property
-    def rate_nats(self) -> float:
-        """The rate in nats."""
-        return float(convert_rate(self.rate, self.unit, "nats"))
+        return float(convert_rate(self.rate_nats, "nats", "bits"))
 
 
 def _check_noise_var(noise_var: npt.ArrayLike, n: int) -> np.ndarray:
@@ -185,7 +179,8 @@ def dp_awgn(P: npt.ArrayLike, variances: npt.ArrayLike, noise_var: npt.ArrayLike
     Returns
     -------
     DPAWGN
-        ``mse`` (total), ``gains``, ``alpha``, ``mmse``, ``w2sq_mmse``, ``w2sq``.
+        ``mse`` (total), ``gain``, ``alpha``, ``mmse``, ``perception_value_mmse``,
+        ``perception_value``.
 
     Examples
     --------
@@ -226,7 +221,7 @@ def _single_alpha(P: np.ndarray, w2sq_mmse: float) -> np.ndarray:
 
 @guarded()
 def score_scaled_point(
-    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
 ) -> ScoreScaledPoint:
     """(rate, MSE, W₂²) of "transmit Y = X + tN, decode with the score-scaled PF-ODE".
 
@@ -251,31 +246,27 @@ def score_scaled_point(
         t² (isotropic, the scheme of [WBZ26]) or t_i² per eigen-direction.
     rho : array_like, any shape, >= 0
         Score scale ρ.
-    unit : {"bits", "nats"}
-        Unit of ``rate``.
 
     Returns
     -------
     ScoreScaledPoint
-        ``rate`` (float, ``unit``), ``mse`` and ``w2sq`` (shape of ``rho``), ``unit``.
+        ``rate_nats`` (float; ``rate_bits`` converts), ``mse`` and ``perception_value``
+        (W₂²; shape of ``rho``).
 
     Examples
     --------
     >>> p = score_scaled_point([1.0], 1.0, 2.0)
-    >>> p.rate, round(p.mse, 12), round(p.w2sq, 12)
+    >>> p.rate_bits, round(p.mse, 12), round(p.perception_value, 12)
     (0.5, 0.5, 0.085786437627)
     """
-    unit = check_unit(unit)
     lam = _check_variances(variances)
     t2 = _check_noise_var(noise_var, lam.size)
     rho = check_rho(rho)
     log_c = np.broadcast_to(_log_mmse_gain(lam, t2), lam.shape)
-    return _linear_decoder_point(lam, t2, rho[..., None] * log_c, unit)
+    return _linear_decoder_point(lam, t2, rho[..., None] * log_c)
 
 
-def _linear_decoder_point(
-    lam: np.ndarray, t2: np.ndarray, log_a: np.ndarray, unit: Unit
-) -> ScoreScaledPoint:
+def _linear_decoder_point(lam: np.ndarray, t2: np.ndarray, log_a: np.ndarray) -> ScoreScaledPoint:
     """(rate, MSE, W₂²) of X̂_i = a_i Y_i, Y_i = X_i + t_i N_i; ``log_a`` has shape (..., n)."""
     log_c = _log_mmse_gain(lam, t2)
     a = np.exp(log_a)
@@ -283,12 +274,12 @@ def _linear_decoder_point(
     # std of X̂_i is √λ_i·a_i/c_i; 1 − a/c = −expm1(log a − log c), accurate near a = c
     w2sq = np.sum(lam * np.expm1(log_a - log_c) ** 2, axis=-1)
     rate_nats = float(np.sum(0.5 * np.log1p(lam / t2) * np.ones_like(lam)))
-    return ScoreScaledPoint(float(nats_to(rate_nats, unit)), as_output(mse), as_output(w2sq), unit)
+    return ScoreScaledPoint(rate_nats, as_output(mse), as_output(w2sq))
 
 
 @guarded()
 def per_direction_point(
-    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike, *, unit: Unit = "bits"
+    variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
 ) -> ScoreScaledPoint:
     """Operating point of AWGN transmission decoded with one score scale ρ_i per direction.
 
@@ -309,20 +300,18 @@ def per_direction_point(
         t² or t_i².
     rho : array_like, shape (..., n), >= 0
         Per-direction score scales (leading axes batch).
-    unit : {"bits", "nats"}
 
     Returns
     -------
     ScoreScaledPoint
-        ``mse`` and ``w2sq`` have the leading shape of ``rho``.
+        ``mse`` and ``perception_value`` have the leading shape of ``rho``.
 
     Examples
     --------
     >>> p = per_direction_point([1.0, 1.0], 1.0, [1.0, 2.0])
-    >>> p.rate, round(p.mse, 12), round(p.w2sq, 12)
+    >>> p.rate_bits, round(p.mse, 12), round(p.perception_value, 12)
     (1.0, 1.085786437627, 0.085786437627)
     """
-    unit = check_unit(unit)
     lam = _check_variances(variances)
     t2 = _check_noise_var(noise_var, lam.size)
     rho = check_rho(rho)
@@ -330,7 +319,7 @@ def per_direction_point(
         raise ValueError(
             f"rho must have shape (..., {lam.size}) (one per direction), got {rho.shape}"
         )
-    return _linear_decoder_point(lam, t2, rho * _log_mmse_gain(lam, t2), unit)
+    return _linear_decoder_point(lam, t2, rho * _log_mmse_gain(lam, t2))
 
 
 @guarded()
@@ -404,9 +393,10 @@ def score_scaled_gap(
     >>> abs(score_scaled_gap([1.0], 0.5, 1.5)) < 1e-12  # scalar: on R(D, P)
     True
     """
-    point = score_scaled_point(variances, noise_var, rho, unit=unit)
-    optimum = np.asarray(rdp_vector(point.mse, point.w2sq, variances, unit=unit))
-    return as_output(point.rate - optimum)
+    unit = check_unit(unit)
+    point = score_scaled_point(variances, noise_var, rho)
+    optimum = np.asarray(rdp_vector(point.mse, point.perception_value, variances, unit="nats"))
+    return as_output(nats_to(point.rate_nats - optimum, unit))
 
 
 def _db(ratio: np.ndarray) -> np.ndarray:
@@ -418,8 +408,8 @@ def _against_single_alpha(
     variances: npt.ArrayLike, noise_var: npt.ArrayLike, rho: npt.ArrayLike
 ) -> tuple[ScoreScaledPoint, np.ndarray, np.ndarray]:
     """The scheme's point (nats), its MSE and [FMM21]'s single-α MSE at the same W₂²."""
-    point = score_scaled_point(variances, noise_var, rho, unit="nats")
-    single_alpha = np.asarray(dp_awgn(point.w2sq, variances, noise_var).mse)
+    point = score_scaled_point(variances, noise_var, rho)
+    single_alpha = np.asarray(dp_awgn(point.perception_value, variances, noise_var).mse)
     return point, np.asarray(point.mse), single_alpha
 
 
@@ -488,11 +478,12 @@ def score_scaled_loss(
     True
     """
     point, mse, single_alpha = _against_single_alpha(variances, noise_var, rho)
-    optimal = np.asarray(drp_vector(point.rate, point.w2sq, variances, unit="nats"))
+    rate, w2sq = point.rate_nats, point.perception_value
+    optimal = np.asarray(drp_vector(rate, w2sq, variances, unit="nats"))
     dec, noise = _db(mse / single_alpha), _db(single_alpha / optimal)
     return ScoreScaledLoss(
-        point.rate,
-        point.w2sq,
+        point.rate_nats,
+        point.perception_value,
         as_output(mse),
         as_output(single_alpha),
         as_output(optimal),
@@ -504,7 +495,7 @@ def score_scaled_loss(
 
 @guarded(nan_fields=("rho",))
 def shaped_noise_point(
-    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
+    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike
 ) -> ShapedNoisePoint:
     """Shaped noise per eigen-direction + per-direction ρ_i that achieve R(D, P) exactly.
 
@@ -522,7 +513,6 @@ def shaped_noise_point(
     D : float, > 0
     P : float, >= 0
     variances : array_like, shape (n,), > 0
-    unit : {"bits", "nats"}
 
     Returns
     -------
@@ -531,16 +521,20 @@ def shaped_noise_point(
     Examples
     --------
     >>> sp = shaped_noise_point(0.5, 0.01, [1.0])
-    >>> round(sp.rate, 10), round(sp.mse, 12), round(sp.w2sq, 12)
+    >>> round(sp.rate_bits, 10), round(sp.mse, 12), round(sp.perception_value, 12)
     (0.5441127892, 0.5, 0.01)
     """
-    unit = check_unit(unit)
     sol = rdp_vector_solution(D, P, variances)
     live = sol.correlation > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(live, np.log(sol.gain) / np.log(sol.correlation), 2.0)
     rho = np.where(~live & (sol.recon_std > 0), np.nan, rho)
-    rate = float(nats_to(sol.rate_nats, unit))
     return ShapedNoisePoint(
-        sol.noise_var, rho, sol.gain, rate, sol.distortion, sol.perception, unit
+        sol.noise_var, rho, sol.gain, sol.rate_nats, sol.mse, sol.perception_value
     )
+
+# Renamed in 0.2.0 (CHANGELOG.md): the old names still work, with a DeprecationWarning.
+deprecate_fields(DPAWGN, gains="gain", w2sq_mmse="perception_value_mmse", w2sq="perception_value")
+deprecate_fields(ScoreScaledPoint, w2sq="perception_value")
+deprecate_fields(ScoreScaledLoss, w2sq="perception_value")
+deprecate_fields(ShapedNoisePoint, gains="gain", w2sq="perception_value")

@@ -31,6 +31,7 @@ from rdptheory.gaussian._common import (
     as_output,
     broadcast_named,
     convert_rate,
+    deprecate_fields,
     guarded,
 )
 from rdptheory.gaussian._kl_forward import min_second_moment_ratio
@@ -405,23 +406,24 @@ class TestChannel(NamedTuple):
 
     ``noise_var = inf`` and ``gain = 0`` encode the zero-rate limit, where X̂ is independent
     of X with std ``recon_std`` (the limit gain → 0, gain·sqrt(noise_var) → recon_std).
-    ``distortion``/``perception``/``rate_nats`` are those the channel achieves: ``distortion``
-    equals the requested D whenever the rate is positive, ``perception`` ≤ the requested P.
+    ``mse``/``perception_value``/``rate_nats`` are those the channel achieves: ``mse``
+    equals the requested D whenever the rate is positive, ``perception_value`` ≤ the
+    requested P, measured by ``perception`` (the measure's name, as in every signature).
     ``regime`` names the case of THEORY.md §1 (the vocabulary of
     :class:`~rdptheory.gaussian.RDPVectorSolution` and :mod:`rdptheory.testing`):
     ``"zero_rate"``, ``"perception_inactive"`` (R(D, P) = R(D)), ``"both_active"`` or
     ``"perfect_perception"`` (P = 0, rate > 0); a str, or an array of str for array input.
-    Field names match the per-component fields of ``RDPVectorSolution``.
+    Field names are those of every record of :mod:`rdptheory.gaussian` (CHANGELOG.md).
     """
 
     noise_var: FloatOrArray
     gain: FloatOrArray
     recon_std: FloatOrArray
     correlation: FloatOrArray
-    distortion: FloatOrArray
-    perception: FloatOrArray
+    mse: FloatOrArray
+    perception_value: FloatOrArray
     rate_nats: FloatOrArray
-    measure: Perception
+    perception: Perception
     regime: Regime | np.ndarray
 
     @property
@@ -491,8 +493,8 @@ def test_channel(
     Returns
     -------
     TestChannel
-        ``noise_var = t²``, ``gain = a``, plus ``recon_std = ŝ``, ``correlation = c`` and the
-        achieved ``distortion``, ``perception`` and ``rate_nats``.
+        ``noise_var = t²``, ``gain = a``, plus ``recon_std = ŝ``, ``correlation = c``, the
+        achieved ``mse``, ``perception_value`` and ``rate_nats``, and ``perception``.
 
     >>> ch = test_channel(0.25, 1.0, 1.0)  # perception inactive: a = 1 - D/s², t² = D/(1 - D)
     >>> ch.gain, round(ch.noise_var, 15)
@@ -515,10 +517,10 @@ def test_channel(
         gain=as_output(gain),
         recon_std=as_output(np.sqrt(var) * h),
         correlation=as_output(c),
-        distortion=as_output(distortion),
-        perception=as_output(_achieved_perception(var, h, perception)),
+        mse=as_output(distortion),
+        perception_value=as_output(_achieved_perception(var, h, perception)),
         rate_nats=as_output(rate),
-        measure=perception,
+        perception=perception,
         regime=_regime_names(zero_rate, inactive, P),
     )
 
@@ -535,3 +537,6 @@ def _regime_names(
 # The contract names start with "test"/"Test": keep pytest from collecting them on import.
 test_channel.__test__ = False  # type: ignore[attr-defined]
 TestChannel.__test__ = False  # type: ignore[attr-defined]
+
+# Renamed in 0.2.0 (CHANGELOG.md): the old names still work, with a DeprecationWarning.
+deprecate_fields(TestChannel, distortion="mse", measure="perception")

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
-from rdptheory._validation import check_covariance, fmt
+from rdptheory._validation import Perception, check_covariance, fmt
 from rdptheory.gaussian import _vector_solver as _solver
 from rdptheory.gaussian._common import (
     FloatOrArray,
@@ -29,6 +29,7 @@ from rdptheory.gaussian._common import (
     check_positive,
     check_scalar,
     convert_rate,
+    deprecate_fields,
     guarded,
 )
 from rdptheory.gaussian._common import check_variances as _check_variances
@@ -53,13 +54,13 @@ _BLOCK_ELEMENTS = 1 << 20
 class WaterFilling(NamedTuple):
     """Reverse water-filling solution (THEORY.md §2).
 
-    ``level`` θ has the shape of ``D``; ``distortions`` D_i = min(θ, λ_i) has shape
+    ``level`` θ has the shape of ``D``; ``component_mse`` D_i = min(θ, λ_i) has shape
     ``D.shape + (n,)``; ``rate_nats`` = Σ ½ log(λ_i / D_i) in nats. For D ≥ Σλ_i the level
     is reported as max λ_i (every component is then at zero rate).
     """
 
     level: FloatOrArray
-    distortions: np.ndarray
+    component_mse: np.ndarray
     rate_nats: FloatOrArray
 
     @property
@@ -78,9 +79,12 @@ class Spectrum(NamedTuple):
 class RDPVectorSolution(NamedTuple):
     """Optimal jointly Gaussian test channel of the vector R(D, P) problem (THEORY.md §2).
 
-    Per-component arrays have shape ``(n,)`` in the order of the input ``variances``; the
-    field names are those of the scalar :class:`~rdptheory.gaussian.TestChannel`. Rates
-    are in nats (``rate_nats``, ``rates_nats``; ``rate_bits`` converts). ``regime`` is one
+    Totals ``rate_nats``, ``mse``, ``perception_value`` (in the measure ``perception``);
+    per-component arrays have shape ``(n,)`` in the order of the input ``variances``
+    (``component_mse``, ``component_perception_value``, ``component_rate_nats`` and the
+    channel's ``recon_std``, ``correlation``, ``noise_var``, ``gain``); the field names are
+    those of the scalar :class:`~rdptheory.gaussian.TestChannel`. Rates are in nats
+    (``rate_bits`` converts). ``regime`` is one
     of ``"zero_rate"``, ``"perception_inactive"`` (plain reverse water-filling),
     ``"perfect_perception"`` (P = 0) or ``"both_active"`` (THEORY.md §2). ``mu``/``nu``
     are the Lagrange multipliers of the D and P constraints (nats per unit of distortion;
@@ -97,20 +101,21 @@ class RDPVectorSolution(NamedTuple):
     """
 
     rate_nats: float
-    distortion: float
-    perception: float
+    mse: float
+    perception_value: float
     regime: Regime
     recon_std: np.ndarray
     correlation: np.ndarray
-    distortions: np.ndarray
-    perceptions: np.ndarray
-    rates_nats: np.ndarray
+    component_mse: np.ndarray
+    component_perception_value: np.ndarray
+    component_rate_nats: np.ndarray
     mu: float
     nu: float
     dual_gap_nats: float
     kkt_residual: float
     noise_var: np.ndarray
     gain: np.ndarray
+    perception: Perception = "w2sq"
 
     @property
     def rate_bits(self) -> float:
@@ -141,12 +146,12 @@ def water_filling(D: npt.ArrayLike, variances: npt.ArrayLike) -> WaterFilling:
     Returns
     -------
     WaterFilling
-        ``level`` (shape of D), ``distortions`` (D.shape + (n,)), ``rate_nats`` (nats).
+        ``level`` (shape of D), ``component_mse`` (D.shape + (n,)), ``rate_nats`` (nats).
 
     Examples
     --------
     >>> wf = water_filling(1.5, [4.0, 1.0, 0.25])
-    >>> float(wf.level), wf.distortions.tolist(), round(float(wf.rate_nats), 12)
+    >>> float(wf.level), wf.component_mse.tolist(), round(float(wf.rate_nats), 12)
     (0.625, [0.625, 0.625, 0.25], 1.163150809806)
     """
     D = check_positive(D, "D")
@@ -449,11 +454,11 @@ def drp_vector_solution(
     Returns
     -------
     RDPVectorSolution
-        ``distortion`` is D(R, P).
+        ``mse`` is D(R, P).
 
     Examples
     --------
-    >>> round(drp_vector_solution(1.0, 0.0, [1.0]).distortion, 12)  # 2(1 − √(3/4))
+    >>> round(drp_vector_solution(1.0, 0.0, [1.0]).mse, 12)  # 2(1 − √(3/4))
     0.267949192431
     """
     unit = check_unit(unit)
@@ -489,7 +494,7 @@ def _solve_each(
     """``(rate_nats, distortion)`` of the solution at every broadcast pair ``(x, P)``."""
     sols = [solve(float(a), float(p), lam) for a, p in zip(x.ravel(), P.ravel())]
     rate_nats = np.array([sol.rate_nats for sol in sols], dtype=float).reshape(x.shape)
-    distortion = np.array([sol.distortion for sol in sols], dtype=float).reshape(x.shape)
+    distortion = np.array([sol.mse for sol in sols], dtype=float).reshape(x.shape)
     return rate_nats, distortion
 
 
@@ -578,3 +583,13 @@ def drp_vector(
     )
     _, distortion = _solve_each(_solve_drp, _rate_nats_in_range(R_, unit, lam.size), P_, lam)
     return as_output(distortion)
+
+# Renamed in 0.2.0 (CHANGELOG.md): the old names still work, with a DeprecationWarning.
+deprecate_fields(WaterFilling, distortions="component_mse")
+deprecate_fields(
+    RDPVectorSolution,
+    distortion="mse",
+    distortions="component_mse",
+    perceptions="component_perception_value",
+    rates_nats="component_rate_nats",
+)

@@ -189,8 +189,8 @@ def rho_sweep(patches: np.ndarray, noise_vars: Sequence[float], rhos: Sequence[f
             out.append(RhoPoint(float(t2), float(rho), float(np.mean((x - x_hat) ** 2)) / 4,
                                 metrics.frechet_distance(x.reshape(len(x), -1),
                                                          x_hat.reshape(len(x), -1)) / 4,
-                                mmse, float(th.mse) / d / 4, float(th.w2sq) / d / 4,
-                                float(th.rate) / d))
+                                mmse, float(th.mse) / d / 4, float(th.perception_value) / d / 4,
+                                float(th.rate_bits) / d))
     return tuple(out)
 
 

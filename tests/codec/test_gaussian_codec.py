@@ -127,7 +127,7 @@ def test_full_covariance_uses_eigenbasis():
 def test_dp_optimal_decoder_uses_fmm21_gains(one_shot):
     codec, data = one_shot
     y, _ = codec.decode_observation(data)
-    gains = dp_awgn(0.05, LAM, 0.5).gains
+    gains = dp_awgn(0.05, LAM, 0.5).gain
     np.testing.assert_allclose(codec.decompress_dp_optimal(data, 0.05), gains * y, rtol=1e-13)
 
 

@@ -26,10 +26,10 @@ def test_doctests():
 
 @pytest.mark.parametrize("frac", [1e-6, 0.1, 0.5, 0.9, 0.999])
 def test_rho_for_perception_meets_target(frac):
-    P = frac * score_scaled_point(LAM, T2, 2.0).w2sq
+    P = frac * score_scaled_point(LAM, T2, 2.0).perception_value
     rho = rho_for_perception(P, LAM, T2)
     assert 1.0 < rho < 2.0
-    assert score_scaled_point(LAM, T2, rho).w2sq == pytest.approx(P, rel=1e-10)
+    assert score_scaled_point(LAM, T2, rho).perception_value == pytest.approx(P, rel=1e-10)
 
 
 def test_rho_for_perception_scalar_closed_form_and_ends():
@@ -46,11 +46,12 @@ def test_rho_for_tradeoff_minimises_objective():
     prev = 2.0
     for weight in (0.01, 0.3, 1.0, 5.0, 100.0):
         p = score_scaled_point(LAM, T2, rhos)
-        best = rhos[np.argmin(p.mse + weight * p.w2sq)]
+        best = rhos[np.argmin(p.mse + weight * p.perception_value)]
         rho = rho_for_tradeoff(weight, LAM, T2)
         assert rho == pytest.approx(best, abs=2e-4)
         q = score_scaled_point(LAM, T2, rho)
-        assert q.mse + weight * q.w2sq <= (p.mse + weight * p.w2sq).min() + 1e-15
+        best_value = (p.mse + weight * p.perception_value).min()
+        assert q.mse + weight * q.perception_value <= best_value + 1e-15
         assert rho < prev
         prev = rho
     assert rho_for_tradeoff(0.0, LAM, T2) == 2.0
@@ -59,7 +60,7 @@ def test_rho_for_tradeoff_minimises_objective():
 
 @pytest.mark.parametrize("frac", [0.0, 0.2, 0.7, 1.0, 2.0])
 def test_per_direction_rho_is_dp_optimal(frac):
-    w_mmse = dp_awgn(0.0, LAM, T2).w2sq_mmse
+    w_mmse = dp_awgn(0.0, LAM, T2).perception_value_mmse
     P = frac * w_mmse
     rho = per_direction_rho(P, LAM, T2)
     assert ((rho >= 1 - 1e-12) & (rho <= 2 + 1e-12)).all()
@@ -68,7 +69,7 @@ def test_per_direction_rho_is_dp_optimal(frac):
     mse = np.sum(LAM * (1 - a) ** 2 + a**2 * T2)
     w2sq = np.sum(LAM * (1 - a / c) ** 2)
     dp = dp_awgn(P, LAM, T2)
-    np.testing.assert_allclose(a, dp.gains, rtol=1e-12)
+    np.testing.assert_allclose(a, dp.gain, rtol=1e-12)
     assert mse == pytest.approx(dp.mse, rel=1e-12)
     assert w2sq == pytest.approx(min(P, w_mmse), rel=1e-9, abs=1e-15)
 
@@ -79,7 +80,7 @@ def test_single_alpha_equals_per_direction_rho_decoder_full_cov():
     cov = A @ A.T / 4 + 0.1 * np.eye(4)
     m = GaussianModel(np.ones(4), cov)
     y = m.sample(50, 1) + np.sqrt(0.4) * rng.standard_normal((50, 4))
-    P = 0.3 * dp_awgn(0.0, m.eigenvalues, 0.4).w2sq_mmse
+    P = 0.3 * dp_awgn(0.0, m.eigenvalues, 0.4).perception_value_mmse
     alpha = dp_awgn(P, m.eigenvalues, 0.4).alpha
     np.testing.assert_allclose(
         single_alpha_decode(m, y, 0.4, alpha), optimal_decode(m, y, 0.4, P), rtol=1e-11, atol=1e-12
@@ -92,7 +93,7 @@ def test_single_alpha_equals_per_direction_rho_decoder_full_cov():
 def test_single_rho_loss():
     white = single_rho_loss(0.01, np.ones(5), 0.3)
     assert abs(white.excess_mse) < 1e-13
-    loss = single_rho_loss(0.3 * dp_awgn(0.0, LAM, T2).w2sq_mmse, LAM, T2)
+    loss = single_rho_loss(0.3 * dp_awgn(0.0, LAM, T2).perception_value_mmse, LAM, T2)
     assert loss.excess_mse > 0 and 0 < loss.loss_db < 0.02
     assert single_rho_loss(0.0, LAM, T2).excess_mse == pytest.approx(0.0, abs=1e-13)
 

@@ -96,7 +96,7 @@ def test_tradeoff_1d_matches_closed_forms_for_a_gaussian():
     tr = tradeoff_1d(g, 0.5, rhos, nodes=2000, solver="adaptive")
     p = score_scaled_point([2.0], 0.5, rhos)
     np.testing.assert_allclose(tr.mse, p.mse, rtol=1e-10)
-    np.testing.assert_allclose(tr.w2sq, p.w2sq, rtol=1e-8, atol=1e-15)
+    np.testing.assert_allclose(tr.w2sq, p.perception_value, rtol=1e-8, atol=1e-15)
     assert tr.mmse == pytest.approx(2.0 * 0.5 / 2.5, rel=1e-12)
 
 

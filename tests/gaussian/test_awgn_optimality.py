@@ -34,7 +34,7 @@ def _isotropic_noise_for_rate(lam: np.ndarray, bits_per_dim: float) -> float:
     target = bits_per_dim * lam.size
 
     def excess(log_t2: float) -> float:
-        return score_scaled_point(lam, np.exp(log_t2), 1.0).rate - target
+        return score_scaled_point(lam, np.exp(log_t2), 1.0).rate_bits - target
 
     return float(np.exp(brentq(excess, -60.0, 60.0, xtol=1e-14)))
 
@@ -86,18 +86,19 @@ def test_dp_gap_exact_at_rho_one_and_two_positive_between() -> None:
 def test_per_direction_rho_achieves_dp(variances: list, t2: float, frac: float) -> None:
     lam = np.array(variances)
     opt0 = dp_awgn(0.0, lam, t2)
-    P = frac * opt0.w2sq_mmse
+    P = frac * opt0.perception_value_mmse
     rho = per_direction_rho(P, lam, t2)
     assert np.all(rho >= 1 - 1e-12) and np.all(rho <= 2 + 1e-12)
     point = per_direction_point(lam, t2, rho)
     assert point.mse == pytest.approx(dp_awgn(P, lam, t2).mse, rel=1e-12)
-    assert point.w2sq == pytest.approx(min(P, opt0.w2sq_mmse), rel=1e-9, abs=1e-13 * lam.sum())
+    w_mmse = opt0.perception_value_mmse
+    assert point.perception_value == pytest.approx(min(P, w_mmse), rel=1e-9, abs=1e-13 * lam.sum())
 
 
 def test_per_direction_rho_white_equals_single_rho() -> None:
     lam = np.full(4, 0.7)
     single = score_scaled_point(lam, 0.3, 1.37)
-    rho = per_direction_rho(single.w2sq, lam, 0.3)
+    rho = per_direction_rho(single.perception_value, lam, 0.3)
     np.testing.assert_allclose(rho, 1.37, rtol=1e-12)
 
 
@@ -111,22 +112,24 @@ def test_shaped_noise_point_meets_rdp(variances: list, dfrac: float, pfrac: floa
     L = lam.sum()
     D, P = dfrac * L, pfrac * L
     sp = shaped_noise_point(D, P, lam)
-    assert sp.rate == pytest.approx(rdp_vector(D, P, lam), rel=1e-12, abs=1e-14)
+    assert sp.rate_bits == pytest.approx(rdp_vector(D, P, lam), rel=1e-12, abs=1e-14)
     live = np.isfinite(sp.noise_var)
     if np.all(live):  # every direction decoded from Y: check through the decoder formulas
         point = per_direction_point(lam, sp.noise_var, sp.rho)
-        assert point.rate == pytest.approx(sp.rate, rel=1e-10)
+        assert point.rate_nats == pytest.approx(sp.rate_nats, rel=1e-10)
         assert point.mse == pytest.approx(sp.mse, rel=1e-9)
-        assert point.w2sq == pytest.approx(sp.w2sq, rel=1e-7, abs=1e-12 * L)
+        w2sq = sp.perception_value
+        assert point.perception_value == pytest.approx(w2sq, rel=1e-7, abs=1e-12 * L)
         assert np.all(sp.rho >= 1 - 1e-9) and np.all(sp.rho <= 2 + 1e-9)
 
 
 def test_shaped_noise_beats_isotropic_at_equal_distortion_and_perception() -> None:
     t2 = _isotropic_noise_for_rate(INV_SQUARE, 0.5)
     iso = score_scaled_point(INV_SQUARE, t2, 1.5)
-    sp = shaped_noise_point(iso.mse, iso.w2sq, INV_SQUARE)
-    assert sp.rate < iso.rate - 1e-3
-    assert iso.rate - sp.rate == pytest.approx(score_scaled_gap(INV_SQUARE, t2, 1.5), rel=1e-9)
+    sp = shaped_noise_point(iso.mse, iso.perception_value, INV_SQUARE)
+    assert sp.rate_bits < iso.rate_bits - 1e-3
+    gap = score_scaled_gap(INV_SQUARE, t2, 1.5)
+    assert iso.rate_bits - sp.rate_bits == pytest.approx(gap, rel=1e-9)
 
 
 def test_full_covariance_reduces_to_eigenbasis() -> None:
@@ -143,7 +146,7 @@ def test_full_covariance_reduces_to_eigenbasis() -> None:
     w2sq = np.trace(cov + cov_hat - 2 * np.real(sqrtm(root @ cov_hat @ root)))
     point = score_scaled_point(covariance_spectrum(cov).variances, t2, rho)
     assert point.mse == pytest.approx(mse, rel=1e-9)
-    assert point.w2sq == pytest.approx(w2sq, rel=1e-7)
+    assert point.perception_value == pytest.approx(w2sq, rel=1e-7)
 
 
 def test_validation() -> None:
@@ -170,9 +173,9 @@ def test_shaped_noise_decoder_is_fmm_optimal(variances: list, dfrac: float, pfra
     sp = shaped_noise_point(dfrac * L, pfrac * L, lam)
     if not np.all(np.isfinite(sp.noise_var)):
         return  # water-filling with rate-less directions: no observation to decode
-    opt = dp_awgn(sp.w2sq, lam, sp.noise_var)
+    opt = dp_awgn(sp.perception_value, lam, sp.noise_var)
     assert opt.mse == pytest.approx(sp.mse, rel=1e-9)
-    np.testing.assert_allclose(opt.gains, sp.gains, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(opt.gain, sp.gain, rtol=1e-9, atol=1e-12)
     sol = rdp_vector_solution(dfrac * L, pfrac * L, lam)
     alpha = 1.0 if np.isinf(sol.nu) else sol.nu / (sol.mu + sol.nu)
     assert opt.alpha == pytest.approx(alpha, rel=1e-9, abs=1e-12)

@@ -49,12 +49,11 @@ def test_rates_carry_units() -> None:
     assert drp_vector_solution(1.0, 0.0, [1.0]).rate_bits == pytest.approx(1.0, rel=1e-14)
     wf = water_filling(1.0, [1.0, 1.0])
     assert wf.rate_bits == pytest.approx(1.0, rel=1e-15)
-    for unit in ("bits", "nats"):
-        pt = score_scaled_point([1.0], 1.0, 2.0, unit=unit)
-        assert pt.rate_bits == pytest.approx(0.5, rel=1e-15)
-        assert pt.rate_nats == pytest.approx(0.5 * ln2, rel=1e-15)
-        sp = shaped_noise_point(0.5, 0.01, [1.0], unit=unit)
-        assert sp.rate_bits == pytest.approx(rdp(0.5, 0.01, 1.0), rel=1e-10)
+    pt = score_scaled_point([1.0], 1.0, 2.0)
+    assert pt.rate_bits == pytest.approx(0.5, rel=1e-15)
+    assert pt.rate_nats == pytest.approx(0.5 * ln2, rel=1e-15)
+    sp = shaped_noise_point(0.5, 0.01, [1.0])
+    assert sp.rate_bits == pytest.approx(rdp(0.5, 0.01, 1.0), rel=1e-10)
     loss = score_scaled_loss([1.0, 0.25], 0.5, 1.5)
     assert loss.rate_bits == pytest.approx(loss.rate_nats / ln2, rel=1e-15)
 
@@ -63,7 +62,7 @@ def test_scalar_in_float_out_everywhere() -> None:
     assert isinstance(test_channel(0.5, 0.01, 1.0).gain, float)
     assert isinstance(water_filling(1.0, [1.0, 2.0]).level, float)
     assert isinstance(dp_awgn(0.1, [1.0, 2.0], 0.5).mse, float)
-    assert isinstance(score_scaled_point([1.0, 2.0], 0.5, 1.5).w2sq, float)
+    assert isinstance(score_scaled_point([1.0, 2.0], 0.5, 1.5).perception_value, float)
     assert isinstance(score_scaled_loss([1.0, 2.0], 0.5, 1.5).total_loss_db, float)
     assert isinstance(dp_awgn([0.1, 0.2], [1.0], 0.5).mse, np.ndarray)
 

@@ -117,7 +117,7 @@ def test_drp_exact():
 def test_test_channel_record():
     ch = test_channel(0.4, 0.05, 1.0, perception="kl_reverse")
     assert isinstance(ch, TestChannel)
-    assert ch.measure == "kl_reverse"
+    assert ch.perception == "kl_reverse"
     assert isinstance(ch.gain, float)
     assert ch.rate_bits == pytest.approx(rdp(0.4, 0.05, 1.0, perception="kl_reverse"), rel=1e-13)
     with pytest.raises(AttributeError):
@@ -127,7 +127,7 @@ def test_test_channel_record():
 def test_test_channel_zero_rate():
     ch = test_channel(3.0, 0.1, 1.0)
     assert ch.gain == 0.0 and ch.noise_var == math.inf and ch.rate_nats == 0.0
-    assert ch.recon_std == 1.0 and ch.distortion == 2.0 and ch.perception == 0.0
+    assert ch.recon_std == 1.0 and ch.mse == 2.0 and ch.perception_value == 0.0
 
 
 def test_return_types():
@@ -213,5 +213,5 @@ def test_extreme_variances_scale_exactly(measure, scale):
     ch = test_channel(D * scale, P_scaled, scale, perception=measure)
     ref = test_channel(D, P, 1.0, perception=measure)
     np.testing.assert_allclose(ch.gain, ref.gain, rtol=1e-14)
-    np.testing.assert_allclose(ch.distortion / scale, ref.distortion, rtol=1e-14)
+    np.testing.assert_allclose(ch.mse / scale, ref.mse, rtol=1e-14)
     np.testing.assert_allclose(ch.noise_var / scale, ref.noise_var, rtol=1e-14)

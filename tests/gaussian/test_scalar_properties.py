@@ -127,7 +127,7 @@ def test_test_channel_realises_its_point(pt):
         s_hat2 = a * a * (s2 + t2)  # Var(a(X + tN))
         distortion = s2 - 2 * a * s2 + s_hat2  # E(X - a(X + tN))²
         assert distortion == pytest.approx(pt.D, rel=1e-10)
-        assert ch.distortion == pytest.approx(pt.D, rel=1e-11)
+        assert ch.mse == pytest.approx(pt.D, rel=1e-11)
         assert 0.5 * math.log1p(s2 / t2) == pytest.approx(_rdp(pt, unit="nats"), rel=1e-10)
     perception = _perception_of_std(s2, s_hat2, pt.perception)
     # rounding of ŝ² = a²(s² + t²) alone gives perception ~ eps² (w2sq: eps²·s²)

@@ -164,9 +164,9 @@ def test_dp_awgn_against_mpmath(name: str, t2: float, pfrac: float) -> None:
         P = pfrac * float(w2sq)
         alpha = 1 - mp.sqrt(P) / mp.sqrt(w2sq)
         ref = dp_awgn(P, lam, t2)
-        assert _rel(ref.mmse, mmse) <= RTOL and _rel(ref.w2sq_mmse, w2sq) <= RTOL
+        assert _rel(ref.mmse, mmse) <= RTOL and _rel(ref.perception_value_mmse, w2sq) <= RTOL
         assert _rel(ref.mse, mmse + (mp.sqrt(w2sq) - mp.sqrt(P)) ** 2) <= RTOL
-        for got, ci in zip(ref.gains, c):
+        for got, ci in zip(ref.gain, c):
             assert _rel(got, (1 - alpha) * ci**2 + alpha * ci) <= RTOL
 
 
@@ -175,31 +175,31 @@ def test_dp_awgn_against_mpmath(name: str, t2: float, pfrac: float) -> None:
 @pytest.mark.parametrize("rho", [0.5, 1.0, 1.37, 2.0])
 def test_score_scaled_point_against_mpmath(name: str, t2: float, rho: float) -> None:
     lam = SPECTRA[name]
-    pt = score_scaled_point(lam, t2, rho, unit="nats")
+    pt = score_scaled_point(lam, t2, rho)
     with mp.workdps(DPS):
         c, _, _ = mp_awgn(lam, t2)
         a = [ci**rho for ci in c]
         rate = mp.fsum(mp.log(1 + mp.mpf(x) / t2) / 2 for x in lam)
         mse = mp.fsum(x - 2 * ai * x + ai**2 * (x + mp.mpf(t2)) for x, ai in zip(lam, a))
         w2sq = mp.fsum(x * (1 - ci ** (rho - 1)) ** 2 for x, ci in zip(lam, c))
-        assert _rel(pt.rate, rate) <= RTOL and _rel(pt.mse, mse) <= RTOL
+        assert _rel(pt.rate_nats, rate) <= RTOL and _rel(pt.mse, mse) <= RTOL
         if rho != 1.0:  # W₂² = 0 exactly at ρ = 1
-            assert _rel(pt.w2sq, w2sq) <= 1e-11  # 1 − c^(ρ−1) loses a digit near ρ = 1
+            assert _rel(pt.perception_value, w2sq) <= 1e-11  # 1 − c^(ρ−1) loses a digit near ρ = 1
         else:
-            assert pt.w2sq == 0.0
+            assert pt.perception_value == 0.0
 
 
 @pytest.mark.parametrize("rho", [1.2, 1.8])
 def test_score_scaled_gap_against_mpmath(rho: float) -> None:
     """Non-white ΔR = R_scheme − R(D, P), with R(D, P) from the mpmath KKT solve."""
     lam, t2 = SPECTRA["inverse-square"], 0.05
-    pt = score_scaled_point(lam, t2, rho, unit="nats")
-    sol = rdp_vector_solution(pt.mse, pt.w2sq, lam)
+    pt = score_scaled_point(lam, t2, rho)
+    sol = rdp_vector_solution(pt.mse, pt.perception_value, lam)
     assert sol.regime == "both_active"
     with mp.workdps(DPS):
-        r_opt, _, _ = mp_solve_both_active("D", pt.mse, pt.w2sq, lam, sol.mu, sol.nu)
-        ref = mp.mpf(pt.rate) - r_opt
+        r_opt, _, _ = mp_solve_both_active("D", pt.mse, pt.perception_value, lam, sol.mu, sol.nu)
+        ref = mp.mpf(pt.rate_nats) - r_opt
         assert ref > 0
         # ΔR is a difference of O(1) rates: compare at 1e-12 relative to the rate
         got = score_scaled_gap(lam, t2, rho, unit="nats")
-        assert abs(mp.mpf(got) - ref) <= RTOL * pt.rate
+        assert abs(mp.mpf(got) - ref) <= RTOL * pt.rate_nats

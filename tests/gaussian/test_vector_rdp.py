@@ -77,7 +77,7 @@ def test_perfect_perception_closed_form(s2: float, frac: float, n: int) -> None:
     assert sol.regime == "perfect_perception"
     expected = -0.5 * np.log1p(-((1 - frac / 2) ** 2))
     assert sol.rate_nats == pytest.approx(n * expected, rel=1e-12)
-    assert sol.perception == 0.0 and np.all(sol.recon_std == np.sqrt(s2))
+    assert sol.perception_value == 0.0 and np.all(sol.recon_std == np.sqrt(s2))
 
 
 @given(variances_st, frac_st, pfrac_st)
@@ -87,12 +87,12 @@ def test_certificate_and_solution_consistency(lam: np.ndarray, frac: float, pfra
     sol = rdp_vector_solution(D, P, lam)
     assert sol.kkt_residual < 1e-12
     assert abs(sol.dual_gap_nats) <= gap_tolerance(sol, D, P)
-    assert sol.distortion <= D * (1 + 1e-12) and sol.perception <= P * (1 + 1e-12) + 1e-300
+    assert sol.mse <= D * (1 + 1e-12) and sol.perception_value <= P * (1 + 1e-12) + 1e-300
     if sol.regime == "both_active":
-        assert sol.distortion == pytest.approx(D, rel=1e-12)
-        assert sol.perception == pytest.approx(P, rel=1e-12)
-        assert np.all(sol.rates_nats > 0) and sol.mu > 0 and 0 < sol.nu < np.inf
-    np.testing.assert_allclose(sol.rates_nats.sum(), sol.rate_nats, rtol=1e-14)
+        assert sol.mse == pytest.approx(D, rel=1e-12)
+        assert sol.perception_value == pytest.approx(P, rel=1e-12)
+        assert np.all(sol.component_rate_nats > 0) and sol.mu > 0 and 0 < sol.nu < np.inf
+    np.testing.assert_allclose(sol.component_rate_nats.sum(), sol.rate_nats, rtol=1e-14)
     assert np.all(sol.correlation >= 0) and np.all(sol.correlation <= 1)
 
 
@@ -103,16 +103,21 @@ def test_forward_test_channel_realises_solution(lam: np.ndarray, frac: float, pf
     sol = rdp_vector_solution(frac * L, pfrac * L, lam)
     live = sol.correlation > 0
     g, t2, lam_l = sol.gain[live], sol.noise_var[live], lam[live]
-    np.testing.assert_allclose(lam_l * (1 - g) ** 2 + g**2 * t2, sol.distortions[live], rtol=1e-9)
+    mse_l = lam_l * (1 - g) ** 2 + g**2 * t2
+    np.testing.assert_allclose(mse_l, sol.component_mse[live], rtol=1e-9)
     np.testing.assert_allclose(g * np.sqrt(lam_l + t2), sol.recon_std[live], rtol=1e-12)
-    np.testing.assert_allclose(0.5 * np.log1p(lam_l / t2), sol.rates_nats[live], rtol=1e-10)
+    rate_l = 0.5 * np.log1p(lam_l / t2)
+    np.testing.assert_allclose(rate_l, sol.component_rate_nats[live], rtol=1e-10)
     # dead components: X̂ independent of X with the reported std
     assert np.all(sol.gain[~live] == 0) and np.all(np.isinf(sol.noise_var[~live]))
     np.testing.assert_allclose(
-        lam[~live] + sol.recon_std[~live] ** 2, sol.distortions[~live], rtol=1e-12
+        lam[~live] + sol.recon_std[~live] ** 2, sol.component_mse[~live], rtol=1e-12
     )
     np.testing.assert_allclose(
-        (np.sqrt(lam) - sol.recon_std) ** 2, sol.perceptions, rtol=1e-9, atol=1e-15 * L
+        (np.sqrt(lam) - sol.recon_std) ** 2,
+        sol.component_perception_value,
+        rtol=1e-9,
+        atol=1e-15 * L,
     )
 
 
@@ -228,10 +233,10 @@ def test_rdp_inverts_drp(lam: np.ndarray, R: float, pfrac: float) -> None:
     sol = drp_vector_solution(R, P, lam)
     assert sol.kkt_residual < 1e-12
     if R > 0:
-        assert rdp_vector(sol.distortion, P, lam) == pytest.approx(R, rel=1e-10, abs=1e-12)
+        assert rdp_vector(sol.mse, P, lam) == pytest.approx(R, rel=1e-10, abs=1e-12)
     else:
         L = lam.sum()
-        assert sol.distortion == pytest.approx(L + max(np.sqrt(L) - np.sqrt(P), 0) ** 2)
+        assert sol.mse == pytest.approx(L + max(np.sqrt(L) - np.sqrt(P), 0) ** 2)
 
 
 @pytest.mark.parametrize(("dfrac", "pfrac"), [(0.1, 0.01), (0.5, 1e-9), (0.01, 1e-3), (1.2, 0.05)])
@@ -242,7 +247,7 @@ def test_large_n_certificate(dfrac: float, pfrac: float) -> None:
     assert sol.regime == "both_active"
     assert sol.kkt_residual < 1e-12 and abs(sol.dual_gap_nats) < 1e-10 * sol.rate_nats
     d = drp_vector_solution(sol.rate_nats, pfrac * L, lam, unit="nats")
-    assert d.distortion == pytest.approx(dfrac * L, rel=1e-10)
+    assert d.mse == pytest.approx(dfrac * L, rel=1e-10)
 
 
 def test_broadcasting_and_units() -> None:
