@@ -28,7 +28,7 @@ from rdptheory.diffusion import chain as _chain
 
 Mode = Literal["one-shot", "progressive"]
 #: The codec's channel-simulation algorithms and their code in the noise fingerprint.
-_ALGORITHM_CODES = {"pfr": 0, "orc": 1, "ldq": 2}
+_ALGORITHM_CODES = {"pfr": 0, "orc": 1, "ldq": 2, "hybrid": 3}
 
 
 class CompressResult(NamedTuple):
@@ -99,8 +99,11 @@ class GaussianCodec:
         coding [Theis & Yosri 2022]); or "ldq", layered dithered quantisation
         (:mod:`rdptheory.rcc.dithered`: exact, no candidates, O(d) encode, but ~0.5 bit per
         coordinate above I(X; Y); ``max_chunk_bits``, ``padding``, ``layout`` and
-        ``candidate_headroom`` do not apply). The decoder must use the encoder's. Measured
-        side by side: benchmarks/channel_simulation.py.
+        ``candidate_headroom`` do not apply); or "hybrid": ldq on the directions whose
+        expected KL per coordinate is >= 2.6 bits (where ldq's ~0.52-bit leak is below PFR's
+        ~0.2 bit per bit of KL), PFR on the others (:mod:`rdptheory.codec._hybrid`). The
+        decoder must use the encoder's. Measured side by side:
+        benchmarks/channel_simulation.py.
     candidate_headroom : int in [0, 12] or None (encoder-only): a chunk draws at most
         2^(ceil(B) + padding + headroom) candidates (``rcc.encode``'s ``max_candidate_bits``),
         so the rare chunk whose actual KL lands far above B (the per-sample KL of a chunk
@@ -114,7 +117,8 @@ class GaussianCodec:
         self, variances: npt.ArrayLike, noise_var: npt.ArrayLike, *, mode: Mode = "one-shot",
         seed: int = 0, steps: int = 8, max_chunk_bits: float = 13.0, padding: int = 4,
         layout: Literal["proxy", "sent"] = "proxy", backend: str = "auto",
-        algorithm: Literal["pfr", "orc", "ldq"] = "pfr", candidate_headroom: int | None = 6,
+        algorithm: Literal["pfr", "orc", "ldq", "hybrid"] = "pfr",
+        candidate_headroom: int | None = 6,
     ) -> None:
         self.eigenvalues, self.eigenvectors = _eigen(variances)
         self.noise_var = _check_noise(noise_var, self.eigenvalues.size)
@@ -125,7 +129,7 @@ class GaussianCodec:
         self.padding = check_int(padding, "padding", low=0, high=6)
         self.layout = check_choice(layout, "layout", ("proxy", "sent"))
         self.backend = backend
-        self.algorithm: Literal["pfr", "orc", "ldq"] = check_choice(  # type: ignore[assignment]
+        self.algorithm: Literal["pfr", "orc", "ldq", "hybrid"] = check_choice(  # type: ignore[assignment]
             algorithm, "algorithm", tuple(_ALGORITHM_CODES))
         self._test_gain: np.ndarray | None = None  # set by `shaped` only
         self.candidate_headroom = (None if candidate_headroom is None else
@@ -266,6 +270,8 @@ class GaussianCodec:
 
             msg = encode_ldq(mu_q, sd_q, mu_p, sd_p, seed=self.seed, stream=stream)
             return msg.body(), np.asarray(msg.sample).reshape(u.shape)
+        if self.algorithm == "hybrid":
+            return self._hybrid_step(mu_q, sd_q, mu_p, sd_p, a, b, stream, None)  # type: ignore[return-value]
         body, sample, _ = encode_message(
             mu_q.ravel(), np.ravel(sd_q), mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
             stream=stream, max_chunk_bits=self.max_chunk_bits, padding=self.padding,
@@ -273,6 +279,28 @@ class GaussianCodec:
             layout_kl_bits=self._layout_proxy(a, b, u.shape[0]),
             max_candidate_bits=self._candidate_cap())
         return body, sample.reshape(u.shape)
+
+    def _hybrid_step(self, mu_q, sd_q, mu_p, sd_p, a, b, stream, body):  # type: ignore[no-untyped-def]
+        """Encode (``body`` None: returns (record, sample)) or decode (returns the sample) one
+        "hybrid" record: ldq on directions of >= 2.6 expected bits, PFR on the others."""
+        from rdptheory.codec import _hybrid
+
+        lam = self.eigenvalues[self._live]
+        info = _hybrid.expected_bits(lam, a, b)
+        hi, n = _hybrid.ldq_directions(info), mu_p.shape[0]
+        layout = None if self.layout == "sent" else np.tile(info[~hi], n)
+        opts = dict(seed=self.seed, stream=stream, max_chunk_bits=self.max_chunk_bits,
+                    padding=self.padding, backend=self.backend, algorithm="pfr")
+        if body is None:
+            def pfr(mq, sq, mp, sp, lay):  # type: ignore[no-untyped-def]
+                rec, y, _ = encode_message(mq, sq, mp, sp, layout_kl_bits=lay,
+                                           max_candidate_bits=self._candidate_cap(), **opts)
+                return rec, y
+            return _hybrid.encode_split(mu_q, sd_q, mu_p, sd_p, hi, seed=self.seed,
+                                        stream=stream, pfr=pfr, pfr_layout=layout)
+        dec = lambda rec, mp, sp, lay: decode_message(rec, mp, sp, layout_kl_bits=lay, **opts)  # noqa: E731
+        return _hybrid.decode_split(body, mu_p, sd_p, sd_q, hi, seed=self.seed, stream=stream,
+                                    pfr=dec, pfr_layout=layout)
 
     def _candidate_cap(self) -> int | None:
         """ceil(B) + padding + headroom, capped at 30 (the index coder's largest bucket)."""
@@ -329,12 +357,14 @@ class GaussianCodec:
         for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
             level, mu_p, sd_p = self._proposal(j, y_live)
             prev = None if j == 0 else self._grid[self.steps - j + 1]  # type: ignore[index]
-            if self.algorithm == "ldq":  # sigma_q of record j: the step's posterior std
+            if self.algorithm in ("ldq", "hybrid"):  # sigma_q: the step's posterior std
                 from rdptheory.rcc.dithered import decode_ldq
 
                 sd_q = np.sqrt(level if prev is None else level * (prev - level) / prev)
-                y_live = decode_ldq(body, mu_p, sd_p, np.broadcast_to(sd_q, mu_p.shape),
-                                    seed=self.seed, stream=j)
+                sd_q = np.broadcast_to(sd_q, mu_p.shape)
+                y_live = (decode_ldq(body, mu_p, sd_p, sd_q, seed=self.seed, stream=j)
+                          if self.algorithm == "ldq" else
+                          self._hybrid_step(None, sd_q, mu_p, sd_p, level, prev, j, body))
                 continue
             y_live = decode_message(
                 body, mu_p.ravel(), np.ravel(sd_p), seed=self.seed, stream=j,

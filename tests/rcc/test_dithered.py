@@ -173,3 +173,37 @@ def test_doctests():
 
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_codec_hybrid_splits_directions_and_round_trips():
+    """algorithm="hybrid": ldq on directions with >= 2.6 expected bits, PFR on the rest; the
+    decoder reproduces the encoder's state, and a corrupted length prefix is refused."""
+    from rdptheory.codec import GaussianCodec
+    from rdptheory.codec._hybrid import LDQ_MIN_BITS, expected_bits, ldq_directions
+
+    lam = 2.0 ** np.linspace(3, -3, 24)
+    t2 = np.full(24, 0.05)
+    hi = ldq_directions(expected_bits(lam, t2, None))
+    assert hi.any() and (~hi).any()
+    assert np.array_equal(hi, 0.5 * np.log2(1 + lam / t2) >= LDQ_MIN_BITS)
+    x = np.random.default_rng(5).standard_normal((6, 24)) * np.sqrt(lam)
+    for mode in ("one-shot", "progressive"):
+        codec = GaussianCodec(lam, t2, mode=mode, steps=2, algorithm="hybrid",
+                              max_chunk_bits=6.0, seed=3)
+        res = codec.compress_with_state(x)
+        y, level = codec.decode_observation(res.data)
+        assert np.array_equal(y, res.states[-1])
+        np.testing.assert_allclose(level, t2)
+    one = GaussianCodec(lam, t2, algorithm="hybrid", max_chunk_bits=6.0, seed=3)
+    data = bytearray(one.compress(x))
+    ldq_only = GaussianCodec(lam, t2, algorithm="ldq", seed=3).compress(x)
+    assert data != ldq_only
+    from rdptheory.codec import _container
+
+    header, pos = _container.unpack_header(bytes(data))
+    record = _container.unpack_records(bytes(data), pos, header.n_records)[0]
+    from rdptheory.codec._hybrid import decode_split
+
+    with pytest.raises(ValueError, match="hybrid"):
+        decode_split(b"\x7f" + record[1:], np.zeros((6, 24)), np.ones((6, 24)),
+                     np.full((6, 24), 0.5), hi, seed=3, stream=0, pfr=None, pfr_layout=None)
