@@ -461,7 +461,10 @@ class GaussianCodec:
             raise ValueError(f"rho must lie in [0, {MAX_RHO:g}] (finite)")
         if ode_steps is not None:
             ode_steps = check_int(ode_steps, "ode_steps", low=1, high=10_000)
-        y, t2 = self.decode_observation(data, steps=steps)
+        try:
+            y, t2 = self.decode_observation(data, steps=steps)
+        except MemoryError as exc:
+            raise ValueError("not enough memory to decode this file's vectors") from exc
         if ode_steps is None:
             return self._from_eigen(self._score_scaled(y, t2, rho_a))
         return self._from_eigen(self._ode(y, t2, rho_a, ode_steps))

@@ -268,7 +268,9 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
 
     so step 0 has at least ⌈(KL_0 − 1)/B⌉ chunks (capped at d), each costing at least
     ``_steps.MIN_CHUNK_BITS`` of payload (our own bound). A crafted header declaring a large
-    image over a small payload fails this before the decoder allocates the image.
+    image over a small payload fails this before the decoder allocates the image. What is
+    left: a header with an extreme ladder (t_0 ≫ 1 makes step 0 nearly free) passes, and
+    then costs what an honest image of that size costs, so ``max_pixels`` caps the work.
     """
     h = stream.header
     max_pixels = check_int(max_pixels, "max_pixels", low=1)
@@ -338,10 +340,15 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     _code_shape(h, model)
     n = h.n_steps if max_steps is None else check_int(max_steps, "max_steps", low=1,
                                                       high=h.n_steps)
-    y = _replay(stream, model, n, backend)
-    t_n = _ladder(h.t_max, h.t_min, h.n_levels)[n - 1]
-    x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver, steps=ode_steps)
-    image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
+    try:
+        y = _replay(stream, model, n, backend)
+        t_n = _ladder(h.t_max, h.t_min, h.n_levels)[n - 1]
+        x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver,
+                       steps=ode_steps)
+        image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
+    except MemoryError as exc:
+        raise ValueError(f"not enough memory to decode a {h.height}x{h.width} image: lower "
+                         "max_pixels (CLI: --max-pixels) to refuse such files up front") from exc
     if not np.isfinite(image).all():
         raise ValueError(f"the decoded image is not finite (rho = {rho:g}, {ode_steps} ODE "
                          "steps): use a smaller rho or more ode_steps")
