@@ -3,7 +3,12 @@
 :func:`evaluate` compresses every image once per target (bpp or noise level) and decodes each
 stream at every ρ. Distortion is averaged per image (PSNR, MS-SSIM, MSE); perception is one
 divergence between the pooled patch distributions of all originals and all reconstructions
-(Fréchet distance of Gaussian fits, sliced W₂²; :mod:`rdptheory.images.metrics`).
+(Fréchet distance of Gaussian fits, sliced W₂²; :mod:`rdptheory.images.metrics`); blockiness
+(:func:`rdptheory.images.metrics.blockiness`) is averaged per image. In the same run the
+classical baselines (:mod:`rdptheory.images.baselines`: JPEG ``optimize=True``, WebP method 6,
+and AVIF / JPEG 2000 where Pillow has them) code the same images at the rate of our file for
+each image (the highest quality whose file is not larger), and :func:`bd_rates` gives the
+Bjøntegaard delta rate of our codec at each ρ against each of them.
 
 :func:`rho_sweep` isolates the decoder: patches observed as ``Y = X + tN`` (ideal channel
 simulation, no coding) are decoded with the score-scaled PF-ODE at each ρ, and compared with
@@ -39,7 +44,9 @@ class EvalPoint:
     """One (target, ρ) operating point, averaged over the images.
 
     ``mse`` is per dimension on the [0, 1] pixel scale; ``frechet`` and ``sliced_w2sq`` are
-    per-dimension squared distances between patch distributions on the same scale.
+    per-dimension squared distances between patch distributions on the same scale;
+    ``blockiness`` is the per-image mean of :func:`rdptheory.images.metrics.blockiness`
+    (originals ≈ 1). Baseline points have ``rho = nan``.
     """
 
     target: float
@@ -52,17 +59,34 @@ class EvalPoint:
     sliced_w2sq: float
     encoding_time: float
     decoding_time: float
+    blockiness: float = float("nan")
+
+
+@dataclass(frozen=True)
+class BaselineCurve:
+    """One classical codec on the same images at the same targets (one point per target)."""
+
+    codec: str
+    description: str
+    points: tuple[EvalPoint, ...]
 
 
 @dataclass(frozen=True)
 class EvalResult:
-    """All points of one evaluation run."""
+    """All points of one evaluation run, the baselines of the same run, and what was skipped.
+
+    ``original_blockiness`` is the per-image mean blockiness of the originals; ``skipped``
+    maps a requested baseline that could not run to the reason.
+    """
 
     name: str
     description: str
     target_kind: str
     images: tuple[str, ...]
     points: tuple[EvalPoint, ...]
+    baselines: tuple[BaselineCurve, ...] = ()
+    original_blockiness: float = float("nan")
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 def eval_point(target: float, rho: float, pairs: list[tuple[np.ndarray, np.ndarray]],
@@ -78,19 +102,101 @@ def eval_point(target: float, rho: float, pairs: list[tuple[np.ndarray, np.ndarr
                      float(np.mean([metrics.psnr(a, b) for a, b in pairs])),
                      float(np.nanmean(ms)) if not np.isnan(ms).all() else float("nan"), mse,
                      metrics.frechet_distance(po, pr), metrics.sliced_w2sq(po, pr),
-                     float(np.mean(enc_s)), float(np.mean(dec_s)))
+                     float(np.mean(enc_s)), float(np.mean(dec_s)), _mean_blockiness(rec))
+
+
+def _mean_blockiness(images: Sequence[np.ndarray]) -> float:
+    vals = [metrics.blockiness(im) for im in images if max(im.shape[:2]) > 8]
+    vals = [v for v in vals if np.isfinite(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+#: The baselines :func:`evaluate` runs by default (cheap: milliseconds per image).
+DEFAULT_BASELINES: tuple[str, ...] = ("jpeg", "webp")
+
+
+def run_baselines(targets: Sequence[float], originals: Sequence[np.ndarray],
+                  rates: Sequence[Sequence[float]], codecs: Sequence[str], *,
+                  patch: int = 8) -> tuple[tuple[BaselineCurve, ...], tuple[tuple[str, str], ...]]:
+    """Code every original with each codec at the rate of our file for it.
+
+    ``rates[i][j]`` is our file's bpp for target ``targets[i]`` and image ``originals[j]``;
+    each codec codes that image at the highest quality whose file does not exceed it
+    (:func:`rdptheory.images.baselines.at_bpp`). Returns one :class:`BaselineCurve` per
+    available codec and ``(codec, reason)`` for each one this Pillow lacks.
+    """
+    import time as _time
+
+    from rdptheory.images import baselines as bl
+
+    curves, skipped = [], []
+    for codec in codecs:
+        why = bl.unavailable(codec)
+        if why is not None:
+            skipped.append((codec, why))
+            continue
+        points = []
+        for target, row in zip(targets, rates, strict=True):
+            pairs, bpps, secs = [], [], []
+            for im, r in zip(originals, row, strict=True):
+                t0 = _time.perf_counter()
+                coded = bl.at_bpp(im, codec, r)
+                secs.append(_time.perf_counter() - t0)
+                pairs.append((im, coded.reconstruction))
+                bpps.append(coded.bpp)
+            points.append(eval_point(target, float("nan"), pairs, bpps, secs, [0.0], patch))
+        curves.append(BaselineCurve(codec, _BASELINE_DESC[codec], tuple(points)))
+    return tuple(curves), tuple(skipped)
+
+
+_BASELINE_DESC = {
+    "jpeg": "Pillow JPEG, optimize=True (4:2:0), quality bisected to our file's rate",
+    "webp": "Pillow WebP lossy, method=6, quality bisected to our file's rate",
+    "avif": "Pillow AVIF, speed=6, quality bisected to our file's rate",
+    "jpeg2000": "Pillow JPEG 2000 (9/7, one layer), ratio bisected to our file's rate"}
+
+
+def bd_rates(result: EvalResult) -> dict[float, dict[str, float | None]]:
+    """BD-rate (percent, PCHIP over the overlapping PSNR range) of our codec at each ρ against
+    each baseline of the same run: negative = fewer bits than the baseline at equal PSNR.
+
+    Curves are the image-averaged points (mean bpp, mean PSNR per target). ``None`` where the
+    two curves' PSNR ranges do not overlap or a curve has fewer than two distinct points.
+    """
+    out: dict[float, dict[str, float | None]] = {}
+    for rho in sorted({p.rho for p in result.points}):
+        ours = [p for p in result.points if p.rho == rho]
+        out[rho] = {}
+        for curve in result.baselines:
+            try:
+                out[rho][curve.codec] = metrics.bd_rate(
+                    [p.bpp for p in curve.points], [p.psnr for p in curve.points],
+                    [p.bpp for p in ours], [p.psnr for p in ours])
+            except ValueError:
+                out[rho][curve.codec] = None
+    return out
 
 
 def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
              bpps: Sequence[float] | None = None, noise_vars: Sequence[float] | None = None,
              rhos: Sequence[float] = (1.0, 1.5, 2.0), seed: int = 0,
              config: CodecConfig = DEFAULT_CONFIG, ode_steps: int = 24, patch: int = 8,
-             name: str = "rdptheory-diffc", show_progress: bool | None = None) -> EvalResult:
+             name: str = "rdptheory-diffc", show_progress: bool | None = None,
+             baselines: Sequence[str] = DEFAULT_BASELINES) -> EvalResult:
     """Compress each image at each target (``bpps`` or ``noise_vars``) and decode at each ρ.
+
+    ``baselines`` (names of :data:`rdptheory.images.baselines.CODECS`; ``()`` for none) code
+    the same images at our files' rates in the same run (:func:`run_baselines`); a codec this
+    Pillow lacks is listed in ``skipped`` with the reason.
 
     Returns an :class:`EvalResult` with one point per (target, ρ); timings are seconds per
     image (encoding once per target, decoding once per ρ).
     """
+    from rdptheory.images.baselines import CODECS
+
+    for codec in baselines:
+        if codec not in CODECS:
+            raise ValueError(f"baselines must be names in {CODECS}, got {codec!r}")
     if not images:
         raise ValueError("images must be a non-empty sequence of NamedImage")
     if (bpps is None) == (noise_vars is None):
@@ -100,9 +206,11 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
     kind, targets = ("bpp", list(bpps)) if bpps is not None else ("noise_var", list(noise_vars))
     jobs = [(t, im) for t in targets for im in images]
     recs: dict[tuple[float, float], list] = {(t, r): [] for t in targets for r in rhos}
+    rates: dict[float, list[float]] = {t: [] for t in targets}
     for target, im in progress(jobs, desc="eval", enabled=show_progress):
         kw = {"bpp": target} if kind == "bpp" else {"noise_var": target}
         res = compress_with_report(im.pixels, model=model, seed=seed, config=config, **kw)
+        rates[target].append(res.bpp)
         for rho in rhos:
             t0 = time.perf_counter()
             out = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
@@ -114,19 +222,43 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
                    for (t, r), v in recs.items())
     desc = (f"{model.name}; DiffC-style RCC chain, score-scaled PF-ODE decoding at rho "
             f"{rhos}; ladder t {config.t_max}->{config.t_min} in {config.n_levels} levels")
-    return EvalResult(name, desc, kind, tuple(im.name for im in images), points)
+    originals = [im.pixels for im in images]
+    curves, skipped = run_baselines(targets, originals, [rates[t] for t in targets],
+                                    baselines, patch=patch)
+    return EvalResult(name, desc, kind, tuple(im.name for im in images), points, curves,
+                      _mean_blockiness(originals), skipped)
+
+
+def _results(points: Sequence[EvalPoint], drop: tuple[str, ...] = ()) -> dict[str, list]:
+    """CompressAI ``results``: parallel lists, one per field (``psnr-rgb``, ``ms-ssim-rgb``)."""
+    fields = [k for k in EvalPoint.__dataclass_fields__ if k not in drop]
+    res = {k.replace("_", "-") if k not in ("encoding_time", "decoding_time") else k:
+           [_finite(getattr(p, k)) for p in points] for k in fields}
+    res["psnr-rgb"] = res.pop("psnr")
+    res["ms-ssim-rgb"] = res.pop("ms-ssim")
+    return res
 
 
 def to_compressai_json(result: EvalResult) -> str:
-    """CompressAI-style JSON: name, description, results as parallel lists (one per field)."""
-    fields = EvalPoint.__dataclass_fields__
-    res = {k.replace("_", "-") if k not in ("encoding_time", "decoding_time") else k:
-           [_finite(getattr(p, k)) for p in result.points] for k in fields}
-    res["psnr-rgb"] = res.pop("psnr")
-    res["ms-ssim-rgb"] = res.pop("ms-ssim")
-    return json.dumps({"name": result.name, "description": result.description,
-                       "target_kind": result.target_kind, "images": list(result.images),
-                       "results": res}, indent=2)
+    """CompressAI-style JSON: name, description, results as parallel lists (one per field).
+
+    Beside ``results`` (ours, one entry per (target, ρ)): ``baselines``, one CompressAI-style
+    record per classical codec of the same run (same images, one entry per target);
+    ``bd_rate_percent``, our BD-rate at each ρ (key ``"rho=1"``) against each baseline
+    (:func:`bd_rates`); ``original_blockiness``; ``skipped_baselines`` with reasons.
+    """
+    return json.dumps({
+        "name": result.name, "description": result.description,
+        "target_kind": result.target_kind, "images": list(result.images),
+        "results": _results(result.points),
+        "original_blockiness": _finite(result.original_blockiness),
+        "baselines": {c.codec: {"name": c.codec, "description": c.description,
+                                "results": _results(c.points, drop=("rho",))}
+                      for c in result.baselines},
+        "bd_rate_percent": {f"rho={rho:g}": {k: (None if v is None else _finite(v))
+                                             for k, v in row.items()}
+                            for rho, row in bd_rates(result).items()},
+        "skipped_baselines": dict(result.skipped)}, indent=2)
 
 
 def _finite(v: float) -> float | None:
@@ -205,8 +337,24 @@ def write_outputs(result: EvalResult, out_dir: str | pathlib.Path) -> list[pathl
     from rdptheory.images import plots
 
     out = pathlib.Path(out_dir)
+    names = ["results.json", "rate_distortion.png", "rate_perception.png"]
     with staged_files(out) as stage:  # every file appears whole or not at all (rdptheory._io)
         (stage / "results.json").write_text(to_compressai_json(result))
         plots.rate_distortion(result, stage / "rate_distortion.png")
         plots.rate_perception(result, stage / "rate_perception.png")
-    return [out / "results.json", out / "rate_distortion.png", out / "rate_perception.png"]
+        if result.baselines:
+            (stage / "bd_rate.csv").write_text(bd_rate_table(result))
+            plots.blockiness(result, stage / "blockiness.png")
+            names += ["bd_rate.csv", "blockiness.png"]
+    return [out / n for n in names]
+
+
+def bd_rate_table(result: EvalResult) -> str:
+    """CSV: one row per ρ, one column per baseline, our BD-rate in percent (empty: none)."""
+    table = bd_rates(result)
+    codecs = [c.codec for c in result.baselines]
+    lines = ["rho," + ",".join(f"bd_rate_vs_{c}_percent" for c in codecs)]
+    for rho, row in table.items():
+        lines.append(f"{rho:g}," + ",".join("" if row[c] is None else f"{row[c]:.2f}"
+                                            for c in codecs))
+    return "\n".join(lines) + "\n"

@@ -180,6 +180,8 @@ def load_model(spec: str | None = None) -> ImageModel:
     """An image model from a CLI-style spec.
 
     ``None``: :func:`default_model`; ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior;
+    ``"gmm-shift"``: the same prior averaged over 16 shifted tilings (no block grid,
+    :mod:`rdptheory.images.gmm_shifted`);
     ``"unet"``: the shipped trained UNet (:func:`rdptheory.models.load_default`, needs torch and
     diffusers); a ``.npz`` path: a patch prior written by
     :func:`rdptheory.images.prior.save_prior`; a directory: a diffusers model (latent if it
@@ -194,6 +196,10 @@ def load_model(spec: str | None = None) -> ImageModel:
         raise TypeError(f"model must be a string spec, got {type(spec).__name__}")
     if spec in ("patch-gmm", "gmm"):
         return _patch_gmm_model()
+    if spec in ("gmm-shift", "patch-gmm-shift"):  # no block grid (16 shifted tilings)
+        from rdptheory.images.gmm_shifted import shifted_model
+
+        return shifted_model()
     if spec == "unet":
         from rdptheory.models import load_default
 

@@ -49,11 +49,23 @@ def _save_png(fig, path: str | pathlib.Path) -> pathlib.Path:
     return path
 
 
+#: Line styles of the classical baselines (grey shades, distinct markers).
+BASELINE_STYLE = {"jpeg": ("s--", "0.15"), "webp": ("^--", "0.45"), "avif": ("D:", "0.3"),
+                  "jpeg2000": ("v:", "0.6")}
+BASELINE_LABEL = {"jpeg": "JPEG (optimize)", "webp": "WebP (m6)", "avif": "AVIF",
+                  "jpeg2000": "JPEG 2000"}
+
+
 def _rd_axes(ax, result, field: str) -> None:
     groups = _by_rho(result)
     for rho, pts in groups.items():
         ax.plot([p.bpp for p in pts], [getattr(p, field) for p in pts], "o-",
-                color=_rho_color(rho, list(groups)), label=f"ρ = {rho:g}")
+                color=_rho_color(rho, list(groups)), label=f"ours, ρ = {rho:g}")
+    for curve in getattr(result, "baselines", ()):
+        pts = sorted(curve.points, key=lambda q: q.bpp)
+        style, color = BASELINE_STYLE.get(curve.codec, ("x:", "0.5"))
+        ax.plot([p.bpp for p in pts], [getattr(p, field) for p in pts], style, color=color,
+                mfc="none", label=BASELINE_LABEL.get(curve.codec, curve.codec))
     ax.set_xlabel("rate (bits per pixel, file size)")
 
 
@@ -75,6 +87,22 @@ def rate_perception(result, path: str | pathlib.Path) -> pathlib.Path:
         ax.set_yscale("log")
         ax.set_ylabel(f"{FRECHET_LABEL} (lower = more realistic)")
         ax.legend()
+        return _save_png(fig, path)
+
+
+def blockiness(result, path: str | pathlib.Path) -> pathlib.Path:
+    """Blockiness (:func:`rdptheory.images.metrics.blockiness`) against bits per pixel, per ρ
+    and per baseline, with the originals' value as a horizontal line (1 = no block grid)."""
+    with _style.paper_style() as plt:
+        fig, ax = plt.subplots(figsize=(_style.WIDTH_1COL, 2.5))
+        _rd_axes(ax, result, "blockiness")
+        ref = getattr(result, "original_blockiness", float("nan"))
+        if np.isfinite(ref):
+            ax.axhline(ref, color="k", lw=0.8, ls=":", label="originals")
+            ax.axhspan(0.9 * ref, 1.1 * ref, color="0.85", zorder=0, lw=0)
+        ax.set_yscale("log")
+        ax.set_ylabel("blockiness (8×8 grid; 1 = none)")
+        ax.legend(fontsize=6.5)
         return _save_png(fig, path)
 
 

@@ -78,3 +78,32 @@ def test_report_section_quick(tmp_path):
     assert all(p.with_suffix(".pdf").exists() for _, p in figs)
     for name in ("image_rate_distortion", "image_reconstructions", "image_rho_sweep"):
         assert len((tmp_path / f"{name}.csv").read_text().splitlines()) > 3
+
+
+def test_evaluate_json_holds_the_baselines_of_the_same_run(tmp_path):
+    import json
+
+    from rdptheory.images.datasets import NamedImage
+    from rdptheory.images.evaluate import evaluate, to_compressai_json, write_outputs
+
+    imgs = [NamedImage("a", bundled_image("china").pixels[200:216, 300:316]),
+            NamedImage("b", bundled_image("flower").pixels[100:116, 100:116])]
+    res = evaluate(imgs, bpps=[3.0, 5.0], rhos=(1.0, 2.0), ode_steps=2,
+                   config=CodecConfig(backend="numpy", n_levels=8), show_progress=False,
+                   baselines=("jpeg", "webp"))
+    doc = json.loads(to_compressai_json(res))
+    assert set(doc["baselines"]) == {"jpeg", "webp"}
+    for codec, rec in doc["baselines"].items():
+        r = rec["results"]
+        assert len(r["bpp"]) == len(r["psnr-rgb"]) == len(r["blockiness"]) == 2
+        assert rec["name"] == codec and all(b > 0 for b in r["bpp"])
+        assert "rho" not in r
+    assert set(doc["bd_rate_percent"]) == {"rho=1", "rho=2"}
+    assert set(doc["bd_rate_percent"]["rho=1"]) == {"jpeg", "webp"}
+    assert len(doc["results"]["blockiness"]) == 4 and doc["original_blockiness"] > 0
+    paths = write_outputs(res, tmp_path)
+    assert {p.name for p in paths} >= {"results.json", "bd_rate.csv", "blockiness.png"}
+    assert (tmp_path / "bd_rate.csv").read_text().splitlines()[0] == \
+        "rho,bd_rate_vs_jpeg_percent,bd_rate_vs_webp_percent"
+    with pytest.raises(ValueError, match="baselines"):
+        evaluate(imgs, bpps=[6.0], baselines=("bpg",))
