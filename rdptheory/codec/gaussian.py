@@ -357,7 +357,7 @@ class GaussianCodec:
         for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
             level, mu_p, sd_p = self._proposal(j, y_live)
             prev = None if j == 0 else self._grid[self.steps - j + 1]  # type: ignore[index]
-            if self.algorithm in ("ldq", "hybrid"):  # sigma_q: the step's posterior std
+            if self.algorithm == "ldq" or self.algorithm == "hybrid":  # sigma_q: posterior std
                 from rdptheory.rcc.dithered import decode_ldq
 
                 sd_q = np.sqrt(level if prev is None else level * (prev - level) / prev)
