@@ -55,6 +55,16 @@ class OperatingPoint:
         return self.rate_bits / self.rdp_bits - 1.0
 
 
+def _in_eigenbasis(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
+                   eigenvectors: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of ``x_hat`` in the eigenbasis, eigenvalues), validated: (n >= 2, d) and (d,)."""
+    u = as_float_array(x_hat, "x_hat")
+    lam = as_float_array(eigenvalues, "eigenvalues")
+    if u.ndim != 2 or u.shape[0] < 2 or u.shape[1] != lam.size:
+        raise ValueError(f"x_hat must have shape (n >= 2, {lam.size}), got {u.shape}")
+    return (u if eigenvectors is None else u @ eigenvectors), lam
+
+
 def source_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
                 eigenvectors: np.ndarray | None = None) -> float:
     """W2^2 between N(0, Sigma) and the Gaussian fit N(m, C) of the rows of ``x_hat``.
@@ -67,12 +77,7 @@ def source_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
     """
     from rdptheory.metrics import gaussian_fit_w2sq
 
-    u = as_float_array(x_hat, "x_hat")
-    lam = as_float_array(eigenvalues, "eigenvalues")
-    if u.ndim != 2 or u.shape[0] < 2 or u.shape[1] != lam.size:
-        raise ValueError(f"x_hat must have shape (n >= 2, {lam.size}), got {u.shape}")
-    if eigenvectors is not None:
-        u = u @ eigenvectors
+    u, lam = _in_eigenbasis(x_hat, eigenvalues, eigenvectors)
     return gaussian_fit_w2sq(u, np.zeros(lam.size), np.diag(lam))
 
 
@@ -85,12 +90,7 @@ def diagonal_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
     [Gel90] for commuting covariances; the estimator of choice when the reconstruction is known
     to be diagonal in the source's eigenbasis (its bias is O(d/n) instead of O(d^2/n)).
     """
-    u = as_float_array(x_hat, "x_hat")
-    lam = as_float_array(eigenvalues, "eigenvalues")
-    if u.ndim != 2 or u.shape[0] < 2 or u.shape[1] != lam.size:
-        raise ValueError(f"x_hat must have shape (n >= 2, {lam.size}), got {u.shape}")
-    if eigenvectors is not None:
-        u = u @ eigenvectors
+    u, lam = _in_eigenbasis(x_hat, eigenvalues, eigenvectors)
     m, sd = u.mean(axis=0), u.std(axis=0, ddof=1)
     return float(np.sum(m**2 + (np.sqrt(lam) - sd) ** 2))
 
