@@ -32,7 +32,7 @@ import hashlib
 import json
 import pathlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -134,7 +134,7 @@ class _DiffusersBase:
             pred = self._predict(torch.from_numpy(z).float(),
                                  torch.from_numpy(self.timestep(t2)).float())
         pred = pred.double().numpy()
-        return x0_from_prediction(z, pred, v, self.parameterization, "vp")
+        return x0_from_prediction(z, pred, v, cast(Any, self.parameterization), "vp")
 
     def score(self, y: Any, noise_var: Any) -> Any:
         """``(x̂₀ − y)/t²`` (THEORY.md §4)."""
@@ -268,8 +268,10 @@ class LatentDiffusionModel(_DiffusersBase):
 def _pad_to_multiple(x: np.ndarray, factor: int) -> np.ndarray:
     """Reflect-pad (B, C, H, W) at the bottom/right to multiples of ``factor``."""
     ph, pw = (-x.shape[2]) % factor, (-x.shape[3]) % factor
-    mode = "reflect" if max(ph, pw) < min(x.shape[2:]) else "edge"
-    return np.pad(x, [(0, 0), (0, 0), (0, ph), (0, pw)], mode=mode)
+    pad = [(0, 0), (0, 0), (0, ph), (0, pw)]
+    if max(ph, pw) < min(x.shape[2:]):
+        return np.pad(x, pad, mode="reflect")
+    return np.pad(x, pad, mode="edge")
 
 
 def _empty_prompt(directory: pathlib.Path, dim: int) -> Any:

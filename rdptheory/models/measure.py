@@ -138,6 +138,48 @@ def _chain_kl_nats(model: Any, x: np.ndarray, ladder: tuple[float, float, int],
     return np.asarray(kl)
 
 
+class PerturbedModel:
+    """``model`` with ``delta`` added to every denoiser output (same fingerprint): a stand-in
+    for a decoder whose float32 kernels round differently from the encoder's."""
+
+    def __init__(self, model: Any, delta: float) -> None:
+        self.model, self.delta, self.name = model, float(delta), model.name
+
+    def denoise(self, y: Any, noise_var: Any) -> Any:
+        """The wrapped estimate plus ``delta``."""
+        return np.asarray(self.model.denoise(y, noise_var), dtype=np.float64) + self.delta
+
+    def score(self, y: Any, noise_var: Any) -> Any:
+        """``(denoise − y)/t²`` with the perturbed estimate."""
+        t2 = np.broadcast_to(np.asarray(noise_var, dtype=np.float64).reshape(-1),
+                             (np.shape(y)[0],))[:, None, None, None]
+        return (self.denoise(y, noise_var) - np.asarray(y, dtype=np.float64)) / t2
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+def replay_drift(model: Any, image: np.ndarray, deltas: tuple[float, ...] = (1e-7, 1e-5),
+                 bpp: float = 0.5, seed: int = 0, rho: float = 1.0) -> list[dict[str, Any]]:
+    """Decode one file with ``model`` and with :class:`PerturbedModel` copies of it.
+
+    Returns, per ``delta``, the number of 8-bit values that differ from the unperturbed decode
+    and the largest difference (8-bit levels).
+    """
+    from rdptheory.images import compress_with_report, decompress
+
+    r = compress_with_report(image, model=model, bpp=bpp, seed=seed)
+    ref = decompress(r.data, model=model, rho=rho).astype(np.int64)
+    out = []
+    for delta in deltas:
+        got = decompress(r.data, model=PerturbedModel(model, delta), rho=rho).astype(np.int64)
+        diff = np.abs(got - ref)
+        out.append({"delta": delta, "bpp": r.bpp, "n_steps": r.n_steps,
+                    "values_differing": int((diff > 0).sum()), "values": int(diff.size),
+                    "max_levels": int(diff.max())})
+    return out
+
+
 def _denoiser(model: Any) -> Any:
     return lambda y, t: np.asarray(model.denoise(y, np.full(len(y), t * t)), dtype=np.float64)
 

@@ -271,7 +271,7 @@ def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: floa
     budget = None if minutes is None else 60.0 * minutes
     bar = tqdm(total=steps, initial=trainer.step, disable=not progress_bar, mininterval=20,
                file=sys.stderr, dynamic_ncols=False, ncols=100)
-    last_ckpt, losses = time.monotonic(), []
+    last_ckpt, losses = time.monotonic(), list[float]()
     log = (out / "log.jsonl")
     out.mkdir(parents=True, exist_ok=True)
 
