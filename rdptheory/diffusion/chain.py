@@ -67,6 +67,9 @@ def noise_ladder(t_max: float, t_min: float, n_levels: int) -> np.ndarray:
     Returns
     -------
     float64 array (L,), strictly decreasing.
+
+    >>> noise_ladder(4.0, 1.0, 3).tolist()
+    [4.0, 2.0, 1.0]
     """
     t_max = float(check_positive(t_max, "t_max"))
     t_min = float(check_positive(t_min, "t_min"))

@@ -54,7 +54,12 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 
 def mean_estimate(samples: npt.ArrayLike, *, level: float = 0.95) -> MCEstimate:
-    """Sample mean ± z_{(1+level)/2}·sd/√n of i.i.d. scalars (CLT interval)."""
+    """Sample mean ± z_{(1+level)/2}·sd/√n of i.i.d. scalars (CLT interval).
+
+    >>> e = mean_estimate([1.0, 2.0, 3.0, 4.0])
+    >>> e.mean, e.n, e.contains(2.5)
+    (2.5, 4, True)
+    """
     s = np.asarray(samples, dtype=np.float64).ravel()
     n = check_int(s.size, "len(samples)", low=2)
     half = float(stats.norm.ppf(0.5 + 0.5 * level) * s.std(ddof=1) / math.sqrt(n))

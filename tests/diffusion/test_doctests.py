@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["models", "schedules", "scores", "solvers", "steering", "verify"]
+MODULES = ["chain", "models", "schedules", "scores", "solvers", "steering", "verify"]
 
 
 @pytest.mark.parametrize("name", MODULES)
