@@ -1,0 +1,111 @@
+"""The shipped UNet: it loads through the diffusers adapter, denoises held-out photographs, runs
+through the codec, and gives bitwise-identical outputs whatever the caller's thread settings."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from rdptheory.images import compress_with_report, decompress  # noqa: E402
+from rdptheory.images.codec import CodecConfig  # noqa: E402
+from rdptheory.images.datasets import bundled_image  # noqa: E402
+from rdptheory.images.diffusers_models import PixelDiffusionModel  # noqa: E402
+from rdptheory.images.models import ImageModel, load_model  # noqa: E402
+from rdptheory.models import DEFAULT_MODEL_NAME, default_model_path, load_default  # noqa: E402
+from rdptheory.models.data import split_holdout  # noqa: E402
+from rdptheory.models.train import psnr_8bit  # noqa: E402
+from rdptheory.models.unet import load_preconditioning  # noqa: E402
+
+CONFIG = CodecConfig(backend="numpy", n_levels=4, t_max=3.0, t_min=0.5)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_default()
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    """A 32×32 crop of astronaut's held-out strip (never trained on), model space (1,3,32,32)."""
+    strip = split_holdout(bundled_image("astronaut")).holdout
+    return strip[None, :, 200:232, 20:52].astype(np.float64)
+
+
+def test_shipped_weights_load_through_the_adapter(model):
+    d = default_model_path()
+    assert isinstance(model, PixelDiffusionModel) and isinstance(model, ImageModel)
+    assert model.name == DEFAULT_MODEL_NAME and model.parameterization == "edm"
+    assert load_model("unet") is model
+    pre = load_preconditioning(d)
+    assert pre is not None and pre.sigma_data == 0.5
+    assert pre.sigma_min <= 0.05 and pre.sigma_max >= 5.0  # the codec's default ladder
+    assert (d / "diffusion_pytorch_model.safetensors").stat().st_size <= 10 * 2**20
+    assert len(model.fingerprint()) == 32
+    card = (d / "MODEL_CARD.md").read_text()
+    assert model.fingerprint().hex()[:16] in card
+    assert sum(p.numel() for p in model.unet.parameters()) == pytest.approx(1.06e6, rel=0.02)
+
+
+def test_small_sigma_is_close_to_identity(model, holdout):
+    # c_skip → 1 and c_out ≈ σ as σ → 0: |D(y) − y| ≤ σ·|F| + σ²/σ_d²·|y|
+    out = model.denoise(holdout, 1e-6)
+    assert np.abs(out - holdout).max() < 5e-3
+
+
+def test_denoiser_beats_the_noisy_input_on_a_held_out_crop(model, holdout):
+    rng = np.random.default_rng(2024)
+    for t in (0.1, 0.4):
+        y = holdout + t * rng.standard_normal(holdout.shape)
+        gain = psnr_8bit(model.denoise(y, t * t), holdout) - psnr_8bit(y, holdout)
+        # measured gains are ~+7 dB (t=0.1) and ~+11 dB (t=0.4); a net that ignored its input
+        # or had the σ convention wrong would lose here
+        assert gain[0] > 3.0, (t, gain)
+
+
+def test_codec_round_trip_with_the_trained_model(model):
+    image = bundled_image("coffee").pixels[300:316, 200:216]
+    r = compress_with_report(image, model=model, noise_var=0.25, seed=11, config=CONFIG)
+    assert r.n_steps == 4
+    a = decompress(r.data, model=model, rho=1.0, ode_steps=3, backend="numpy")
+    assert a.shape == image.shape
+    assert np.array_equal(a, decompress(r.data, model=model, rho=1.0, ode_steps=3,
+                                        backend="numpy"))
+    with pytest.raises(ValueError, match="another model"):
+        decompress(r.data, model=load_model("gmm"))
+
+
+_CHILD = r"""
+import json, sys
+import numpy as np, torch
+torch.set_num_threads(2)
+from rdptheory.images import decompress
+from rdptheory.models import load_default
+m = load_default()
+assert torch.get_num_threads() == 2
+y = np.load(sys.argv[1])
+np.save(sys.argv[2], m.denoise(y, 0.3))
+assert torch.get_num_threads() == 2  # the adapter restores the caller's setting
+data = open(sys.argv[3], "rb").read()
+np.save(sys.argv[4], decompress(data, model=m, rho=1.0, ode_steps=3, backend="numpy"))
+"""
+
+
+def test_encoder_one_thread_decoder_two_threads_agree_bitwise(model, tmp_path):
+    torch.set_num_threads(1)
+    image = bundled_image("chelsea").pixels[100:116, 120:136]
+    r = compress_with_report(image, model=model, noise_var=0.25, seed=3, config=CONFIG)
+    y = np.random.default_rng(5).normal(size=(2, 3, 16, 16))
+    np.save(tmp_path / "y.npy", y)
+    (tmp_path / "s.bin").write_bytes(r.data)
+    env = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "y.npy"),
+                    str(tmp_path / "d.npy"), str(tmp_path / "s.bin"), str(tmp_path / "x.npy")],
+                   check=True, env=env, timeout=300)
+    assert np.load(tmp_path / "d.npy").tobytes() == model.denoise(y, 0.3).tobytes()
+    here = decompress(r.data, model=model, rho=1.0, ode_steps=3, backend="numpy")
+    assert np.array_equal(np.load(tmp_path / "x.npy"), here)
