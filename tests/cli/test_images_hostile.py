@@ -196,24 +196,29 @@ _PEAK = ("import resource, runpy, sys\n"
          "    sys.stdout.write('PEAK_KB=%d' % peak)\n")
 
 
-@pytest.mark.parametrize("case", ["zeros-12000", "header-30000", "small-limit"])
-def test_pixel_limit_refuses_from_the_header(work, case):
-    folder, original = work
-    if case == "zeros-12000":
-        (folder / "big.png").write_bytes(_zeros_png(12000))
-        args = ["big.png"]
-    elif case == "header-30000":
-        (folder / "big.png").write_bytes(_png(30000, 30000, zlib.compress(bytes(30001))))
-        args = ["big.png"]
-    else:
-        args = ["a.png", "--max-pixels", "255"]
+def _peak_run(folder: Path, image: str, *extra: str) -> tuple[subprocess.CompletedProcess, float]:
+    """``rdptheory compress IMAGE o.rdp …`` in a child that reports its peak RSS (MB)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-c", _PEAK, "compress", *args, "o.rdp", "--bpp",
-                           "1", *FAST], cwd=folder, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert_clean_error(proc, "pixel limit", "--max-pixels")
-    peak_mb = int(proc.stdout.split("PEAK_KB=")[1]) / 1024
-    assert peak_mb < 600, peak_mb  # imports only: the 144-Mpx image is never decoded
+    proc = subprocess.run([sys.executable, "-c", _PEAK, "compress", image, "o.rdp", "--bpp",
+                           "1", *extra, *FAST], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=300)
+    return proc, int(proc.stdout.split("PEAK_KB=")[1]) / 1024
+
+
+def test_pixel_limit_refuses_from_the_header(work):
+    """12000×12000 zeros (a valid 140-kB PNG) and a 30000×30000 header (Pillow's
+    DecompressionBombError) are refused like a 16×16 image over ``--max-pixels 255``, with the
+    same peak memory up to 150 MB (decoding the 144-Mpx image alone would take 432 MB)."""
+    folder, original = work
+    (folder / "zeros.png").write_bytes(_zeros_png(12000))
+    (folder / "bomb.png").write_bytes(_png(30000, 30000, zlib.compress(bytes(30001))))
+    base, base_mb = _peak_run(folder, "a.png", "--max-pixels", "255")
+    assert_clean_error(base, "16x16 = 256 pixels, above the pixel limit of 255", "--max-pixels")
+    for name, size in (("zeros.png", "12000x12000"), ("bomb.png", "30000x30000")):
+        proc, peak_mb = _peak_run(folder, name)
+        assert_clean_error(proc, f"{size} = ", "pixel limit of 16777216", "--max-pixels")
+        assert peak_mb < base_mb + 150, (name, peak_mb, base_mb)
+    assert not (folder / "o.rdp").exists()
     _survives(folder, original)
 
 
