@@ -161,6 +161,11 @@ def _count(n: int, slow: bool) -> int:
     return n * SLOW_FACTOR if slow else n
 
 
+def _timeout(slow: bool) -> float:
+    """Wall-clock limit of a whole fuzz test (a hang detector; each call has its own)."""
+    return 300.0 * (SLOW_FACTOR if slow else 1)
+
+
 SLOW = [False, pytest.param(True, marks=pytest.mark.slow, id="slow")]
 
 
@@ -197,7 +202,7 @@ def test_rcc_message_from_bytes(isolated, slow):
             assert msg.to_bytes() == data  # a parse that succeeds is canonical
 
     isolated("RCCMessage.from_bytes", lambda stats: fuzz(_count(900, slow), _bind(stats, case),
-                                                         seed=1))
+                                                         seed=1), timeout_s=_timeout(slow))
 
 
 @pytest.mark.parametrize("slow", SLOW)
@@ -213,7 +218,8 @@ def test_rcc_decode(isolated, slow):
         if z is not None:
             assert z.shape == mus[k].shape and np.isfinite(z).all()
 
-    isolated("rcc.decode", lambda stats: fuzz(_count(500, slow), _bind(stats, case), seed=2))
+    isolated("rcc.decode", lambda stats: fuzz(_count(500, slow), _bind(stats, case), seed=2),
+             timeout_s=_timeout(slow))
 
 
 @functools.cache
@@ -252,17 +258,17 @@ def test_rcc_stream_reader(isolated, slow):
         STATS.case(kind, _read_stream, data, dims)
 
     isolated("RCCStreamReader", lambda stats: fuzz(_count(600, slow), _bind(stats, case),
-                                                   seed=3))
+                                                   seed=3), timeout_s=_timeout(slow))
 
 
 # ------------------------------------------------------------------ Gaussian codec
 @functools.cache
-def gaussian_case(mode: str):
+def gaussian_case(mode: str, algorithm: str = "pfr"):
     from rdptheory.codec import GaussianCodec
 
     lam = np.array([2.0, 1.0, 0.5, 0.25])
     codec = GaussianCodec(lam, 0.3, mode=mode, steps=2, seed=5, max_chunk_bits=6.0,
-                          backend="numpy")
+                          backend="numpy", algorithm=algorithm)
     x = np.random.default_rng(2).normal(size=(3, 4)) * np.sqrt(lam)
     return codec, codec.compress(x)
 
@@ -284,8 +290,9 @@ RHOS = [1.0, 0.0, 2.0, 10.0, 1e308, float("nan"), -1.0, float("inf")]
 
 @pytest.mark.parametrize("slow", SLOW)
 @pytest.mark.parametrize("mode", ["one-shot", "progressive"])
-def test_gaussian_decompress(isolated, mode, slow):
-    codec, blob = gaussian_case(mode)
+@pytest.mark.parametrize("algorithm", ["pfr", "ldq"])
+def test_gaussian_decompress(isolated, mode, algorithm, slow):
+    codec, blob = gaussian_case(mode, algorithm)
 
     def case(src):
         kind, data = hostile(src, [blob], b"RDPG", _gaussian_header, records=True)
@@ -294,8 +301,9 @@ def test_gaussian_decompress(isolated, mode, slow):
         if x is not None:
             assert x.shape[1] == 4 and x.size <= DEFAULT_MAX_VALUES and np.isfinite(x).all()
 
-    isolated(f"GaussianCodec.decompress ({mode})",
-             lambda stats: fuzz(_count(400, slow), _bind(stats, case), seed=4))
+    isolated(f"GaussianCodec.decompress ({mode}, {algorithm})",
+             lambda stats: fuzz(_count(250, slow), _bind(stats, case), seed=4),
+             timeout_s=_timeout(slow))
 
 
 # ------------------------------------------------------------------ image codec
@@ -356,7 +364,7 @@ def test_image_decompress(isolated, slow):
         STATS.case(f"truncate, {kind}", _truncate_image, data)
 
     isolated("images.decompress", lambda stats: fuzz(_count(300, slow), _bind(stats, case),
-                                                     seed=5))
+                                                     seed=5), timeout_s=_timeout(slow))
 
 
 STATS = None  # the running child's Stats (set by _bind)
