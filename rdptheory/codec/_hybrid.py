@@ -63,7 +63,7 @@ def decode_split(record: bytes, mu_p: np.ndarray, sd_p: np.ndarray, sd_q: np.nda
 
     mu_p, sd_p, sd_q = (np.broadcast_to(a, mu_p.shape) for a in (mu_p, sd_p, sd_q))
     n_ldq, pos = get_varint(record, 0, "ldq body length")
-    if pos + n_ldq > len(record) or (n_ldq > 0) != bool(hi.any()):
+    if pos + n_ldq > len(record) or (n_ldq > 0 and not hi.any()):
         raise ValueError("corrupted hybrid record: bad ldq body length")
     sample = np.empty(mu_p.shape)
     if hi.any():
