@@ -99,7 +99,7 @@ def _newton_c(kappa: np.ndarray, a: float, c: np.ndarray) -> np.ndarray:
     return c
 
 
-def _dh(eps: np.ndarray, kappa: np.ndarray, a: float) -> np.ndarray:
+def _dh(eps: np.ndarray, kappa: np.ndarray, a: float | np.ndarray) -> np.ndarray:
     """h'(ε) = κ(2 − 2(1 + 2a)ε + 3aε²) + 1 (> 0 at the root)."""
     return kappa * (2.0 - 2.0 * (1.0 + 2.0 * a) * eps + 3.0 * a * eps**2) + 1.0
 
@@ -116,7 +116,7 @@ def family(lam: np.ndarray, gamma: float, a: float) -> Family:
     return Family(gamma, a, eps, c, deps)
 
 
-def distortions(lam: np.ndarray, eps: np.ndarray, a: float) -> np.ndarray:
+def distortions(lam: np.ndarray, eps: np.ndarray, a: float | np.ndarray) -> np.ndarray:
     """D_i = λ ε (2 − a(2 − a) ε)."""
     return lam * eps * (2.0 - a * (2.0 - a) * eps)
 

@@ -11,7 +11,6 @@ W₂²(p_X, p_X̂) (squared, same units as D); rates are bits unless ``unit="nat
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
 from rdptheory._validation import Perception, check_covariance, fmt
+from rdptheory.gaussian import _vector_batch as _batch
 from rdptheory.gaussian import _vector_solver as _solver
 from rdptheory.gaussian._common import (
     FloatOrArray,
@@ -485,17 +485,81 @@ def _rate_nats_in_range(R: np.ndarray, unit: Unit, n: int) -> np.ndarray:
     return r
 
 
-_Solver = Callable[[float, float, np.ndarray], RDPVectorSolution]
+def _rdp_batch(D: np.ndarray, P: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """R(D, P) in nats at every pair (flat arrays), all points solved together.
+
+    The regimes of :func:`_solve_rdp` in closed form, then the batched KKT solves of
+    :mod:`rdptheory.gaussian._vector_batch`; points it does not converge on go to
+    :func:`_solve_rdp` one by one.
+    """
+    L = float(lam.sum())
+    rate = np.zeros(D.size)
+    theta = _water_level(D, lam)
+    p_wf = _batch.water_filling_perception(theta, lam)
+    zero = D >= L + np.maximum(np.sqrt(L) - np.sqrt(P), 0.0) ** 2
+    inactive = ~zero & (P >= p_wf)
+    perfect = ~zero & ~inactive & (P == 0.0)
+    both = ~zero & ~inactive & ~perfect
+    if inactive.any():
+        ratio = np.maximum(lam / theta[inactive, None], 1.0)  # λ_i / min(θ, λ_i) >= 1
+        rate[inactive] = 0.5 * np.log(ratio).sum(axis=1)
+    if perfect.any():
+        gamma, ok = _batch.perfect_perception("D", D[perfect], lam, np.log(1.0 / theta[perfect]))
+        rate[perfect] = _batch.perfect_perception_totals(lam, gamma)[0]
+        _redo(rate, np.flatnonzero(perfect)[~ok], D, P, lam, "rdp")
+    if both.any():
+        d, p = D[both], P[both]
+        # D > L: at a_hi = 1 − √(D/L − 1) the curve D_tot = D reaches γ → 0 (zero rate)
+        a_hi = np.where(d <= L, 1.0, 1.0 - np.sqrt(np.maximum(d / L - 1.0, 0.0)))
+        p_hi = np.where(d <= L, p_wf[both], L * a_hi**2)
+        a0 = a_hi * np.sqrt(np.minimum(p / p_hi, 1.0 - 1e-9))
+        gamma, a, ok = _batch.both_active(
+            "D", d, p, lam, np.log(1.0 / theta[both]), np.log(a0), np.log(a_hi)
+        )
+        rate[both] = _batch.final_totals(lam, gamma, a)[0]
+        _redo(rate, np.flatnonzero(both)[~ok], D, P, lam, "rdp")
+    return rate
 
 
-def _solve_each(
-    solve: _Solver, x: np.ndarray, P: np.ndarray, lam: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(rate_nats, distortion)`` of the solution at every broadcast pair ``(x, P)``."""
-    sols = [solve(float(a), float(p), lam) for a, p in zip(x.ravel(), P.ravel())]
-    rate_nats = np.array([sol.rate_nats for sol in sols], dtype=float).reshape(x.shape)
-    distortion = np.array([sol.mse for sol in sols], dtype=float).reshape(x.shape)
-    return rate_nats, distortion
+def _drp_batch(R: np.ndarray, P: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """D(R, P) at every pair (flat arrays, R in nats), all points solved together."""
+    L = float(lam.sum())
+    mse = np.empty(R.size)
+    zero = R == 0.0
+    a_zero = np.minimum(np.sqrt(P[zero] / L), 1.0)
+    mse[zero] = L * (1.0 + (1.0 - a_zero) ** 2)  # ε = 1: D_i = λ(1 + (1 − a)²)
+    log_theta = np.zeros(R.size)
+    log_theta[~zero] = _batch.water_level_for_rate(R[~zero], lam)
+    theta = np.exp(log_theta)
+    p_wf = _batch.water_filling_perception(theta, lam)
+    inactive = ~zero & (P >= p_wf)
+    perfect = ~zero & ~inactive & (P == 0.0)
+    both = ~zero & ~inactive & ~perfect
+    if inactive.any():
+        mse[inactive] = np.minimum(theta[inactive, None], lam).sum(axis=1)
+    if perfect.any():
+        gamma, ok = _batch.perfect_perception("R", R[perfect], lam, -log_theta[perfect])
+        mse[perfect] = _batch.perfect_perception_totals(lam, gamma)[1]
+        _redo(mse, np.flatnonzero(perfect)[~ok], R, P, lam, "drp")
+    if both.any():
+        r, p = R[both], P[both]
+        a0 = np.sqrt(np.minimum(p / p_wf[both], 1.0 - 1e-9))
+        ones = np.zeros(r.size)  # log a_hi = log 1
+        gamma, a, ok = _batch.both_active("R", r, p, lam, -log_theta[both], np.log(a0), ones)
+        mse[both] = _batch.final_totals(lam, gamma, a)[1]
+        _redo(mse, np.flatnonzero(both)[~ok], R, P, lam, "drp")
+    return mse
+
+
+def _redo(
+    out: np.ndarray, idx: np.ndarray, x: np.ndarray, P: np.ndarray, lam: np.ndarray, kind: str
+) -> None:
+    """The per-point solver at the few points the batched iteration did not converge on."""
+    for i in idx:
+        if kind == "rdp":
+            out[i] = _solve_rdp(float(x[i]), float(P[i]), lam).rate_nats
+        else:
+            out[i] = _solve_drp(float(x[i]), float(P[i]), lam).mse
 
 
 @guarded()
@@ -535,7 +599,7 @@ def rdp_vector(
     unit = check_unit(unit)
     lam = _check_variances(variances)
     D_, P_ = broadcast_named(D=check_positive(D, "D"), P=check_nonnegative(P, "P", allow_inf=True))
-    rate_nats, _ = _solve_each(_solve_rdp, D_, P_, lam)
+    rate_nats = _rdp_batch(D_.ravel(), P_.ravel(), lam).reshape(D_.shape)
     return as_output(nats_to(rate_nats, unit))
 
 
@@ -581,8 +645,8 @@ def drp_vector(
     R_, P_ = broadcast_named(
         R=check_nonnegative(R, "R", rate=True), P=check_nonnegative(P, "P", allow_inf=True)
     )
-    _, distortion = _solve_each(_solve_drp, _rate_nats_in_range(R_, unit, lam.size), P_, lam)
-    return as_output(distortion)
+    r_nats = _rate_nats_in_range(R_, unit, lam.size)
+    return as_output(_drp_batch(r_nats.ravel(), P_.ravel(), lam).reshape(R_.shape))
 
 # Renamed in 0.2.0 (CHANGELOG.md): the old names still work, with a DeprecationWarning.
 deprecate_fields(WaterFilling, distortions="component_mse")

@@ -32,7 +32,7 @@ s**2 - s_lo**2
 >>> s, s_lo, D = kkt.symbol("s"), kkt.symbol("s_lo"), kkt.symbol("D")
 >>> sp.simplify(kkt.expr.subs({s_lo: s, D: s**2}))  # P = 0, D = s^2: log(4/3)/2
 -log(3)/2 + log(2)
->>> round(kkt.lambdify()(1.0, 1.0, 0.5), 12)  # (D, s, s_lo): log(16/15)/2
+>>> round(kkt.lambdify()(1.0, 1.0, 0.5), 12)  # (D, variance, s_lo): log(16/15)/2
 0.032269260569
 """
 

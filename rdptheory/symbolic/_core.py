@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import sympy as sp
 
+from rdptheory._units import Unit, check_unit
 from rdptheory._validation import as_float_array
 
 Modules = Literal["numpy", "mpmath"]
@@ -37,6 +38,16 @@ y = sp.Symbol("y", real=True)  # received noisy observation Y = X + tN
 sigma = sp.Symbol("sigma", nonnegative=True)  # VE noise level
 alpha_bar = sp.Symbol("alphabar", positive=True)  # VP signal level
 tau = sp.Symbol("tau", nonnegative=True)  # diffusion time
+
+# The numeric layer's arguments (THEORY.md §0): lambdified functions take *variances*, as
+# rdptheory.gaussian does, not the standard deviations s and t the derivations are written in.
+variance = sp.Symbol("variance", positive=True)  # source variance s² (= lambda)
+noise_var = sp.Symbol("noise_var", positive=True)  # AWGN variance t²
+_NUMERIC_ARGUMENT: dict[sp.Symbol, tuple[sp.Symbol, sp.Expr]] = {
+    s: (variance, sp.sqrt(variance)),
+    lam: (variance, variance),
+    t: (noise_var, sp.sqrt(noise_var)),
+}
 
 
 class DerivationError(ArithmeticError):
@@ -73,6 +84,9 @@ class Derivation:
         LaTeX of the left-hand side, used by :attr:`equation`.
     steps : tuple of Step
         Intermediate results (multipliers, regime boundaries, proved identities).
+    unit : {"nats", ""}
+        ``"nats"`` when ``expr`` is an information quantity (a rate); ``""`` otherwise. An
+        argument ``R`` is always a rate in nats. :meth:`lambdify` converts both with ``unit``.
 
     Examples
     --------
@@ -81,6 +95,8 @@ class Derivation:
     >>> d.equation
     'f(x) = x^{2}'
     >>> d.lambdify()(3.0)
+    9.0
+    >>> d.lambdify()(x=3.0)  # arguments also by name (see :attr:`arguments`)
     9.0
     """
 
@@ -92,6 +108,7 @@ class Derivation:
     derived: bool = True
     lhs: str = ""
     steps: tuple[Step, ...] = ()
+    unit: str = ""
     latex: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +116,8 @@ class Derivation:
             raise ValueError("name must be a non-empty str")
         if not isinstance(self.expr, sp.Basic):
             raise TypeError(f"expr must be a sympy expression, got {type(self.expr).__name__}")
+        if self.unit not in ("", "nats"):
+            raise ValueError(f"unit must be 'nats' (a rate) or '' (not a rate), got {self.unit!r}")
         missing = self.expr.free_symbols - set(self.symbols)
         if missing:
             raise ValueError(f"symbols must include every free symbol of expr; missing {missing}")
@@ -148,8 +167,25 @@ class Derivation:
         """``expr`` with the named symbols replaced (exact sympy evaluation)."""
         return self.expr.subs({self.symbol(k): sp.sympify(v) for k, v in values.items()})
 
-    def lambdify(self, modules: Modules = "numpy") -> Callable[..., Any]:
-        """A numeric function of :attr:`symbols` (positional, in that order).
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """Argument names of :meth:`lambdify`'s function, in order (the numeric layer's names).
+
+        The source std ``s`` and the noise std ``t`` are taken as ``variance`` = s² and
+        ``noise_var`` = t², and ``lambda`` (already a variance) is called ``variance``, as in
+        :mod:`rdptheory.gaussian` (THEORY.md §0); every other symbol keeps its name.
+        """
+        return tuple(_NUMERIC_ARGUMENT.get(sym, (sym, sym))[0].name for sym in self.symbols)
+
+    def lambdify(self, modules: Modules = "numpy", *, unit: Unit = "nats") -> Callable[..., Any]:
+        """A numeric function of :attr:`arguments`, positional in that order or by name.
+
+        Arguments follow :mod:`rdptheory.gaussian` (THEORY.md §0): a **variance**
+        (``variance`` = s², ``noise_var`` = t²) wherever the derivation is written in a
+        standard deviation, so ``rdp_w2sq_scalar().lambdify()(D, P, variance)`` takes the
+        arguments of ``rdptheory.gaussian.rdp(D, P, variance)``. Rates (a result with
+        :attr:`unit` ``"nats"``, an argument ``R``) are in ``unit``: **nats by default**, the
+        unit the derivations are written in; ``unit="bits"`` gives the numeric layer's default.
 
         ``"numpy"`` broadcasts its arguments and returns a float (scalar inputs) or a float64
         array (Lambert W through ``scipy.special.lambertw``, real part, in log space for
@@ -160,7 +196,26 @@ class Derivation:
         """
         if modules not in MODULES:
             raise ValueError(f"modules must be one of {MODULES}, got {modules!r}")
-        return _lambdify(self.expr, self.symbols, modules)
+        expr, symbols = _numeric_form(self.expr, self.symbols, self.unit, check_unit(unit))
+        return _lambdify(expr, symbols, modules)
+
+
+def _numeric_form(
+    expr: sp.Expr, symbols: tuple[sp.Symbol, ...], value_unit: str, unit: Unit
+) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """``expr`` in the numeric layer's arguments (variances) and rate unit (see ``lambdify``).
+
+    Substituted without re-evaluation (as :func:`rdptheory.symbolic.rdp._substitute_floor`):
+    sympy would otherwise re-check kl_forward's Lambert-W regime conditions and fail.
+    """
+    replace = {sym: _NUMERIC_ARGUMENT[sym][1] for sym in symbols if sym in _NUMERIC_ARGUMENT}
+    if unit == "bits" and R in symbols:
+        replace[R] = R * sp.log(2)
+    with sp.evaluate(False):
+        out = expr.xreplace(replace) if replace else expr
+        if unit == "bits" and value_unit == "nats":
+            out = out / sp.log(2)
+    return out, tuple(_NUMERIC_ARGUMENT.get(sym, (sym, sym))[0] for sym in symbols)
 
 
 def _to_mathtext(latex: str) -> str:
@@ -225,7 +280,9 @@ def _lambdify(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], modules: str) -> Ca
 
     names = tuple(sym.name for sym in symbols)
 
-    def evaluate(*args: Any) -> Any:
+    def evaluate(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            args = _by_name(names, args, kwargs)
         if len(args) != len(names):
             raise TypeError(f"expected {len(names)} arguments {names}, got {len(args)}")
         try:
@@ -240,6 +297,29 @@ def _lambdify(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], modules: str) -> Ca
         return float(out) if out.ndim == 0 else np.array(out)
 
     return evaluate
+
+
+def _by_name(names: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple:
+    """Positional + keyword arguments in the order of ``names``; ``TypeError`` naming them."""
+    unknown = set(kwargs) - set(names[len(args):])
+    if unknown:
+        raise TypeError(f"unexpected or repeated arguments {sorted(unknown)}; arguments: {names}")
+    missing = [n for n in names[len(args):] if n not in kwargs]
+    if missing:
+        raise TypeError(f"missing arguments {missing}; arguments: {names}")
+    return (*args, *(kwargs[n] for n in names[len(args):]))
+
+
+def _deprecated(record: object, old: str, new: str) -> Any:
+    """``getattr(record, new)`` with a ``DeprecationWarning`` naming ``old`` (CHANGELOG.md)."""
+    import warnings
+
+    warnings.warn(
+        f"{type(record).__name__}.{old} is deprecated; use .{new} (see CHANGELOG.md)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(record, new)
 
 
 def prove_zero(expr: sp.Expr, what: str) -> sp.Expr:

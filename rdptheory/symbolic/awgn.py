@@ -19,6 +19,7 @@ from rdptheory.symbolic._core import (
     DerivationError,
     P,
     Step,
+    _deprecated,
     lam,
     nu,
     prove_equal,
@@ -63,18 +64,30 @@ def expect_quadratic(expr: sp.Expr) -> sp.Expr:
 class DPAWGNDerivation:
     """The scalar D(P) of [FMM21] and its ingredients; each a :class:`Derivation`.
 
-    ``mmse_gain``, ``mmse``, ``w2sq_mmse``: args (lambda, t). ``dp``, ``optimal_gain``,
-    ``alpha``: args (P, lambda, t). ``mse_of_gain``, ``w2sq_of_gain``: args (a, lambda, t).
+    Field names follow :class:`rdptheory.gaussian.DPAWGN` (the perception value is W₂²).
+    ``mmse_gain``, ``mmse``, ``perception_value_mmse``: symbols (lambda, t), lambdified
+    arguments (variance, noise_var). ``dp``, ``optimal_gain``, ``alpha``: (P, lambda, t).
+    ``mse_of_gain``, ``perception_value_of_gain``: (a, lambda, t).
     """
 
     mse_of_gain: Derivation
-    w2sq_of_gain: Derivation
+    perception_value_of_gain: Derivation
     mmse_gain: Derivation
     mmse: Derivation
-    w2sq_mmse: Derivation
+    perception_value_mmse: Derivation
     dp: Derivation
     optimal_gain: Derivation
     alpha: Derivation
+
+    @property
+    def w2sq_of_gain(self) -> Derivation:
+        """Deprecated alias of ``perception_value_of_gain`` (renamed in 0.2.0)."""
+        return _deprecated(self, "w2sq_of_gain", "perception_value_of_gain")
+
+    @property
+    def w2sq_mmse(self) -> Derivation:
+        """Deprecated alias of ``perception_value_mmse`` (renamed in 0.2.0)."""
+        return _deprecated(self, "w2sq_mmse", "perception_value_mmse")
 
 
 def _record(name: str, expr: sp.Expr, symbols: tuple, lhs: str, *steps: Step) -> Derivation:

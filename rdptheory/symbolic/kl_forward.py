@@ -40,8 +40,9 @@ _P_STD = sp.exp(-(_x**2) / 2) / sp.sqrt(2 * sp.pi)
 class KLForwardFloor:
     """Parametric (in mu) solution of min E_q[X²] s.t. KL(p_X || q) <= P, for N(0, s²).
 
-    ``second_moment``: args (mu, s); ``kl`` and its closed-form derivative ``kl_slope``:
-    args (mu,), nats (scale-free); ``density``: q*(x) for s = 1, args (x, mu).
+    ``second_moment``: symbols (mu, s), lambdified arguments (mu, variance); ``kl`` and its
+    closed-form derivative ``kl_slope``: args (mu,), nats (scale-free); ``density``: q*(x)
+    for s = 1, args (x, mu).
     """
 
     density: Derivation
@@ -142,7 +143,7 @@ def kl_forward_min_second_moment_mp(
     with mpmath.workdps(dps):
         log_mu = _solve_log_mu(kl, slope, mpmath.mpf(p_val), mpmath.mpf(10) ** (5 - dps))
         moment = floor.second_moment.lambdify("mpmath")
-        return float(moment(mpmath.exp(log_mu), mpmath.sqrt(var)))
+        return float(moment(mpmath.exp(log_mu), mpmath.mpf(var)))  # (mu, variance)
 
 
 def _solve_log_mu(kl, slope, target, tol):  # type: ignore[no-untyped-def]

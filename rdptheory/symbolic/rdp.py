@@ -127,6 +127,7 @@ def rdp_w2sq_kkt() -> Derivation:
         True,
         "R(D, P)",
         steps,
+        unit="nats",
     )
 
 
@@ -191,6 +192,7 @@ def rdp_core() -> Derivation:
         True,
         "R(D, P)",
         kkt.steps,
+        unit="nats",
     )
 
 
@@ -214,6 +216,7 @@ def rdp_scalar(perception: Perception = "w2sq") -> Derivation:
     -------
     Derivation
         ``expr`` in (D, P, s): D and P as in THEORY.md §0, s the source std; nats.
+        Lambdified, its arguments are (D, P, variance) as for :func:`rdptheory.gaussian.rdp`.
     """
     perception = check_perception(perception)
     floor = perception_floor(perception)
@@ -228,17 +231,25 @@ def rdp_scalar(perception: Perception = "w2sq") -> Derivation:
         True,
         "R(D, P)",
         (Step("s_lo", floor.expr),),
+        unit="nats",
     )
 
 
 def rdp_w2sq_scalar() -> Derivation:
-    """``rdp_scalar("w2sq")``: [ZQCK21] Thm 2, re-derived (THEORY.md §1). Args (D, P, s), nats.
+    """``rdp_scalar("w2sq")``: [ZQCK21] Thm 2, re-derived (THEORY.md §1). nats.
+
+    Symbols (D, P, s); lambdified arguments (D, P, variance), those of
+    :func:`rdptheory.gaussian.rdp`:
 
     >>> f = rdp_w2sq_scalar().lambdify()
     >>> round(f(0.5, 0.0, 1.0), 12)  # P = 0: -log(1 - (1 - D/2)^2)/2
     0.413339286592
     >>> round(f(0.5, 0.25, 1.0), 12)  # perception inactive: log(s^2/D)/2
     0.34657359028
+    >>> round(f(D=0.5, P=0.01, variance=4.0), 12)  # = rdp(0.5, 0.01, 4.0, unit="nats")
+    1.040559423924
+    >>> round(rdp_w2sq_scalar().lambdify(unit="bits")(0.5, 0.01, 4.0), 12)  # = rdp(...)
+    1.501209920646
     """
     return rdp_scalar("w2sq")
 
@@ -273,6 +284,7 @@ def rdp_zero_perception() -> Derivation:
         True,
         "R(D, 0)",
         (proof,),
+        unit="nats",
     )
 
 

@@ -25,6 +25,7 @@ from rdptheory.symbolic._core import (
     Derivation,
     P,
     Step,
+    _deprecated,
     lam,
     prove_equal,
     prove_zero,
@@ -69,22 +70,37 @@ def gaussian_entropy() -> Derivation:
     pdf = sp.exp(-(_x**2) / (2 * _var)) / sp.sqrt(2 * sp.pi * _var)
     integrand = sp.expand(-sp.expand_log(sp.log(pdf), force=True) * pdf)
     expr = sp.simplify(sp.integrate(integrand, (_x, -sp.oo, sp.oo)))
-    return Derivation("gaussian_entropy", expr, (_var,), ("v > 0",), "[Cover & Thomas]", False, "h")
+    return Derivation(
+        "gaussian_entropy", expr, (_var,), ("v > 0",), "[Cover & Thomas]", False, "h", unit="nats"
+    )
 
 
 @dataclass(frozen=True)
 class SchemePointDerivation:
-    """(rate, mse, w2sq) of the scheme for a scalar source; Derivations in (lambda, t, rho).
+    """(rate_nats, mse, perception_value) of the scheme for a scalar source.
 
-    ``rate`` is :math:`I(X;Y)` in nats (ideal channel simulation, before coding overhead).
+    Field names follow :class:`rdptheory.gaussian.ScoreScaledPoint`; Derivations in the
+    symbols (lambda, t, rho), lambdified arguments (variance, noise_var, rho).
+    ``rate_nats`` is :math:`I(X;Y)` in nats (ideal channel simulation, before coding
+    overhead); ``perception_value`` is W₂².
     """
 
-    rate: Derivation
+    rate_nats: Derivation
     mse: Derivation
-    w2sq: Derivation
+    perception_value: Derivation
+
+    @property
+    def rate(self) -> Derivation:
+        """Deprecated alias of ``rate_nats`` (renamed in 0.2.0)."""
+        return _deprecated(self, "rate", "rate_nats")
+
+    @property
+    def w2sq(self) -> Derivation:
+        """Deprecated alias of ``perception_value`` (renamed in 0.2.0)."""
+        return _deprecated(self, "w2sq", "perception_value")
 
 
-def _point(name: str, expr: sp.Expr, lhs: str, *steps: Step) -> Derivation:
+def _point(name: str, expr: sp.Expr, lhs: str, *steps: Step, unit: str = "") -> Derivation:
     return Derivation(
         name,
         expr,
@@ -94,6 +110,7 @@ def _point(name: str, expr: sp.Expr, lhs: str, *steps: Step) -> Derivation:
         True,
         lhs,
         steps,
+        unit=unit,
     )
 
 
@@ -126,7 +143,8 @@ def score_scaled_point_scalar() -> SchemePointDerivation:
     w2sq_proof = prove_equal(_in_cw(w2sq), _in_cw(w2sq_closed), "W2² = lambda (1 - c^(rho-1))²")
     return SchemePointDerivation(
         _point(
-            "scheme_rate", sp.log(1 + lam / t**2) / 2, "R", Step("h(Y) - h(tN)", rate), rate_proof
+            "scheme_rate", sp.log(1 + lam / t**2) / 2, "R", Step("h(Y) - h(tN)", rate), rate_proof,
+            unit="nats",
         ),
         _point("scheme_mse", mse, "D"),
         _point("scheme_w2sq", w2sq_closed, "W_2^2", Step("from the map", w2sq), w2sq_proof),
@@ -189,7 +207,7 @@ def scheme_optimality() -> SchemeOptimality:
     'symbolic simplification in (lambda, c, w), general for 1 <= rho <= 2'
     """
     point = score_scaled_point_scalar()
-    d_sch, p_sch, r_sch = point.mse.expr, point.w2sq.expr, point.rate.expr
+    d_sch, p_sch, r_sch = point.mse.expr, point.perception_value.expr, point.rate_nats.expr
     at_point = {D: d_sch, s: sp.sqrt(lam), s_lo: sp.sqrt(lam) - sp.sqrt(p_sch)}
     core = rdp_w2sq_kkt().expr
     rdp_proof = prove_zero(

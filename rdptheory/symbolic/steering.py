@@ -75,7 +75,7 @@ def rho_for_perception_scalar() -> Derivation:
     Derivation
         ``expr`` in (P, lambda, t).
     """
-    w2sq = _in_cw(score_scaled_point_scalar().w2sq.expr)
+    w2sq = _in_cw(score_scaled_point_scalar().perception_value.expr)
     w_sol = _nonneg_root(sp.solve(sp.Eq(w2sq, P), w), "W2² = P")
     return _record("rho_for_perception_scalar", _rho_of(w_sol), (P, lam, t), w_sol)
 
@@ -96,7 +96,7 @@ def rho_for_tradeoff_scalar() -> Derivation:
         ``expr`` in (omega, lambda, t).
     """
     point = score_scaled_point_scalar()
-    objective = _in_cw(point.mse.expr) + weight * _in_cw(point.w2sq.expr)
+    objective = _in_cw(point.mse.expr) + weight * _in_cw(point.perception_value.expr)
     w_sol = _nonneg_root(sp.solve(sp.diff(objective, w), w), "dJ/dw = 0")
     curvature = sp.factor(sp.diff(objective, w, 2))
     at_zero = prove_equal(_rho_of(w_sol).subs(weight, 0), 2, "omega = 0 gives rho = 2")

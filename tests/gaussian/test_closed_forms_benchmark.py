@@ -40,3 +40,15 @@ def test_main_quick_prints_tables(bench, capsys, monkeypatch) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[1].split() == ["rdp", "scalar,", "perception=w2sq", "10000", "1000.0", "100000.0"]
     assert out[-1].split() == ["P", "=", "0", "10", "1.00", "0.0e+00", "2.00"]
+
+
+def test_vector_batch_benchmark_at_tiny_size(capsys) -> None:
+    path = PATH.parent / "vector_batch.py"
+    spec = importlib.util.spec_from_file_location("vector_batch_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.run(40, 10, n=5)
+    assert [r[1] for r in rows] == [40, 10, 40, 10]
+    assert rows[0][3] < 1e-12 and rows[2][3] < 1e-12  # batch = per-point
+    assert module.main(["--points", "20", "--old-points", "4", "--n", "3"]) == 0
+    assert "rdp_vector batch (n=3)" in capsys.readouterr().out

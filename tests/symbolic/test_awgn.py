@@ -17,27 +17,27 @@ TOL = 1e-12
 @given(var=variances(), noise_var=noise_levels(), frac=st.floats(0.0, 1.5))
 def test_matches_gaussian_dp_awgn(var, noise_var, frac):
     d = dp_awgn_scalar()
-    t = np.sqrt(noise_var)
-    P = frac * float(d.w2sq_mmse.lambdify()(var, t))
+    P = frac * float(d.perception_value_mmse.lambdify()(var, noise_var))
     ref = dp_awgn(P, [var], noise_var)
-    assert d.dp.lambdify()(P, var, t) == pytest.approx(ref.mse, rel=TOL)
-    assert d.optimal_gain.lambdify()(P, var, t) == pytest.approx(ref.gains[0], rel=TOL)
-    assert d.alpha.lambdify()(P, var, t) == pytest.approx(ref.alpha, rel=1e-9, abs=1e-12)
-    assert d.mmse.lambdify()(var, t) == pytest.approx(ref.mmse, rel=TOL)
-    assert d.w2sq_mmse.lambdify()(var, t) == pytest.approx(ref.w2sq_mmse, rel=1e-10)
+    assert d.dp.lambdify()(P, var, noise_var) == pytest.approx(ref.mse, rel=TOL)
+    assert d.optimal_gain.lambdify()(P, var, noise_var) == pytest.approx(ref.gain[0], rel=TOL)
+    assert d.alpha.lambdify()(P, var, noise_var) == pytest.approx(ref.alpha, rel=1e-9, abs=1e-12)
+    assert d.mmse.lambdify()(var, noise_var) == pytest.approx(ref.mmse, rel=TOL)
+    w_mmse = d.perception_value_mmse.lambdify()(var, noise_var)
+    assert w_mmse == pytest.approx(ref.perception_value_mmse, rel=1e-10)
 
 
 def test_optimal_gain_meets_constraint_and_beats_feasible_gains():
     """The derived gain is feasible, binding, and no feasible gain on a grid has lower MSE."""
     d = dp_awgn_scalar()
     lam, t, P = 2.0, 0.7, 0.01
-    a = d.optimal_gain.lambdify()(P, lam, t)
-    assert d.w2sq_of_gain.lambdify()(a, lam, t) == pytest.approx(P, rel=1e-12)
+    a = d.optimal_gain.lambdify()(P, lam, t**2)
+    assert d.perception_value_of_gain.lambdify()(a, lam, t**2) == pytest.approx(P, rel=1e-12)
     grid = np.linspace(0.0, 1.5, 30001)
-    feasible = d.w2sq_of_gain.lambdify()(grid, lam, t) <= P
-    best = d.mse_of_gain.lambdify()(grid[feasible], lam, t).min()
-    assert d.dp.lambdify()(P, lam, t) <= best + 1e-12
-    assert best - d.dp.lambdify()(P, lam, t) < 1e-6
+    feasible = d.perception_value_of_gain.lambdify()(grid, lam, t**2) <= P
+    best = d.mse_of_gain.lambdify()(grid[feasible], lam, t**2).min()
+    assert d.dp.lambdify()(P, lam, t**2) <= best + 1e-12
+    assert best - d.dp.lambdify()(P, lam, t**2) < 1e-6
 
 
 def test_single_alpha_interpolation():

@@ -16,7 +16,7 @@ POSITIVE_RATE = st.sampled_from(["perception_inactive", "both_active", "perfect_
 @given(point=POSITIVE_RATE.flatmap(lambda r: scalar_operating_points(regime=r)))
 def test_matches_gaussian_test_channel(point):
     ch = channel_scalar(point.perception)
-    args = (point.D, point.P, np.sqrt(point.variance))
+    args = (point.D, point.P, point.variance)
     ref = test_channel(point.D, point.P, point.variance, perception=point.perception)
     assert ch.gain.lambdify()(*args) == pytest.approx(ref.gain, rel=1e-12)
     # noise_var -> inf at the zero-rate boundary, where it is ill-conditioned (a point 2e-6
@@ -34,5 +34,5 @@ def test_channel_meets_distortion(perception):
     rng = np.random.default_rng(8)
     s = np.sqrt(np.exp(rng.uniform(-2, 2, 100)))
     D, P = s**2 * rng.uniform(0.05, 0.95, 100), s**2 * rng.uniform(0.0, 0.5, 100)
-    a, t2 = ch.gain.lambdify()(D, P, s), ch.noise_var.lambdify()(D, P, s)
+    a, t2 = ch.gain.lambdify()(D, P, s**2), ch.noise_var.lambdify()(D, P, s**2)
     np.testing.assert_allclose(s**2 * (1 - a) ** 2 + a**2 * t2, D, rtol=1e-11)

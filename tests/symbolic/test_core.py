@@ -133,3 +133,28 @@ def test_mathtext_renders_every_derivation():
         width, height, *_ = parser.parse(d.mathtext)
         assert width > 0 and height > 0, d.name
     assert r"\mathrm{otherwise}" in symbolic.rdp_w2sq_scalar().mathtext
+
+
+def test_lambdify_takes_the_numeric_layers_arguments():
+    """Issue 13: same arguments, same meaning, explicit units in both layers."""
+    from rdptheory.gaussian import drp, rdp
+    from rdptheory.symbolic import drp_scalar, rdp_w2sq_scalar, score_scaled_point_scalar
+
+    d = rdp_w2sq_scalar()
+    assert d.arguments == ("D", "P", "variance") and d.unit == "nats"
+    f = d.lambdify()
+    # was 1.733 (the third argument read as a std) where rdp gives 1.501 bits
+    assert f(0.5, 0.01, 4.0) == pytest.approx(rdp(0.5, 0.01, 4.0, unit="nats"), rel=1e-12)
+    assert f(D=0.5, P=0.01, variance=4.0) == f(0.5, 0.01, 4.0)
+    bits = d.lambdify(unit="bits")(0.5, 0.01, 4.0)
+    assert bits == pytest.approx(rdp(0.5, 0.01, 4.0), rel=1e-12)
+    g = drp_scalar("w2sq")
+    assert g.arguments == ("R", "P", "variance")
+    assert g.lambdify(unit="bits")(1.0, 0.1, 2.0) == pytest.approx(drp(1.0, 0.1, 2.0), rel=1e-12)
+    assert score_scaled_point_scalar().mse.arguments == ("variance", "noise_var", "rho")
+    with pytest.raises(TypeError, match="missing arguments"):
+        f(0.5, P=0.01)
+    with pytest.raises(TypeError, match="unexpected or repeated"):
+        f(0.5, 0.01, s=2.0)
+    with pytest.raises(ValueError, match="unit"):
+        d.lambdify(unit="bit")  # type: ignore[arg-type]

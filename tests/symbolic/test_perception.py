@@ -28,7 +28,7 @@ def _direct_measure(measure, s, s_hat):
 def test_measure_matches_closed_form(measure):
     rng = np.random.default_rng(1)
     s, s_hat = rng.uniform(0.1, 3.0, (2, 200))
-    got = perception_measure(measure).lambdify()(s, s_hat)
+    got = perception_measure(measure).lambdify()(s**2, s_hat)
     np.testing.assert_allclose(got, _direct_measure(measure, s, s_hat), rtol=TOL, atol=1e-14)
 
 
@@ -37,7 +37,7 @@ def test_floor_matches_gaussian_module(measure):
     rng = np.random.default_rng(2)
     P = np.exp(rng.uniform(np.log(1e-3), np.log(5.0), 300))
     var = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), 300))
-    got = perception_floor(measure).lambdify()(P, np.sqrt(var))
+    got = perception_floor(measure).lambdify()(P, var)
     want = min_reconstruction_std(P, var, perception=measure)
     np.testing.assert_allclose(got, want, rtol=TOL, atol=0.0)
 
@@ -46,12 +46,12 @@ def test_floor_matches_gaussian_module(measure):
 def test_floor_attains_budget(measure, var, P):
     """measure(s, s_lo(P)) = P wherever the floor is positive, and s_lo < s."""
     s = np.sqrt(var)
-    s_lo = perception_floor(measure).lambdify()(P, s)
+    s_lo = perception_floor(measure).lambdify()(P, s**2)
     if measure == "w2sq" and P >= var:
         assert s_lo == 0.0
         return
     assert 0.0 < s_lo < s
-    got = float(perception_measure(measure).lambdify()(s, s_lo))
+    got = float(perception_measure(measure).lambdify()(s**2, s_lo))
     assert abs(got - P) <= 1e-10 * max(1.0, P)
 
 
@@ -70,7 +70,7 @@ def test_floor_high_precision(measure):
 def test_floor_at_zero_perception_is_source_std():
     for measure in PERCEPTIONS:
         f = perception_floor(measure)
-        assert float(f.lambdify()(0.0, 1.7)) == pytest.approx(1.7, rel=1e-15)
+        assert float(f.lambdify()(0.0, 1.7**2)) == pytest.approx(1.7, rel=1e-15)
         assert sp.simplify(f.expr.subs(sp.Symbol("P", positive=True), 0)) == f.symbol("s")
 
 
