@@ -1,6 +1,9 @@
 """The log-bucket Zipf index code (rdptheory.rcc._index_coding) against brute force."""
 
+import math
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +61,37 @@ def test_ideal_bits_match_range_coder_bytes():
     assert ideal - 1 <= actual <= ideal + 64, (actual, ideal)
     got = fmt.read_content(fmt.new_decoder(fmt.encoder_bytes(enc)), 3000, model)
     assert got.indices == tuple(idx.tolist())
+
+
+def test_bucket_probabilities_are_computed_not_cached():
+    """The brute-force comparison must reach _power_sum (encoder and decoder share the model,
+    so a round trip cannot see a wrong one): clear the cache first."""
+    from rdptheory.rcc._index_coding import _bucket_probabilities
+
+    _bucket_probabilities.cache_clear()
+    test_bucket_probabilities_match_brute_force_zipf()
+    assert _bucket_probabilities.cache_info().misses >= 2
+
+
+@pytest.mark.parametrize("s", [0.8 + 0.7 / 14, 1.0, 1.7])
+@pytest.mark.parametrize(("lo", "hi"), [(2**12 + 1, 2**13 + 1), (2**14 + 1, 2**15 + 1),
+                                        (3, 4099), (5000, 5001)])
+def test_power_sum_matches_the_direct_sum(s, lo, hi):
+    """Both branches (direct sum, Euler-Maclaurin above 4096 terms) against math.fsum."""
+    from rdptheory.rcc._index_coding import _power_sum
+
+    want = math.fsum(float(k) ** -s for k in range(lo, hi))
+    assert _power_sum(s, lo, hi) == pytest.approx(want, rel=1e-13)
+
+
+def test_bucket_probabilities_above_the_direct_sum_limit_match_brute_force():
+    from rdptheory.rcc._index_coding import _bucket_probabilities
+
+    _bucket_probabilities.cache_clear()
+    model = IndexModel(13.0, 2)  # n_ref = 15: buckets 14, 15 use Euler-Maclaurin
+    p = model.bucket_probabilities()
+    k = np.arange(1, 2**15 + 1, dtype=np.float64)
+    zipf = k**-model.exponent
+    zipf /= zipf.sum()
+    want = np.bincount(bucket_of(np.arange(2**15)), weights=zipf) * (1 - 2.0**-12)
+    np.testing.assert_allclose(p[:16], want, rtol=1e-12)
