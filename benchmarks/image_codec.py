@@ -1,10 +1,14 @@
-"""Image codec speed and rate: encode/decode seconds and bpp per RCC backend.
+"""Image codec speed and rate: encode/decode seconds and bpp per model and RCC backend.
 
     .venv/bin/python benchmarks/image_codec.py [--size 256] [--bpp 0.25 0.5 1.0]
-        [--backends numba numpy torch] [--out benchmarks/results/image_codec.json]
+        [--backends numba numpy torch] [--models gmm gmm-shift unet] [--rhos 1 2]
+        [--out benchmarks/results/image_codec.json]
 
-A ``size × size`` centre crop of scikit-learn's china.jpg (unseen by the prior) is compressed
-with the embedded patch-GMM model at each target rate and decoded at ρ = 1 and ρ = 2.
+A ``size × size`` centre crop of scikit-learn's china.jpg (unseen by every model) is compressed
+with each model (``--models``: specs of :func:`rdptheory.images.models.load_model`; default
+the tiled patch GMM ``gmm``, the shift-averaged one ``gmm-shift`` and the shipped trained
+UNet ``unet``) at each target rate and decoded at each ρ. A model that cannot be loaded here
+(the UNet needs torch and diffusers and its weights) gets a row saying it was skipped and why.
 Encoding is dominated by the RCC candidate search, ~2^(max_chunk_bits + padding) candidate
 draws per coordinate and step; decoding regenerates one candidate per chunk and integrates the
 PF-ODE. The first call of a JIT backend (numba) includes compilation; it is timed separately.
@@ -51,29 +55,47 @@ from rdptheory.images import (  # noqa: E402
     decompress,
     psnr,
 )
+from rdptheory.images.metrics import blockiness  # noqa: E402
+from rdptheory.images.models import load_model  # noqa: E402
 
 
-def run(size: int, bpps: list[float], backends: list[str], ode_steps: int) -> list[dict]:
+def run(size: int, bpps: list[float], backends: list[str], ode_steps: int,
+        models: list[str] = ("gmm",), rhos: list[float] = (1.0, 2.0)) -> list[dict]:
     pixels = center_crop(bundled_image("china").pixels, size)
+    rows: list[dict] = []
+    for spec in models:
+        try:
+            model = load_model(spec)
+        except (ImportError, FileNotFoundError, ValueError) as exc:
+            rows.append({"model": spec, "skipped": f"{type(exc).__name__}: {exc}"})
+            print(f"model={spec} SKIPPED ({rows[-1]['skipped']})", flush=True)
+            continue
+        for backend in backends:
+            rows += _run_model(spec, model, pixels, size, bpps, backend, ode_steps, rhos)
+    return rows
+
+
+def _run_model(spec, model, pixels, size, bpps, backend, ode_steps, rhos) -> list[dict]:
+    config = CodecConfig(backend=backend)
+    t0 = time.perf_counter()  # warm-up: JIT compilation, model load and caches
+    compress_with_report(pixels[:16, :16], model=model, noise_var=1.0, config=config)
+    warm = time.perf_counter() - t0
     rows = []
-    for backend in backends:
-        config = CodecConfig(backend=backend)
-        t0 = time.perf_counter()  # warm-up: JIT compilation, model load
-        compress_with_report(pixels[:16, :16], noise_var=1.0, config=config)
-        warm = time.perf_counter() - t0
-        for bpp in bpps:
-            res = compress_with_report(pixels, bpp=bpp, config=config)
-            row = {"backend": backend, "size": size, "target_bpp": bpp, "bpp": res.bpp,
-                   "steps": res.n_steps, "kl_bits": float(sum(res.kl_bits)),
-                   "encode_s": res.seconds, "warmup_s": warm}
-            for rho in (1.0, 2.0):
-                t0 = time.perf_counter()
-                out = decompress(res.data, rho=rho, ode_steps=ode_steps, backend=backend)
-                row[f"decode_s_rho{rho:g}"] = time.perf_counter() - t0
-                row[f"psnr_rho{rho:g}"] = psnr(pixels, out)
-            rows.append(row)
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in row.items()), flush=True)
+    for bpp in bpps:
+        res = compress_with_report(pixels, model=model, bpp=bpp, config=config)
+        row = {"model": spec, "backend": backend, "size": size, "target_bpp": bpp,
+               "bpp": res.bpp, "steps": res.n_steps, "kl_bits": float(sum(res.kl_bits)),
+               "encode_s": res.seconds, "warmup_s": warm}
+        for rho in rhos:
+            t0 = time.perf_counter()
+            out = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
+                             backend=backend)
+            row[f"decode_s_rho{rho:g}"] = time.perf_counter() - t0
+            row[f"psnr_rho{rho:g}"] = psnr(pixels, out)
+            row[f"blockiness_rho{rho:g}"] = blockiness(out)
+        rows.append(row)
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in row.items()), flush=True)
     return rows
 
 
@@ -81,20 +103,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--bpp", type=float, nargs="+", default=[0.25, 0.5, 1.0])
-    ap.add_argument("--backends", nargs="+", default=["numba", "numpy", "torch"])
+    ap.add_argument("--backends", nargs="+", default=["numba"])
+    ap.add_argument("--models", nargs="+", default=["gmm", "gmm-shift", "unet"])
+    ap.add_argument("--rhos", type=float, nargs="+", default=[1.0, 2.0])
     ap.add_argument("--ode-steps", type=int, default=24)
     ap.add_argument("--out", type=pathlib.Path, default=None)
     args = ap.parse_args()
-    rows = run(args.size, args.bpp, args.backends, args.ode_steps)
+    rows = run(args.size, args.bpp, args.backends, args.ode_steps, args.models, args.rhos)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"machine": platform.processor() or platform.machine(),
                                         "cpu_count": os.cpu_count(), "rows": rows}, indent=2))
-    print(f"{'backend':>8} {'bpp':>7} {'steps':>5} {'enc s':>8} {'dec s':>7} "
-          f"{'PSNR r1':>8} {'PSNR r2':>8}")
+    r0 = args.rhos[0]
+    print(f"{'model':>10} {'backend':>8} {'bpp':>7} {'steps':>5} {'enc s':>8} "
+          f"{'dec s ρ=' + format(r0, 'g'):>9} " + " ".join(f"{'PSNR ρ=' + format(r, 'g'):>9}"
+                                                          for r in args.rhos))
     for r in rows:
-        print(f"{r['backend']:>8} {r['bpp']:7.4f} {r['steps']:5d} {r['encode_s']:8.2f} "
-              f"{r['decode_s_rho1']:7.2f} {r['psnr_rho1']:8.2f} {r['psnr_rho2']:8.2f}")
+        if "skipped" in r:
+            print(f"{r['model']:>10} skipped: {r['skipped']}")
+            continue
+        print(f"{r['model']:>10} {r['backend']:>8} {r['bpp']:7.4f} {r['steps']:5d} "
+              f"{r['encode_s']:8.2f} {r[f'decode_s_rho{r0:g}']:9.2f} "
+              + " ".join(f"{r[f'psnr_rho{q:g}']:9.2f}" for q in args.rhos))
 
 
 if __name__ == "__main__":

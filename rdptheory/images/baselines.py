@@ -161,7 +161,7 @@ def quality_sweep(image: npt.ArrayLike, codec: str, n: int = 12) -> list[Coded]:
     """``n`` settings spread over the codec's useful range (for full RD curves)."""
     lo, hi = _quality_range(codec)
     if codec == "jpeg2000":
-        qs: list[float] = list(np.geomspace(4.0, 200.0, n))
+        qs: list[float] = list(np.geomspace(2.0, 200.0, n))
     else:
-        qs = sorted({int(round(q)) for q in np.linspace(max(lo, 5), min(hi, 95), n)})
+        qs = sorted({int(round(q)) for q in np.linspace(lo, min(hi, 95), n)})
     return [encode(image, codec, q) for q in qs]
