@@ -10,7 +10,7 @@ export MKL_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup report test test-slow lint lint-imports mutants bench clean
+.PHONY: setup report test test-slow lint lint-imports mutants docs bench clean
 
 $(BIN)/rdptheory: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,7 +44,11 @@ mutants: setup
 	nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
 
-test: setup lint
+# API reference of the theory, rcc, diffusion and codec packages; warnings are errors.
+docs: setup
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+
+test: setup lint docs
 	$(BIN)/python -m pytest -q
 
 test-slow: setup

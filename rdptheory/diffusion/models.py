@@ -61,7 +61,7 @@ class ExactModel(DiffusionModel, Protocol):
     what the verification harness needs."""
 
     def sample(self, n: int, seed: int) -> np.ndarray:
-        """``n`` exact draws of X, numpy (n, *event_shape)."""
+        """``n`` exact draws of X, numpy ``(n, *event_shape)``."""
         ...
 
     def posterior_mean(self, y: Any, noise_var: Any) -> Any:
@@ -228,7 +228,7 @@ class GaussianModel:
         return self._apply(y, noise_var, lambda lam, v: (lam / (lam + v)) ** (0.5 * rr))
 
     def sample(self, n: int, seed: int) -> np.ndarray:
-        """``n`` exact draws, float64 numpy of shape (n, *event_shape), from ``seed``."""
+        """``n`` exact draws, float64 numpy of shape ``(n, *event_shape)``, from ``seed``."""
         n = check_int(n, "n", low=0)
         z = np.random.default_rng(seed).standard_normal((n, *self.event_shape))
         x = z * np.sqrt(self.eigenvalues)
@@ -347,7 +347,7 @@ class GMMModel:
     posterior_mean = denoise
 
     def sample(self, n: int, seed: int) -> np.ndarray:
-        """``n`` exact draws, float64 numpy of shape (n, *event_shape), from ``seed``."""
+        """``n`` exact draws, float64 numpy of shape ``(n, *event_shape)``, from ``seed``."""
         n = check_int(n, "n", low=0)
         rng = np.random.default_rng(seed)
         k = rng.choice(self.weights.size, size=n, p=self.weights)

@@ -230,7 +230,7 @@ def decode(
     Parameters
     ----------
     model : DiffusionModel -- anything with ``score(y, noise_var)`` (see models.py).
-    y : array or torch tensor, shape (batch, *event_shape); y = x + √noise_var·n.
+    y : array or torch tensor, shape ``(batch, *event_shape)``; y = x + √noise_var·n.
     noise_var : float > 0, the received level t².
     rho : float ≥ 0, or per-coordinate array broadcastable to the event shape.
     schedule : "vp" (default, linear β), "vp-cosine", "ve", "edm", or a schedule object (any

@@ -92,7 +92,7 @@ class RDPVectorSolution(NamedTuple):
     eliminated instead).
     ``dual_gap_nats`` = primal rate − Lagrange dual value at (μ, ν) (a certificate: the
     dual value is a lower bound on R(D, P); it is at rounding level of the Lagrangian's
-    terms, |gap| ≲ 1e-15·(R + μD + νP), so relative to R it is only meaningful away from
+    terms, ``|gap| ≲ 1e-15·(R + μD + νP)``, so relative to R it is only meaningful away from
     R = 0); ``kkt_residual`` is the largest of the relative
     constraint residuals and the per-component stationarity residuals. The forward test
     channel X̂_i = gain_i·(X_i + √noise_var_i·N_i) realises the solution; a component that

@@ -55,13 +55,13 @@ Truncation bias. Truncated PFR/ORC keep N = 2**(ceil(KL) + padding) candidates, 
 sample is only approximately q. KS distance D to q over 4000 one-coordinate DiffC chunks
 (sigma_q = sigma_p, shift mu_q - mu_p = s sigma; measured, seeds 13 and 14):
 
-=========================  ==========  ==========  ==========  ==========
-PFR (ORC) at padding        0           2 (default) 4           6
-=========================  ==========  ==========  ==========  ==========
-s = 1 (KL 0.72 bits)        .23 (.26)   .06 (.11)   .01 (.03)   .01 (.01)
-s = 2 (KL 2.89 bits)        .36 (.38)   .17 (.20)   .06 (.09)   .02 (.04)
-s = 3 (KL 6.49 bits)        .37 (.39)   .23 (.26)   .11 (.15)   .06 (.07)
-=========================  ==========  ==========  ==========  ==========
+=========================  ===========  ===========  ===========  ===========
+PFR (ORC) at padding       0            2 (default)  4            6
+=========================  ===========  ===========  ===========  ===========
+s = 1 (KL 0.72 bits)       .23 (.26)    .06 (.11)    .01 (.03)    .01 (.01)
+s = 2 (KL 2.89 bits)       .36 (.38)    .17 (.20)    .06 (.09)    .02 (.04)
+s = 3 (KL 6.49 bits)       .37 (.39)    .23 (.26)    .11 (.15)    .06 (.07)
+=========================  ===========  ===========  ===========  ===========
 
 (KS at alpha = 1e-3 with 2000 samples detects D > 0.044; the table is re-measured by
 tests/rcc/test_statistics.py::test_truncation_bias_table, slow.) The sample is pulled towards p
