@@ -4,7 +4,7 @@ CRC, absurd sizes) and garbage payloads. Each example must decode or raise ``Val
 (never AssertionError, IndexError, OverflowError, MemoryError...), inside a forked child
 under a memory limit and a per-call time limit (tests/fuzz/conftest.py).
 
-Default: 3,200 decoder calls in all (~25 s on an idle 2-core box); ``-m slow`` runs 10x more.
+Default: 3,400 decoder calls in all (~25 s on an idle 2-core box); ``-m slow`` runs 10x more.
 """
 
 from __future__ import annotations
