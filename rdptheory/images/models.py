@@ -207,6 +207,10 @@ def load_model(spec: str | None = None) -> ImageModel:
         return model
     if spec.endswith(".npz") and pathlib.Path(spec).is_file():
         return PatchGMMImageModel(load_prior(spec))
+    from rdptheory.images.flow_models import is_flow_directory, load_flow_model
+
+    if is_flow_directory(spec):  # SD3/Flux layout (transformer/)
+        return load_flow_model(spec)
     from rdptheory.images.diffusers_models import load_diffusers_model
 
     return load_diffusers_model(spec)
