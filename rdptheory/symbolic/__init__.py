@@ -7,7 +7,9 @@ every identity they claim is proved by reducing a difference to exactly zero; a 
 raises :class:`DerivationError` rather than returning a wrong formula. Rates are in nats.
 
 - :func:`perception_measure`, :func:`perception_floor` — W₂², KL both ways, floors s_lo(P)
-  (Lambert W branches W₀ / W₋₁), §1.
+  (Lambert W branches W₀ / W₋₁), §1; :func:`perception_floor_series`,
+  :func:`branch_point_series` — their expansions in √P near P = 0 (where sympy's ``series``
+  of Lambert W fails), §1.
 - :func:`rdp_w2sq_kkt`, :func:`rdp_core`, :func:`rdp_scalar`, :func:`rdp_w2sq_scalar`,
   :func:`rdp_zero_perception`, :func:`drp_scalar` — scalar R(D, P) by KKT, §1;
   :func:`test_channel_scalar` — the forward channel X̂ = a(X + tN) attaining it;
@@ -37,6 +39,7 @@ s**2 - s_lo**2
 """
 
 from rdptheory.symbolic._core import Derivation, DerivationError, Step
+from rdptheory.symbolic.asymptotics import branch_point_series, perception_floor_series
 from rdptheory.symbolic.awgn import DPAWGNDerivation, dp_awgn_scalar, expect_quadratic
 from rdptheory.symbolic.catalog import all_derivations, derivations_markdown
 from rdptheory.symbolic.channel import TestChannelDerivation, test_channel_scalar
@@ -75,6 +78,8 @@ __all__ = [
     "Step",
     "perception_measure",
     "perception_floor",
+    "perception_floor_series",
+    "branch_point_series",
     "rdp_core",
     "rdp_w2sq_kkt",
     "rdp_scalar",
