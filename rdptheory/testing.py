@@ -17,6 +17,16 @@ Regimes (THEORY.md §1-§2), the same names as ``TestChannel.regime`` and
 both bind) and ``"perfect_perception"`` (P = 0).  Generated points keep a relative margin
 ``MARGIN`` from every regime boundary, so the regime is unambiguous in float64.
 
+Invalid inputs, so that an implementation's error paths can be property-tested too
+(:func:`invalid_numbers`, :func:`wrong_types`, :func:`invalid_perceptions`): every public
+function of :mod:`rdptheory.gaussian` raises ``ValueError`` for the first and third and
+``TypeError`` for the second::
+
+    @given(invalid_numbers("positive"))
+    def test_my_rdp_rejects(D):
+        with pytest.raises(ValueError):
+            my_rdp(D, 0.1, 1.0)
+
 ``hypothesis`` is a test dependency: importing this module without it raises ``ImportError``;
 ``import rdptheory`` never imports it.  Randomness inside strategies (random rotations) comes
 from seeds that hypothesis draws, so every example is reproducible.
@@ -48,6 +58,8 @@ __all__ = [
     "VectorOperatingPoint",
     "covariances",
     "diagonal_spectra",
+    "invalid_numbers",
+    "invalid_perceptions",
     "noise_levels",
     "perceptions",
     "rates",
@@ -55,6 +67,7 @@ __all__ = [
     "scalar_operating_points",
     "variances",
     "vector_operating_points",
+    "wrong_types",
 ]
 
 #: Relative distance kept from regime boundaries.
@@ -257,8 +270,9 @@ def vector_operating_points(
     """(D, P) pairs (``"w2sq"``) in a known regime of the vector R(D, P) (THEORY.md §2).
 
     ``"zero_rate"``: D ≥ L + (√L − √P)₊² (L = Σλ); ``"perception_inactive"`` (alias
-    ``"water_filling"``): D < L, P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; ``"both_active"``: D < L and P
-    below that threshold; ``"perfect_perception"``: P = 0, D < 2L.
+    ``"water_filling"``): D < L, P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; ``"both_active"``: either D < L
+    and P below that threshold, or L < D < L + (√L − √P)² with 0 < P < L (half of the
+    draws each); ``"perfect_perception"``: P = 0, D < 2L.
 
     >>> from hypothesis import find
     >>> pt = find(vector_operating_points("both_active", [1.0, 0.25]), lambda pt: True)
@@ -279,8 +293,84 @@ def vector_operating_points(
         P = L * draw(st.floats(0.0, 2.0))
         D = (L + max(math.sqrt(L) - math.sqrt(P), 0.0) ** 2) * (1.0 + MARGIN + 3.0 * f)
         return VectorOperatingPoint(D, P, lam, regime)
+    if regime == "both_active" and draw(st.booleans()):
+        # D > L: both constraints still bind while P < L and D < L + (√L − √P)² (the
+        # γ → 0 end of the KKT family; THEORY.md §2), a regime D = L·f alone never reaches
+        P = L * draw(_fraction(1e-3, 1.0 - 1e-3)) ** 2
+        gap = (math.sqrt(L) - math.sqrt(P)) ** 2
+        return VectorOperatingPoint(L + gap * draw(_fraction(1e-3, 1.0 - 1e-3)), P, lam, regime)
     D = L * f
     p_wf = _water_filling_perception(D, lam)
     g = draw(_fraction(1e-3, 1.0 - 1e-3))
     P = p_wf * (1.0 + MARGIN + 3.0 * g) if regime == "perception_inactive" else p_wf * g
     return VectorOperatingPoint(D, P, lam, regime)
+
+
+#: Kinds of real argument and the values each must refuse (:func:`invalid_numbers`).
+_NUMBER_KINDS = ("positive", "nonnegative", "finite")
+
+
+@st.composite
+def invalid_numbers(
+    draw: st.DrawFn, kind: str = "positive", *, allow_inf: bool = False
+) -> float | np.ndarray:
+    """Real values (or arrays holding one) that a ``kind`` argument must reject (``ValueError``).
+
+    ``"positive"`` (D, variances, noise_var): ≤ 0 or NaN; ``"nonnegative"`` (P, R, ρ): < 0
+    or NaN; ``"finite"``: NaN or ±inf. Unless ``allow_inf``, +inf is invalid for the first
+    two kinds too (e.g. a variance; ``rdp`` allows D = inf and P = inf).
+
+    >>> from hypothesis import find
+    >>> x = find(invalid_numbers("positive"), lambda x: np.ndim(x) == 0)
+    >>> bool(not x > 0)  # 0, negative, NaN or inf
+    True
+    """
+    if kind not in _NUMBER_KINDS:
+        raise ValueError(f"kind must be one of {_NUMBER_KINDS}, got {kind!r}")
+    bad = [st.just(math.nan)]
+    if kind == "finite":
+        bad += [st.just(math.inf), st.just(-math.inf)]
+    else:  # ≤ 0 (0.0 and -0.0 included) or < 0, -inf included
+        top = 0.0 if kind == "positive" else -5e-324
+        bad.append(st.floats(max_value=top, allow_nan=False))
+        if not allow_inf:
+            bad.append(st.just(math.inf))
+    value = draw(st.one_of(*bad))
+    if draw(st.booleans()):
+        return value
+    arr = np.full(draw(st.integers(1, 4)), 1.0)  # valid entries around the invalid one
+    arr[draw(st.integers(0, arr.size - 1))] = value
+    return arr
+
+
+def wrong_types() -> st.SearchStrategy[object]:
+    """Values of the wrong type for a real argument (``TypeError``): bool, str, bytes,
+    complex, None, object arrays, lists mixing numbers and strings (strict types, issue 9).
+
+    >>> from hypothesis import find
+    >>> find(wrong_types(), lambda x: isinstance(x, str))
+    ''
+    """
+    return st.one_of(
+        st.text(max_size=5),
+        st.booleans(),
+        st.binary(max_size=3),
+        st.complex_numbers(allow_nan=False).filter(lambda z: z.imag != 0.0),
+        st.none(),
+        st.just(np.array([1.0, "2"], dtype=object)),
+        st.just(np.array([True, False])),
+        st.lists(st.sampled_from([1.0, "a"]), min_size=2, max_size=3).filter(
+            lambda v: "a" in v
+        ),
+    )
+
+
+def invalid_perceptions() -> st.SearchStrategy[object]:
+    """Perception names no function accepts (``ValueError``): near misses and other objects.
+
+    >>> from hypothesis import find
+    >>> find(invalid_perceptions(), lambda x: True)
+    ''
+    """
+    near = st.sampled_from(["W2sq", "w2", "kl", "KL_forward", "kl-reverse", " w2sq", "tv"])
+    return st.one_of(st.text(max_size=8).filter(lambda x: x not in PERCEPTIONS), near)

@@ -20,6 +20,8 @@ from rdptheory.testing import (
     REGIMES,
     covariances,
     diagonal_spectra,
+    invalid_numbers,
+    invalid_perceptions,
     noise_levels,
     perceptions,
     rates,
@@ -27,6 +29,7 @@ from rdptheory.testing import (
     scalar_operating_points,
     variances,
     vector_operating_points,
+    wrong_types,
 )
 
 
@@ -118,6 +121,9 @@ def test_vector_points_are_in_their_regime(pt):
     if pt.regime == "perfect_perception":
         assert pt.P == 0.0 and pt.D < 2 * L
         return
+    if pt.regime == "both_active" and pt.D > L:  # the D > L part of the regime
+        assert 0.0 < pt.P < L and pt.D < zero_rate_from
+        return
     assert pt.D < L
     theta = float(water_filling(pt.D, lam).level)
     p_wf = float(np.sum((np.sqrt(lam) - np.sqrt(np.maximum(lam - theta, 0.0))) ** 2))
@@ -164,3 +170,59 @@ def test_doctests():
 
     result = doctest.testmod(testing_module)
     assert result.attempted > 0 and result.failed == 0
+
+
+@given(invalid_numbers("positive", allow_inf=True), invalid_numbers("positive"))
+def test_invalid_positive_numbers_are_rejected(D, variance):
+    # D = inf is allowed by rdp (zero rate): allow_inf=True never draws it
+    with pytest.raises(ValueError):
+        rdp(D, 0.1, 1.0)
+    with pytest.raises(ValueError):
+        rdp(0.5, 0.1, variance)
+
+
+@given(invalid_numbers("nonnegative", allow_inf=True))
+def test_invalid_nonnegative_numbers_are_rejected(value):
+    with pytest.raises(ValueError):
+        rdp(0.5, value, 1.0)
+
+
+@given(invalid_numbers("finite"))
+def test_invalid_finite_numbers_are_rejected(value):
+    with pytest.raises(ValueError):
+        rdp_vector_solution(0.5, 0.1, value)  # variances must be finite
+
+
+@given(wrong_types())
+def test_wrong_types_raise_type_error(value):
+    with pytest.raises(TypeError):
+        rdp(value, 0.1, 1.0)
+
+
+@given(invalid_perceptions())
+def test_invalid_perceptions_raise_value_error(name):
+    with pytest.raises(ValueError, match="perception must be one of"):
+        rdp(0.5, 0.1, 1.0, perception=name)
+
+
+@given(st.data())
+def test_invalid_numbers_rejects_unknown_kind(data):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        data.draw(invalid_numbers("negative"))
+
+
+@given(vector_operating_points("both_active"))
+def test_both_active_also_draws_distortion_above_total_variance(pt):
+    # the D > L part of the regime (γ → 0 end of the KKT family) is drawn too
+    L = float(pt.variances.sum())
+    if pt.D > L:
+        assert 0.0 < pt.P < L and pt.D < L + (math.sqrt(L) - math.sqrt(pt.P)) ** 2
+    assert rdp_vector_solution(pt.D, pt.P, pt.variances).regime == "both_active"
+
+
+def test_both_active_reaches_both_sides_of_total_variance():
+    from hypothesis import find
+
+    above = find(vector_operating_points("both_active"), lambda pt: pt.D > pt.variances.sum())
+    below = find(vector_operating_points("both_active"), lambda pt: pt.D < pt.variances.sum())
+    assert above.regime == below.regime == "both_active"
