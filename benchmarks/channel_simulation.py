@@ -60,8 +60,8 @@ E[(y - x)^2]/t^2 - 1 = +0.26% / -0.12% / +0.14% (s.e. 0.14%), KS p = 0.45 / 0.12
 
 Against the issue's goals: no method reaches <= 1.10 bits/dim at I = 1 (best: the default,
 1.196 at n = 64), nor +10% at 0.5 / 2 bits or on the shaped source (best: 24.6%, hybrid, shaped
-I = 2). MSE within 2%: ldq (exact) yes within Monte Carlo error, the PFR default no (+5.9% one-
-shot at n = 64, s.e. ~1.1%; +15% at the end of a progressive file: the truncation bias
+I = 2). MSE within 2%: ldq (exact) yes within Monte Carlo error, the PFR default no (+5.9%
+one-shot at n = 64, s.e. ~1.1%; +15% at the end of a progressive file: the truncation bias
 accumulates over 9 records). Encode 5x faster: ldq (10^4x), not the default. Decode >= 5x
 faster than encode: the default (10^3-10^4x), not ldq (both ~0.03-0.1 s). The default therefore
 stays PFR; ldq and hybrid are options. ldq beats PFR on rate somewhere between 2 and 4 bits per
