@@ -512,6 +512,8 @@ def test_channel(
     # perception inactive (c = h): a = h² = 1 - D/s² without the sqrt round trip.
     gain = np.where(inactive, 1.0 - d, c * h)
     rate = _rate_nats_of_correlation(c, omc)
+    # D/s² below float64 (d = 0): the rate is -½ log(D/s²) to float64 precision, finite
+    rate = np.where((d == 0.0) & ~zero_rate, -0.5 * _log_ratio(D, var), rate)
     return TestChannel(
         noise_var=as_output(noise_var),
         gain=as_output(gain),
