@@ -14,7 +14,8 @@ DEFAULT_MAX_PIXELS: int = 4096 * 4096
 #: Largest number of scalar values (vectors × dimension) a Gaussian-codec file may declare.
 DEFAULT_MAX_VALUES: int = 1 << 26
 
-#: Largest score scale rho a decoder accepts: rho in [0, MAX_RHO]. rho = 1 is the
-#: probability-flow ODE, 2 the MMSE-end drift (THEORY.md §3); far above 2 the PF-ODE decoder
-#: overshoots and, at rho ~ 1e308, overflows to NaN.
-MAX_RHO: float = 10.0
+#: Largest score scale rho a decoder (library and CLI alike) accepts: rho in [0, MAX_RHO].
+#: rho = 1 is the probability-flow ODE, 2 the MMSE-end drift (THEORY.md §3); beyond 2 the drift
+#: overshoots the MMSE point, so quality only degrades, and at rho ~ 1e308 the PF-ODE overflows
+#: to NaN. [0, 4] leaves room past both ends.
+MAX_RHO: float = 4.0

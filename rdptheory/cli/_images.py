@@ -16,15 +16,14 @@ import inspect
 import math
 import pathlib
 
-from rdptheory._limits import DEFAULT_MAX_PIXELS
+from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
 
 _MODEL_HELP = ("'patch-gmm' (embedded prior, default), a .npz patch prior, or a local diffusers "
                "directory (pixel UNet2DModel pipeline, or SD-style with vae/ unet/ scheduler/)")
 
-#: Largest score scale ρ the CLI accepts. ρ = 1 is the PF-ODE (realism) and ρ = 2 the MMSE end
-#: (THEORY.md §3); beyond 2 the drift overshoots the MMSE point, so quality only degrades, and
-#: for ρ ≳ 1e4 the patch-GMM decode overflows. [0, 4] leaves room past both ends.
-RHO_MAX = 4.0
+#: Largest score scale ρ the CLI accepts: the library's one documented range (see
+#: :data:`rdptheory._limits.MAX_RHO`).
+RHO_MAX = MAX_RHO
 #: Largest RCC chunk budget (bits) the CLI accepts. Encoding costs ~2^(B + padding) candidate
 #: draws per dimension and chunk; measured on a 32×32 image (one core, numba, --bpp 1):
 #: B = 8: 0.8 s, 10: 0.5 s, 12: 1.3 s, 14: 6.2 s, i.e. ×4 per 2 bits at first, then ×2 per
