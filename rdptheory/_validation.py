@@ -114,8 +114,10 @@ def check_variances(variances: npt.ArrayLike, name: str = "variances") -> np.nda
     return a
 
 
-def check_covariance(cov: npt.ArrayLike, name: str = "cov", *, tol: float = 1e-10) -> np.ndarray:
-    """A symmetric positive-definite (d, d) matrix."""
+def check_covariance(
+    cov: npt.ArrayLike, name: str = "cov", *, tol: float = 1e-10, allow_singular: bool = False
+) -> np.ndarray:
+    """A symmetric positive-definite (d, d) matrix (semi-definite with ``allow_singular``)."""
     a = as_float_array(cov, name)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
         raise ValueError(f"{name} must be a square (d, d) matrix, got shape {a.shape}")
@@ -124,7 +126,10 @@ def check_covariance(cov: npt.ArrayLike, name: str = "cov", *, tol: float = 1e-1
     scale = max(float(np.abs(a).max()), 1.0)
     if not np.allclose(a, a.T, rtol=0.0, atol=tol * scale):
         raise ValueError(f"{name} must be symmetric")
-    if np.linalg.eigvalsh(0.5 * (a + a.T)).min() <= 0:
+    low = np.linalg.eigvalsh(0.5 * (a + a.T)).min()
+    if allow_singular and low < -tol * scale:
+        raise ValueError(f"{name} must be positive semi-definite")
+    if not allow_singular and low <= 0:
         raise ValueError(f"{name} must be positive definite")
     return 0.5 * (a + a.T)
 

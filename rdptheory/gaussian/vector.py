@@ -17,14 +17,16 @@ import numpy as np
 import numpy.typing as npt
 
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
-from rdptheory._validation import Perception, check_covariance, fmt
+from rdptheory._validation import Perception, check_covariance, check_perception, fmt
 from rdptheory.gaussian import _vector_batch as _batch
+from rdptheory.gaussian import _vector_kl as _kl
 from rdptheory.gaussian import _vector_solver as _solver
 from rdptheory.gaussian._common import (
     FloatOrArray,
     Regime,
     as_output,
     broadcast_named,
+    check_magnitude,
     check_nonnegative,
     check_positive,
     check_scalar,
@@ -237,7 +239,9 @@ def covariance_spectrum(cov: npt.ArrayLike) -> Spectrum:
     Parameters
     ----------
     cov : array_like, shape (d, d)
-        Symmetric positive-definite covariance.
+        Symmetric positive semi-definite covariance. A singular Σ gets exact zeros in
+        ``variances`` for its null space (eigenvalues below 1e-12 λ_max), which
+        :func:`rdp_vector_solution` handles in the range of Σ.
 
     Returns
     -------
@@ -249,10 +253,13 @@ def covariance_spectrum(cov: npt.ArrayLike) -> Spectrum:
     >>> covariance_spectrum([[2.0, 1.0], [1.0, 2.0]]).variances.round(12).tolist()
     [3.0, 1.0]
     """
-    sigma = check_covariance(cov, "cov")
+    sigma = check_covariance(cov, "cov", allow_singular=True)
     eigvals, eigvecs = np.linalg.eigh(sigma)
     order = np.argsort(eigvals)[::-1]
-    return Spectrum(eigvals[order], eigvecs[:, order])
+    # a singular Σ: eigenvalues at rounding level (|λ| <= 1e-12 λ_max) are its null space, 0
+    lam = eigvals[order]
+    lam = np.where(np.abs(lam) <= 1e-12 * max(float(lam.max()), 0.0), 0.0, lam)
+    return Spectrum(lam, eigvecs[:, order])
 
 
 # ---------------------------------------------------------------------------------------
@@ -380,11 +387,108 @@ def _assemble(
     )  # fmt: skip
 
 
+def _solve_rdp_kl_reverse(D: float, P: float, lam: np.ndarray) -> RDPVectorSolution:
+    """Regime dispatch for reverse-KL perception (derivation: ``_vector_kl`` docstring)."""
+    L = float(lam.sum())
+    if P == 0.0 or (P == np.inf and D < L):  # ŝ = σ, resp. plain water-filling: as for W₂²
+        sol = _solve_rdp(D, P, lam)
+        u = sol.recon_std / np.sqrt(lam)
+        p_i = _kl.kl_reverse_perception(u)
+        return sol._replace(perception_value=float(p_i.sum()), component_perception_value=p_i,
+                            perception="kl_reverse")  # fmt: skip
+    if D >= 2.0 * L or (D > L and P >= _kl.zero_rate_perception(D, lam)[0]):
+        u = np.ones_like(lam) if D >= 2.0 * L else _kl.zero_rate_perception(D, lam)[1]
+        return _kl_record(lam, u, np.zeros_like(lam), np.ones_like(lam), "zero_rate", 0.0, 0.0,
+                          D, P)  # fmt: skip
+    theta = float(_water_level(np.asarray(D), lam))
+    if D < L and P >= _kl.water_filling_perception(theta, lam):
+        omc = np.minimum(theta / lam, 1.0)
+        c = np.sqrt(1.0 - omc)
+        return _kl_record(lam, c, c, omc, "perception_inactive", 0.5 / theta, 0.0, D, P)
+    mu, nu = _kl.solve_both_active(D, P, lam, 0.5 / min(theta, float(lam.max())))
+    comp = _kl.components(lam, mu, nu)
+    return _kl_record(lam, comp.u, comp.c, comp.one_minus_c2, "both_active", mu, nu, D, P)
+
+
+def _kl_record(
+    lam: np.ndarray, u: np.ndarray, c: np.ndarray, omc: np.ndarray, regime: Regime,
+    mu: float, nu: float, D: float, P: float,
+) -> RDPVectorSolution:  # fmt: skip
+    """RDPVectorSolution for reverse KL from (u = ŝ/σ, c, 1 − c²) and the multipliers."""
+    r_i = np.where(c > 0, -0.5 * np.log(omc), 0.0)
+    d_i = lam * ((1.0 - u) ** 2 + 2.0 * u * omc / (1.0 + c))
+    p_i = _kl.kl_reverse_perception(u)
+    d_tot, p_tot = float(d_i.sum()), float(p_i.sum())
+    gap = -mu * (d_tot - D) - (nu * (p_tot - P) if nu > 0 else 0.0)
+    stat = _kl.stationarity(lam, mu, nu, _kl.KLComponents(u, c, omc, r_i, d_i, p_i))
+    kkt = max(
+        _relative_residual(d_tot, D, mu > 0),
+        _relative_residual(p_tot, P, nu > 0) if np.isfinite(P) else 0.0,
+        float(np.max(stat)) if regime == "both_active" else 0.0,
+    )
+    with np.errstate(divide="ignore", over="ignore"):
+        noise_var = np.where(c > 0, lam * omc / np.where(c > 0, c, 1.0) ** 2, np.inf)
+    return RDPVectorSolution(
+        float(r_i.sum()), d_tot, p_tot, regime, np.sqrt(lam) * u, c, d_i, p_i, r_i,
+        float(mu), float(nu), float(gap), float(kkt), noise_var, u * c, "kl_reverse",
+    )  # fmt: skip
+
+
+def _check_spectrum(variances: npt.ArrayLike) -> np.ndarray:
+    """Variances λ_i >= 0 (1-D, at least one > 0): zero-variance components are allowed."""
+    lam = check_nonnegative(variances, "variances")
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"variances must be a non-empty 1-D array, got shape {lam.shape}")
+    check_magnitude(lam, "variances")
+    if not (lam > 0).any():
+        raise ValueError("variances must contain at least one positive variance")
+    return lam
+
+
+def _embed(sol: RDPVectorSolution, live: np.ndarray) -> RDPVectorSolution:
+    """Per-component arrays of ``sol`` (solved on the range) back on every component.
+
+    A zero-variance component is X_i ≡ 0, reconstructed as X̂_i ≡ 0: no rate, distortion or
+    perception, ``noise_var = inf``, ``gain = 0``.
+    """
+    if live.all():
+        return sol
+
+    def full(a: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full(live.size, fill)
+        out[live] = a
+        return out
+
+    return sol._replace(
+        recon_std=full(sol.recon_std, 0.0), correlation=full(sol.correlation, 0.0),
+        component_mse=full(sol.component_mse, 0.0),
+        component_perception_value=full(sol.component_perception_value, 0.0),
+        component_rate_nats=full(sol.component_rate_nats, 0.0),
+        noise_var=full(sol.noise_var, np.inf), gain=full(sol.gain, 0.0),
+    )  # fmt: skip
+
+
+def _check_vector_perception(perception: object) -> Perception:
+    """``"w2sq"`` or ``"kl_reverse"``; a clear ``ValueError`` for ``"kl_forward"``."""
+    perception = check_perception(perception)
+    if perception == "kl_forward":
+        raise ValueError(
+            "perception='kl_forward' is not available for vector sources: Gaussian channels "
+            "are not optimal for it (THEORY.md §1); use perception='w2sq' or 'kl_reverse', or "
+            "the scalar rdp/rdp_kl_forward_lower_bound per component"
+        )
+    return perception
+
+
 @guarded()
 def rdp_vector_solution(
-    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike
+    D: npt.ArrayLike,
+    P: npt.ArrayLike,
+    variances: npt.ArrayLike,
+    *,
+    perception: Perception = "w2sq",
 ) -> RDPVectorSolution:
-    """Solve R(D, P) for N(0, diag(λ)) with W₂² perception, with a certificate.
+    """Solve R(D, P) for N(0, diag(λ)) with W₂² or reverse-KL perception, with a certificate.
 
     .. math::
 
@@ -398,14 +502,30 @@ def rdp_vector_solution(
     and the multiplier scale by safeguarded Newton. Regimes: R = 0 iff D ≥ L + (√L − √P)₊²
     (L = Σλ); water-filling iff P ≥ Σ(√λ_i − √(λ_i − θ)₊)²; P = 0; else both bind.
 
+    ``perception="kl_reverse"``: P bounds KL(p_X̂ ‖ p_X) (nats). Per-component jointly
+    Gaussian channels are still optimal and the programme is convex, with
+    P_i = ½(u_i² − 1 − log u_i²), u_i = ŝ_i/√λ_i; stationarity
+    c_i/(1 − c_i²) = 2μλ_i u_i, 2μλ_i(u_i − c_i) = ν(1 − u_i²)/u_i. Our derivation
+    (module ``rdptheory.gaussian._vector_kl``), not checked against [SSK24]; the same
+    certificate (dual gap, KKT residual) is reported. ``"kl_forward"`` raises ``ValueError``
+    (Gaussian channels are not optimal for it).
+
+    Zero variances are allowed (X_i ≡ 0 is reconstructed exactly, at no cost); a singular
+    covariance is thereby handled in its range (:func:`covariance_spectrum`).
+
+    .. math::
+
+        P_i^{kl\\_reverse} = \tfrac12\big(u_i^2 - 1 - \\log u_i^2\big)
+
     Parameters
     ----------
     D : float, > 0
         Total MSE budget.
     P : float, >= 0 (inf allowed)
         W₂² budget (squared distance).
-    variances : array_like, shape (n,), > 0
+    variances : array_like, shape (n,), >= 0 (at least one > 0)
         Source variances λ_i (eigenvalues of Σ).
+    perception : {"w2sq", "kl_reverse"}
 
     Returns
     -------
@@ -418,10 +538,13 @@ def rdp_vector_solution(
     >>> s.regime, round(float(s.rate_nats / np.log(2)), 10), s.kkt_residual < 1e-12
     ('both_active', 0.5441127892, True)
     """
-    lam = _check_variances(variances)
+    perception = _check_vector_perception(perception)
+    lam = _check_spectrum(variances)
     D_ = check_scalar(check_positive(D, "D"), "D", "rdp_vector")
     P_ = check_scalar(check_nonnegative(P, "P", allow_inf=True), "P", "rdp_vector")
-    return _solve_rdp(D_, P_, lam)
+    live = lam > 0
+    solve = _solve_rdp if perception == "w2sq" else _solve_rdp_kl_reverse
+    return _embed(solve(D_, P_, lam[live]), live)
 
 
 @guarded()
@@ -564,7 +687,12 @@ def _redo(
 
 @guarded()
 def rdp_vector(
-    D: npt.ArrayLike, P: npt.ArrayLike, variances: npt.ArrayLike, *, unit: Unit = "bits"
+    D: npt.ArrayLike,
+    P: npt.ArrayLike,
+    variances: npt.ArrayLike,
+    *,
+    perception: Perception = "w2sq",
+    unit: Unit = "bits",
 ) -> FloatOrArray:
     """R(D, P) of N(0, diag(λ)) with W₂² perception (broadcast over D and P).
 
@@ -582,8 +710,10 @@ def rdp_vector(
         Total MSE budget.
     P : array_like, >= 0 (inf allowed)
         W₂² budget; broadcasts with D.
-    variances : array_like, shape (n,), > 0
+    variances : array_like, shape (n,), >= 0 (at least one > 0)
         Source variances λ_i.
+    perception : {"w2sq", "kl_reverse"}
+        Reverse KL: see :func:`rdp_vector_solution` (solved point by point).
     unit : {"bits", "nats"}
 
     Returns
@@ -597,9 +727,17 @@ def rdp_vector(
     0.4150374992788438
     """
     unit = check_unit(unit)
-    lam = _check_variances(variances)
+    perception = _check_vector_perception(perception)
+    lam_all = _check_spectrum(variances)
+    lam = lam_all[lam_all > 0]
     D_, P_ = broadcast_named(D=check_positive(D, "D"), P=check_nonnegative(P, "P", allow_inf=True))
-    rate_nats = _rdp_batch(D_.ravel(), P_.ravel(), lam).reshape(D_.shape)
+    if perception == "w2sq":
+        rate_nats = _rdp_batch(D_.ravel(), P_.ravel(), lam).reshape(D_.shape)
+    else:  # reverse KL: one certified solve per point
+        rate_nats = np.array(
+            [_solve_rdp_kl_reverse(float(d), float(p), lam).rate_nats
+             for d, p in zip(D_.ravel(), P_.ravel())]
+        ).reshape(D_.shape)  # fmt: skip
     return as_output(nats_to(rate_nats, unit))
 
 

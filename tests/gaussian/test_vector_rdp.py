@@ -268,7 +268,7 @@ def test_broadcasting_and_units() -> None:
         (lambda: rdp_vector(0.0, 0.1, [1.0]), "D must be > 0"),
         (lambda: rdp_vector(1.0, -0.1, [1.0]), "P must be >= 0"),
         (lambda: rdp_vector(float("nan"), 0.1, [1.0]), "D must not contain NaN"),
-        (lambda: rdp_vector(1.0, 0.1, [1.0, -2.0]), "variances must be > 0"),
+        (lambda: rdp_vector(1.0, 0.1, [1.0, -2.0]), "variances must be >= 0"),
         (lambda: rdp_vector([1.0, 2.0], [0.1, 0.2, 0.3], [1.0]), "D, P must broadcast"),
         (lambda: drp_vector(-1.0, 0.1, [1.0]), "R must be >= 0"),
         (lambda: drp_vector(np.inf, 0.1, [1.0]), "R must be finite"),

@@ -21,7 +21,9 @@ def test_regime_classification(pt) -> None:
     sol = rdp_vector_solution(pt.D, pt.P, pt.variances)
     assert sol.regime == pt.regime
     assert (sol.rate_nats == 0.0) == (pt.regime == "zero_rate")
-    assert sol.kkt_residual < 1e-12
+    # 1e-11: both-active points with D just below L + (√L − √P)² have rates ~1e-9 nats and
+    # relative residuals up to ~2e-12 (measured at λ = (0.01, 100))
+    assert sol.kkt_residual < 1e-11
 
 
 @given(scalar_operating_points(perception="w2sq"))
