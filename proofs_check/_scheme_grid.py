@@ -16,6 +16,7 @@ def max_abs_on_scheme_grid(gap, n: int = 200, seed: int = 17) -> float:
     """
     f = gap.lambdify()
     rng = np.random.default_rng(seed)
-    cols = {"lambda": rng.uniform(0.05, 5, n), "t": rng.uniform(0.05, 5, n),
+    # lambdified arguments are (variance, noise_var, rho): the same points, t² passed
+    cols = {"variance": rng.uniform(0.05, 5, n), "noise_var": rng.uniform(0.05, 5, n) ** 2,
             "rho": rng.uniform(1, 2, n)}
-    return float(np.max(np.abs(f(*(cols[str(v)] for v in gap.symbols)))))
+    return float(np.max(np.abs(f(*(cols[name] for name in gap.arguments)))))
