@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdptheory.cli._figures",
     "rdptheory.cli._report",
     "rdptheory.cli._images",
+    "rdptheory.cli._dataset",
 )
 
 
