@@ -233,7 +233,8 @@ def _eval_images(args: argparse.Namespace):
 
 
 #: The files ``eval`` writes into ``--out``.
-EVAL_OUTPUTS = ("results.json", "rate_distortion.png", "rate_perception.png")
+EVAL_OUTPUTS = ("results.json", "rate_distortion.png", "rate_perception.png", "bd_rate.csv",
+                "blockiness.png")
 
 
 def _check_eval_images(imgs, patch: int = 8) -> None:
