@@ -8,6 +8,7 @@
 - :func:`channel_metrics` — exact rate and distortion of a given channel.
 - :func:`gaussian_grid`, :func:`rdp_gaussian_grid`, :func:`grid_convergence` — continuous
   scalar sources on a grid, and the convergence study as the grid is refined.
+- :func:`bernoulli_tv_rdp` — the [BM19] closed form (binary source, Hamming, TV) it matches.
 - :func:`kl_forward_rdp_point` and :mod:`rdptheory.solver.tabulate` — the true forward-KL
   Gaussian R(D, P), solved and tabulated (the table behind
   ``rdptheory.gaussian.rdp(..., perception="kl_forward")``).
@@ -15,6 +16,7 @@
 Rates are in nats here (the solver's native unit; ``RDPSolution.rate_bits`` converts).
 """
 
+from rdptheory.solver.closed_forms import bernoulli_tv_rdp, binary_entropy
 from rdptheory.solver.discrete import (
     MEASURES,
     Measure,
@@ -29,9 +31,13 @@ from rdptheory.solver.grid import (
     grid_convergence,
     rdp_gaussian_grid,
 )
+from rdptheory.solver.tabulate import kl_forward_rdp_point
 
 __all__ = [
     "MEASURES",
+    "bernoulli_tv_rdp",
+    "binary_entropy",
+    "kl_forward_rdp_point",
     "ConvergenceStudy",
     "Measure",
     "RDPSolution",
