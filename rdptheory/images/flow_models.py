@@ -159,8 +159,8 @@ class FlowMatchingModel:
             raise ValueError(f"prompt_embeds must have shape (1, tokens, D), got {pe.shape}")
         if pp.ndim != 2 or pp.shape[0] != 1:
             raise ValueError(f"pooled_embeds must have shape (1, P), got {pp.shape}")
-        self.transformer = transformer.eval()
-        self.vae = None if vae is None else vae.eval()
+        self.transformer: Any = transformer.eval()
+        self.vae: Any = None if vae is None else vae.eval()
         self.prompt_embeds = torch.from_numpy(pe)
         self.pooled_embeds = torch.from_numpy(pp)
         self.num_train_timesteps = int(num_train_timesteps)
@@ -176,7 +176,7 @@ class FlowMatchingModel:
         if vae is None:
             self.factor, self.scaling, self.shift = 1, 1.0, 0.0
         else:
-            vc = vae.config
+            vc: Any = vae.config
             self.factor = 2 ** (len(vc.block_out_channels) - 1)
             self.scaling = float(vc.scaling_factor)
             self.shift = float(vc.shift_factor) if vc.get("shift_factor") is not None else 0.0

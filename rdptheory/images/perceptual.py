@@ -247,7 +247,8 @@ def _build_dists() -> Any:
             self.channels = channels
 
         def forward(self, x: Any) -> Any:
-            out = F.conv2d(x**2, self.filter, stride=2, padding=1, groups=self.channels)
+            out = F.conv2d(x**2, self.get_buffer("filter"), stride=2, padding=1,
+                           groups=self.channels)
             return (out + 1e-12).sqrt()
 
     class DISTSNet(nn.Module):
@@ -288,7 +289,8 @@ def _build_dists() -> Any:
             w = self.alpha.sum() + self.beta.sum()
             alpha = torch.split(self.alpha / w, list(DISTS_CHANNELS), dim=1)
             beta = torch.split(self.beta / w, list(DISTS_CHANNELS), dim=1)
-            d1 = d2 = 0.0
+            d1: Any = 0.0
+            d2: Any = 0.0
             for k, (fx, fy) in enumerate(zip(self.stages(x), self.stages(y))):
                 mx, my = fx.mean([2, 3], keepdim=True), fy.mean([2, 3], keepdim=True)
                 s1 = (2 * mx * my + 1e-6) / (mx**2 + my**2 + 1e-6)
