@@ -18,10 +18,10 @@ As in the library, ``--perception`` names the measure (``w2sq``, ``kl_forward``,
 number or a comma-separated list; lists broadcast against each
 other (numpy rules) and print one line per point (``--variances`` is the spectrum, not a
 list of points).  ``rdp`` also names the regime of THEORY.md §1 and, for ``kl_forward``
-(whose value is the Gaussian-channel upper bound), the rigorous lower bound; ``rdp-vector``
-and ``drp-vector`` report the regime and the solver's certificate (KKT residual, dual gap);
-``score-scaled`` reports the scheme's rate gap to R(D, P).  ``--json`` prints one JSON
-object instead, with the record field names of :mod:`rdptheory.gaussian` (``mse``,
+(whose value is the true R, from the certified solver's table), the rigorous lower bound;
+``rdp-vector`` and ``drp-vector`` report the regime and the solver's certificate (KKT
+residual, dual gap); ``score-scaled`` reports the scheme's rate gap to R(D, P).  ``--json``
+prints one JSON object instead, with the record field names of :mod:`rdptheory.gaussian` (``mse``,
 ``perception_value``, ``gain``; rates as ``rate_bits`` or ``rate_nats`` after ``--unit``).
 """
 
@@ -67,7 +67,7 @@ class _Row:
         if self.regime is not None:
             parts.append(f"[{self.regime}]")
         if self.rate_lower_bound is not None:
-            parts.append(f"(Gaussian-channel upper bound; R >= {self.rate_lower_bound:.12g})")
+            parts.append(f"(true R, solver table; R >= {self.rate_lower_bound:.12g})")
         return "  ".join(parts)
 
 
@@ -176,7 +176,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_scalar(p, perception=False)
     p = _parser(subparsers, "rdp", "R(D, P) of a scalar Gaussian source",
                 "Rate-distortion-perception function R(D, P) "
-                "(THEORY.md §1; kl_forward: Gaussian-channel upper bound).", _run_rdp)
+                "(THEORY.md §1; kl_forward: the true R, certified solver table, §6).", _run_rdp)
     _flag(p, "distortion", "MSE D > 0")
     _add_scalar(p, perception=True)
     p = _parser(subparsers, "drp", "D(R, P) of a scalar Gaussian source",

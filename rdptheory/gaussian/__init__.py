@@ -2,7 +2,9 @@
 
 - Scalar closed forms (:mod:`~rdptheory.gaussian.scalar`, §1): :func:`rate_distortion`,
   :func:`rdp`, :func:`drp`, :func:`min_reconstruction_std`, :func:`test_channel`,
-  :func:`rdp_kl_forward_lower_bound`, :func:`kl_forward_min_second_moment`.
+  :func:`rdp_kl_forward_lower_bound`, :func:`rdp_kl_forward_upper_bound`,
+  :func:`kl_forward_min_second_moment` (``rdp(..., perception="kl_forward")`` is the true value,
+  from the certified solver's table, :mod:`rdptheory.solver`).
 - Vector Gaussian (:mod:`~rdptheory.gaussian.vector`, §2): reverse water-filling and the
   convex R(D, P) program with a certificate; :func:`rdp_vector` and :func:`drp_vector`
   solve whole arrays of (D, P) points together.
@@ -41,6 +43,7 @@ function lets a floating-point warning through.
 """
 
 from rdptheory.gaussian._common import MAGNITUDE_RANGE, REGIMES, Regime
+from rdptheory.gaussian._kl_forward import rdp_kl_forward_upper_bound
 from rdptheory.gaussian.awgn import (
     DPAWGN,
     ScoreScaledLoss,
@@ -94,6 +97,7 @@ __all__ = [
     "rate_distortion_vector",
     "rdp",
     "rdp_kl_forward_lower_bound",
+    "rdp_kl_forward_upper_bound",
     "rdp_vector",
     "rdp_vector_solution",
     "RDPVectorSolution",

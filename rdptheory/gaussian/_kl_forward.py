@@ -12,6 +12,11 @@ Derived (THEORY.md §1), not stated in the paper.  Stationarity of the Lagrangia
 KL decreases from +inf (b → 0) to 0 (b → inf); the floor solves KL(b) = P by a bracketed
 root in ``log b``, with the 1-D integral ``E[log1p(Y²/m)]`` by adaptive quadrature.
 Private module: :func:`rdptheory.gaussian.kl_forward_min_second_moment` is the public face.
+
+It also holds the *true* forward-KL R(D, P) (THEORY.md §1, §6): the rigorous lower bound
+plus the excess tabulated by the certified solver (:mod:`rdptheory.solver.tabulate`), used by
+``rdp(..., perception="kl_forward")``, and the Gaussian-channel upper bound
+:func:`rdp_kl_forward_upper_bound` (public through :mod:`rdptheory.gaussian`).
 """
 
 from __future__ import annotations
@@ -21,9 +26,14 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 from scipy.special import erfcx
+
+from rdptheory._units import Unit, check_unit, nats_to
+from rdptheory.gaussian._common import FloatOrArray, as_output, guarded
+from rdptheory.gaussian._lambert import gaussian_kl_floor_log_ratio
 
 _SQRT_PI = math.sqrt(math.pi)
 _ASYMPTOTIC_FROM = 8.0
@@ -99,3 +109,152 @@ def min_second_moment_ratio(P: float) -> float:
         hi += 2.0
     t = brentq(g, lo, hi, xtol=1e-15, rtol=4.0 * np.finfo(float).eps, maxiter=200)
     return _ratio_of_b(math.exp(t))
+
+
+# --------------------------------------------------------------------------- the true R(D, P)
+# The true forward-KL R(D, P) of a unit Gaussian (THEORY.md §1, §6): exact outside
+# 1 - s_G² < d < 1 + m(P); inside, R_lo + e(t, P) with the excess e tabulated by the certified
+# solver (rdptheory.solver.tabulate), clipped to [R_lo, R_Gauss].
+
+
+@lru_cache(maxsize=1)
+def _excess_spline():
+    """Cubic spline of the tabulated excess in (log P, t)."""
+    from scipy.interpolate import RectBivariateSpline
+
+    from rdptheory.solver import _kl_forward_table as tab
+
+    return (RectBivariateSpline(np.log(tab.P_GRID), np.array(tab.T_GRID), np.array(tab.EXCESS),
+                                kx=3, ky=3),
+            math.log(tab.P_GRID[0]), math.log(tab.P_GRID[-1]))
+
+
+def kl_forward_excess_nats(d: np.ndarray, P: np.ndarray, m: np.ndarray, s_g2: np.ndarray
+                           ) -> np.ndarray:
+    """Tabulated ``R − R_lo`` (nats, ≥ 0) at ``d = D/s²``, given ``m(P)`` and ``s_G²(P)``.
+
+    ``t = (d − 1 + s_G²)/(s_G² + m)``; zero outside 0 < t < 1 (exact there); P outside the
+    table is clamped to its range (the caller's clip to [R_lo, R_Gauss] bounds the error).
+    """
+    spline, lo, hi = _excess_spline()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (d - 1.0 + s_g2) / (s_g2 + m)
+        logp = np.clip(np.log(np.where(P > 0, P, 1.0)), lo, hi)
+    inside = (t > 0.0) & (t < 1.0) & (P > 0) & np.isfinite(P)
+    out = np.zeros(np.broadcast(d, P).shape)
+    if inside.any():
+        tb, lb = np.broadcast_to(t, out.shape)[inside], np.broadcast_to(logp, out.shape)[inside]
+        out[inside] = np.maximum(spline.ev(lb, tb), 0.0)
+    return out
+
+
+def _core_unit_nats(d: np.ndarray, lo2: np.ndarray) -> np.ndarray:
+    """THEORY.md §1 core formula (derived) for a unit source with floor ``s_lo² = lo2``."""
+    lo = np.sqrt(lo2)
+    gap = (1.0 - lo2) / (1.0 + lo)  # 1 - lo without cancellation
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        c = (1.0 + lo2 - d) / (2.0 * lo)
+        omc = (d - gap**2) * ((2.0 - gap) ** 2 - d) / (4.0 * lo2)
+        r_both = np.where(c * c < 0.5, -0.5 * np.log1p(-c * c), -0.5 * np.log(omc))
+        r_free = -0.5 * np.log(d)
+    return np.where(d >= 1.0 + lo2, 0.0, np.where(lo2 <= 1.0 - d, r_free, r_both))
+
+
+#: Above this many distinct P per call, m(P) comes from a spline (each exact value is a
+#: ~10 ms quadrature root; 10⁶ random P would take hours).
+_EXACT_M_MAX = 64
+_M_SPLINE_RANGE = (1e-6, 5.0)
+
+
+@lru_cache(maxsize=1)
+def _m_spline():
+    """Cubic spline of log m against log P on 161 nodes (built once, ~2-3 s).
+
+    Relative error against the exact root, measured at the node midpoints: median 1e-9,
+    largest 1e-5 (near P = 5).  Used only for calls with more than 64 distinct P.
+    """
+    from scipy.interpolate import CubicSpline
+
+    x = np.linspace(math.log(_M_SPLINE_RANGE[0]), math.log(_M_SPLINE_RANGE[1]), 161)
+    y = np.log([min_second_moment_ratio(float(math.exp(v))) for v in x])
+    return CubicSpline(x, y)
+
+
+def _second_moment_ratio(uniq: np.ndarray) -> np.ndarray:
+    """``m(P)`` for sorted distinct P: exact for few values, else the spline inside its range."""
+    if uniq.size <= _EXACT_M_MAX:
+        return np.array([min_second_moment_ratio(float(p)) for p in uniq])
+    lo, hi = _M_SPLINE_RANGE
+    inside = (uniq > lo) & (uniq < hi)
+    out = np.empty(uniq.size)
+    with np.errstate(divide="ignore"):
+        out[inside] = np.exp(_m_spline()(np.log(uniq[inside])))
+    out[~inside] = [min_second_moment_ratio(float(p)) for p in uniq[~inside]]
+    return out
+
+
+def _floors(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(s_G²(P), m(P))`` for a unit source: the Gaussian floor and ``min E_q X²``."""
+    uniq, inverse = np.unique(P.ravel(), return_inverse=True)
+    s_g2 = np.exp(gaussian_kl_floor_log_ratio(uniq, "kl_forward"))
+    m = np.minimum(_second_moment_ratio(uniq), s_g2)
+    return s_g2[inverse].reshape(P.shape), np.asarray(m)[inverse].reshape(P.shape)
+
+
+def kl_forward_true_nats(d: np.ndarray, P: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The true forward-KL R(D, P) in nats for a unit source at ``d = D/s²``.
+
+    ``upper`` is the Gaussian-channel value at the same points (the caller's closed form).
+    Exact outside ``1 − s_G² < d < 1 + m(P)``: ``upper`` (= R(D)) below, 0 above; inside,
+    ``R_lo + e`` with the solver's tabulated excess e, clipped to ``[R_lo, upper]``.
+    """
+    d, P, upper = np.broadcast_arrays(np.asarray(d, float), np.asarray(P, float),
+                                      np.asarray(upper, float))
+    s_g2, m = _floors(P)
+    with np.errstate(invalid="ignore"):
+        inside = (d > 1.0 - s_g2) & (d < 1.0 + m) & (P > 0) & np.isfinite(P)
+    out = np.where(d >= 1.0 + m, 0.0, upper)
+    if inside.any():
+        di, Pi, mi, si = d[inside], P[inside], m[inside], s_g2[inside]
+        lower = _core_unit_nats(di, mi)
+        value = lower + kl_forward_excess_nats(di, Pi, mi, si)
+        out[inside] = np.clip(value, lower, np.maximum(lower, upper[inside]))
+    return out
+
+
+@guarded()
+def rdp_kl_forward_upper_bound(
+    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
+) -> FloatOrArray:
+    """R(D, P) of the best jointly Gaussian channel for ``"kl_forward"``: an upper bound.
+
+    The core formula of THEORY.md §1 with the Gaussian floor
+    :math:`s_{lo} = s/\\sqrt{-W_{-1}(-e^{-1-2P})}` (derived, not stated in a paper).  It is
+    achievable but not optimal (the optimal reconstruction is not Gaussian); it is what
+    ``rdp(..., perception="kl_forward")`` returned before the solver table, and it is 14% to
+    260% above the true value at (D, P, s²) = (0.9, 0.5, 1) ... (1, 2, 1).
+
+    Parameters
+    ----------
+    D : array_like
+        MSE, > 0 (``inf`` allowed).
+    P : array_like
+        KL budget in nats, ≥ 0 (``inf`` allowed).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray
+        The Gaussian-channel rate in ``unit`` (≥ the true R(D, P)).
+
+    >>> round(rdp_kl_forward_upper_bound(1.0, 0.5, 1.0, unit="nats"), 4)
+    0.0414
+    """
+    from rdptheory.gaussian import scalar  # the same numerics as rdp's closed form
+
+    unit = check_unit(unit)
+    D, P, var = scalar._check_dpv(D, P, variance)
+    lo, gap = scalar._unit_floor(P, var, "kl_forward")
+    return as_output(nats_to(scalar._rdp_core_nats(D, var, lo, gap), unit))

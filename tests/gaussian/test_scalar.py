@@ -23,6 +23,7 @@ from rdptheory.gaussian import (
     rate_distortion,
     rdp,
     rdp_kl_forward_lower_bound,
+    rdp_kl_forward_upper_bound,
     test_channel,
 )
 
@@ -92,8 +93,10 @@ def test_kl_forward_lower_bound_theory_example():
     gauss = min_reconstruction_std(0.11137, 1.0, perception="kl_forward") ** 2
     assert gauss == pytest.approx(0.5484, abs=5e-5)
     assert rdp_kl_forward_lower_bound(1.53, 0.11137, 1.0) == 0.0
-    upper = rdp(1.53, 0.11137, 1.0, perception="kl_forward")
+    upper = rdp_kl_forward_upper_bound(1.53, 0.11137, 1.0)
     assert 0.9e-4 < upper < 1.3e-4
+    # the true value: D = 1.53 >= s² + min E_q X² = 1.5251, so an independent X̂ ~ q* is enough
+    assert rdp(1.53, 0.11137, 1.0, perception="kl_forward") == 0.0
 
 
 def test_kl_forward_min_second_moment_scales_with_variance():

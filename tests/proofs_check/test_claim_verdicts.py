@@ -20,10 +20,21 @@ def test_quick_verdict_as_expected(claim_id):
 
 
 def test_kl_forward_counterexample_numbers():
-    data = {d.label: d.value for d in get_claim("gaussian_channel_optimality").run().data}
+    result = get_claim("gaussian_channel_optimality").run()
+    data = {d.label: d.value for d in result.data}
     assert data["D of independent X_hat ~ q (rate 0)"] < 1.53
     assert data["Gaussian-formula R at D=1.53"] > 0
     assert data["rigorous lower bound at D=1.53"] == 0
+    # by how much, exactly: the four certified points, Gaussian channel 14%..260% above
+    from rdptheory.gaussian import rdp_kl_forward_upper_bound
+
+    for D, P in ((1.0, 0.5), (0.9, 0.5), (1.1, 0.5), (1.0, 2.0)):
+        true = data[f"kl_forward true R at D={D:g}, P={P:g}"]
+        upper = rdp_kl_forward_upper_bound(D, P, 1.0, unit="nats")
+        assert 0.13 < upper / true - 1 < 2.7
+    notes = [d.note for d in result.data if d.label.startswith("kl_forward true R")]
+    assert len(notes) == 4 and all("certified gap" in n for n in notes)
+    assert "above the certified true R" in result.counterexample
 
 
 def test_verify_cli(tmp_path, capsys):
