@@ -1,9 +1,11 @@
 """Figure: the scalar rate-distortion-perception surface R(D, P) for each perception measure.
 
 Contours of R(D, P) (bits) over total MSE D and perception budget P for X ~ N(0, 1), with the
-three measures of THEORY.md §1 (w2sq: [ZQCK21] Thm 2; kl_forward, kl_reverse: the core formula
-with the Lambert-W floors s_lo(P)). The dashed line is the boundary where the perception
-constraint becomes inactive (R(D, P) = R(D) to its right/above).
+three measures of THEORY.md §1 (w2sq: [ZQCK21] Thm 2; kl_reverse: the core formula with the
+Lambert-W floor s_lo(P); kl_forward: the true R(D, P), the rigorous lower bound plus the
+certified solver's tabulated excess, THEORY.md §6 — the Gaussian-channel formula is only an
+upper bound there). The dashed line is the boundary where the perception constraint becomes
+inactive (R(D, P) = R(D) to its left).
 """
 
 # %%
