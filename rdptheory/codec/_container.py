@@ -15,7 +15,8 @@ A file may end exactly at a record boundary (progressive decoding of a prefix); 
 truncation, a bad magic/version/CRC, or trailing bytes raise ``ValueError``.
 
 Versions: 1 (u32/u64 fields), 2 (varints, own header code), 3 (the shared container: one
-header-length byte more, 24 bytes of header for a small file). Only version 3 is read.
+header-length byte more, 24 bytes of header for a small file), 4 (record bodies in RCC format
+3: a layout-kind bit after a non-external layout flag). Only version 4 is read.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPG"
-VERSION = 3
+#: 4: record bodies are RCC format 3 bodies (a layout-kind bit after a non-external flag).
+VERSION = 4
 MODES = ("one-shot", "progressive")
 WHAT = "rdptheory Gaussian codec file"
 _FIXED = struct.Struct("<II")  # source_crc, noise_crc

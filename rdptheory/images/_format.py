@@ -1,6 +1,6 @@
 """The image bitstream: a versioned container around one range-coded stream of steps.
 
-Layout (:mod:`rdptheory._container`, sealed payload; version 2)::
+Layout (:mod:`rdptheory._container`, sealed payload; version 3)::
 
     magic "RDPI" | version u8 | varint header length
     | header: model fingerprint 8 B | varint H | varint W | varint code-space dimension
@@ -8,14 +8,17 @@ Layout (:mod:`rdptheory._container`, sealed payload; version 2)::
               | chunk KL budget B f32
     | header CRC32 u32
     | payload: one range coder holding, per step, the quantised KL (side information) and the
-      candidate index of every chunk (rdptheory.images._steps), whole 32-bit words
+      candidate index of every chunk (:class:`rdptheory.rcc.StepStreamWriter`), whole 32-bit
+      words
     | payload CRC32 u32
 
 The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell models apart; the
 CRCs guard the bytes). The code shape follows from the model and the image size (its size is
 stored to check it and to re-pack a prefix without the model); each step's chunk layout
 follows from its quantised KL and the seed. Every byte of the file counts in the rate.
-Version 1 (fixed-width fields, one CRC) is not read.
+Version 3: the payload is the RCC engine's step stream (offsets in the index model's 12-bit
+pieces after each step's buckets; version 2 interleaved 16-bit pieces). Versions 1 (fixed-width
+fields, one CRC) and 2 are not read.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPI"
-VERSION = 2
+VERSION = 3
 FINGERPRINT_BYTES = 8
 WHAT = "rdptheory image stream"
 #: Largest ladder a file may declare (levels); the encoder's default is 32.

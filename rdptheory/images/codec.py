@@ -4,7 +4,8 @@ Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the n
 (:mod:`rdptheory.diffusion.chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
 ``y_i ~ q(y_i | y_{i-1}, x)`` against the model's ``p(y_i | y_{i-1})`` with the chunked RCC
 engine (one Philox stream per step under one seed; the step's quantised KL is the side
-information that fixes its chunk layout, :mod:`rdptheory.images._steps`). It stops when the
+information that fixes its DiffC chunk layout: :func:`rdptheory.rcc.encode_step` and
+:class:`rdptheory.rcc.StepStreamWriter`). It stops when the
 next step would exceed the bit budget (``bpp``), when the ladder reaches ``noise_var``, or
 when one chunk of the next step would carry more KL than one RCC chunk may hold
 (:data:`rdptheory.rcc.MAX_CHUNK_BITS`; only a model far from the image reaches this).
@@ -27,10 +28,11 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from rdptheory import rcc
 from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
 from rdptheory._validation import check_choice, check_int, check_positive, check_rho
 from rdptheory.diffusion import chain as _chain
-from rdptheory.images import _format, _steps
+from rdptheory.images import _format
 from rdptheory.images.datasets import from_model_space, to_model_space
 from rdptheory.images.models import ImageModel, default_model
 
@@ -154,24 +156,24 @@ def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
     """RCC messages of the chain down the ladder ``t`` (step 0 always), the last state and the
     file.
 
-    The file grows one step at a time (:class:`_steps.SymbolWriter`): each step is appended to
+    The file grows one step at a time (:class:`rcc.StepStreamWriter`): each step is appended to
     a copy of the accepted stream and the copy's exact packed size is checked against the
     budget, so the cost is linear in the number of steps (re-coding every step after each one,
     as before, was quadratic); the bytes are those of coding all accepted steps at once.
     """
-    messages: list[_steps.StepCode] = []
-    writer = _steps.SymbolWriter()
+    messages: list[rcc.StepCode] = []
+    writer = rcc.StepStreamWriter(config.max_chunk_bits, config.padding)
     data = b""
     y = None
     for i in range(len(t)):
         step = _chain.first_step(x, t[0] ** 2) if i == 0 else _chain.plug_in_step(
             x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i] ** 2, t[i - 1] ** 2)
         try:
-            msg = _steps.encode_step(*step, seed=header.seed, stream=i,
+            msg = rcc.encode_step(*step, seed=header.seed, stream=i,
                                      max_chunk_bits=config.max_chunk_bits,
                                      padding=config.padding, algorithm=config.algorithm,
                                      backend=config.backend)
-        except _steps.StepTooLarge:
+        except rcc.StepTooLarge:
             break  # a chunk would need > 2^24 candidates: the model is too far off here
         trial = writer.copy()
         trial.add(msg.kl_q, msg.split, msg.indices)
@@ -222,12 +224,12 @@ def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
     shape = _code_shape(h, model)
     symbols = _read_symbols(stream, n_steps)
     kw = {"seed": h.seed, "max_chunk_bits": h.max_chunk_bits, "backend": backend}
-    y = _steps.decode_step(*symbols[0], np.zeros(shape),
+    y = rcc.decode_step(*symbols[0], np.zeros(shape),
                            float(np.sqrt(t[0] ** 2 + _chain.PRIOR_DATA_VAR)), stream=0, **kw)
     for i in range(1, n_steps):
         x0_hat = np.asarray(model.denoise(y, t[i - 1] ** 2), dtype=np.float64)
         mu_p, sigma_p = _chain.reverse_step(x0_hat, y, t[i] ** 2, t[i - 1] ** 2)
-        y = _steps.decode_step(*symbols[i], mu_p, sigma_p, stream=i, **kw)
+        y = rcc.decode_step(*symbols[i], mu_p, sigma_p, stream=i, **kw)
     return y
 
 
@@ -236,11 +238,9 @@ def _read_symbols(stream: _format.ImageStream,
     """Side information and indices of the first steps; ``ValueError`` if they do not parse."""
     h = stream.header
     try:
-        return _steps.decode_symbols(stream.payload, n_steps, h.code_dims, h.max_chunk_bits)
-    except ValueError:
-        raise
-    except Exception as exc:  # constriction signals garbage with AssertionError, RuntimeError...
-        raise ValueError(f"corrupted image stream: payload does not decode ({exc!r})") from exc
+        return rcc.read_steps(stream.payload, n_steps, h.code_dims, h.max_chunk_bits)
+    except ValueError as exc:
+        raise ValueError(f"corrupted image stream: {exc}") from exc
 
 
 def _code_shape(h: _format.StreamHeader, model: ImageModel) -> tuple[int, ...]:
@@ -267,7 +267,7 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
               - \frac{v}{t_0^2 + v}\Big)\ \text{nats}
 
     so step 0 has at least ⌈(KL_0 − 1)/B⌉ chunks (capped at d), each costing at least
-    ``_steps.MIN_CHUNK_BITS`` of payload (our own bound). A crafted header declaring a large
+    ``rcc.stream.MIN_CHUNK_BITS`` of payload (our own bound). A crafted header declaring a large
     image over a small payload fails this before the decoder allocates the image. What is
     left: a header with an extreme ladder (t_0 ≫ 1 makes step 0 nearly free) passes, and
     then costs what an honest image of that size costs, so ``max_pixels`` caps the work.
@@ -284,10 +284,10 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
                          f"{pixels} pixels")
     t0_sq, v = float(_ladder(h.t_max, h.t_min, h.n_levels)[0]) ** 2, _chain.PRIOR_DATA_VAR
     kl0_nats = 0.5 * h.code_dims * max(np.log1p(v / t0_sq) - v / (t0_sq + v), 0.0)
-    kl0_q = min(kl0_nats / np.log(2.0) * (1.0 - 1e-6) - 1.0, float(_steps._MAX_KL))
+    kl0_q = min(kl0_nats / np.log(2.0) * (1.0 - 1e-6) - 1.0, float(rcc.MAX_STEP_KL))
     chunks = min(max(math.ceil(kl0_q / h.max_chunk_bits), 1), h.code_dims)
-    need = chunks * _steps.MIN_CHUNK_BITS + h.n_steps * _steps.MIN_STEP_BITS
-    have = _steps.payload_budget_bits(len(stream.payload))
+    need = chunks * rcc.stream.MIN_CHUNK_BITS + h.n_steps * rcc.stream.MIN_STEP_BITS
+    have = rcc.stream.payload_budget_bits(len(stream.payload))
     if need > have:
         raise ValueError(f"corrupted image stream: a {h.height}x{h.width} image on this ladder "
                          f"needs at least {math.ceil(need / 8)} payload bytes, the file has "
@@ -377,5 +377,5 @@ def truncate(data: bytes, n_steps: int, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     _check_sizes(stream, max_pixels)
     n = check_int(n_steps, "n_steps", low=1, high=stream.header.n_steps)
     h = _format.StreamHeader(**{**stream.header.__dict__, "n_steps": n})
-    payload = _steps.encode_symbols(_read_symbols(stream, n))
+    payload = rcc.write_steps(_read_symbols(stream, n), h.max_chunk_bits)
     return _format.pack_stream(_format.ImageStream(h, payload))

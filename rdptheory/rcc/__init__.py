@@ -51,6 +51,14 @@ candidate-dims, and falls back to a sent layout (1 flag bit) when a chunk would 
 bits, as it does for most 1 bit/dim DiffC targets: heavy-tailed per-coordinate KL is where a
 proxy helps least.
 
+Layout strategies (:mod:`rdptheory.rcc.layouts`): ``sent``, ``known`` (the two above) and
+``diffc``, DiffC's shared permutation split into C equal chunks with only C sent [VL25];
+without a known layout ``encode`` takes the cheaper of ``sent`` and ``diffc`` by a KL-only
+estimate (``chunk_layout="auto"``). Measured: a d = 64 DiffC target with 40 bits of KL
+(B = 14) costs 47.7 bits per message in a stream, 57.3 with sent sizes (benchmarks/rcc.py).
+Diffusion codecs send one step per message with :func:`encode_step` (``diffc`` layout fixed
+by the step's quantised KL) in a :class:`StepStreamWriter`.
+
 Truncation bias. Truncated PFR/ORC keep N = 2**(ceil(KL) + padding) candidates, so their
 sample is only approximately q. KS distance D to q over 4000 one-coordinate DiffC chunks
 (sigma_q = sigma_p, shift mu_q - mu_p = s sigma; measured, seeds 13 and 14):
@@ -83,34 +91,56 @@ True
 
 from ._chunking import MAX_CHUNK_BITS, ChunkLayout, partition_chunks
 from .bounds import leg18_bound_bits, leg18_entropy_bound_bits, li25_bound_bits
-from .coding import ALGORITHMS, decode, derive_encoder_seed, encode
+from .coding import (
+    ALGORITHMS,
+    MAX_STEP_KL,
+    StepCode,
+    StepTooLarge,
+    decode,
+    decode_step,
+    derive_encoder_seed,
+    encode,
+    encode_step,
+)
 from .dithered import LDQMessage, decode_ldq, encode_ldq
 from .kl import diagonal_gaussian_kl
+from .layouts import LAYOUTS, LayoutStrategy, register_layout
 from .measure import CodeLengthStats, measure_code_length
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, RCCReport
-from .stream import RCCStreamReader, RCCStreamWriter
+from .stream import RCCStreamReader, RCCStreamWriter, StepStreamWriter, read_steps, write_steps
 
 __all__ = [
     "ALGORITHMS",
+    "LAYOUTS",
+    "MAX_STEP_KL",
     "DEFAULT_MAX_CHUNK_BITS",
     "DEFAULT_PADDING",
     "MAX_CHUNK_BITS",
     "ChunkLayout",
     "LDQMessage",
+    "LayoutStrategy",
     "CodeLengthStats",
     "RCCMessage",
     "RCCReport",
     "RCCStreamReader",
     "RCCStreamWriter",
+    "StepCode",
+    "StepStreamWriter",
+    "StepTooLarge",
     "decode",
     "decode_ldq",
+    "decode_step",
     "derive_encoder_seed",
     "diagonal_gaussian_kl",
     "encode",
     "encode_ldq",
+    "encode_step",
     "leg18_bound_bits",
     "leg18_entropy_bound_bits",
     "li25_bound_bits",
     "measure_code_length",
     "partition_chunks",
+    "read_steps",
+    "register_layout",
+    "write_steps",
 ]

@@ -3,16 +3,19 @@
 Message *content* (what the decoder needs besides seed, stream, mu_p, sigma_p), in coding
 order on one constriction range coder (FIFO, so many messages can share one coder):
 
-0. one bit: is the chunk layout external (known to the decoder, e.g. derived from the expected
-   KL; then items 1-2 are skipped and the index model gets the heavy escape tail)?
+0. one bit: is the chunk layout external (strategy ``known`` of :mod:`rdptheory.rcc.layouts`:
+   known to the decoder, e.g. derived from the expected KL; then items 1-2 are skipped and the
+   index model gets the heavy escape tail)? If not, one more bit: ``diffc`` (a shared
+   permutation split into C equal chunks; only item 1 is sent, heavy escape tail) or ``sent``;
 1. ``n_chunks`` C (only when dims >= 2): bucket b = bit_length(C) uniform over 1..bit_length(d),
    then b - 1 raw bits;
-2. when 2 <= C < dims: a 3-bit granularity g = 2**gamma (sizes of chunks 0..C-2 are multiples
-   of g), a 5-bit level l (spread 2**(l/2 - 2)), then the units size/g of chunks 0..C-2 under a
-   quantized Gaussian on [1, max((d-1)//g, 2)] with mean d/(C g) (the last size is implied);
+2. ``sent`` layouts with 2 <= C < dims: a 3-bit granularity g = 2**gamma (sizes of chunks
+   0..C-2 are multiples of g), a 5-bit level l (spread 2**(l/2 - 2)), then the units size/g
+   of chunks 0..C-2 under a quantized Gaussian on [1, max((d-1)//g, 2)] with mean d/(C g)
+   (the last size is implied);
 3. the C candidate indices: buckets under :class:`IndexModel`, then their raw offset bits.
 
-Containers (:mod:`rdptheory._container`, version 2): standalone message ``b"RCC"``, header
+Containers (:mod:`rdptheory._container`, version 3): standalone message ``b"RCC"``, header
 ``varint dims | float32 B | u8 padding`` and the body as payload; stream ``b"RCS"``, header
 ``float32 B | u8 padding | varint n_messages`` and the shared coder's body as payload (each with
 a header CRC32 and a payload CRC32). Trailing zero bytes of a body are dropped (the range
@@ -33,11 +36,20 @@ from rdptheory._container import seal, unseal
 from rdptheory._validation import check_int
 
 from ._chunking import MAX_CHUNK_BITS, MAX_PADDING
-from ._index_coding import IndexModel, bucket_of, join_pieces, piece_sizes, split_pieces
+from ._index_coding import (
+    IndexModel,
+    join_pieces,
+    piece_sizes,
+    read_indices,
+    split_pieces,
+    write_indices,
+)
+from .layouts import equal_sizes
 
-#: Format version of both containers. 2: the shared :mod:`rdptheory._container` layout (a
-#: varint header length, a header CRC32 and a payload CRC32); version 1 is not read.
-VERSION = 2
+#: Format version of both containers. 3: the layout-kind bit (``sent`` / ``diffc``) after the
+#: external flag. 2: the shared :mod:`rdptheory._container` layout (a varint header length, a
+#: header CRC32 and a payload CRC32). Versions 1 and 2 are not read.
+VERSION = 3
 MAGIC_MESSAGE = b"RCC"
 MAGIC_STREAM = b"RCS"
 #: Largest message dimension: sizes are coded on [1, d] and constriction needs < 2**24 symbols.
@@ -57,6 +69,7 @@ class Content(NamedTuple):
     indices: tuple[int, ...]
     external: bool = False
     granularity_log2: int = 0
+    permuted: bool = False
 
 
 def size_std(level: int) -> float:
@@ -105,9 +118,10 @@ def layout_bits(dims: int, content: Content) -> float:
     bits = 1.0  # the external-layout flag
     if content.external:
         return bits
+    bits += 1.0  # sent or diffc
     if dims >= 2:
         bits += np.log2(dims.bit_length()) + c.bit_length() - 1
-    if 2 <= c < dims:
+    if 2 <= c < dims and not content.permuted:
         units, mean, top = _size_units(content.sizes, dims, content.granularity_log2)
         bits += np.log2(N_GRANULARITIES * N_STD_LEVELS)
         bits += _unit_bits(units, mean, top, content.std_level)
@@ -118,14 +132,15 @@ def write_content(enc, dims: int, content: Content, model: IndexModel) -> None:
     """Append one message's symbols to a constriction ``RangeEncoder``."""
     enc.encode(np.array([int(content.external)], np.int32), _model.Uniform(2))
     if not content.external:
+        enc.encode(np.array([int(content.permuted)], np.int32), _model.Uniform(2))
         _write_layout(enc, dims, content)
-    _write_indices(
-        enc, np.asarray(content.indices, np.int64), index_model_for(model, content.external)
-    )
+    heavy = content.external or content.permuted
+    _write_indices(enc, np.asarray(content.indices, np.int64), index_model_for(model, heavy))
 
 
 def index_model_for(model: IndexModel, external: bool) -> IndexModel:
-    """The index model a message uses: an external layout's chunks may exceed B (heavy tail)."""
+    """The index model a message uses: chunks of an external or ``diffc`` layout may exceed B
+    (heavy tail)."""
     return replace(model, exact_tail=True) if external else model
 
 
@@ -135,7 +150,7 @@ def _write_layout(enc, dims: int, content: Content) -> None:
         b = c.bit_length()
         enc.encode(np.array([b - 1], np.int32), _model.Uniform(dims.bit_length()))
         _write_raw(enc, np.array([c - (1 << (b - 1))]), np.array([b - 1]))
-    if 2 <= c < dims:
+    if 2 <= c < dims and not content.permuted:
         gamma = content.granularity_log2
         units, mean, top = _size_units(content.sizes, dims, gamma)
         enc.encode(np.array([gamma], np.int32), _model.Uniform(N_GRANULARITIES))
@@ -145,11 +160,7 @@ def _write_layout(enc, dims: int, content: Content) -> None:
 
 
 def _write_indices(enc, idx: np.ndarray, model: IndexModel) -> None:
-    buckets = bucket_of(idx)
-    cat = _model.Categorical(model.bucket_probabilities(), perfect=False)
-    enc.encode(buckets.astype(np.int32), cat)
-    widths = np.maximum(buckets - 1, 0)
-    _write_raw(enc, idx - np.where(buckets > 0, 1 << np.maximum(buckets - 1, 0), 0), widths)
+    write_indices(enc, idx, model)
 
 
 def read_content(
@@ -172,20 +183,21 @@ def read_content(
             if sizes is None:
                 raise ValueError("the message uses an external chunk layout: pass chunk_sizes "
                                  "(or layout_kl_bits)")  # fmt: skip
-            gamma, level, layout = 0, 0, tuple(sizes)
+            gamma, level, layout, permuted = 0, 0, tuple(sizes), False
         else:
-            gamma, level, layout = _read_layout(dec, dims)
+            permuted = bool(dec.decode(_model.Uniform(2), 1)[0])
+            gamma, level, layout = _read_layout(dec, dims, permuted)
             if sizes_must_match and sizes is not None and tuple(sizes) != layout:
                 raise ValueError("chunk_sizes differ from the layout the message carries")
-        idx = _read_indices(dec, len(layout), index_model_for(model, external))
-        return Content(layout, level, idx, external, gamma)
+        idx = _read_indices(dec, len(layout), index_model_for(model, external or permuted))
+        return Content(layout, level, idx, external, gamma, permuted)
     except ValueError:
         raise
     except Exception as exc:  # constriction signals invalid compressed data with AssertionError
         raise ValueError(f"corrupted RCC data: {exc}") from exc
 
 
-def _read_layout(dec, dims: int) -> tuple[int, int, tuple[int, ...]]:
+def _read_layout(dec, dims: int, permuted: bool = False) -> tuple[int, int, tuple[int, ...]]:
     c = 1
     if dims >= 2:
         b = int(dec.decode(_model.Uniform(dims.bit_length()), 1)[0]) + 1
@@ -193,6 +205,8 @@ def _read_layout(dec, dims: int) -> tuple[int, int, tuple[int, ...]]:
         if c > dims:
             raise ValueError(f"corrupted RCC message: {c} chunks for {dims} dims")
     gamma, level, sizes = 0, 0, (1,) * c if c == dims else (dims,)
+    if permuted:
+        return 0, 0, equal_sizes(dims, c)
     if 2 <= c < dims:
         gamma = int(dec.decode(_model.Uniform(N_GRANULARITIES), 1)[0])
         level = int(dec.decode(_model.Uniform(N_STD_LEVELS), 1)[0])
@@ -219,12 +233,7 @@ def _read_units(dec, model, count: int, limit: int) -> np.ndarray:
 
 
 def _read_indices(dec, c: int, model: IndexModel) -> tuple[int, ...]:
-    cat = _model.Categorical(model.bucket_probabilities(), perfect=False)
-    buckets = dec.decode(cat, c).astype(np.int64)
-    widths = np.maximum(buckets - 1, 0)
-    offsets = _read_raw(dec, widths)
-    idx = offsets + np.where(buckets > 0, 1 << widths, 0)
-    return tuple(int(i) for i in idx)
+    return tuple(int(i) for i in read_indices(dec, c, model))
 
 
 def _write_raw(enc, values: np.ndarray, widths: np.ndarray) -> None:

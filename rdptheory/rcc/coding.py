@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from ._chunking import (
 from ._format import check_model_params
 from ._index_coding import MAX_INDEX_BITS, IndexModel
 from ._select import log_weight_bound, select
+from .layouts import diffc_count, diffc_permutation, diffc_split, equal_sizes, equal_starts
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, known_layout
 
 Algorithm = Literal["pfr", "pfr_es", "orc"]
@@ -97,6 +98,7 @@ def encode(
     chunk_sizes: Sequence[int] | None = None,
     layout_kl_bits: npt.ArrayLike | None = None,
     max_candidate_bits: int | None = None,
+    chunk_layout: str = "auto",
 ) -> RCCMessage:
     """Send a sample of q = N(mu_q, diag sigma_q^2) given the shared p = N(mu_p, diag sigma_p^2).
 
@@ -139,6 +141,13 @@ def encode(
         whose KL is above ``max_candidate_bits - padding`` is sampled with less padding (more
         truncation bias); in exchange one rare high-KL chunk can neither force the whole
         layout to be sent nor cost 2**(KL + padding) candidates. The decoder needs nothing.
+    chunk_layout : "auto", "sent" or "diffc": the layout strategy
+        (:mod:`rdptheory.rcc.layouts`) when the decoder knows none (no ``chunk_sizes``, or a
+        ``layout_kl_bits`` proxy that misjudged the target). "sent": greedy contiguous sizes,
+        entropy-coded; "diffc": the shared permutation of (seed, stream) split into C equal
+        chunks, only C sent (C doubled until no chunk exceeds B + 8 bits of KL); "auto": the
+        one of smaller :func:`estimated_bits`, which depends on the KL only (so the choice
+        cannot bias the sample). The decoder reads the choice from the message (one bit).
 
     Returns
     -------
@@ -152,23 +161,26 @@ def encode(
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f))
     _check_encodable(kl, algorithm, mu_q_f, sigma_q_f, mu_p_f, sigma_p_f)
     cap = _check_cap(max_candidate_bits, algorithm)
+    check_choice(chunk_layout, "chunk_layout", CHUNK_LAYOUTS)
     known = known_layout(kl.size, model, chunk_sizes, layout_kl_bits)
-    layout, gamma, external = _layout(kl, model.max_chunk_bits, known, chunk_sizes is not None,
-                                      keep_proxy=cap is not None)
-    ckl = chunk_kl_bits(kl, layout)
+    layout, gamma, external, perm = _layout(kl, model, known, chunk_sizes is not None,
+                                            keep_proxy=cap is not None, strategy=chunk_layout,
+                                            seed=seed, stream=stream)  # fmt: skip
+    p = slice(None) if perm is None else perm
+    ckl = chunk_kl_bits(kl[p], layout)
     bits = candidate_bits(ckl, model.padding)
     if cap is not None:
         bits = np.minimum(bits, cap)
-    sel = select(mu_q_f, sigma_q_f, mu_p_f, sigma_p_f, layout.starts, bits, seed=seed,
-                 encoder_seed=enc_seed, stream=stream, algorithm=algorithm,
+    sel = select(mu_q_f[p], sigma_q_f[p], mu_p_f[p], sigma_p_f[p], layout.starts, bits,
+                 seed=seed, encoder_seed=enc_seed, stream=stream, algorithm=algorithm,
                  backend=backend)  # fmt: skip
-    sample = kernels.candidate_samples(mu_p_f, sigma_p_f, layout.starts, sel.indices, seed=seed,
-                                       stream=stream, backend=backend)  # fmt: skip
+    sample = _sample(mu_p_f, sigma_p_f, perm, layout.starts, sel.indices, seed, stream, backend)
     return RCCMessage(
         dims=mu_p_f.size, chunk_sizes=layout.sizes, indices=tuple(int(k) for k in sel.indices),
         max_chunk_bits=model.max_chunk_bits, padding=model.padding,
-        size_std_level=fmt.best_std_level(layout.sizes, mu_p_f.size, gamma),
-        size_granularity_log2=gamma,
+        size_std_level=0 if perm is not None else fmt.best_std_level(layout.sizes, mu_p_f.size,
+                                                                      gamma),
+        size_granularity_log2=gamma, permuted_layout=perm is not None,
         exact_tail=model.exact_tail, external_layout=external, algorithm=algorithm,
         chunk_kl_bits=tuple(float(v) for v in ckl), candidate_bits=tuple(int(b) for b in bits),
         candidate_dims=int(np.dot(sel.scored, layout.sizes)),
@@ -250,24 +262,77 @@ def choose_layout(kl_bits: np.ndarray, budget: float) -> tuple[ChunkLayout, int]
     return best[1], best[2]
 
 
-def _layout(
-    kl_bits: np.ndarray, budget: float, known: tuple[int, ...] | None, strict: bool,
-    keep_proxy: bool = False,
-) -> tuple[ChunkLayout, int, bool]:
-    """(layout, log2 granularity, external): the decoder's layout ``known`` if it fits,
+#: Layout strategies the encoder may choose itself (:mod:`rdptheory.rcc.layouts`).
+CHUNK_LAYOUTS: tuple[str, ...] = ("auto", "sent", "diffc")
 
-    else the encoder's :func:`choose_layout` (sent). A ``strict`` known layout (the caller's
-    ``chunk_sizes``) must fit: every chunk <= MAX_CHUNK_BITS of KL; a proxy layout may not
-    (and is kept anyway with ``keep_proxy``: the caller caps the candidates).
+
+def estimated_bits(chunk_kl: np.ndarray, side_bits: float, model: IndexModel) -> float:
+    """KL-only estimate of a layout's bits: its side information plus, per chunk, the code
+    length of an index in the bucket of 2^KL_c.
+
+    .. math:: \\hat L = L_{\\mathrm{layout}} + \\sum_c \\big[-\\log_2 P(b_c) + b_c - 1\\big],
+              \\quad b_c = \\min(\\lfloor \\mathrm{KL}_c \\rfloor + 1, 30)
+
+    (PFR's index is about 2^KL_c; E[log2 K] <= KL + 0.11 measured). Derived here; it ranks
+    the ``sent`` and ``diffc`` layouts of one target and is not a code length.
+    """
+    b = np.minimum(np.floor(np.maximum(chunk_kl, 0.0)).astype(np.int64) + 1, MAX_INDEX_BITS)
+    return side_bits + float(np.sum(-np.log2(model.bucket_probabilities()[b]) + b - 1))
+
+
+def own_layout(kl_bits: np.ndarray, model: IndexModel, strategy: str, seed: int,
+               stream: int) -> tuple[ChunkLayout, int, bool, np.ndarray | None]:
+    """The encoder's layout (``strategy`` "sent", "diffc" or "auto": the smaller
+    :func:`estimated_bits`); a ``diffc`` layout whose chunk would exceed MAX_CHUNK_BITS is
+    not taken by "auto" (ValueError for "diffc")."""
+    budget, d = model.max_chunk_bits, kl_bits.size
+    sent, gamma = choose_layout(kl_bits, budget) if strategy != "diffc" else (None, 0)
+    if strategy == "sent":
+        return sent, gamma, False, None  # type: ignore[return-value]
+    lay = diffc_split(kl_bits, int(np.ceil(float(kl_bits.sum()) - 1e-9)), budget, seed, stream)
+    diffc = ChunkLayout(equal_sizes(d, lay.n_chunks))
+    if lay.chunk_kl.max() > MAX_CHUNK_BITS:
+        if strategy == "diffc":
+            raise ValueError(f"a chunk of the diffc layout carries {lay.chunk_kl.max():.3g} "
+                             f"bits of KL, more than {MAX_CHUNK_BITS:g}")
+        return sent, gamma, False, None  # type: ignore[return-value]
+    if sent is not None:
+        side_sent = fmt.layout_bits(d, fmt.Content(sent.sizes, fmt.best_std_level(
+            sent.sizes, d, gamma), (), False, gamma))
+        side_diffc = fmt.layout_bits(d, fmt.Content(diffc.sizes, 0, (), False, 0, True))
+        heavy = fmt.index_model_for(model, True)
+        if (estimated_bits(chunk_kl_bits(kl_bits, sent), side_sent, model)
+                <= estimated_bits(lay.chunk_kl, side_diffc, heavy)):
+            return sent, gamma, False, None
+    return diffc, 0, False, lay.perm
+
+
+def _sample(mu_p, sigma_p, perm, starts, indices, seed, stream, backend) -> np.ndarray:
+    """The candidates of a layout (permuted by ``perm`` if not None), in coordinate order."""
+    if perm is None:
+        return kernels.candidate_samples(mu_p, sigma_p, starts, indices, seed=seed,
+                                         stream=stream, backend=backend)  # fmt: skip
+    return _permuted_sample(mu_p, sigma_p, perm, starts, indices, seed, stream, backend)
+
+
+def _layout(
+    kl_bits: np.ndarray, model: IndexModel, known: tuple[int, ...] | None, strict: bool,
+    keep_proxy: bool = False, strategy: str = "auto", seed: int = 0, stream: int = 0,
+) -> tuple[ChunkLayout, int, bool, np.ndarray | None]:
+    """(layout, log2 granularity, external, permutation or None): the decoder's layout
+    ``known`` if it fits, else the encoder's own (:func:`own_layout`). A ``strict`` known
+    layout (the caller's ``chunk_sizes``) must fit: every chunk <= MAX_CHUNK_BITS of KL; a
+    proxy layout may not (and is kept anyway with ``keep_proxy``: the caller caps the
+    candidates).
     """
     if known is None:
-        return (*choose_layout(kl_bits, budget), False)
+        return own_layout(kl_bits, model, strategy, seed, stream)
     layout = ChunkLayout(known)
     ckl = chunk_kl_bits(kl_bits, layout)
     if ckl.max() <= MAX_CHUNK_BITS or (keep_proxy and not strict):
-        return layout, 0, True
+        return layout, 0, True, None
     if not strict:  # the proxy misjudged this target: send a layout instead
-        return (*choose_layout(kl_bits, budget), False)
+        return own_layout(kl_bits, model, strategy, seed, stream)
     c = int(np.argmax(ckl))
     raise ValueError(f"chunk {c} of chunk_sizes carries {ckl[c]:.3g} bits of KL, more than "
                      f"{MAX_CHUNK_BITS:g}; use smaller chunks")  # fmt: skip
@@ -321,9 +386,9 @@ def decode(
     if message.dims != mu_p_f.size:
         raise ValueError(f"message has {message.dims} dims but mu_p has {mu_p_f.size}")
     _check_message_layout(message, chunk_sizes, proxy)
-    z = kernels.candidate_samples(mu_p_f, sigma_p_f, message.chunk_starts,
-                                  np.asarray(message.indices, np.int64), seed=seed,
-                                  stream=stream, backend=backend)  # fmt: skip
+    perm = diffc_permutation(seed, stream, message.dims) if message.permuted_layout else None
+    z = _sample(mu_p_f, sigma_p_f, perm, message.chunk_starts,
+                np.asarray(message.indices, np.int64), seed, stream, backend)
     return z.reshape(shape)
 
 
@@ -335,3 +400,78 @@ def _check_message_layout(message: RCCMessage, chunk_sizes, proxy) -> None:
     if message.chunk_sizes != known:
         what = "chunk_sizes" if proxy is None else "the layout of layout_kl_bits"
         raise ValueError(f"{what} differ from the message's layout")
+
+
+# ------------------------------------------------------------------ DiffC steps
+
+
+class StepTooLarge(ValueError):
+    """A chunk of this step would need more than 2**MAX_CHUNK_BITS candidates."""
+
+
+#: Largest quantised KL (bits) of one step.
+MAX_STEP_KL = 2**24 - 1
+
+
+class StepCode(NamedTuple):
+    """One coded DiffC step: quantised KL (bits), split exponent, indices, the shared sample."""
+
+    kl_q: int
+    split: int
+    indices: np.ndarray
+    sample: np.ndarray
+    kl_bits: float
+
+
+def encode_step(mu_q: np.ndarray, sigma_q: float, mu_p: np.ndarray, sigma_p: float, *,
+                seed: int, stream: int, max_chunk_bits: float, padding: int,
+                algorithm: str, backend: str) -> StepCode:
+    """One step of a diffusion chain on the ``diffc`` layout whose size is the step's KL.
+
+    .. math:: \\mathrm{KL}_q = \\lceil \\mathrm{KL}(q\\|p) \\rceil,\\quad
+              C = \\mathrm{clip}(\\lceil \\mathrm{KL}_q / B \\rceil 2^e, 1, d)
+
+    The side information is ``(kl_q, e)`` (:class:`~rdptheory.rcc.stream.StepStreamWriter`);
+    the layout is :func:`~rdptheory.rcc.layouts.diffc_split`, one shared candidate per chunk
+    (``N_c = 2^(⌈KL_c⌉ + padding)``, encoder-side only). Scalar ``sigma_q``/``sigma_p`` (the
+    VE chain's isotropic kernels); inputs trusted (the codec validates them).
+    Raises :class:`StepTooLarge` if a chunk would carry more than :data:`MAX_CHUNK_BITS`.
+    """
+    shape = mu_p.shape
+    mq, mp = np.ravel(mu_q), np.ravel(mu_p)
+    sq, sp = np.full_like(mq, sigma_q), np.full_like(mp, sigma_p)
+    kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mq, sq, mp, sp))
+    kl_q = int(min(np.ceil(float(kl.sum()) - 1e-9), MAX_STEP_KL))
+    lay = diffc_split(kl, kl_q, max_chunk_bits, seed, stream)
+    if lay.chunk_kl.max() > MAX_CHUNK_BITS:
+        raise StepTooLarge(f"a chunk carries {lay.chunk_kl.max():.1f} bits of KL")
+    bits = candidate_bits(lay.chunk_kl, padding)
+    p = lay.perm
+    sel = kernels.pfr_select(mq[p], sq[p], mp[p], sp[p], lay.starts, bits, seed=seed,
+                             encoder_seed=derive_encoder_seed(seed), stream=stream,
+                             algorithm=algorithm, backend=backend)  # fmt: skip
+    idx = np.asarray(sel.indices, dtype=np.int64)
+    sample = _permuted_sample(mp, sp, p, lay.starts, idx, seed, stream, backend)
+    return StepCode(kl_q, lay.split, idx, sample.reshape(shape), float(kl.sum()))
+
+
+def decode_step(kl_q: int, split: int, indices: np.ndarray, mu_p: np.ndarray, sigma_p: float,
+                *, seed: int, stream: int, max_chunk_bits: float, backend: str) -> np.ndarray:
+    """The decoder's sample of one :func:`encode_step` step from ``(kl_q, split, indices)``."""
+    mp = np.ravel(mu_p)
+    n = diffc_count(kl_q, split, mp.size, max_chunk_bits)
+    if len(indices) != n:
+        raise ValueError("corrupted RCC step: index count does not match the layout")
+    perm = diffc_permutation(seed, stream, mp.size)
+    return _permuted_sample(mp, np.full_like(mp, sigma_p), perm, equal_starts(mp.size, n),
+                            np.asarray(indices, np.int64), seed, stream,
+                            backend).reshape(np.shape(mu_p))  # fmt: skip
+
+
+def _permuted_sample(mu_p, sigma_p, perm, starts, indices, seed, stream, backend) -> np.ndarray:
+    """Candidates of a permuted layout, put back in coordinate order."""
+    z = kernels.candidate_samples(mu_p[perm], sigma_p[perm], starts, indices, seed=seed,
+                                  stream=stream, backend=backend)  # fmt: skip
+    out = np.empty_like(z)
+    out[perm] = z
+    return out

@@ -20,6 +20,7 @@ from ._chunking import ChunkLayout, proxy_layout
 from ._format import check_model_params
 from ._index_coding import IndexModel
 from .bounds import leg18_bound_bits, li25_bound_bits
+from .layouts import equal_sizes
 
 DEFAULT_MAX_CHUNK_BITS = 14.0
 DEFAULT_PADDING = 2
@@ -95,6 +96,9 @@ class RCCMessage:
     external_layout : bool, the chunk layout is known to the decoder and not transmitted
         (``chunk_sizes`` or a fitting ``layout_kl_bits`` layout given to ``encode``)
     size_granularity_log2 : int in [0, 7]; chunk sizes (but the last) are multiples of 2**it
+    permuted_layout : bool, the ``diffc`` layout (:mod:`rdptheory.rcc.layouts`): chunk c holds
+        the coordinates ``perm[chunk_starts[c]:chunk_starts[c+1]]`` of the shared permutation
+        of (seed, stream); only the chunk count is transmitted and the sizes are equal
     algorithm : "pfr", "pfr_es" or "orc" (encoder only)
     chunk_kl_bits : tuple of float, KL(q||p) of each chunk in bits (encoder only)
     candidate_bits : tuple of int, log2 N_c (encoder only; for "pfr_es" the candidates scored)
@@ -112,6 +116,7 @@ class RCCMessage:
     exact_tail: bool = False
     external_layout: bool = False
     size_granularity_log2: int = 0
+    permuted_layout: bool = False
     algorithm: str | None = None
     chunk_kl_bits: tuple[float, ...] | None = None
     candidate_bits: tuple[int, ...] | None = None
@@ -132,6 +137,9 @@ class RCCMessage:
                           high=fmt.N_GRANULARITIES - 1)  # fmt: skip
         if any(s % (1 << gamma) for s in self.chunk_sizes[:-1]):
             raise ValueError("chunk sizes (but the last) must be multiples of the granularity")
+        if self.permuted_layout and (self.external_layout or tuple(self.chunk_sizes)
+                                     != equal_sizes(self.dims, len(self.chunk_sizes))):
+            raise ValueError("a permuted (diffc) layout has equal chunk sizes and is not external")
 
     # ------------------------------------------------------------------ layout
     @property
@@ -149,6 +157,15 @@ class RCCMessage:
         """int64 (n_chunks + 1,): chunk c covers ``chunk_starts[c]:chunk_starts[c+1]``."""
         return ChunkLayout(self.chunk_sizes).starts
 
+    def coordinate_order(self, seed: int, stream: int = 0) -> np.ndarray:
+        """Coordinates in chunk order: chunk c holds ``order[chunk_starts[c]:chunk_starts[c+1]]``
+        (the shared permutation of (seed, stream) for a ``diffc`` layout, else ``arange``)."""
+        from .layouts import diffc_permutation
+
+        if self.permuted_layout:
+            return diffc_permutation(seed, stream, self.dims)
+        return np.arange(self.dims)
+
     @property
     def kl_bits(self) -> float:
         """Total KL(q||p) in bits (NaN on a message parsed from bytes)."""
@@ -158,7 +175,8 @@ class RCCMessage:
     def content(self) -> fmt.Content:
         """The transmitted fields, as the bitstream writer takes them."""
         return fmt.Content(self.chunk_sizes, self.size_std_level, self.indices,
-                           self.external_layout, self.size_granularity_log2)  # fmt: skip
+                           self.external_layout, self.size_granularity_log2,
+                           self.permuted_layout)  # fmt: skip
 
     def body(self) -> bytes:
         """The headerless range-coded body (decoder needs dims, B and padding from elsewhere)."""
@@ -239,7 +257,7 @@ class RCCMessage:
         """A decoder-side message (transmitted fields only)."""
         return cls(dims, content.sizes, content.indices, model.max_chunk_bits, model.padding,
                    content.std_level, model.exact_tail, content.external,
-                   content.granularity_log2)  # fmt: skip
+                   content.granularity_log2, content.permuted)  # fmt: skip
 
     # ------------------------------------------------------------------ rate
     @property
@@ -255,7 +273,7 @@ class RCCMessage:
     @property
     def index_bits(self) -> float:
         """Ideal code length of the indices under the index model, in bits."""
-        model = fmt.index_model_for(self.model, self.external_layout)
+        model = fmt.index_model_for(self.model, self.external_layout or self.permuted_layout)
         return float(model.index_bits(np.asarray(self.indices)).sum())
 
     @property

@@ -17,7 +17,9 @@ from rdptheory._validation import check_choice, check_int
 
 from . import _format as fmt
 from ._format import check_model_params
-from .coding import ALGORITHMS, check_proposal, decode
+from ._index_coding import read_indices, step_bucket_mean, write_indices
+from .coding import ALGORITHMS, MAX_STEP_KL, check_proposal, decode
+from .layouts import MAX_SPLIT, diffc_count
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, known_layout
 
 
@@ -141,3 +143,129 @@ class RCCStreamReader:
         proxy = None if layout_kl_bits is None else np.ravel(layout_kl_bits)
         message = self.read_message(mu.size, chunk_sizes, layout_kl_bits=proxy)
         return decode(message, mu_p, sigma_p, seed=seed, stream=stream, backend=backend)
+
+
+# ------------------------------------------------------------------ DiffC step streams
+#
+# A diffusion codec sends one message per step on the ``diffc`` layout whose chunk count
+# follows from the step's quantised KL (:func:`~rdptheory.rcc.coding.encode_step`). Per step
+# the stream holds ``kl_q`` (a quantised Gaussian centred on 1.3 x the previous step's value;
+# mean 16, spread 64 for the first), the split exponent ``e`` (geometric, ratio 1/8) and the
+# indices under the index model's step law (:func:`~rdptheory.rcc._index_coding.write_indices`).
+
+#: Lower bounds on what an honest step stream spends (bits): a step's ``kl_q`` symbol (its
+#: quantised Gaussian has spread >= 4, so no value has probability above 0.19) and each
+#: chunk's bucket (spread 3.5, mean >= -1 on [0, 40]: probability <= 0.25). Our own bounds.
+MIN_STEP_BITS = 2.0
+MIN_CHUNK_BITS = 2.0
+#: A range coder's output holds at least the information it coded minus this many bits (its
+#: final state is at most two 32-bit words).
+CODER_SLACK_BITS = 64.0
+
+
+def _step_models():
+    import constriction
+
+    m = constriction.stream.model
+    split_p = 2.0 ** (-3.0 * np.arange(MAX_SPLIT + 1))
+    return (m.QuantizedGaussian(0, MAX_STEP_KL),
+            m.Categorical(split_p / split_p.sum(), perfect=False))  # fmt: skip
+
+
+def _kl_mean_std(prev: int | None) -> tuple[float, float]:
+    return (16.0, 64.0) if prev is None else (1.3 * prev, max(4.0, 0.5 * prev))
+
+
+def payload_budget_bits(payload_bytes: int) -> float:
+    """Information an honest payload of ``payload_bytes`` bytes can carry, in bits."""
+    return 8.0 * payload_bytes + CODER_SLACK_BITS
+
+
+class StepStreamWriter:
+    """One range coder receiving DiffC steps ``(kl_q, split, indices)`` in order.
+
+    An encoder can grow the stream one step at a time and read its exact size after each
+    (:meth:`payload` of a :meth:`copy`) instead of re-coding every step so far.
+
+    >>> import numpy as np
+    >>> w = StepStreamWriter(8.0)
+    >>> w.add(20, 0, np.array([5, 300, 2]))
+    >>> read_steps(w.payload(), 1, dims=50, max_chunk_bits=8.0)[0][2].tolist()
+    [5, 300, 2]
+    """
+
+    def __init__(self, max_chunk_bits: float, padding: int = DEFAULT_PADDING) -> None:
+        self.model = check_model_params(max_chunk_bits, padding)
+        self._enc = fmt.new_encoder()
+        self._prev: int | None = None
+        self._models = _step_models()
+
+    def copy(self) -> StepStreamWriter:
+        """An independent writer holding the same steps."""
+        other = StepStreamWriter.__new__(StepStreamWriter)
+        other.model, other._enc, other._prev = self.model, self._enc.clone(), self._prev
+        other._models = self._models
+        return other
+
+    def add(self, kl_q: int, split: int, indices: np.ndarray) -> None:
+        """Append one step's side information and candidate indices."""
+        kl_model, split_model = self._models
+        m, s = _kl_mean_std(self._prev)
+        self._enc.encode(np.array([kl_q], np.int32), kl_model, np.array([m]), np.array([s]))
+        self._enc.encode(np.array([split], np.int32), split_model)
+        self._prev = kl_q
+        idx = np.asarray(indices, dtype=np.int64)
+        write_indices(self._enc, idx, self.model, step_bucket_mean(kl_q, max(len(idx), 1)))
+
+    def payload(self) -> bytes:
+        """The coded bytes of every step so far, whole 32-bit words (the writer stays usable)."""
+        return self._enc.get_compressed().astype("<u4").tobytes()
+
+
+def write_steps(steps: list[tuple[int, int, np.ndarray]], max_chunk_bits: float) -> bytes:
+    """:class:`StepStreamWriter` payload of ``(kl_q, split, indices)`` steps, in order."""
+    writer = StepStreamWriter(max_chunk_bits)
+    for kl_q, split, idx in steps:
+        writer.add(kl_q, split, idx)
+    return writer.payload()
+
+
+def read_steps(payload: bytes, n_steps: int, dims: int,
+               max_chunk_bits: float) -> list[tuple[int, int, np.ndarray]]:
+    """The first ``n_steps`` steps of a :class:`StepStreamWriter` payload.
+
+    ``ValueError`` before any step whose chunk count the payload cannot hold: every step
+    costs at least :data:`MIN_STEP_BITS` and every chunk :data:`MIN_CHUNK_BITS`, in at most
+    :func:`payload_budget_bits` (so a crafted header or payload cannot make the decoder
+    allocate more than a few values per payload bit), and for anything that does not decode.
+    """
+    import constriction
+
+    if len(payload) % 4:
+        raise ValueError("corrupted RCC step stream: payload is not whole 32-bit words")
+    budget = payload_budget_bits(len(payload))
+    if n_steps * (MIN_STEP_BITS + MIN_CHUNK_BITS) > budget:
+        raise ValueError(f"corrupted RCC step stream: {n_steps} steps do not fit in "
+                         f"{len(payload)} payload bytes")
+    model = check_model_params(max_chunk_bits, DEFAULT_PADDING)
+    kl_model, split_model = _step_models()
+    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, "<u4").copy())
+    out: list[tuple[int, int, np.ndarray]] = []
+    prev, spent = None, 0.0
+    try:
+        for step in range(n_steps):
+            m, s = _kl_mean_std(prev)
+            kl_q = int(dec.decode(kl_model, np.array([m]), np.array([s]))[0])
+            split = int(dec.decode(split_model, 1)[0])
+            prev = kl_q
+            n = diffc_count(kl_q, split, dims, max_chunk_bits)
+            spent += MIN_STEP_BITS + n * MIN_CHUNK_BITS
+            if spent + (n_steps - step - 1) * (MIN_STEP_BITS + MIN_CHUNK_BITS) > budget:
+                raise ValueError(f"corrupted RCC step stream: step {step} declares {n} chunks, "
+                                 f"more than {len(payload)} payload bytes can hold")
+            out.append((kl_q, split, read_indices(dec, n, model, step_bucket_mean(kl_q, n))))
+    except ValueError:
+        raise
+    except Exception as exc:  # constriction signals garbage with AssertionError, RuntimeError
+        raise ValueError(f"corrupted RCC step stream: payload does not decode ({exc!r})") from exc
+    return out

@@ -23,7 +23,7 @@ def test_header_is_compact_and_round_trips_extreme_fields():
     data = c.pack(h, [b"ab"])
     _, pos = c.unpack_header(data)
     assert pos == 24 and len(data) == 24 + 1 + 2 + 4
-    assert _container.unseal_header(data, b"RDPG", (3,), "x")[1] == (
+    assert _container.unseal_header(data, b"RDPG", (4,), "x")[1] == (
         b"\x00" + put_varint(48) + put_varint(256) + b"\x00" + b"\xff\xff\xff\xff" + bytes(4)
         + b"\x01")
     big = c.Header("progressive", 2**32 - 1, 2**24, 2**64 - 1, 1, 2, 4096)

@@ -415,7 +415,7 @@ def test_gaussian_header_claiming_1e8_vectors_is_refused(isolated):
     codec, blob = gaussian_case("one-shot")
     _, header, records = split_records(blob, b"RDPG")
     crafted = header[:1] + put_varint(10**8) + header[2:]
-    data = _container.seal_records(b"RDPG", 3, crafted, records)
+    data = _container.seal_records(b"RDPG", 4, crafted, records)
     assert len(data) < 120
 
     def body(stats):
@@ -423,7 +423,7 @@ def test_gaussian_header_claiming_1e8_vectors_is_refused(isolated):
             codec.decompress(data)
         small = header[:1] + put_varint(1000) + header[2:]
         with pytest.raises(ValueError, match="record bytes can hold"):
-            codec.decompress(_container.seal_records(b"RDPG", 3, small, records))
+            codec.decompress(_container.seal_records(b"RDPG", 4, small, records))
 
     isolated("Gaussian n = 1e8", body, timeout_s=60)
 

@@ -188,16 +188,16 @@ def test_exact_tail_flag_round_trips():
 
 def test_container_layout_is_the_shared_one():
     # magic | version | varint header length | header (dims, B, padding) | header CRC | body |
-    # body CRC: version 2 of the RCC formats is rdptheory._container's layout
+    # body CRC: version 3 of the RCC formats is rdptheory._container's layout
     from rdptheory import _container
 
     msg = _messages()[4]
-    version, header, body = _container.unseal(msg.to_bytes(), b"RCC", (2,), "m")
-    assert version == fmt.VERSION == 2 and body == msg.body()
+    version, header, body = _container.unseal(msg.to_bytes(), b"RCC", (3,), "m")
+    assert version == fmt.VERSION == 3 and body == msg.body()
     assert header == put_varint(40) + fmt.put_model(msg.model)
     w = rcc.RCCStreamWriter()
     w.write(RCCMessage(1, (1,), (5,)))
-    _, header, body = _container.unseal(w.to_bytes(), b"RCS", (2,), "s")
+    _, header, body = _container.unseal(w.to_bytes(), b"RCS", (3,), "s")
     assert header == fmt.put_model(w.model) + put_varint(1) and body == w.body()
 
 
@@ -215,7 +215,7 @@ def test_corrupt_header_fields_with_valid_crc():
     }
     for match, header in cases.items():
         with pytest.raises(ValueError, match=match):
-            RCCMessage.from_bytes(_container.seal(b"RCC", 2, header, b""))
+            RCCMessage.from_bytes(_container.seal(b"RCC", 3, header, b""))
 
 
 def test_header_dims_above_max_dims_need_the_proposal():

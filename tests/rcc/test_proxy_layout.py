@@ -69,10 +69,13 @@ def test_stream_with_a_proxy():
 def test_proxy_saves_layout_bits():
     # measured (d = 4096, rcc package docstring): 49% -> 8% overhead at B = 8
     mu_q, s_q, mu_p, s_p = _uniform_case(d=4096, seed=5)
-    sent = rcc.encode(mu_q, s_q, mu_p, s_p, seed=5, max_chunk_bits=8)
+    sent = rcc.encode(mu_q, s_q, mu_p, s_p, seed=5, max_chunk_bits=8, chunk_layout="sent")
     proxy = rcc.encode(mu_q, s_q, mu_p, s_p, seed=5, max_chunk_bits=8, layout_kl_bits=0.25)
     assert proxy.external_layout and proxy.n_chunks < sent.n_chunks
     assert proxy.body_bits < 0.8 * sent.body_bits, (proxy.body_bits, sent.body_bits)
+    # without a proxy the encoder's own choice is the diffc layout, cheaper than sent sizes
+    auto = rcc.encode(mu_q, s_q, mu_p, s_p, seed=5, max_chunk_bits=8)
+    assert auto.permuted_layout and auto.body_bits < 0.9 * sent.body_bits
 
 
 @settings(max_examples=25, deadline=None)

@@ -24,7 +24,8 @@ def _trials(mu_q_block, sigma_q, *, algorithm, padding, seed):
     kl = rcc.diagonal_gaussian_kl(mu_q_block, sigma_q, np.zeros(dd), 1.0)
     budget = float(kl.sum() + 0.5 * kl.min())  # exactly dd coordinates per chunk
     msg = rcc.encode(mu_q, sigma_q, np.zeros(mu_q.size), 1.0, seed=seed, algorithm=algorithm,
-                     max_chunk_bits=budget, padding=padding, backend="auto")  # fmt: skip
+                     max_chunk_bits=budget, padding=padding, backend="auto",
+                     chunk_layout="sent")  # fmt: skip
     assert msg.n_chunks == TRIALS
     return msg.sample.reshape(TRIALS, dd)
 

@@ -1,31 +1,64 @@
-"""DiffC-style step coding: shared layout, side information + index range coding, splits."""
+"""DiffC steps in the RCC engine: shared permutation layout, step stream, splits, limits."""
 
 import numpy as np
+import pytest
 
-from rdptheory.images import _steps
+from rdptheory import rcc
+from rdptheory.rcc import layouts
 
 
 def test_layout_is_a_deterministic_permutation_split_evenly():
-    perm, starts = _steps.layout(seed=3, stream=5, dims=101, n=7)
+    perm = layouts.diffc_permutation(seed=3, stream=5, dims=101)
+    starts = layouts.equal_starts(101, 7)
     assert sorted(perm.tolist()) == list(range(101))
-    assert np.array_equal(perm, _steps.layout(3, 5, 101, 7)[0])
-    assert not np.array_equal(perm, _steps.layout(3, 6, 101, 7)[0])
+    assert np.array_equal(perm, layouts.diffc_permutation(3, 5, 101))
+    assert not np.array_equal(perm, layouts.diffc_permutation(3, 6, 101))
     sizes = np.diff(starts)
     assert starts[0] == 0 and starts[-1] == 101 and sizes.max() - sizes.min() <= 1
 
 
-def test_symbols_round_trip():
+def test_registry_codes_are_unique_and_refuse_duplicates():
+    assert [s.code for s in rcc.LAYOUTS.values()] == [0, 1, 2]
+    assert layouts.layout_by_code(2).name == "diffc"
+    with pytest.raises(ValueError, match="already registered"):
+        rcc.register_layout(rcc.LayoutStrategy("diffc", 9, "x"))
+    with pytest.raises(ValueError, match="unknown"):
+        layouts.layout_by_code(7)
+
+
+def test_steps_round_trip():
     rng = np.random.default_rng(0)
     dims, b = 500, 8.0
     steps = []
     for kl_q, split in [(0, 0), (3, 0), (40, 1), (900, 0), (2000, 2)]:
-        n = _steps.n_chunks(kl_q, split, dims, b)
+        n = layouts.diffc_count(kl_q, split, dims, b)
         idx = rng.integers(0, 2 ** rng.integers(0, 27, size=n))
         steps.append((kl_q, split, idx))
-    got = _steps.decode_symbols(_steps.encode_symbols(steps), len(steps), dims, b)
-    for (k, s, i), (k2, s2, i2) in zip(steps, got):
+    payload = rcc.write_steps(steps, b)
+    got = rcc.read_steps(payload, len(steps), dims, b)
+    for (k, s, i), (k2, s2, i2) in zip(steps, got, strict=True):
         assert (k, s) == (k2, s2) and np.array_equal(i, i2)
-    assert len(_steps.decode_symbols(_steps.encode_symbols(steps), 2, dims, b)) == 2
+    assert len(rcc.read_steps(payload, 2, dims, b)) == 2
+
+
+def test_incremental_writer_equals_one_pass():
+    rng = np.random.default_rng(2)
+    steps = [(k, 0, rng.integers(0, 200, size=layouts.diffc_count(k, 0, 300, 8.0)))
+             for k in (30, 50, 80)]
+    w = rcc.StepStreamWriter(8.0)
+    for s in steps:
+        trial = w.copy()
+        trial.add(*s)
+        w = trial
+    assert w.payload() == rcc.write_steps(steps, 8.0)
+
+
+def test_step_reader_refuses_chunks_the_payload_cannot_hold():
+    payload = rcc.write_steps([(10**6, 0, np.zeros(10**6 // 8 + 1, np.int64)[:1])], 8.0)
+    with pytest.raises(ValueError, match="corrupted RCC step stream"):
+        rcc.read_steps(payload, 1, dims=10**6, max_chunk_bits=8.0)
+    with pytest.raises(ValueError, match="whole 32-bit words"):
+        rcc.read_steps(b"abc", 1, dims=10, max_chunk_bits=8.0)
 
 
 def test_step_sample_round_trip_with_concentrated_kl_needs_a_split():
@@ -33,9 +66,12 @@ def test_step_sample_round_trip_with_concentrated_kl_needs_a_split():
     mu_p = rng.normal(size=(2, 60))
     mu_q = mu_p.copy()
     mu_q[0, :5] += 0.9  # 14.6 bits each > B + 8 = 12: only singletons are small enough
-    code = _steps.encode_step(mu_q, 0.2, mu_p, 0.2, seed=9, stream=4, max_chunk_bits=4.0,
-                              padding=2, algorithm="pfr", backend="numpy")
+    code = rcc.encode_step(mu_q, 0.2, mu_p, 0.2, seed=9, stream=4, max_chunk_bits=4.0,
+                           padding=2, algorithm="pfr", backend="numpy")
     assert code.split > 0
-    z = _steps.decode_step(code.kl_q, code.split, code.indices, mu_p, 0.2, seed=9, stream=4,
-                           max_chunk_bits=4.0, backend="numpy")
+    z = rcc.decode_step(code.kl_q, code.split, code.indices, mu_p, 0.2, seed=9, stream=4,
+                        max_chunk_bits=4.0, backend="numpy")
     assert np.array_equal(z, code.sample) and z.shape == mu_p.shape
+    with pytest.raises(ValueError, match="index count"):
+        rcc.decode_step(code.kl_q, code.split, code.indices[:-1], mu_p, 0.2, seed=9,
+                        stream=4, max_chunk_bits=4.0, backend="numpy")
