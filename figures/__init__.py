@@ -20,6 +20,8 @@ FIGURES: tuple[str, ...] = (
     "code_length",
     "nonwhite_gap",
     "gmm_mmse_gap",
+    "nonwhite_gap_images",
+    "solver_rdp",
 )
 
 

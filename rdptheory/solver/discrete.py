@@ -379,7 +379,8 @@ def _primal_candidates(pb: _Problem, u: np.ndarray, beta: float, nu: float, T: f
     """Feasible channels read off the dual point (the caller keeps the lowest rate).
 
     The dual's channel ``W ∝ q e^{-βd-ℓ}`` with its rows renormalised, the same moved onto
-    the output law q by Sinkhorn scaling, and (no perception) Blahut–Arimoto run to its fixed
+    the output law q by Sinkhorn scaling, the independent channel ``W(·|x) = q`` (rate 0),
+    and (no perception) Blahut–Arimoto run to its fixed
     point at the dual's β; each is then made feasible by :func:`_repair`.  ``at`` is the
     (tightened) problem the dual point was computed for.
     """
@@ -389,7 +390,7 @@ def _primal_candidates(pb: _Problem, u: np.ndarray, beta: float, nu: float, T: f
         logq = np.log(q)
         logW = logq[None, :] - beta * pb.d - ell[None, :]
     direct = np.exp(logW - logsumexp(logW, axis=1)[:, None])
-    cands = [direct, _sinkhorn_channel(pb.p, logW, logq)]
+    cands = [direct, _sinkhorn_channel(pb.p, logW, logq), _zero_rate_channel(pb, T)]
     if pb.measure == "none":
         cands.append(_blahut_arimoto(pb, beta, pb.p @ direct))
     out = []
@@ -399,6 +400,33 @@ def _primal_candidates(pb: _Problem, u: np.ndarray, beta: float, nu: float, T: f
         except ValueError:
             continue
     return out
+
+
+def _zero_rate_channel(pb: _Problem, T: float) -> np.ndarray:
+    """The best independent channel ``W(·|x) = q``: least ``Σ q d̄`` with ``φ(p, q) ≤ P``.
+
+    d̄(x̂) = Σ_x p(x) d(x, x̂).  The minimiser is the conjugate's maximiser at λ = −κ d̄
+    (ν = 1), with κ ≥ 0 raised by bisection (in log κ) until φ(q) reaches P.  Rate 0: it is
+    the optimal channel wherever R(D, P) = 0, where the dual's channel degenerates (β* → 0).
+    """
+    dbar = pb.p @ pb.d
+    if pb.measure == "none" or pb.P == 0.0:
+        q = _conjugate(pb, -dbar / max(T, 1e-12), 1.0, T).q if pb.measure == "none" else pb.p
+        return np.broadcast_to(q, pb.d.shape).copy()
+    scale = max(float(np.ptp(dbar)), 1e-300)
+
+    def q_of(logk: float) -> np.ndarray:
+        return _conjugate(pb, -math.exp(logk) * dbar / scale, 1.0, T).q
+
+    lo, hi = -30.0, 30.0
+    if _perception_value(pb, q_of(hi)) <= pb.P:
+        lo = hi
+    else:
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if _perception_value(pb, q_of(mid)) <= pb.P else (lo, mid)
+    q = q_of(lo)
+    return np.broadcast_to(q / q.sum(), pb.d.shape).copy()
 
 
 def _blahut_arimoto(pb: _Problem, beta: float, r: np.ndarray, iters: int = 5000

@@ -8,7 +8,7 @@ from rdptheory.figures import FIGURES, make_all
 from rdptheory.cli import main as cli_main
 
 FAST = ("rdp_surface", "dp_curves", "nonwhite_gap")
-SLOWER = ("measured_rdp", "code_length", "gmm_mmse_gap")
+SLOWER = ("measured_rdp", "code_length", "gmm_mmse_gap", "solver_rdp", "nonwhite_gap_images")
 
 
 @pytest.mark.parametrize("name", FAST + SLOWER)
