@@ -206,7 +206,9 @@ def rdp_scalar(perception: Perception = "w2sq") -> Derivation:
 
     :func:`rdp_core` with the floor :math:`s_{lo}(P)` of :func:`perception_floor` substituted.
     Exact for ``w2sq`` ([ZQCK21] Thm 2) and ``kl_reverse``; for ``kl_forward`` the value of the
-    best *Gaussian* channel, an upper bound (THEORY.md §1). Derived, not stated in a paper.
+    best *Gaussian* channel, an upper bound (THEORY.md §1), numerically
+    :func:`rdptheory.gaussian.rdp_kl_forward_upper_bound` (``rdptheory.gaussian.rdp`` returns
+    the true, lower value). Derived, not stated in a paper.
 
     Parameters
     ----------
