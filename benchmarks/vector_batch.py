@@ -11,6 +11,14 @@ drawn over every regime (D/L ∈ (0.01, 1.8), √(P/L) ∈ (0, 0.6), 1/8 of them
 - the per-point solver over ``--old-points`` of them (default 200; a full 10⁵ run takes
   minutes), extrapolated linearly, and the largest relative difference between the two.
 
+Measured 2026-12-06 on the 2-core development machine while it ran a training job and other
+test suites (load average ~14), OMP_NUM_THREADS=1, n = 100, 10⁵ points: rdp_vector batch
+101 s (1.0 ms/point) against 4.8 ms/point for the loop (~480 s extrapolated), drp_vector batch
+17 s against 4.9 ms/point; max relative difference 1.8e-14 / 1.6e-14. The issue's target
+(≤ 10 s for 10⁵ R(D, P) points) is **not** reached on that loaded machine; the both-active
+points (~60 % here) dominate: ~5.5 lockstep Newton steps, each a warm-started cubic root
+per component.
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/vector_batch.py [--points 100000] [--old-points 200]
