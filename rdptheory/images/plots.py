@@ -215,3 +215,28 @@ def reconstructions(original: np.ndarray, rows: Sequence[Sequence[tuple]],
                 sp.set_visible(False)
         fig.tight_layout(w_pad=0.3, h_pad=1.2)
         return _save_png(fig, path)
+
+
+def side_by_side(originals: Sequence[np.ndarray], rows: Sequence[Sequence[tuple]],
+                 path: str | pathlib.Path) -> pathlib.Path:
+    """One row per image: the original, then each codec's reconstruction;
+    ``rows[i][j] = (label, image uint8, bpp, psnr_db, blockiness)``."""
+    ncol = 1 + max(len(r) for r in rows)
+    with _style.paper_style() as plt:
+        fig, axes = plt.subplots(len(rows), ncol, squeeze=False,
+                                 figsize=(_style.WIDTH_2COL, 1.75 * len(rows)))
+        for i, (orig, row) in enumerate(zip(originals, rows, strict=True)):
+            axes[i, 0].imshow(orig, interpolation="nearest")
+            axes[i, 0].set_title("original", fontsize=7.5)
+            for j, (label, img, bpp, db, blk) in enumerate(row, start=1):
+                axes[i, j].imshow(img, interpolation="nearest")
+                axes[i, j].set_title(f"{label}\n{bpp:.2f} bpp, {db:.1f} dB, blk {blk:.2f}",
+                                     fontsize=6.5)
+        for ax in axes.ravel():
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            for sp in ax.spines.values():
+                sp.set_visible(False)
+        fig.tight_layout(w_pad=0.3, h_pad=0.8)
+        return _save_png(fig, path)

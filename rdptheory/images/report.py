@@ -3,8 +3,13 @@
 1. The codec on unseen photographs (centre crops of china and flower; the patch prior was
    fitted on other images): PSNR and patch Fréchet distance against the file rate. Each image
    is encoded once; every point decodes a prefix of that one stream at a decode-time ρ.
+   Pillow JPEG (``optimize=True``) and WebP (method 6) code the same crops at the rate of each
+   prefix in the same run and are drawn on the same axes; the captions give our BD-rate
+   against them and a blockiness figure shows the 8×8 mosaic of the tiled prior.
 2. The reconstructions themselves: the original crop and decodes of the same bitstream at
-   ρ = 1, 1.5, 2, for the whole stream and for a prefix of it.
+   ρ = 1, 1.5, 2, for the whole stream and for a prefix of it; and, on two 64×64 crops, the
+   tiled and the shift-averaged patch GMM (:mod:`rdptheory.images.gmm_shifted`) next to JPEG
+   and WebP at the rate of our file.
 3. The decoder alone (exact score, Y = X + tN, no coding) over ρ on in-distribution held-out
    patches and on patches of unseen photographs: distortion–perception and PSNR against ρ,
    each against the Gaussian-theory values of the prior's covariance (THEORY.md §3).
@@ -36,8 +41,18 @@ from rdptheory.figures import _style
 from rdptheory.images import metrics, plots
 from rdptheory.images.codec import CodecConfig, compress_with_report, decompress, truncate
 from rdptheory.images.datasets import bundled_image, center_crop
-from rdptheory.images.evaluate import EvalResult, eval_point, rho_sweep, rho_sweep_json
+from rdptheory.images.evaluate import (
+    EvalResult,
+    bd_rates,
+    eval_point,
+    rho_sweep,
+    rho_sweep_json,
+    run_baselines,
+)
 from rdptheory.images.models import default_model
+
+_PATCH = 8  # patch size of the perception and blockiness measures (any model)
+_BASELINES = ("jpeg", "webp")
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,11 @@ class PrefixDecodes:
 
 def codec_prefix_decodes(images: Sequence[np.ndarray], names: Sequence[str], *,
                          noise_var: float, rhos: tuple[float, ...], n_points: int,
-                         config: CodecConfig, seed: int = 0, ode_steps: int = 16
-                         ) -> PrefixDecodes:
+                         config: CodecConfig, seed: int = 0, ode_steps: int = 16,
+                         baselines: Sequence[str] = ()) -> PrefixDecodes:
     """Encode each image once down to ``noise_var``; decode ``n_points`` common prefixes of
-    each stream at every ρ (so every curve is one bitstream per image)."""
+    each stream at every ρ (so every curve is one bitstream per image). ``baselines`` (Pillow
+    codec names) code each image at the rate of each prefix; the curve carries them."""
     model = default_model()
     res = [compress_with_report(px, model=model, noise_var=noise_var, seed=seed, config=config)
            for px in images]
@@ -81,9 +97,12 @@ def codec_prefix_decodes(images: Sequence[np.ndarray], names: Sequence[str], *,
             points.append(eval_point(float(k), rho, [(px, d[(k, rho)]) for px, d in
                                                      zip(images, decodes, strict=True)],
                                      [b[k] for b in bpp], [r.seconds for r in res], [0.0],
-                                     model.prior.patch))
+                                     _PATCH))
+    curves, skipped = run_baselines([float(k) for k in steps], images,
+                                    [[b[k] for b in bpp] for k in steps], baselines, patch=_PATCH)
     curve = EvalResult("rdptheory-diffc", f"{model.name}; prefixes of one stream per image",
-                       "steps", tuple(names), tuple(points))
+                       "steps", tuple(names), tuple(points), curves,
+                       float(np.mean([metrics.blockiness(px) for px in images])), skipped)
     one = tuple(8 * len(truncate(r.data, 1)) / (px.shape[0] * px.shape[1])
                 for px, r in zip(images, res, strict=True))
     return PrefixDecodes(curve, steps, tuple(decodes), tuple(bpp), one)
@@ -109,19 +128,29 @@ class _Settings:
     n_points: int
     ode_steps: int
     sweep_steps: int
+    compare_size: int = 64
+    compare_bpp: float = 1.2
 
 
 _QUICK = _Settings(48, 1000, (1.0, 1.5, 2.0), (1.0, 1.25, 1.5, 1.75, 2.0), (0.01, 0.1), 0.01,
                    4, 12, 8)
 _FULL = _Settings(128, 2000, (1.0, 1.5, 2.0), (1.0, 1.25, 1.5, 1.75, 2.0),
-                  (0.003, 0.01, 0.03, 0.1), 0.005, 6, 24, 24)
+                  (0.003, 0.01, 0.03, 0.1), 0.005, 6, 24, 24, 128, 0.6)
 _CODEC_IMAGES = ("china", "flower")  # the unseen photographs (not used to fit the prior)
 
 
 def _write_codec_numbers(out: pathlib.Path, pd: PrefixDecodes, rows: list, ks: tuple) -> None:
-    fields = ("rho", "bpp", "psnr", "ms_ssim", "mse", "frechet", "sliced_w2sq")
-    _style.write_csv(out / "image_rate_distortion.csv", ("steps",) + fields,
-                     [[int(p.target)] + [getattr(p, f) for f in fields] for p in pd.curve.points])
+    fields = ("rho", "bpp", "psnr", "ms_ssim", "mse", "frechet", "sliced_w2sq", "blockiness")
+    _style.write_csv(out / "image_rate_distortion.csv", ("codec", "steps") + fields,
+                     [["ours", int(p.target)] + [getattr(p, f) for f in fields]
+                      for p in pd.curve.points]
+                     + [[c.codec, int(p.target)] + [getattr(p, f) for f in fields]
+                        for c in pd.curve.baselines for p in c.points])
+    bd = bd_rates(pd.curve)
+    codecs = [c.codec for c in pd.curve.baselines]
+    _style.write_csv(out / "image_bd_rate.csv", ("rho",) + tuple(f"vs_{c}_percent"
+                                                                 for c in codecs),
+                     [[rho] + [row[c] for c in codecs] for rho, row in bd.items()])
     (out / "image_codec_curve.json").write_text(json.dumps([asdict(p) for p in
                                                             pd.curve.points], indent=2))
     _style.write_csv(out / "image_reconstructions.csv", ("image", "steps", "rho", "bpp", "psnr"),
@@ -133,7 +162,8 @@ def _codec_figures(out: pathlib.Path, s: _Settings, config: CodecConfig
                    ) -> list[tuple[str, pathlib.Path]]:
     images = [center_crop(bundled_image(n).pixels, s.size) for n in _CODEC_IMAGES]
     pd = codec_prefix_decodes(images, _CODEC_IMAGES, noise_var=s.codec_noise_var, rhos=s.rhos,
-                              n_points=s.n_points, config=config, ode_steps=s.ode_steps)
+                              n_points=s.n_points, config=config, ode_steps=s.ode_steps,
+                              baselines=_BASELINES)
     ks = (pd.steps[-1], pd.steps[-2])  # the whole stream and a lower-rate prefix of it
     rows = [[(rho, pd.decodes[0][(k, rho)], pd.bpp[0][k],
               metrics.psnr(images[0], pd.decodes[0][(k, rho)])) for rho in s.rhos] for k in ks]
@@ -144,15 +174,80 @@ def _codec_figures(out: pathlib.Path, s: _Settings, config: CodecConfig
           f"against the rate of the whole file (a one-step file, mostly header, is already "
           f"{min(pd.one_step_bpp):.2f} bpp at this size). Each image is encoded once down to "
           f"t² = {s.codec_noise_var:g} (model space); every point decodes a prefix of that one "
-          f"stream, at the ρ chosen at decode time.")
+          f"stream, at the ρ chosen at decode time. Grey: Pillow JPEG (optimize=True) and WebP "
+          f"(method 6) on the same crops at the rate of each prefix. {_bd_sentence(pd.curve)}")
+    blk = (f"Blockiness (edge energy across the 8-pixel grid over edge energy inside the "
+           f"blocks; originals {pd.curve.original_blockiness:.2f}, shaded ±10 %) of the same "
+           f"decodes as the rate–distortion figure ({model_name()}: each 8×8 tile is decoded "
+           f"on its own, so low rates are a mosaic) and of JPEG and WebP at the same rates.")
     rec = (f"One encode, any ρ at decode time: the {s.size}×{s.size} {_CODEC_IMAGES[0]} crop "
            f"and decodes of the same bitstream at ρ = {', '.join(f'{r:g}' for r in s.rhos)} "
            f"(top: the whole stream, {ks[0]} steps; bottom: its first {ks[1]} steps). Panel "
            f"titles: file rate and PSNR.")
     labels = (f"whole stream ({ks[0]} steps)", f"prefix ({ks[1]} steps)")
     return [(rd, plots.rate_distortion_perception(pd.curve, out / "image_rate_distortion.png")),
+            (blk, plots.blockiness(pd.curve, out / "image_blockiness.png")),
             (rec, plots.reconstructions(images[0], rows, out / "image_reconstructions.png",
                                         row_labels=labels))]
+
+
+def model_name() -> str:
+    """The report's codec model, as named in captions."""
+    return default_model().name
+
+
+def _bd_sentence(curve: EvalResult) -> str:
+    parts = []
+    for rho, row in bd_rates(curve).items():
+        vals = ", ".join(f"{c} {'n/a' if v is None else f'{v:+.0f} %'}" for c, v in row.items())
+        parts.append(f"ρ = {rho:g}: {vals}")
+    return ("BD-rate of ours (PCHIP, overlapping PSNR range; negative = fewer bits) against "
+            "them: " + "; ".join(parts) + ".") if parts else ""
+
+
+def classical_comparison(images: Sequence[np.ndarray], *, bpp: float, config: CodecConfig,
+                         ode_steps: int, rho: float = 1.0, seed: int = 0) -> list[list[tuple]]:
+    """Per image: the tiled and the shift-averaged patch GMM at ``bpp`` (decoded at ``rho``),
+    and JPEG and WebP at the rate of the shift-averaged file (highest quality not above it).
+
+    Returns rows of ``(label, image uint8, bpp, psnr_db, blockiness)``.
+    """
+    from rdptheory.images import baselines
+    from rdptheory.images.gmm_shifted import shifted_model
+
+    rows = []
+    for px in images:
+        row = []
+        for label, model in (("tiled GMM", default_model()), ("shifted GMM", shifted_model())):
+            res = compress_with_report(px, model=model, bpp=bpp, seed=seed, config=config)
+            rec = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
+                             backend=config.backend)
+            row.append((f"{label}, ρ = {rho:g}", rec, res.bpp))
+        for codec, label in (("jpeg", "JPEG"), ("webp", "WebP")):
+            c = baselines.at_bpp(px, codec, row[-1][2])
+            row.append((label, c.reconstruction, c.bpp))
+        rows.append([(lab, im, b, metrics.psnr(px, im), metrics.blockiness(im))
+                     for lab, im, b in row])
+    return rows
+
+
+def _classical_figure(out: pathlib.Path, s: _Settings,
+                      config: CodecConfig) -> list[tuple[str, pathlib.Path]]:
+    images = [center_crop(bundled_image(n).pixels, s.compare_size) for n in _CODEC_IMAGES]
+    rows = classical_comparison(images, bpp=s.compare_bpp, config=config,
+                                ode_steps=s.ode_steps)
+    _style.write_csv(out / "image_vs_classical.csv",
+                     ("image", "codec", "bpp", "psnr", "blockiness"),
+                     [[n, lab, b, db, bk] for n, row in zip(_CODEC_IMAGES, rows, strict=True)
+                      for lab, _, b, db, bk in row])
+    cap = (f"Ours next to classical codecs at equal rate: {s.compare_size}×{s.compare_size} "
+           f"centre crops of {' and '.join(_CODEC_IMAGES)} (unseen), our files at "
+           f"{s.compare_bpp:g} bpp with the tiled patch GMM (the exact-score model: an 8×8 "
+           f"mosaic) and the shift-averaged one (posterior means of 16 shifted tilings "
+           f"averaged: no block grid), decoded at ρ = 1; JPEG (optimize=True) and WebP "
+           f"(method 6) at the highest quality whose file is not larger than the shifted "
+           f"model's. Panel titles: bpp of the whole file, PSNR, blockiness (originals ≈ 1).")
+    return [(cap, plots.side_by_side(images, rows, out / "image_vs_classical.png"))]
 
 
 def _sweep_sets(s: _Settings) -> list[plots.SweepSet]:
@@ -216,4 +311,6 @@ def report_section(out_dir: str | pathlib.Path, *,
     out.mkdir(parents=True, exist_ok=True)
     s = _QUICK if quick else _FULL
     with _one_blas_thread():  # small BLAS calls: extra threads only contend
-        return _codec_figures(out, s, CodecConfig(backend="auto")) + _sweep_figures(out, s)
+        config = CodecConfig(backend="auto")
+        return (_codec_figures(out, s, config) + _classical_figure(out, s, config)
+                + _sweep_figures(out, s))

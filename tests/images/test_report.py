@@ -66,7 +66,9 @@ def test_sweep_and_reconstruction_plots_write_png_and_pdf(tmp_path):
     paths = [plots.distortion_perception(sets, tmp_path / "dp.png"),
              plots.psnr_over_rho(sets, tmp_path / "psnr.png"),
              plots.reconstructions(img, [[(1.0, img, 1.0, 30.0), (2.0, img, 1.0, 29.0)]],
-                                   tmp_path / "rec.png", row_labels=("whole",))]
+                                   tmp_path / "rec.png", row_labels=("whole",)),
+             plots.side_by_side([img, img], [[("a", img, 1.0, 30.0, 1.0)]] * 2,
+                                tmp_path / "side.png")]
     for p in paths:
         assert p.stat().st_size > 1000 and p.with_suffix(".pdf").stat().st_size > 1000
 
@@ -74,8 +76,11 @@ def test_sweep_and_reconstruction_plots_write_png_and_pdf(tmp_path):
 @pytest.mark.slow
 def test_report_section_quick(tmp_path):
     figs = report_section(tmp_path, quick=True)
-    assert len(figs) == 4 and all(p.stat().st_size > 1000 for _, p in figs)
+    assert len(figs) == 6 and all(p.stat().st_size > 1000 for _, p in figs)
     assert all(p.with_suffix(".pdf").exists() for _, p in figs)
+    assert "BD-rate" in figs[0][0] and "JPEG" in figs[3][0]
+    assert len((tmp_path / "image_bd_rate.csv").read_text().splitlines()) == 4
+    assert len((tmp_path / "image_vs_classical.csv").read_text().splitlines()) == 9
     for name in ("image_rate_distortion", "image_reconstructions", "image_rho_sweep"):
         assert len((tmp_path / f"{name}.csv").read_text().splitlines()) > 3
 
