@@ -7,7 +7,8 @@
 
 ``--merge`` combines runs made on parts of the grid (other models, images or rates) into one
 report: their rows are pooled and the baselines, BD-rates and summaries recomputed (the
-patch Fréchet entries of each run are kept as they were).
+patch Fréchet entries of each run are kept as they were). A file ending in ``.log`` is read
+as the printed rows of a run that did not finish (no Fréchet entries).
 
 Images: 128×128 centre crops of scikit-learn's china and flower and scikit-image's
 immunohistochemistry and hubble_deep_field (no model here was fitted on them). Each model
@@ -24,6 +25,25 @@ comparisons). Reported:
 - patch Fréchet distance (8×8 patches pooled over the four crops) of our ρ = 1 decodes and of
   WebP at the same per-image rates, for targets ≤ 0.3 bpp;
 - encode and decode seconds per crop (this machine, its load, one BLAS thread per process).
+
+Measured 2026-12-06 (``benchmarks/results/image_vs_classical_partial.json``): the shared 2-core
+box was at load 12-18, so the full grid could not run; merged from the rows printed by two
+stopped runs (``--merge *.log``): tiled GMM on china and flower at 0.25/0.5/1 bpp and ρ = 1,
+1.5, 2; shifted GMM on china at 0.5/1 bpp and ρ = 1, 2; 12 Heun steps. BD-rate (percent,
+mean over images; negative = fewer bits)::
+
+    model      ρ    vs JPEG  vs WebP  vs AVIF  vs JPEG 2000
+    tiled      1    +40.6    +148.3   +100.6   +29.3
+    tiled      1.5  +41.1    +161.6   +107.9   +36.5
+    tiled      2    +59.5    +200.1   +133.7   +56.4
+    shifted    1    +9.4     +82.8    +52.7    -27.2     (china only)
+    shifted    2    +38.1    +134.8   +90.0    -3.4      (china only)
+
+PSNR / blockiness at ρ = 1 (originals 0.90 china, 0.98 flower): tiled 16.86 dB / 6.7
+(0.23 bpp), 19.06 / 4.0 (0.44), 21.59 / 2.5 (0.86); shifted (china) 20.38 / 0.90 (0.46 bpp),
+22.99 / 0.97 (0.88) against tiled china 19.11 / 21.70 dB at 0.43 / 0.86 bpp. The PSNR-best ρ
+is 1 at every rate for both (tiled 0.25 bpp: 1.5 by 0.01 dB). Seconds are wall-clock on the
+starved box (encode 72-255 s, decode 17-154 s per 128×128 crop): not speed figures.
 """
 
 from __future__ import annotations
@@ -226,7 +246,8 @@ def main() -> None:
 
 def merge(paths: list[pathlib.Path], out: pathlib.Path) -> None:
     """Pool the rows of several runs (same crop size) and recompute everything but Fréchet."""
-    runs = [json.loads(p.read_text()) for p in paths]
+    runs = [_run_from_log(p) if p.suffix == ".log" else json.loads(p.read_text())
+            for p in paths]
     rows = [r for run in runs for r in run["rows"]]
     report = {"machine": [run["machine"] for run in runs],
               "wall_s": [run["wall_s"] for run in runs],
@@ -238,6 +259,25 @@ def merge(paths: list[pathlib.Path], out: pathlib.Path) -> None:
     size = runs[0]["settings"]["size"]
     names = tuple(n for n in IMAGES if any(r["image"] == n for r in rows))
     write_report(report, load_crops(size, names), out)
+
+
+def _run_from_log(path: pathlib.Path) -> dict:
+    """The rows a run printed (``key=value`` lines), for a run stopped before its end."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("model="):
+            continue
+        row: dict = {}
+        for item in line.split():
+            k, v = item.split("=", 1)
+            try:
+                row[k] = int(v) if k == "steps" else float(v)
+            except ValueError:
+                row[k] = v
+        rows.append(row)
+    return {"machine": f"{path.name}: rows printed by an unfinished run", "wall_s": None,
+            "settings": {"size": 128, "log": str(path)}, "frechet_low_rate": {},
+            "models": {r["model"]: r["model"] for r in rows}, "rows": rows}
 
 
 def write_report(report: dict, crops: dict[str, np.ndarray], out: pathlib.Path) -> None:
