@@ -30,10 +30,10 @@ def test_branch_point_coefficients():
 
 
 def test_series_solves_equation_numerically():
-    f = _numeric(branch_point_series(8))
-    for zz in (0.05, -0.05, 0.2):
+    f = _numeric(branch_point_series(5))  # residual O(z^7): relative 2 z^5
+    for zz in (0.01, -0.01, 0.02):
         y = f(zz)
-        assert np.expm1(y) - y == pytest.approx(zz**2 / 2, rel=1e-10)
+        assert np.expm1(y) - y == pytest.approx(zz**2 / 2, rel=1e-7)
 
 
 def test_leading_terms():
@@ -62,7 +62,7 @@ def test_truncation_error_has_the_predicted_order(measure, order):
     assert rel[-1] < 10 * 1e-5 ** ((order + 1) / 2)
 
 
-@pytest.mark.parametrize("bad, exc", [(0, ValueError), (13, ValueError), (2.0, TypeError),
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (9, ValueError), (2.0, TypeError),
                                        (True, TypeError)])
 def test_validation(bad, exc):
     with pytest.raises(exc):
