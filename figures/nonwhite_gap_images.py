@@ -72,17 +72,19 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                ylabel="isotropic $-$ shaped (bits per pixel)",
                title="rate wasted by isotropic noise, equal MSE")
         ax.set_xticks(bpps, [f"{v:g}" for v in bpps])
+        ax.set_xticks([], minor=True)
         ax.legend(fontsize=6.2)
         ax = axes[1]
         comps = sorted({r["model"] for r in study.rows if str(r["model"]).startswith("k")})
         for j, k in enumerate(comps):
-            ax.plot(*series(k, "eigen", "theory_gap_bpp"), "-", color=COLORS[j % len(COLORS)],
-                    label=f"component {k[1:]}")
+            ax.plot(*series(k, "eigen", "theory_gap_bpp"), "-" if j < 6 else "-.",
+                    color=COLORS[j % 6], label=f"component {k[1:]}")
         ax.plot(*series("gmm", "eigen", "theory_gap_bpp"), "k--", lw=1.0, label="overall fit")
         ax.set(xscale="log", xlabel="isotropic rate (bits per pixel)",
                ylabel="$R_{iso} - R(D)$ (bits per pixel)",
                title="Gaussian closed forms per mixture component")
         ax.set_xticks(bpps, [f"{v:g}" for v in bpps])
+        ax.set_xticks([], minor=True)
         ax.legend(fontsize=6.2, ncol=2)
         for k, axk in enumerate(axes):
             panel_label(axk, "ab"[k])
