@@ -42,7 +42,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
     if quick:
         x = x[:: x.shape[0] // 64]
     bpps = (0.25, 1.0) if quick else BPP
-    study = gap_study(gmm, x, bpps, levels=8 if quick else 24, min_group=8 if quick else 16)
+    study = gap_study(gmm, x, bpps, levels=8 if quick else 48, min_group=8 if quick else 16)
     header = ("bpp", "model", "basis", "patches", "bpp_iso", "bpp_shaped", "gap_bpp", "mse",
               "theory_gap_bpp", "theory_gap_rho1_bpp")
     csv_path = write_csv(out_dir / f"{NAME}.csv", header,
@@ -73,7 +73,9 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                title="rate wasted by isotropic noise, equal MSE")
         ax.set_xticks(bpps, [f"{v:g}" for v in bpps])
         ax.set_xticks([], minor=True)
-        ax.legend(fontsize=6.2)
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo - 0.9 * (hi - lo), hi)  # room for the legend below the curves
+        ax.legend(fontsize=6.2, loc="lower left")
         ax = axes[1]
         comps = sorted({r["model"] for r in study.rows if str(r["model"]).startswith("k")})
         for j, k in enumerate(comps):
