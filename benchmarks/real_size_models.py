@@ -30,9 +30,24 @@ encoder's calls depend on the previous RCC result and the decoder's ODE is seque
 two calls can be batched together for one image (images can: ``--batch`` in a dataset run).
 fp16/bf16 and ``torch.compile`` rows need a GPU; without one they are reported as skipped.
 
-Measured 2026-12-06 on the project's shared 2-core CPU box (other jobs running; read seconds
-as upper bounds), torch 2.13.0+cpu, diffusers 0.42.1, float32: see the table printed by the
-script and committed in the issue-12 report.
+Measured 2026-12-06 on the project's shared 2-core CPU box, torch 2.13.0+cpu, diffusers
+0.42.1, float32, 2 torch threads under ``nice -n 10``, while the box ran other jobs (load
+average 13-14 during the SD rows, ~3-6 during the CIFAR row): the wall seconds are upper
+bounds, dominated by contention. Each row ran in its own process (``--child``)::
+
+    model        params   peak RSS   s/call (wall)            calls enc / dec
+    cifar-ddpm   35.7 M    657 MiB   6.30 (3.12 CPU-s)        31 / 78
+    sd21-unet   865.9 M   4119 MiB   308 (1 call, load 13)    31 / 78
+    sd21-vae     83.7 M   1797 MiB   enc 113, dec 67 (1 call, load 13)
+
+Calls: the default ladder has 32 levels; the encoder calls the model once per step after the
+first (31), the decoder replays the same 31 and integrates 24 Heun steps (47 calls; the last
+step is Euler). Codec-only time with the stand-in (numba RCC, first call includes JIT
+compilation): 32×32 pixel code 79 s encode / 1.2 s decode; 4×64×64 latent 214 s / 4.4 s.
+Extrapolated seconds per image on this box (full ladder, all 32 levels; a lower bpp sends
+fewer steps): CIFAR-DDPM 32×32 ≈ 275 s encode, 493 s decode; SD-2.1 512×512 ≈ 9.9e3 s
+encode, 2.4e4 s decode — against DiffC's "under 10 s" on a GPU. No GPU was lent to this
+session, so the fp16/bf16 and ``torch.compile`` rows are skipped.
 """
 
 from __future__ import annotations
@@ -82,17 +97,20 @@ def sd21_vae():  # stabilityai/stable-diffusion-2-1-base vae/config.json
         up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512, scaling_factor=0.18215)
 
 
-def _time(fn, calls: int) -> tuple[float, float]:
-    fn()  # warm-up
-    ts = []
+def _time(fn, calls: int, warmup: int = 1) -> tuple[float, float]:
+    """Mean wall seconds and mean process CPU seconds (all threads) per call."""
+    for _ in range(warmup):
+        fn()
+    ts, cpu = [], []
     for _ in range(calls):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         ts.append(time.perf_counter() - t0)
-    return float(np.mean(ts)), float(np.std(ts))
+        cpu.append(time.process_time() - c0)
+    return float(np.mean(ts)), float(np.mean(cpu))
 
 
-def measure(which: str, calls: int) -> dict:
+def measure(which: str, calls: int, warmup: int = 1) -> dict:
     """One model's parameters, peak RSS and seconds per call (run in a fresh process)."""
     import torch
 
@@ -119,7 +137,7 @@ def measure(which: str, calls: int) -> dict:
             raise ValueError(f"unknown model {which!r}")
         row["params_M"] = sum(p.numel() for p in net.parameters()) / 1e6
         for k, fn in fns.items():
-            row[f"{k}_s"], row[f"{k}_s_std"] = _time(fn, calls)
+            row[f"{k}_s"], row[f"{k}_cpu_s"] = _time(fn, calls, warmup)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     row["peak_rss_MiB"] = rss / 1024
     row["model_rss_MiB"] = (rss - rss0) / 1024
@@ -193,13 +211,14 @@ def _child(args: argparse.Namespace) -> None:
         _, c, h, f, size = args.child.split(":")
         row = count_calls((int(c), int(h), int(h)), int(f), int(size), args.backend)
     else:
-        row = measure(args.child, args.calls)
+        row = measure(args.child, args.calls, args.warmup)
     print("ROW " + json.dumps(row), flush=True)
 
 
 def _run_child(spec: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--child", spec, "--threads", str(args.threads),
-           "--calls", str(args.calls), "--backend", args.backend]
+           "--calls", str(args.calls), "--backend", args.backend, "--warmup",
+           str(args.warmup)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     rows = [ln[4:] for ln in out.stdout.splitlines() if ln.startswith("ROW ")]
     if out.returncode or not rows:
@@ -213,6 +232,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--calls", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one timed call per model")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed calls before timing")
     ap.add_argument("--backend", default="numba", help="RCC backend of the call count")
     ap.add_argument("--out", default=None)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -238,12 +258,14 @@ def main() -> None:
         f"{torch.__version__}, cuda available: False); CPU half precision is not a target"]
     by = {r["model"]: r for r in rows}
     estimates = {}
-    if "cifar-ddpm" in by and "unet_s" in by["cifar-ddpm"]:
+    ok = all("calls_encode" in c for c in counts.values())
+    if ok and "cifar-ddpm" in by and "unet_s" in by["cifar-ddpm"]:
         c, s = counts["pixel32"], by["cifar-ddpm"]["unet_s"]
         estimates["cifar-ddpm 32x32"] = {
             "encode_s": c["calls_encode"] * s + c["codec_encode_s"],
             "decode_s": c["calls_decode"] * s + c["codec_decode_s"]}
-    if {"sd21-unet", "sd21-vae"} <= by.keys() and "unet_s" in by["sd21-unet"]:
+    if ok and {"sd21-unet", "sd21-vae"} <= by.keys() and "unet_s" in by["sd21-unet"] \
+            and "vae_encode_s" in by["sd21-vae"]:
         c, s, v = counts["latent64"], by["sd21-unet"]["unet_s"], by["sd21-vae"]
         estimates["sd21 512x512"] = {
             "encode_s": v["vae_encode_s"] + c["calls_encode"] * s + c["codec_encode_s"],
