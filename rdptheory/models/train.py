@@ -254,14 +254,27 @@ def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: floa
         device: str | None = None, progress_bar: bool = True) -> Trainer:
     """Train until ``steps`` or ``minutes`` (at least one given); see the module docstring."""
     import torch
-    from tqdm import tqdm
 
     if steps is None and minutes is None:
         raise ValueError("give steps or minutes")
     if steps is not None and steps < 1 or minutes is not None and minutes <= 0:
         raise ValueError(f"steps and minutes must be positive, got {steps}, {minutes}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    old_det = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
+    try:
+        return _run(cfg, out, steps, minutes, resume, extra_images, checkpoint_minutes, device,
+                    progress_bar)
+    finally:
+        torch.use_deterministic_algorithms(old_det)
+
+
+def _run(cfg: TrainConfig, out: pathlib.Path, steps: int | None, minutes: float | None,
+         resume: bool, extra_images: str | None, checkpoint_minutes: float, device: str,
+         progress_bar: bool) -> Trainer:
+    import torch
+    from tqdm import tqdm
+
     splits = [split_holdout(im) for im in training_photographs(extra_images)]
     trainer = Trainer(cfg, [s.train for s in splits], device)
     val = holdout_crops(splits)
