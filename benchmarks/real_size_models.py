@@ -32,21 +32,22 @@ fp16/bf16 and ``torch.compile`` rows need a GPU; without one they are reported a
 
 Measured 2026-12-06 on the project's shared 2-core CPU box, torch 2.13.0+cpu, diffusers
 0.42.1, float32, 2 torch threads under ``nice -n 10``, while the box ran other jobs (load
-average 13-14 during the SD rows, ~3-6 during the CIFAR row): the wall seconds are upper
-bounds, dominated by contention. Each row ran in its own process (``--child``)::
+average ~4-6; a first attempt at load 13-14 gave SD-UNet 308 s, VAE 113 / 67 s per call: the
+wall seconds are contention-bound upper bounds). Each row ran in its own process
+(``--child``; SD rows: one call without warm-up)::
 
-    model        params   peak RSS   s/call (wall)            calls enc / dec
-    cifar-ddpm   35.7 M    657 MiB   6.30 (3.12 CPU-s)        31 / 78
-    sd21-unet   865.9 M   4119 MiB   308 (1 call, load 13)    31 / 78
-    sd21-vae     83.7 M   1797 MiB   enc 113, dec 67 (1 call, load 13)
+    model        params   peak RSS   s/call wall (CPU-s, both threads)   calls enc / dec
+    cifar-ddpm   35.7 M    657 MiB   6.30 (3.12)                         31 / 78
+    sd21-unet   865.9 M   4022 MiB   38.3 (21.6)                         31 / 78
+    sd21-vae     83.7 M   1860 MiB   encode 27.7 (22.6), decode 38.0 (42.5)   1 / 1
 
 Calls: the default ladder has 32 levels; the encoder calls the model once per step after the
 first (31), the decoder replays the same 31 and integrates 24 Heun steps (47 calls; the last
 step is Euler). Codec-only time with the stand-in (numba RCC, first call includes JIT
-compilation): 32×32 pixel code 79 s encode / 1.2 s decode; 4×64×64 latent 214 s / 4.4 s.
-Extrapolated seconds per image on this box (full ladder, all 32 levels; a lower bpp sends
-fewer steps): CIFAR-DDPM 32×32 ≈ 275 s encode, 493 s decode; SD-2.1 512×512 ≈ 9.9e3 s
-encode, 2.4e4 s decode — against DiffC's "under 10 s" on a GPU. No GPU was lent to this
+compilation; load 13): 32×32 pixel code 79 s encode / 1.2 s decode; 4×64×64 latent 214 s /
+4.4 s. Extrapolated seconds per image on this box (full ladder, all 32 levels; a lower bpp
+sends fewer steps): CIFAR-DDPM 32×32 ≈ 275 s encode, 493 s decode; SD-2.1 512×512 ≈ 1.43e3 s
+encode, 3.03e3 s decode — against DiffC's "under 10 s" on a GPU. No GPU was lent to this
 session, so the fp16/bf16 and ``torch.compile`` rows are skipped.
 """
 
