@@ -82,7 +82,7 @@ class RDPSolution:
         I(p, W) of ``channel``, computed exactly from it: an upper bound on R(D, P).
     distortion : float
         E d(X, X̂) of ``channel`` (≤ the requested D).
-    perception : float
+    perception_value : float
         φ(p_X, p_X̂) of ``channel`` in the chosen measure (≤ the requested P).
     lower_bound_nats : float
         The dual value L(u, β, ν) (a rigorous lower bound, up to rounding).
@@ -92,8 +92,9 @@ class RDPSolution:
         The requested gap tolerance; ``certified`` says whether it was met.
     beta, nu : float
         Multipliers of the distortion and perception constraints.
-    measure : str
-        The perception measure (``"none"`` when P = ∞).
+    perception : str
+        The perception measure's name (``"none"`` when P = ∞); the package-wide convention
+        (CHANGELOG): ``perception`` names the measure, ``perception_value`` is the number.
     D, P : float
         The requested constraint levels.
     iterations : int
@@ -105,13 +106,13 @@ class RDPSolution:
     channel: np.ndarray = field(repr=False)
     rate_nats: float
     distortion: float
-    perception: float
+    perception_value: float
     lower_bound_nats: float
     gap_nats: float
     tol: float
     beta: float
     nu: float
-    measure: str
+    perception: str
     D: float
     P: float
     iterations: int
@@ -673,14 +674,14 @@ def rdp_discrete(
         free = rdp_discrete(pb.p, pb.d, pb.D, math.inf, tol=tol, max_iter=max_iter)
         perc = _perception_value(pb, pb.p @ free.channel)
         if perc <= pb.P + FEAS_TOL:
-            return replace(free, perception=perc, measure=pb.measure, P=pb.P,
+            return replace(free, perception_value=perc, perception=pb.measure, P=pb.P,
                            iterations=free.iterations + iters,
                            seconds=time.perf_counter() - t0)
     rate = _rate(pb.p, W)
     dist = float(np.sum(pb.p[:, None] * W * pb.d))
     perc = _perception_value(pb, pb.p @ W)
     return RDPSolution(
-        channel=W, rate_nats=rate, distortion=dist, perception=perc,
+        channel=W, rate_nats=rate, distortion=dist, perception_value=perc,
         lower_bound_nats=float(lower), gap_nats=float(rate - lower), tol=tol, beta=float(beta),
-        nu=float(nu), measure=pb.measure, D=pb.D, P=pb.P, iterations=iters,
+        nu=float(nu), perception=pb.measure, D=pb.D, P=pb.P, iterations=iters,
         seconds=time.perf_counter() - t0)

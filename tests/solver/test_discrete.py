@@ -77,7 +77,7 @@ def test_binary_tv_against_bm19(D, P, regime):
     assert sol.certified, sol.gap_nats
     assert sol.lower_bound_nats - 1e-12 <= truth <= sol.rate_nats + 1e-11
     assert sol.rate_nats == pytest.approx(truth, abs=tol)
-    assert sol.perception <= P + 2e-12 and sol.distortion <= D + 2e-12  # FEAS_TOL slack
+    assert sol.perception_value <= P + 2e-12 and sol.distortion <= D + 2e-12  # FEAS_TOL slack
 
 
 def test_binary_tv_closed_form_regimes_meet():
@@ -132,7 +132,7 @@ def test_w1_and_points():
                          reconstruction_points=x, tol=1e-7)
     assert free.certified and tight.certified
     assert tight.rate_nats >= free.rate_nats - 1e-9  # a constraint can only raise R
-    assert tight.perception <= 0.01 + 1e-12
+    assert tight.perception_value <= 0.01 + 1e-12
 
 
 def test_certificate_detects_suboptimal_and_wrong_multipliers():
@@ -160,7 +160,7 @@ def test_returned_channel_is_feasible_when_perception_binds():
     free = rdp_discrete([0.6, 0.4], HAMMING, 0.2, tol=1e-9)
     sol = rdp_discrete([0.6, 0.4], HAMMING, 0.2, 0.005, perception="kl_forward", tol=1e-8)
     assert sol.certified and sol.nu > 0
-    assert sol.distortion <= 0.2 + 2e-12 and sol.perception <= 0.005 + 2e-12
+    assert sol.distortion <= 0.2 + 2e-12 and sol.perception_value <= 0.005 + 2e-12
     assert sol.rate_nats > free.rate_nats + 1e-4  # the constraint costs rate
 
 
