@@ -18,8 +18,11 @@ import pathlib
 
 from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
 
-_MODEL_HELP = ("'patch-gmm' (embedded prior, default), a .npz patch prior, or a local diffusers "
-               "directory (pixel UNet2DModel pipeline, or SD-style with vae/ unet/ scheduler/)")
+_MODEL_HELP = ("'patch-gmm' (embedded exact-score prior, default), 'gmm-shift' (the same prior "
+               "averaged over 16 shifted tilings: no block grid), 'unet' (the shipped trained "
+               "UNet, needs torch), a .npz patch prior, or a local diffusers directory (pixel "
+               "UNet2DModel pipeline, SD-style vae/ unet/ scheduler/, or SD3/Flux-style "
+               "transformer/ vae/ scheduler/)")
 
 #: Largest score scale ρ the CLI accepts: the library's one documented range (see
 #: :data:`rdptheory._limits.MAX_RHO`).
