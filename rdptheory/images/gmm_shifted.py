@@ -47,7 +47,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from rdptheory._validation import check_choice, check_int
-from rdptheory.images.models import as_numpy, batch_noise_var
+from rdptheory.images.models import PixelPriorModel, as_numpy, batch_noise_var
 from rdptheory.images.prior import PatchGMM, load_prior
 
 _BLOCK = 2048  # patches per GMM evaluation (bounds the (K, N, d) temporaries)
@@ -142,7 +142,7 @@ def _segments(size: int, offset: int, p: int) -> list[tuple[int, int, _Span]]:
     return out
 
 
-class ShiftedPatchGMMImageModel:
+class ShiftedPatchGMMImageModel(PixelPriorModel):
     """Patch-GMM image model with the posterior mean averaged over shifted tilings (module).
 
     Parameters
@@ -205,27 +205,6 @@ class ShiftedPatchGMMImageModel:
             acc[sid[:, None, None], rows, cols] = den.reshape(nb, n, nc, th, tw).transpose(
                 1, 3, 4, 0, 2)
         return back(acc.mean(axis=0).transpose(2, 3, 0, 1))
-
-    def score(self, y: Any, noise_var: Any) -> Any:
-        """Denoiser score ``(D(y, t²) − y)/t²`` (module docstring); ``noise_var > 0``."""
-        arr, back = as_numpy(y)
-        t2 = batch_noise_var(noise_var, arr.shape[0] if arr.ndim else 1)
-        if (t2 <= 0).any():
-            raise ValueError("noise_var must be > 0 for the score")
-        den, _ = as_numpy(self.denoise(arr, t2))
-        return back((den - arr) / t2[:, None, None, None])
-
-    def to_code_space(self, x: np.ndarray) -> np.ndarray:
-        """Identity: the prior lives in pixel space ``[-1, 1]``."""
-        return np.asarray(x, dtype=np.float64)
-
-    def from_code_space(self, z: np.ndarray) -> np.ndarray:
-        """Identity (pixel-space model)."""
-        return np.asarray(z, dtype=np.float64)
-
-    def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        """``(channels, height, width)``: the code space is the image itself."""
-        return (self.prior.channels, int(height), int(width))
 
     def fingerprint(self) -> bytes:
         """SHA-256 over the model kind, the shifts and the prior's parameters."""

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from rdptheory._validation import check_nonnegative
+from rdptheory.diffusion.scores import score_from_x0
 from rdptheory.images.prior import (
     PatchGMM,
     gmm_posterior_mean,
@@ -75,7 +76,41 @@ def batch_noise_var(noise_var: Any, batch: int) -> np.ndarray:
     return np.broadcast_to(t2.reshape(-1) if t2.ndim else t2, (batch,)).astype(np.float64)
 
 
-class PatchGMMImageModel:
+class PixelPriorModel:
+    """What every pixel-space patch-prior model shares: the code space is the image itself and
+    the score is Tweedie's ``(D(y, t²) − y)/t²`` of the model's own ``denoise`` (THEORY.md §4).
+
+    Subclasses define ``prior`` (a :class:`PatchGMM`), ``denoise`` and ``fingerprint``.
+    """
+
+    prior: PatchGMM
+
+    def denoise(self, y: Any, noise_var: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score(self, y: Any, noise_var: Any) -> Any:
+        """Score ``∇ log p_t(y) = (D(y, t²) − y)/t²``; ``noise_var > 0``."""
+        arr, back = as_numpy(y)
+        t2 = batch_noise_var(noise_var, arr.shape[0] if arr.ndim else 1)
+        if (t2 <= 0).any():
+            raise ValueError("noise_var must be > 0 for the score")
+        den, _ = as_numpy(self.denoise(arr, t2))
+        return back(score_from_x0(arr, den, t2[:, None, None, None]))
+
+    def to_code_space(self, x: np.ndarray) -> np.ndarray:
+        """Identity: the prior lives in pixel space ``[-1, 1]``."""
+        return np.asarray(x, dtype=np.float64)
+
+    def from_code_space(self, z: np.ndarray) -> np.ndarray:
+        """Identity (pixel-space model)."""
+        return np.asarray(z, dtype=np.float64)
+
+    def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """``(channels, height, width)``: the code space is the image itself."""
+        return (self.prior.channels, int(height), int(width))
+
+
+class PatchGMMImageModel(PixelPriorModel):
     """Exact-score image model: independent non-overlapping tiles of a patch GMM [ZW11].
 
     .. math::
@@ -127,27 +162,6 @@ class PatchGMMImageModel:
                               for i in range(0, flat.shape[0], _BLOCK)])
         den = den.reshape(b, nr, nc, c, th, tw).transpose(0, 3, 1, 4, 2, 5)
         return den.reshape(b, c, h, w)
-
-    def score(self, y: Any, noise_var: Any) -> Any:
-        """Exact score ``∇ log p_t(y) = (E[X | y] − y)/t²`` (THEORY.md §4); ``noise_var > 0``."""
-        arr, back = as_numpy(y)
-        t2 = batch_noise_var(noise_var, arr.shape[0] if arr.ndim else 1)
-        if (t2 <= 0).any():
-            raise ValueError("noise_var must be > 0 for the score")
-        den, _ = as_numpy(self.denoise(arr, t2))
-        return back((den - arr) / t2[:, None, None, None])
-
-    def to_code_space(self, x: np.ndarray) -> np.ndarray:
-        """Identity: the prior lives in pixel space ``[-1, 1]``."""
-        return np.asarray(x, dtype=np.float64)
-
-    def from_code_space(self, z: np.ndarray) -> np.ndarray:
-        """Identity (pixel-space model)."""
-        return np.asarray(z, dtype=np.float64)
-
-    def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        """``(channels, height, width)``: the code space is the image itself."""
-        return (self.prior.channels, int(height), int(width))
 
     def fingerprint(self) -> bytes:
         """SHA-256 over the model kind and the prior's parameters."""
