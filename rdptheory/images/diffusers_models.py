@@ -75,11 +75,21 @@ def _local_dir(path: str | pathlib.Path) -> pathlib.Path:
 
 
 def _module_fingerprint(*modules: Any, extra: bytes = b"") -> bytes:
-    """SHA-256 over class names, configs and every parameter/buffer (sorted by name)."""
+    """SHA-256 over class names, configs and every parameter/buffer (sorted by name).
+
+    Config keys starting with ``_`` (diffusers' ``_name_or_path``, ``_diffusers_version``, …) are
+    left out: they record where and with which library version a model was loaded, so hashing
+    them would make a file encoded with the model in one folder undecodable from another.
+    """
     h = hashlib.sha256(extra)
     for m in modules:
+        if m is None:  # an optional part a model folder may lack
+            h.update(b"<none>")
+            continue
         h.update(type(m).__name__.encode())
-        h.update(json.dumps(dict(m.config), sort_keys=True, default=str).encode())
+        if hasattr(m, "config"):
+            config = {k: v for k, v in dict(m.config).items() if not str(k).startswith("_")}
+            h.update(json.dumps(config, sort_keys=True, default=str).encode())
         for name, tensor in sorted(m.state_dict().items()):
             h.update(name.encode())
             h.update(tensor.detach().cpu().contiguous().numpy().tobytes())

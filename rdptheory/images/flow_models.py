@@ -66,6 +66,7 @@ import numpy as np
 from rdptheory.images.diffusers_models import (
     EMPTY_PROMPT_FILE,
     _local_dir,
+    _module_fingerprint,
     _pad_to_multiple,
     fixed_torch_threads,
 )
@@ -273,21 +274,9 @@ def _cfg(cfg: Any, key: str, default: Any) -> Any:
 
 
 def _fingerprint(modules: tuple[Any, ...], extra: bytes) -> bytes:
-    """SHA-256 over ``extra`` and each module's class, config (if any) and tensors by name."""
-    import hashlib
-
-    h = hashlib.sha256(extra)
-    for m in modules:
-        if m is None:
-            h.update(b"<none>")
-            continue
-        h.update(type(m).__name__.encode())
-        if hasattr(m, "config"):
-            h.update(json.dumps(dict(m.config), sort_keys=True, default=str).encode())
-        for key, tensor in sorted(m.state_dict().items()):
-            h.update(key.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.digest()
+    """SHA-256 over ``extra`` and each module's class, config and tensors (location-free: see
+    :func:`rdptheory.images.diffusers_models._module_fingerprint`)."""
+    return _module_fingerprint(*modules, extra=extra)
 
 
 def _load_embedding(directory: pathlib.Path, filename: str, shape: tuple[int | None, ...],

@@ -51,6 +51,16 @@ def test_shipped_weights_load_through_the_adapter(model):
     assert sum(p.numel() for p in model.unet.parameters()) == pytest.approx(1.06e6, rel=0.02)
 
 
+def test_fingerprint_does_not_depend_on_where_the_model_lies(model, tmp_path):
+    # diffusers records the load path in config["_name_or_path"]; a file encoded with the
+    # shipped model must decode with a copy of it installed anywhere else.
+    import shutil
+
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(default_model_path(), copy)
+    assert PixelDiffusionModel(copy).fingerprint() == model.fingerprint()
+
+
 def test_small_sigma_is_close_to_identity(model, holdout):
     # c_skip → 1 and c_out ≈ σ as σ → 0: |D(y) − y| ≤ σ·|F| + σ²/σ_d²·|y|
     out = model.denoise(holdout, 1e-6)
