@@ -126,7 +126,9 @@ def test_layout_table():
     body, kl = np.zeros((2, 4)), np.zeros(4)
     for seed in range(3):
         for i, (args, proxy) in enumerate(_table_cases(seed)):
-            for j, kw in enumerate(({}, {"layout_kl_bits": proxy})):
+            # the table's "sent" column is the contiguous sent-sizes layout (chunk_layout="auto",
+            # the default since the layouts registry, may pick the cheaper diffc layout)
+            for j, kw in enumerate(({"chunk_layout": "sent"}, {"layout_kl_bits": proxy})):
                 m = rcc.encode(*args, seed=seed, max_chunk_bits=8, **kw)
                 body[j, i] += m.body_bits
             kl[i] += m.kl_bits
