@@ -207,14 +207,19 @@ def reconstructions(original: np.ndarray, rows: Sequence[Sequence[tuple]],
             for j, (rho, img, bpp, db) in enumerate(row, start=1):
                 axes[i, j].imshow(img, interpolation="nearest")
                 axes[i, j].set_title(f"ρ = {rho:g}: {bpp:.2f} bpp, {db:.1f} dB", fontsize=7.5)
-        for ax in axes.ravel():
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-            for sp in ax.spines.values():
-                sp.set_visible(False)
+        _bare_image_axes(axes)
         fig.tight_layout(w_pad=0.3, h_pad=1.2)
         return _save_png(fig, path)
+
+
+def _bare_image_axes(axes: np.ndarray) -> None:
+    """Image panels: no ticks, grid or frame."""
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for sp in ax.spines.values():
+            sp.set_visible(False)
 
 
 def side_by_side(originals: Sequence[np.ndarray], rows: Sequence[Sequence[tuple]],
@@ -232,11 +237,6 @@ def side_by_side(originals: Sequence[np.ndarray], rows: Sequence[Sequence[tuple]
                 axes[i, j].imshow(img, interpolation="nearest")
                 axes[i, j].set_title(f"{label}\n{bpp:.2f} bpp, {db:.1f} dB, blk {blk:.2f}",
                                      fontsize=6.5)
-        for ax in axes.ravel():
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-            for sp in ax.spines.values():
-                sp.set_visible(False)
+        _bare_image_axes(axes)
         fig.tight_layout(w_pad=0.3, h_pad=0.8)
         return _save_png(fig, path)
