@@ -423,9 +423,24 @@ class StepCode(NamedTuple):
     kl_bits: float
 
 
-def encode_step(mu_q: np.ndarray, sigma_q: float, mu_p: np.ndarray, sigma_p: float, *,
-                seed: int, stream: int, max_chunk_bits: float, padding: int,
-                algorithm: str, backend: str) -> StepCode:
+def _step_std(sigma: npt.ArrayLike, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A step's standard deviations: a positive scalar or array broadcast to ``shape``, flat.
+
+    A scalar gives exactly ``np.full(size, sigma)`` (the isotropic VE kernels' bytes).
+    """
+    sd = np.asarray(sigma, dtype=np.float64)
+    try:
+        sd = np.broadcast_to(sd, shape)
+    except ValueError as exc:
+        raise ValueError(f"{name} of shape {sd.shape} must broadcast to {shape}") from exc
+    if not (np.isfinite(sd).all() and (sd > 0).all()):
+        raise ValueError(f"{name} must be positive and finite")
+    return np.ascontiguousarray(sd).ravel()
+
+
+def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
+                sigma_p: npt.ArrayLike, *, seed: int, stream: int, max_chunk_bits: float,
+                padding: int, algorithm: str, backend: str) -> StepCode:
     """One step of a diffusion chain on the ``diffc`` layout whose size is the step's KL.
 
     .. math:: \\mathrm{KL}_q = \\lceil \\mathrm{KL}(q\\|p) \\rceil,\\quad
@@ -433,13 +448,18 @@ def encode_step(mu_q: np.ndarray, sigma_q: float, mu_p: np.ndarray, sigma_p: flo
 
     The side information is ``(kl_q, e)`` (:class:`~rdptheory.rcc.stream.StepStreamWriter`);
     the layout is :func:`~rdptheory.rcc.layouts.diffc_split`, one shared candidate per chunk
-    (``N_c = 2^(⌈KL_c⌉ + padding)``, encoder-side only). Scalar ``sigma_q``/``sigma_p`` (the
-    VE chain's isotropic kernels); inputs trusted (the codec validates them).
+    (``N_c = 2^(⌈KL_c⌉ + padding)``, encoder-side only). ``sigma_q`` / ``sigma_p``: positive
+    scalars (the VE chain's isotropic kernels) or per-coordinate arrays broadcasting to
+    ``mu_p``'s shape (shaped noise, a Gaussian model's eigen-directions); a scalar and the
+    same value broadcast by hand give identical bytes. ``mu_q``/``mu_p`` are trusted (the
+    codec validates them); a sigma that does not broadcast raises ``ValueError``.
     Raises :class:`StepTooLarge` if a chunk would carry more than :data:`MAX_CHUNK_BITS`.
     """
-    shape = mu_p.shape
+    shape = np.shape(mu_p)
     mq, mp = np.ravel(mu_q), np.ravel(mu_p)
-    sq, sp = np.full_like(mq, sigma_q), np.full_like(mp, sigma_p)
+    if mq.size != mp.size:
+        raise ValueError(f"mu_q has {mq.size} entries but mu_p has {mp.size}")
+    sq, sp = _step_std(sigma_q, shape, "sigma_q"), _step_std(sigma_p, shape, "sigma_p")
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mq, sq, mp, sp))
     kl_q = int(min(np.ceil(float(kl.sum()) - 1e-9), MAX_STEP_KL))
     lay = diffc_split(kl, kl_q, max_chunk_bits, seed, stream)
@@ -455,15 +475,21 @@ def encode_step(mu_q: np.ndarray, sigma_q: float, mu_p: np.ndarray, sigma_p: flo
     return StepCode(kl_q, lay.split, idx, sample.reshape(shape), float(kl.sum()))
 
 
-def decode_step(kl_q: int, split: int, indices: np.ndarray, mu_p: np.ndarray, sigma_p: float,
-                *, seed: int, stream: int, max_chunk_bits: float, backend: str) -> np.ndarray:
-    """The decoder's sample of one :func:`encode_step` step from ``(kl_q, split, indices)``."""
+def decode_step(kl_q: int, split: int, indices: np.ndarray, mu_p: np.ndarray,
+                sigma_p: npt.ArrayLike, *, seed: int, stream: int, max_chunk_bits: float,
+                backend: str) -> np.ndarray:
+    """The decoder's sample of one :func:`encode_step` step from ``(kl_q, split, indices)``.
+
+    ``sigma_p``: a positive scalar or a per-coordinate array broadcasting to ``mu_p``, as
+    given to :func:`encode_step`.
+    """
     mp = np.ravel(mu_p)
+    sp = _step_std(sigma_p, np.shape(mu_p), "sigma_p")
     n = diffc_count(kl_q, split, mp.size, max_chunk_bits)
     if len(indices) != n:
         raise ValueError("corrupted RCC step: index count does not match the layout")
     perm = diffc_permutation(seed, stream, mp.size)
-    return _permuted_sample(mp, np.full_like(mp, sigma_p), perm, equal_starts(mp.size, n),
+    return _permuted_sample(mp, sp, perm, equal_starts(mp.size, n),
                             np.asarray(indices, np.int64), seed, stream,
                             backend).reshape(np.shape(mu_p))  # fmt: skip
 

@@ -75,3 +75,50 @@ def test_step_sample_round_trip_with_concentrated_kl_needs_a_split():
     with pytest.raises(ValueError, match="index count"):
         rcc.decode_step(code.kl_q, code.split, code.indices[:-1], mu_p, 0.2, seed=9,
                         stream=4, max_chunk_bits=4.0, backend="numpy")
+
+
+def test_scalar_sigma_and_its_broadcast_array_give_the_same_step():
+    rng = np.random.default_rng(5)
+    mu_p = rng.normal(size=(3, 40))
+    mu_q = mu_p + 0.3 * rng.normal(size=mu_p.shape)
+    kw = dict(seed=2, stream=1, max_chunk_bits=6.0, padding=2, algorithm="pfr", backend="numpy")
+    a = rcc.encode_step(mu_q, 0.25, mu_p, 0.4, **kw)
+    b = rcc.encode_step(mu_q, np.full(mu_p.shape, 0.25), mu_p, np.full((1, 40), 0.4), **kw)
+    assert (a.kl_q, a.split) == (b.kl_q, b.split)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.sample, b.sample)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_per_coordinate_sigmas_round_trip_and_cost_the_closed_form_kl(backend):
+    rng = np.random.default_rng(7)
+    shape = (4, 25)
+    sigma_p = rng.uniform(0.2, 2.0, size=shape)
+    sigma_q = sigma_p * rng.uniform(0.3, 0.9, size=shape)
+    mu_p = rng.normal(size=shape)
+    mu_q = mu_p + 0.5 * sigma_p * rng.normal(size=shape)
+    code = rcc.encode_step(mu_q, sigma_q, mu_p, sigma_p, seed=11, stream=3, max_chunk_bits=8.0,
+                           padding=2, algorithm="pfr", backend=backend)
+    kl_nats = (np.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2)
+               - 0.5)
+    assert code.kl_bits == pytest.approx(kl_nats.sum() / np.log(2), rel=1e-12)
+    assert code.kl_q == int(np.ceil(code.kl_bits))
+    z = rcc.decode_step(code.kl_q, code.split, code.indices, mu_p, sigma_p, seed=11, stream=3,
+                        max_chunk_bits=8.0, backend=backend)
+    assert np.array_equal(z, code.sample)
+    # the sample is a candidate of the proposal: (z - mu_p) / sigma_p is the shared normal,
+    # so decoding with a different sigma_p moves every coordinate by that ratio
+    z2 = rcc.decode_step(code.kl_q, code.split, code.indices, mu_p, 2 * sigma_p, seed=11,
+                         stream=3, max_chunk_bits=8.0, backend=backend)
+    assert np.allclose(z2 - mu_p, 2 * (z - mu_p), rtol=1e-12, atol=1e-14)
+
+
+def test_step_sigmas_are_validated():
+    mu = np.zeros((2, 5))
+    kw = dict(seed=0, stream=0, max_chunk_bits=8.0, padding=2, algorithm="pfr", backend="numpy")
+    with pytest.raises(ValueError, match="sigma_q of shape"):
+        rcc.encode_step(mu, np.ones(3), mu, 1.0, **kw)
+    with pytest.raises(ValueError, match="sigma_p must be positive"):
+        rcc.encode_step(mu, 1.0, mu, np.array([1.0, 0, 1, 1, 1]), **kw)
+    with pytest.raises(ValueError, match="sigma_p must be positive"):
+        rcc.decode_step(0, 0, np.zeros(1, np.int64), mu, -1.0, seed=0, stream=0,
+                        max_chunk_bits=8.0, backend="numpy")
