@@ -33,6 +33,7 @@ from scipy.special import erfcx
 
 from rdptheory._units import Unit, check_unit, nats_to
 from rdptheory.gaussian._common import FloatOrArray, as_output, guarded
+from rdptheory.gaussian._kl_forward_table import read_table
 from rdptheory.gaussian._lambert import gaussian_kl_floor_log_ratio
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -114,7 +115,7 @@ def min_second_moment_ratio(P: float) -> float:
 # --------------------------------------------------------------------------- the true R(D, P)
 # The true forward-KL R(D, P) of a unit Gaussian (THEORY.md §1, §6): exact outside
 # 1 - s_G² < d < 1 + m(P); inside, R_lo + e(t, P) with the excess e tabulated by the certified
-# solver (rdptheory.solver.tabulate), clipped to [R_lo, R_Gauss].
+# solver (rdptheory.solver.tabulate, data in kl_forward_excess.json), clipped to [R_lo, R_Gauss].
 
 
 @lru_cache(maxsize=1)
@@ -122,11 +123,10 @@ def _excess_spline():
     """Cubic spline of the tabulated excess in (log P, t)."""
     from scipy.interpolate import RectBivariateSpline
 
-    from rdptheory.solver import _kl_forward_table as tab
-
-    return (RectBivariateSpline(np.log(tab.P_GRID), np.array(tab.T_GRID), np.array(tab.EXCESS),
+    tab = read_table()
+    return (RectBivariateSpline(np.log(tab.p_grid), np.array(tab.t_grid), tab.excess,
                                 kx=3, ky=3),
-            math.log(tab.P_GRID[0]), math.log(tab.P_GRID[-1]))
+            math.log(tab.p_grid[0]), math.log(tab.p_grid[-1]))
 
 
 def kl_forward_excess_nats(d: np.ndarray, P: np.ndarray, m: np.ndarray, s_g2: np.ndarray
