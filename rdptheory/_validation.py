@@ -72,24 +72,24 @@ def as_float_array(x: npt.ArrayLike, name: str) -> np.ndarray:
     return a
 
 
-def check_positive(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> np.ndarray:
-    """Float array with every entry > 0 (and finite unless ``allow_inf``)."""
+def _check_lower_bound(x: npt.ArrayLike, name: str, allow_inf: bool, strict: bool) -> np.ndarray:
+    """Float array with every entry > 0 (``strict``) or >= 0, finite unless ``allow_inf``."""
     a = as_float_array(x, name)
     if not allow_inf and not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite, got {fmt(a[~np.isfinite(a)].ravel()[0])}")
-    if (a <= 0).any():
-        raise ValueError(f"{name} must be > 0, got {fmt(a.min())}")
+    if ((a <= 0) if strict else (a < 0)).any():
+        raise ValueError(f"{name} must be {'>' if strict else '>='} 0, got {fmt(a.min())}")
     return a
+
+
+def check_positive(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """Float array with every entry > 0 (and finite unless ``allow_inf``)."""
+    return _check_lower_bound(x, name, allow_inf, strict=True)
 
 
 def check_nonnegative(x: npt.ArrayLike, name: str, *, allow_inf: bool = False) -> np.ndarray:
     """Float array with every entry >= 0 (and finite unless ``allow_inf``)."""
-    a = as_float_array(x, name)
-    if not allow_inf and not np.isfinite(a).all():
-        raise ValueError(f"{name} must be finite, got {fmt(a[~np.isfinite(a)].ravel()[0])}")
-    if (a < 0).any():
-        raise ValueError(f"{name} must be >= 0, got {fmt(a.min())}")
-    return a
+    return _check_lower_bound(x, name, allow_inf, strict=False)
 
 
 def check_rho(rho: npt.ArrayLike, name: str = "rho") -> np.ndarray:
