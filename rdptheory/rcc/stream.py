@@ -10,6 +10,8 @@ diffusion decoder can compute the next proposal from the previous sample.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -230,9 +232,12 @@ def write_steps(steps: list[tuple[int, int, np.ndarray]], max_chunk_bits: float)
     return writer.payload()
 
 
-def read_steps(payload: bytes, n_steps: int, dims: int,
+def read_steps(payload: bytes, n_steps: int, dims: int | Sequence[int],
                max_chunk_bits: float) -> list[tuple[int, int, np.ndarray]]:
     """The first ``n_steps`` steps of a :class:`StepStreamWriter` payload.
+
+    ``dims``: the coordinates of every step, or one count per step (a chain whose steps send
+    different coordinates, e.g. a shaped-noise ladder).
 
     ``ValueError`` before any step whose chunk count the payload cannot hold: every step
     costs at least :data:`MIN_STEP_BITS` and every chunk :data:`MIN_CHUNK_BITS`, in at most
@@ -247,6 +252,10 @@ def read_steps(payload: bytes, n_steps: int, dims: int,
     if n_steps * (MIN_STEP_BITS + MIN_CHUNK_BITS) > budget:
         raise ValueError(f"corrupted RCC step stream: {n_steps} steps do not fit in "
                          f"{len(payload)} payload bytes")
+    step_dims = ([int(dims)] * n_steps if isinstance(dims, (int, np.integer))
+                 else [int(v) for v in dims])
+    if len(step_dims) < n_steps:
+        raise ValueError(f"dims gives {len(step_dims)} step sizes for {n_steps} steps")
     model = check_model_params(max_chunk_bits, DEFAULT_PADDING)
     kl_model, split_model = _step_models()
     dec = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, "<u4").copy())
@@ -258,7 +267,7 @@ def read_steps(payload: bytes, n_steps: int, dims: int,
             kl_q = int(dec.decode(kl_model, np.array([m]), np.array([s]))[0])
             split = int(dec.decode(split_model, 1)[0])
             prev = kl_q
-            n = diffc_count(kl_q, split, dims, max_chunk_bits)
+            n = diffc_count(kl_q, split, step_dims[step], max_chunk_bits)
             spent += MIN_STEP_BITS + n * MIN_CHUNK_BITS
             if spent + (n_steps - step - 1) * (MIN_STEP_BITS + MIN_CHUNK_BITS) > budget:
                 raise ValueError(f"corrupted RCC step stream: step {step} declares {n} chunks, "
