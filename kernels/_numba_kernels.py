@@ -80,28 +80,25 @@ PIO2_1, PIO2_1T, INV_PIO2 = 1.57079632673412561417e00, 6.07710050650619224932e-1
 ORC, PFR = 1, 0
 
 
-@intrinsic
-def _as_int64(typingctx, x):
-    """Reinterpret a float64's bits as int64 (C's memcpy / fdlibm's GET_HIGH_WORD)."""
-    if x != types.float64:
-        return None
+def _bitcast(src, dst, doc: str):
+    """An intrinsic reinterpreting a ``src`` value's 64 bits as ``dst`` (C's memcpy)."""
+    def typer(typingctx, x):
+        if x != src:
+            return None
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(dst))
 
-    return types.int64(types.float64), codegen
+        return dst(src), codegen
+
+    typer.__name__ = typer.__qualname__ = f"_as_{dst}"
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-@intrinsic
-def _as_float64(typingctx, x):
-    """Reinterpret an int64's bits as float64."""
-    if x != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return types.float64(types.int64), codegen
+_as_int64 = _bitcast(types.float64, types.int64,
+                     "Reinterpret a float64's bits as int64 (fdlibm's GET_HIGH_WORD).")
+_as_float64 = _bitcast(types.int64, types.float64, "Reinterpret an int64's bits as float64.")
 
 
 @njit(inline="always", cache=CACHE, error_model="numpy")
