@@ -15,6 +15,24 @@ codec visits gets equal training weight, with a margin of 2× above and 5× belo
 [KAAL22]'s log-normal (mean −1.2, std 1.2) puts under 3% of its mass above σ = 2 and would
 leave the ladder's first steps untrained.
 
+Optional focused noise (``--sigma-focus LO HI --focus-weight W``, our choice for fine-tuning):
+``ln σ`` is drawn from the mixture
+
+.. math::
+
+    p(\\ln σ) = W\\, \\mathcal U[\\ln σ_{lo}, \\ln σ_{hi}] + (1 - W)\\,
+    \\mathcal U[\\ln σ_{min}, \\ln σ_{max}],
+
+so that most samples fall where the codec's denoising quality matters (its mid-ladder levels,
+where the full-range model lost 0.2-0.9 dB to the patch GMM) while the rest keep the whole
+range trained. Without ``--sigma-focus`` the draw is exactly the log-uniform one above (same
+random stream, so old runs stay reproducible).
+
+Fine-tuning (``--init-from STATE``): weights, EMA and optimiser moments are taken from another
+run's ``state.pt`` (its configuration may differ); the step counter continues from there (so
+the batches are new ones), the warm-up and the cosine restart at that step (``--steps`` then
+counts the steps of this run) and the wall-time budget starts at zero.
+
 Optimisation: AdamW (lr 1e-3, linear warm-up, cosine decay to 2% of the peak), gradient
 clipping at 1, an EMA of the weights (decay ``min(0.998, (1 + k)/(10 + k))`` at step ``k``,
 the usual warm-up so that the random initialisation leaves the average quickly) which is what
@@ -81,6 +99,8 @@ class TrainConfig:
     sigma_min: float = 0.01
     sigma_max: float = 10.0
     seed: int = 0
+    sigma_focus: tuple[float, float] | None = None
+    focus_weight: float = 0.0
     unet: dict[str, Any] = field(default_factory=lambda: dict(UNET_S_CONFIG))
 
     def __post_init__(self) -> None:
@@ -96,6 +116,19 @@ class TrainConfig:
             raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not self.sigma_min < self.sigma_max:
+            raise ValueError(f"sigma_min must be < sigma_max, got {self.sigma_min}, "
+                             f"{self.sigma_max}")
+        if not 0.0 <= self.focus_weight <= 1.0:
+            raise ValueError(f"focus_weight must lie in [0, 1], got {self.focus_weight}")
+        if self.sigma_focus is not None:
+            if len(self.sigma_focus) != 2 or not (
+                    self.sigma_min <= self.sigma_focus[0] < self.sigma_focus[1]
+                    <= self.sigma_max):
+                raise ValueError(f"sigma_focus must be (lo, hi) with sigma_min <= lo < hi <= "
+                                 f"sigma_max, got {self.sigma_focus!r}")
+            object.__setattr__(self, "sigma_focus", (float(self.sigma_focus[0]),
+                                                     float(self.sigma_focus[1])))
 
     @property
     def preconditioning(self) -> EDMPreconditioning:
@@ -112,10 +145,20 @@ def lr_factor(step: int, progress: float, warmup: int) -> float:
 
 def noise_draw(cfg: TrainConfig, step: int, shape: tuple[int, ...]) -> tuple[np.ndarray,
                                                                              np.ndarray]:
-    """σ (log-uniform, ``(B,)``) and standard normal noise for ``step``; pure in (seed, step)."""
+    """σ (``(B,)``) and standard normal noise for ``step``; pure in (seed, step).
+
+    ``ln σ`` is uniform on ``[ln σ_min, ln σ_max]``, or with ``cfg.sigma_focus`` the mixture of
+    the module docstring (each sample from the focus range with probability ``focus_weight``).
+    """
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, int(step), 1]))
     lo, hi = math.log(cfg.sigma_min), math.log(cfg.sigma_max)
-    sigma = np.exp(rng.uniform(lo, hi, size=shape[0])).astype(np.float32)
+    log_sigma = rng.uniform(lo, hi, size=shape[0])
+    if cfg.sigma_focus is not None:
+        flo, fhi = math.log(cfg.sigma_focus[0]), math.log(cfg.sigma_focus[1])
+        focus = rng.uniform(flo, fhi, size=shape[0])
+        pick = rng.uniform(size=shape[0]) < cfg.focus_weight
+        log_sigma = np.where(pick, focus, log_sigma)
+    sigma = np.exp(log_sigma).astype(np.float32)
     return sigma, rng.standard_normal(shape, dtype=np.float32)
 
 
@@ -159,6 +202,7 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         self.step = 0
+        self.start_step = 0
         self.elapsed = 0.0
 
     def train_step(self, progress: float) -> float:
@@ -172,7 +216,7 @@ class Trainer:
         sigma = torch.from_numpy(sigma_np).to(self.device)
         y = x + sigma.reshape(-1, 1, 1, 1) * torch.from_numpy(n_np).to(self.device)
         for g in self.opt.param_groups:
-            g["lr"] = cfg.lr * lr_factor(self.step, progress, cfg.warmup)
+            g["lr"] = cfg.lr * lr_factor(self.step - self.start_step, progress, cfg.warmup)
         self.model.train()
         d = self.model(y, sigma)
         w = edm_loss_weight(sigma, cfg.sigma_data)
@@ -190,18 +234,38 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything ``--resume`` needs (weights, EMA, optimiser, step, elapsed, config)."""
-        return {"step": self.step, "elapsed": self.elapsed, "model": self.model.state_dict(),
-                "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
-                "cfg": dataclasses.asdict(self.cfg)}
+        return {"step": self.step, "start_step": self.start_step, "elapsed": self.elapsed,
+                "model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                "opt": self.opt.state_dict(), "cfg": dataclasses.asdict(self.cfg)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` (the config must match)."""
-        if _jsonable(state["cfg"]) != _jsonable(dataclasses.asdict(self.cfg)):
+        """Restore :meth:`state_dict` (the config must match; keys a checkpoint written before
+        they existed lacks take their defaults)."""
+        defaults = dataclasses.asdict(TrainConfig())
+        saved = {**{k: v for k, v in defaults.items() if k not in ("unet",)}, **state["cfg"]}
+        if _jsonable(saved) != _jsonable(dataclasses.asdict(self.cfg)):
             raise ValueError("checkpoint was written with another configuration")
+        self._load_weights(state)
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.start_step = int(state.get("start_step", 0))
+
+    def init_from(self, state: dict[str, Any]) -> None:
+        """Fine-tune start: weights, EMA and optimiser moments of another run's checkpoint.
+
+        The architecture must match; the step counter continues at the checkpoint's step
+        (which becomes ``start_step``: warm-up and cosine restart there) and the wall-time
+        counter restarts at zero.
+        """
+        if _jsonable(state["cfg"]["unet"]) != _jsonable(self.cfg.unet):
+            raise ValueError("init checkpoint has another UNet architecture")
+        self._load_weights(state)
+        self.step = self.start_step = int(state["step"])
+        self.elapsed = 0.0
+
+    def _load_weights(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
         self.opt.load_state_dict(state["opt"])
-        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
 
     def ema_denoise(self, y: np.ndarray, t: float, batch: int = 8) -> np.ndarray:
         """The EMA model's ``E[x | y]`` for float64 ``(N, C, H, W)`` at noise std ``t``."""
@@ -251,8 +315,13 @@ def export_model(trainer: Trainer, directory: pathlib.Path) -> None:
 
 def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: float | None,
         resume: bool, extra_images: str | None, checkpoint_minutes: float = 5.0,
-        device: str | None = None, progress_bar: bool = True) -> Trainer:
-    """Train until ``steps`` or ``minutes`` (at least one given); see the module docstring."""
+        device: str | None = None, progress_bar: bool = True,
+        init_from: str | pathlib.Path | None = None) -> Trainer:
+    """Train until ``steps`` or ``minutes`` (at least one given); see the module docstring.
+
+    ``init_from``: a ``state.pt`` of another run to fine-tune from (ignored when ``resume``
+    finds a checkpoint in ``out``, so a stopped fine-tune resumes as itself).
+    """
     import torch
 
     if steps is None and minutes is None:
@@ -264,14 +333,14 @@ def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: floa
     torch.use_deterministic_algorithms(True)
     try:
         return _run(cfg, out, steps, minutes, resume, extra_images, checkpoint_minutes, device,
-                    progress_bar)
+                    progress_bar, init_from)
     finally:
         torch.use_deterministic_algorithms(old_det)
 
 
 def _run(cfg: TrainConfig, out: pathlib.Path, steps: int | None, minutes: float | None,
          resume: bool, extra_images: str | None, checkpoint_minutes: float, device: str,
-         progress_bar: bool) -> Trainer:
+         progress_bar: bool, init_from: str | pathlib.Path | None) -> Trainer:
     import torch
     from tqdm import tqdm
 
@@ -281,9 +350,13 @@ def _run(cfg: TrainConfig, out: pathlib.Path, steps: int | None, minutes: float 
     if resume and (out / STATE_FILE).is_file():
         trainer.load_state_dict(torch.load(out / STATE_FILE, weights_only=False))
         print(f"resumed at step {trainer.step} ({trainer.elapsed / 60:.1f} min)", flush=True)
+    elif init_from is not None:
+        trainer.init_from(torch.load(init_from, weights_only=False))
+        print(f"fine-tuning from {init_from} at step {trainer.step}", flush=True)
     budget = None if minutes is None else 60.0 * minutes
-    bar = tqdm(total=steps, initial=trainer.step, disable=not progress_bar, mininterval=20,
-               file=sys.stderr, dynamic_ncols=False, ncols=100)
+    bar = tqdm(total=steps, initial=trainer.step - trainer.start_step,
+               disable=not progress_bar, mininterval=20, file=sys.stderr, dynamic_ncols=False,
+               ncols=100)
     last_ckpt, losses = time.monotonic(), list[float]()
     log = (out / "log.jsonl")
     out.mkdir(parents=True, exist_ok=True)
@@ -306,11 +379,12 @@ def _run(cfg: TrainConfig, out: pathlib.Path, steps: int | None, minutes: float 
     old_handlers = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum))
                     for sig in (signal.SIGTERM, signal.SIGINT)}
     while not stop:
-        if steps is not None and trainer.step >= steps:
+        done = trainer.step - trainer.start_step
+        if steps is not None and done >= steps:
             break
         if budget is not None and trainer.elapsed >= budget:
             break
-        progress = trainer.step / steps if steps is not None else trainer.elapsed / budget  # type: ignore[operator]  # noqa: E501
+        progress = done / steps if steps is not None else trainer.elapsed / budget  # type: ignore[operator]  # noqa: E501
         t0 = time.monotonic()
         losses.append(trainer.train_step(progress))
         trainer.elapsed += time.monotonic() - t0
@@ -341,7 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    ap.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    ap.add_argument("--sigma-focus", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="draw ln sigma from U[ln LO, ln HI] with probability --focus-weight "
+                         "(else from the full range); default: full range only")
+    ap.add_argument("--focus-weight", type=float, default=0.75)
+    ap.add_argument("--init-from", default=None,
+                    help="state.pt of another run to fine-tune from (weights, EMA, optimiser)")
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--extra-images", default=None,
                     help="folder of further training images (default ../shared/data/train)")
@@ -355,10 +436,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    cfg = TrainConfig(batch=a.batch, lr=a.lr, seed=a.seed)
+    focus = tuple(a.sigma_focus) if a.sigma_focus is not None else None
+    try:
+        cfg = TrainConfig(batch=a.batch, lr=a.lr, seed=a.seed, warmup=a.warmup,
+                          sigma_focus=focus, focus_weight=a.focus_weight if focus else 0.0)
+    except ValueError as exc:
+        ap.error(str(exc))
     run(cfg, pathlib.Path(a.out), steps=a.steps, minutes=a.minutes, resume=a.resume,
         extra_images=a.extra_images, checkpoint_minutes=a.checkpoint_minutes, device=a.device,
-        progress_bar=not a.no_progress)
+        progress_bar=not a.no_progress, init_from=a.init_from)
     return 0
 
 

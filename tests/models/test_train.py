@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from rdptheory.images.datasets import bundled_image  # noqa: E402
+from rdptheory.data import bundled_image  # noqa: E402
 from rdptheory.models.data import holdout_crops, random_batch, split_holdout  # noqa: E402
 from rdptheory.models.train import (  # noqa: E402
     TrainConfig,
@@ -164,7 +164,7 @@ def test_run_writes_a_loadable_model(tmp_path, monkeypatch):
               progress_bar=False)
     assert tr2.step == 3
     assert all(torch.equal(tr.ema.state_dict()[k], v) for k, v in tr2.ema.state_dict().items())
-    from rdptheory.images.diffusers_models import PixelDiffusionModel
+    from rdptheory.models.diffusers_models import PixelDiffusionModel
 
     m = PixelDiffusionModel(tmp_path / "model")
     y = np.random.default_rng(0).normal(size=(1, 3, 16, 16))
@@ -177,3 +177,82 @@ def test_denoising_psnr_of_identity_is_the_noisy_psnr():
     x = np.random.default_rng(1).uniform(-1, 1, size=(2, 3, 8, 8))
     r = denoising_psnr(lambda y, t: y, x, levels=(0.1, 0.4))
     assert r["model"] == r["noisy"] and r["noisy"][0] > r["noisy"][1]
+
+
+def test_default_noise_draw_is_the_plain_log_uniform_stream():
+    # the focus option must not change the default stream (old runs stay reproducible)
+    cfg = _cfg()
+    s, n = noise_draw(cfg, 11, (5, 3))
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 11, 1]))
+    ref = np.exp(rng.uniform(math.log(0.01), math.log(10.0), size=5)).astype(np.float32)
+    assert np.array_equal(s, ref)
+    assert np.array_equal(n, rng.standard_normal((5, 3), dtype=np.float32))
+
+
+def test_focused_noise_draw_is_the_stated_mixture():
+    cfg = _cfg(sigma_focus=(0.05, 2.0), focus_weight=0.75)
+    s = np.concatenate([noise_draw(cfg, k, (1000, 1))[0] for k in range(4)]).astype(np.float64)
+    ls = np.log(s)
+    assert ls.min() >= math.log(0.01) - 1e-6 and ls.max() <= math.log(10.0) + 1e-6
+    # P(σ in [0.05, 2]) = 0.75 + 0.25 * ln(40)/ln(1000) = 0.88351...
+    p = 0.75 + 0.25 * math.log(40.0) / math.log(1000.0)
+    inside = np.mean((s >= 0.05) & (s <= 2.0))
+    assert abs(inside - p) < 4 * math.sqrt(p * (1 - p) / s.size)  # alpha ~ 6e-5
+    # mean of ln σ: 0.75 (ln 0.05 + ln 2)/2 + 0.25 (ln 0.01 + ln 10)/2
+    mu = 0.375 * math.log(0.1) + 0.125 * math.log(0.1)
+    m2 = 0.75 * (math.log(40) ** 2 / 12 + (0.5 * math.log(0.1)) ** 2) + 0.25 * (
+        math.log(1000) ** 2 / 12 + (0.5 * math.log(0.1)) ** 2)
+    assert abs(ls.mean() - mu) < 4 * math.sqrt((m2 - mu**2) / s.size)
+    only = noise_draw(_cfg(sigma_focus=(0.05, 2.0), focus_weight=1.0), 0, (500, 1))[0]
+    assert only.min() >= np.float32(0.05) * (1 - 1e-6) and only.max() <= np.float32(2.0) * (
+        1 + 1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(focus_weight=1.5), dict(focus_weight=-0.1),
+                                dict(sigma_focus=(0.005, 2.0)), dict(sigma_focus=(2.0, 0.5)),
+                                dict(sigma_focus=(0.1, 20.0)), dict(sigma_min=1.0, sigma_max=0.5)])
+def test_focus_config_validation(kw):
+    with pytest.raises(ValueError):
+        _cfg(**kw)
+
+
+def test_init_from_continues_steps_and_restarts_warmup(parts):
+    base = Trainer(_cfg(), parts)
+    for k in range(4):
+        base.train_step(k / 4)
+    state = base.state_dict()
+    ft = Trainer(_cfg(sigma_focus=(0.05, 2.0), focus_weight=0.75, lr=1e-3, warmup=5), parts)
+    ft.init_from(state)
+    assert ft.step == ft.start_step == 4 and ft.elapsed == 0.0
+    for key in ("model", "ema"):
+        assert all(torch.equal(state[key][n], v) for n, v in ft.state_dict()[key].items())
+    ft.train_step(0.0)
+    assert ft.opt.param_groups[0]["lr"] == pytest.approx(1e-3 * lr_factor(0, 0.0, 5))
+    # a fine-tune resumes as itself (start_step kept), bit for bit
+    buf = io.BytesIO()
+    torch.save(ft.state_dict(), buf)
+    buf.seek(0)
+    again = Trainer(ft.cfg, parts)
+    again.load_state_dict(torch.load(buf, weights_only=False))
+    assert again.start_step == 4 and again.step == 5
+    ft.train_step(0.5)
+    again.train_step(0.5)
+    assert all(torch.equal(ft.model.state_dict()[n], v)
+               for n, v in again.model.state_dict().items())
+    other = dict(TINY, block_out_channels=(8, 8))
+    with pytest.raises(ValueError, match="architecture"):
+        Trainer(_cfg(unet=other), parts).init_from(state)
+
+
+def test_checkpoint_without_the_focus_keys_still_resumes(parts):
+    tr = Trainer(_cfg(), parts)
+    tr.train_step(0.0)
+    state = tr.state_dict()
+    for k in ("sigma_focus", "focus_weight"):
+        del state["cfg"][k]
+    del state["start_step"]
+    back = Trainer(_cfg(), parts)
+    back.load_state_dict(state)
+    assert back.step == 1 and back.start_step == 0
+    with pytest.raises(ValueError, match="another configuration"):
+        Trainer(_cfg(sigma_focus=(0.05, 2.0), focus_weight=0.5), parts).load_state_dict(state)
