@@ -23,7 +23,13 @@ from rdptheory._limits import DEFAULT_MAX_VALUES, MAX_RHO
 from rdptheory._units import Unit, check_unit, nats_to, to_nats
 from rdptheory._validation import as_float_array, check_choice, check_int, check_positive
 from rdptheory.codec import _container
-from rdptheory.codec._rcc_io import decode_message, encode_message
+from rdptheory.codec.progressive import (
+    ChainStep,
+    GaussianChainModel,
+    MessageCoder,
+    decode_chain,
+    encode_chain,
+)
 from rdptheory.diffusion import chain as _chain
 
 Mode = Literal["one-shot", "progressive"]
@@ -236,71 +242,30 @@ class GaussianCodec:
 
         ``states[j]`` is what a decoder of the first ``j + 1`` records must reproduce bit for
         bit (:meth:`decode_observation`): shape (n, d) in the eigenbasis, 0 where t^2 = inf.
+        The records are the steps of :func:`rdptheory.codec.progressive.encode_chain` with
+        :class:`~rdptheory.codec.progressive.GaussianChainModel` (one-shot: a one-step chain).
         """
         u = self._to_eigen(self._check_x(x))[:, self._live]
-        if self.mode == "one-shot":
-            body, y = self._encode_step(u, None, self.noise_var[self._live], None, stream=0)
-            records, samples = [body], [y]
-        else:
-            records, samples = self._encode_chain(u)
+        chain = encode_chain(u, self._model(), self._levels(), _RecordCoder(self, u.shape[0]))
         s_crc, n_crc = self._fingerprints()
         header = _container.Header(self.mode, u.shape[0], self.dim, self.seed, s_crc, n_crc,
-                                   len(records))
+                                   len(chain.symbols))
         states = []
-        for y_live in samples:
+        for y_live in chain.states:
             y_full = np.zeros((u.shape[0], self.dim))
             y_full[:, self._live] = y_live
             states.append(y_full)
-        return CompressResult(_container.pack(header, records), tuple(states))
+        return CompressResult(_container.pack(header, chain.symbols), tuple(states))
 
-    def _encode_step(
-        self, u: np.ndarray, y_b: np.ndarray | None, a: np.ndarray, b: np.ndarray | None,
-        *, stream: int,
-    ) -> tuple[bytes, np.ndarray]:
-        """One message: y_a given (y_b, x), or the first message y_top given x (y_b None)."""
-        lam = self.eigenvalues[self._live]
-        if y_b is None:
-            mu_q, sd_q, mu_p, sd_p = _chain.first_step(u, a, lam)
-        else:
-            assert b is not None  # y_b and b are given together
-            mu_q, sd_q = _chain.forward_posterior(u, y_b, a, b)
-            mu_p, sd_p = _chain.gaussian_reverse_kernel(y_b, lam, a, b)
-        if self.algorithm == "ldq":
-            from rdptheory.rcc.dithered import encode_ldq
+    def _model(self) -> GaussianChainModel:
+        """The source N(0, diag lambda) on the live directions."""
+        return GaussianChainModel(self.eigenvalues[self._live])
 
-            msg = encode_ldq(mu_q, sd_q, mu_p, sd_p, seed=self.seed, stream=stream)
-            return msg.body(), np.asarray(msg.sample).reshape(u.shape)
-        if self.algorithm == "hybrid":
-            return self._hybrid_step(mu_q, sd_q, mu_p, sd_p, a, b, stream, None)  # type: ignore[return-value]
-        body, sample, _ = encode_message(
-            mu_q.ravel(), np.ravel(sd_q), mu_p.ravel(), np.ravel(sd_p), seed=self.seed,
-            stream=stream, max_chunk_bits=self.max_chunk_bits, padding=self.padding,
-            backend=self.backend, algorithm=self.algorithm,
-            layout_kl_bits=self._layout_proxy(a, b, u.shape[0]),
-            max_candidate_bits=self._candidate_cap())
-        return body, sample.reshape(u.shape)
-
-    def _hybrid_step(self, mu_q, sd_q, mu_p, sd_p, a, b, stream, body):  # type: ignore[no-untyped-def]
-        """Encode (``body`` None: returns (record, sample)) or decode (returns the sample) one
-        "hybrid" record: ldq on directions of >= 2.6 expected bits, PFR on the others."""
-        from rdptheory.codec import _hybrid
-
-        lam = self.eigenvalues[self._live]
-        info = _hybrid.expected_bits(lam, a, b)
-        hi, n = _hybrid.ldq_directions(info), mu_p.shape[0]
-        layout = None if self.layout == "sent" else np.tile(info[~hi], n)
-        opts = dict(seed=self.seed, stream=stream, max_chunk_bits=self.max_chunk_bits,
-                    padding=self.padding, backend=self.backend, algorithm="pfr")
-        if body is None:
-            def pfr(mq, sq, mp, sp, lay):  # type: ignore[no-untyped-def]
-                rec, y, _ = encode_message(mq, sq, mp, sp, layout_kl_bits=lay,
-                                           max_candidate_bits=self._candidate_cap(), **opts)
-                return rec, y
-            return _hybrid.encode_split(mu_q, sd_q, mu_p, sd_p, hi, seed=self.seed,
-                                        stream=stream, pfr=pfr, pfr_layout=layout)
-        dec = lambda rec, mp, sp, lay: decode_message(rec, mp, sp, layout_kl_bits=lay, **opts)  # noqa: E731
-        return _hybrid.decode_split(body, mu_p, sd_p, sd_q, hi, seed=self.seed, stream=stream,
-                                    pfr=dec, pfr_layout=layout)
+    def _levels(self) -> list[np.ndarray]:
+        """Noise variances per step (live directions), top first: one for one-shot."""
+        if self._grid is None:
+            return [self.noise_var[self._live]]
+        return [self._grid[k] for k in range(self.steps, -1, -1)]
 
     def _candidate_cap(self) -> int | None:
         """ceil(B) + padding + headroom, capped at 30 (the index coder's largest bucket)."""
@@ -324,20 +289,6 @@ class GaussianCodec:
             info = info - 0.5 * np.log2(1.0 + lam / b)
         return np.tile(info, n)
 
-    def _encode_chain(self, u: np.ndarray) -> tuple[list[bytes], list[np.ndarray]]:
-        """Progressive: the top level, then steps-1 .. 0 of the reverse chain (and samples)."""
-        grid = self._grid
-        assert grid is not None
-        records: list[bytes] = []
-        samples: list[np.ndarray] = []
-        y: np.ndarray | None = None
-        for k in range(self.steps, -1, -1):  # k = steps (top) .. 0 (target level)
-            b = None if y is None else grid[k + 1]
-            body, y = self._encode_step(u, y, grid[k], b, stream=self.steps - k)
-            records.append(body)
-            samples.append(y)
-        return records, samples
-
     # ----------------------------------------------------------------- decode
     def decode_observation(
         self, data: bytes, *, steps: int | None = None
@@ -352,43 +303,15 @@ class GaussianCodec:
         if steps is not None:
             records = records[: check_int(steps, "steps", low=1, high=header.n_records)]
         self._check_plausible(header.n, records)
-        y_live: np.ndarray = np.zeros((header.n, int(self._live.sum())))
-        level = self.noise_var[self._live]
-        for j, body in enumerate(records):  # j = 0: the top level (or the one-shot message)
-            level, mu_p, sd_p = self._proposal(j, y_live)
-            prev = None if j == 0 else self._grid[self.steps - j + 1]  # type: ignore[index]
-            if self.algorithm == "ldq" or self.algorithm == "hybrid":  # sigma_q: posterior std
-                from rdptheory.rcc.dithered import decode_ldq
-
-                sd_q = np.sqrt(level if prev is None else level * (prev - level) / prev)
-                sd_q = np.broadcast_to(sd_q, mu_p.shape)
-                y_live = (decode_ldq(body, mu_p, sd_p, sd_q, seed=self.seed, stream=j)
-                          if self.algorithm == "ldq" else
-                          self._hybrid_step(None, sd_q, mu_p, sd_p, level, prev, j, body))
-                continue
-            y_live = decode_message(
-                body, mu_p.ravel(), np.ravel(sd_p), seed=self.seed, stream=j,
-                max_chunk_bits=self.max_chunk_bits, padding=self.padding, backend=self.backend,
-                algorithm=self.algorithm, layout_kl_bits=self._layout_proxy(level, prev, header.n),
-            ).reshape(mu_p.shape)
+        levels = self._levels()
+        y_live = decode_chain(records, self._model(), levels, _RecordCoder(self, header.n),
+                              (header.n, int(self._live.sum())))
+        level = levels[len(records) - 1]
         y = np.zeros((header.n, self.dim))
         y[:, self._live] = y_live
         t2 = np.full(self.dim, np.inf)
         t2[self._live] = level
         return y, t2
-
-    def _proposal(self, j: int, y_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(level a, proposal mean, proposal std) of record j given the previous sample."""
-        lam = self.eigenvalues[self._live]
-        if self._grid is None:  # one-shot: p(y) = N(0, lambda + t^2)
-            a = self.noise_var[self._live]
-            return a, np.zeros_like(y_prev), np.broadcast_to(np.sqrt(lam + a), y_prev.shape)
-        k = self.steps - j
-        a = self._grid[k]
-        if j == 0:  # top of the chain: p(y_top) = N(0, lambda + t_top^2)
-            return a, np.zeros_like(y_prev), np.broadcast_to(np.sqrt(lam + a), y_prev.shape)
-        mu, sd = _chain.gaussian_reverse_kernel(y_prev, lam, a, self._grid[k + 1])
-        return a, mu, sd
 
     def _check_plausible(self, n: int, records: list[bytes]) -> None:
         r"""``ValueError`` unless ``n`` vectors fit the records given, checked before decoding.
@@ -401,19 +324,13 @@ class GaussianCodec:
                   > 4\,(8 \cdot \mathrm{bytes} + 64 \cdot \mathrm{records}) + 1024
         """
         lam = self.eigenvalues[self._live]
-        level = self._proposal_level(len(records) - 1)
+        level = self._levels()[len(records) - 1]
         info_bits = n * float(np.sum(0.5 * np.log2(1.0 + lam / level)))
         have = 8 * sum(len(r) for r in records) + 64 * len(records)
         if info_bits > 4 * have + 1024:
             raise ValueError(f"corrupted {_container.WHAT}: {n} vectors carry ~{info_bits:.3g} "
                              f"bits, more than {sum(len(r) for r in records)} record bytes "
                              "can hold")
-
-    def _proposal_level(self, j: int) -> np.ndarray:
-        """Noise level t^2 (live directions) reached after record j."""
-        if self._grid is None:
-            return self.noise_var[self._live]
-        return self._grid[self.steps - j]
 
     def _read(self, data: bytes) -> tuple[_container.Header, list[bytes]]:
         header, pos = _container.unpack_header(data)
@@ -503,3 +420,64 @@ class GaussianCodec:
         gains = np.zeros(self.dim)
         gains[live] = dp_awgn(perception, self.eigenvalues[live], t2[live]).gain
         return self._from_eigen(gains * y)
+
+
+class _RecordCoder:
+    """The Gaussian codec's step coder: one record per step (a prefix of records decodes).
+
+    "pfr"/"orc": an RCC message on the decoder-known expected-KL layout
+    (:class:`~rdptheory.codec.progressive.MessageCoder`, ``layout="proxy"``); "ldq": layered
+    dithered quantisation; "hybrid": ldq on the high-rate directions, PFR on the others.
+    """
+
+    def __init__(self, codec: GaussianCodec, n: int) -> None:
+        self.codec, self.n = codec, n
+        pfr = "pfr" if codec.algorithm in ("ldq", "hybrid") else codec.algorithm
+        self.pfr = MessageCoder(seed=codec.seed, max_chunk_bits=codec.max_chunk_bits,
+                                padding=codec.padding, algorithm=pfr, backend=codec.backend,
+                                layout_kl=lambda st: codec._layout_proxy(st.s2, st.t2, n),
+                                max_candidate_bits=codec._candidate_cap())
+
+    def encode(self, step: ChainStep) -> tuple[bytes, np.ndarray]:
+        """(record body, sample)."""
+        if self.codec.algorithm == "ldq":
+            from rdptheory.rcc.dithered import encode_ldq
+
+            assert step.mu_q is not None  # the encoder's view
+            msg = encode_ldq(step.mu_q, step.sigma_q, step.mu_p, step.sigma_p,
+                             seed=self.codec.seed, stream=step.k)
+            return msg.body(), np.asarray(msg.sample).reshape(step.mu_p.shape)
+        if self.codec.algorithm == "hybrid":
+            return self._hybrid(step, None)  # type: ignore[return-value]
+        return self.pfr.encode(step)
+
+    def decode(self, body: bytes, step: ChainStep) -> np.ndarray:
+        """The sample of one record body (``ValueError`` if corrupt)."""
+        if self.codec.algorithm == "ldq":
+            from rdptheory.rcc.dithered import decode_ldq
+
+            sd_q = np.broadcast_to(step.sigma_q, step.mu_p.shape)
+            return decode_ldq(body, step.mu_p, step.sigma_p, sd_q, seed=self.codec.seed,
+                              stream=step.k)
+        if self.codec.algorithm == "hybrid":
+            return self._hybrid(step, body)  # type: ignore[return-value]
+        return self.pfr.decode(body, step)
+
+    def _hybrid(self, step: ChainStep, body: bytes | None):  # type: ignore[no-untyped-def]
+        """Encode (``body`` None: (record, sample)) or decode (the sample) a "hybrid" record:
+        ldq on directions of >= 2.6 expected bits, PFR on the others."""
+        from rdptheory.codec import _hybrid
+
+        codec = self.codec
+        info = _hybrid.expected_bits(codec.eigenvalues[codec._live], step.s2, step.t2)
+        hi = _hybrid.ldq_directions(info)
+        layout = None if codec.layout == "sent" else np.tile(info[~hi], self.n)
+        if body is None:
+            assert step.mu_q is not None  # the encoder's view
+            pfr = lambda mq, sq, mp, sp, lay: self.pfr.encode_flat(mq, sq, mp, sp, step.k, lay)  # noqa: E731
+            return _hybrid.encode_split(step.mu_q, step.sigma_q, step.mu_p, step.sigma_p, hi,
+                                        seed=codec.seed, stream=step.k, pfr=pfr,
+                                        pfr_layout=layout)
+        dec = lambda rec, mp, sp, lay: self.pfr.decode_flat(rec, mp, sp, step.k, lay)  # noqa: E731
+        return _hybrid.decode_split(body, step.mu_p, step.sigma_p, step.sigma_q, hi,
+                                    seed=codec.seed, stream=step.k, pfr=dec, pfr_layout=layout)
