@@ -43,7 +43,6 @@ function lets a floating-point warning through.
 """
 
 from rdptheory.gaussian._common import MAGNITUDE_RANGE, REGIMES, Regime
-from rdptheory.gaussian._kl_forward import rdp_kl_forward_upper_bound
 from rdptheory.gaussian.awgn import (
     DPAWGN,
     ScoreScaledLoss,
@@ -66,6 +65,7 @@ from rdptheory.gaussian.scalar import (
     rate_distortion,
     rdp,
     rdp_kl_forward_lower_bound,
+    rdp_kl_forward_upper_bound,
     test_channel,
 )
 from rdptheory.gaussian.vector import (

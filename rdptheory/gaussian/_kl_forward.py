@@ -15,8 +15,9 @@ Private module: :func:`rdptheory.gaussian.kl_forward_min_second_moment` is the p
 
 It also holds the *true* forward-KL R(D, P) (THEORY.md §1, §6): the rigorous lower bound
 plus the excess tabulated by the certified solver (:mod:`rdptheory.solver.tabulate`), used by
-``rdp(..., perception="kl_forward")``, and the Gaussian-channel upper bound
-:func:`rdp_kl_forward_upper_bound` (public through :mod:`rdptheory.gaussian`).
+``rdp(..., perception="kl_forward")``; the Gaussian-channel upper bound is
+:func:`rdptheory.gaussian.rdp_kl_forward_upper_bound`, beside the lower bound in
+:mod:`rdptheory.gaussian.scalar`.
 """
 
 from __future__ import annotations
@@ -26,13 +27,10 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
-import numpy.typing as npt
 from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 from scipy.special import erfcx
 
-from rdptheory._units import Unit, check_unit, nats_to
-from rdptheory.gaussian._common import FloatOrArray, as_output, guarded
 from rdptheory.gaussian._kl_forward_table import read_table
 from rdptheory.gaussian._lambert import gaussian_kl_floor_log_ratio
 
@@ -220,41 +218,3 @@ def kl_forward_true_nats(d: np.ndarray, P: np.ndarray, upper: np.ndarray) -> np.
         value = lower + kl_forward_excess_nats(di, Pi, mi, si)
         out[inside] = np.clip(value, lower, np.maximum(lower, upper[inside]))
     return out
-
-
-@guarded()
-def rdp_kl_forward_upper_bound(
-    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
-) -> FloatOrArray:
-    """R(D, P) of the best jointly Gaussian channel for ``"kl_forward"``: an upper bound.
-
-    The core formula of THEORY.md §1 with the Gaussian floor
-    :math:`s_{lo} = s/\\sqrt{-W_{-1}(-e^{-1-2P})}` (derived, not stated in a paper).  It is
-    achievable but not optimal (the optimal reconstruction is not Gaussian); it is what
-    ``rdp(..., perception="kl_forward")`` returned before the solver table, and it is 14% to
-    260% above the true value at (D, P, s²) = (0.9, 0.5, 1) ... (1, 2, 1).
-
-    Parameters
-    ----------
-    D : array_like
-        MSE, > 0 (``inf`` allowed).
-    P : array_like
-        KL budget in nats, ≥ 0 (``inf`` allowed).
-    variance : array_like
-        Source variance ``s²``, finite and > 0.
-    unit : {"bits", "nats"}
-
-    Returns
-    -------
-    float or ndarray
-        The Gaussian-channel rate in ``unit`` (≥ the true R(D, P)).
-
-    >>> round(rdp_kl_forward_upper_bound(1.0, 0.5, 1.0, unit="nats"), 4)
-    0.0414
-    """
-    from rdptheory.gaussian import scalar  # the same numerics as rdp's closed form
-
-    unit = check_unit(unit)
-    D, P, var = scalar._check_dpv(D, P, variance)
-    lo, gap = scalar._unit_floor(P, var, "kl_forward")
-    return as_output(nats_to(scalar._rdp_core_nats(D, var, lo, gap), unit))

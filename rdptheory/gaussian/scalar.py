@@ -354,6 +354,42 @@ def rdp_kl_forward_lower_bound(
 
 
 @guarded()
+def rdp_kl_forward_upper_bound(
+    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike, *, unit: Unit = "bits"
+) -> FloatOrArray:
+    """R(D, P) of the best jointly Gaussian channel for ``"kl_forward"``: an upper bound.
+
+    The core formula of THEORY.md §1 with the Gaussian floor
+    :math:`s_{lo} = s/\\sqrt{-W_{-1}(-e^{-1-2P})}` (derived, not stated in a paper).  It is
+    achievable but not optimal (the optimal reconstruction is not Gaussian); it is what
+    ``rdp(..., perception="kl_forward")`` returned before the solver table, and it is 14% to
+    260% above the true value at (D, P, s²) = (0.9, 0.5, 1) ... (1, 2, 1).
+
+    Parameters
+    ----------
+    D : array_like
+        MSE, > 0 (``inf`` allowed).
+    P : array_like
+        KL budget in nats, ≥ 0 (``inf`` allowed).
+    variance : array_like
+        Source variance ``s²``, finite and > 0.
+    unit : {"bits", "nats"}
+
+    Returns
+    -------
+    float or ndarray
+        The Gaussian-channel rate in ``unit`` (≥ the true R(D, P)).
+
+    >>> round(rdp_kl_forward_upper_bound(1.0, 0.5, 1.0, unit="nats"), 4)
+    0.0414
+    """
+    unit = check_unit(unit)
+    D, P, var = _check_dpv(D, P, variance)
+    lo, gap = _unit_floor(P, var, "kl_forward")  # the same numerics as rdp's closed form
+    return as_output(nats_to(_rdp_core_nats(D, var, lo, gap), unit))
+
+
+@guarded()
 def drp(
     R: npt.ArrayLike,
     P: npt.ArrayLike,
