@@ -6,17 +6,6 @@ import numpy as np
 import pytest
 
 from rdptheory.diffusion import schedules
-from rdptheory.diffusion.schedules import (
-    DiscreteSchedule,
-    Karras,
-    VEUniform,
-    VPCosine,
-    VPLinear,
-    alpha_bar_from_noise_var,
-    ddpm_alphas_cumprod,
-    get_schedule,
-    noise_var_from_alpha_bar,
-)
 
 
 def test_doctests():
@@ -26,24 +15,25 @@ def test_doctests():
 def test_alpha_bar_round_trip():
     ab = np.linspace(1e-4, 1.0, 101)
     np.testing.assert_allclose(
-        alpha_bar_from_noise_var(noise_var_from_alpha_bar(ab)), ab, rtol=1e-14
+        schedules.alpha_bar_from_noise_var(schedules.noise_var_from_alpha_bar(ab)), ab, rtol=1e-14
     )
 
 
-@pytest.mark.parametrize("sched", [VPLinear(), VPCosine()])
+@pytest.mark.parametrize("sched", [schedules.VPLinear(), schedules.VPCosine()])
 def test_time_round_trip(sched):
     t = np.linspace(0.0, 0.95, 50)
     np.testing.assert_allclose(sched.time_at(sched.noise_var_at(t)), t, rtol=1e-11, atol=1e-13)
 
 
 def test_vp_linear_matches_integral_of_beta():
-    s = VPLinear(0.1, 20.0)
+    s = schedules.VPLinear(0.1, 20.0)
     t = 0.3
     log_ab = -(0.1 * t + 0.5 * 19.9 * t**2)
     assert s.noise_var_at(t) == pytest.approx(np.exp(-log_ab) - 1.0, rel=1e-14)
 
 
-@pytest.mark.parametrize("sched", [VPLinear(), VPCosine(), VEUniform(), Karras()])
+@pytest.mark.parametrize("sched", [schedules.VPLinear(), schedules.VPCosine(),
+                                   schedules.VEUniform(), schedules.Karras()])
 @pytest.mark.parametrize("steps", [1, 2, 17])
 def test_grids_decrease_from_level_to_zero(sched, steps):
     g = sched.noise_vars(2.5, steps)
@@ -53,7 +43,7 @@ def test_grids_decrease_from_level_to_zero(sched, steps):
 
 
 def test_karras_levels():
-    g = Karras(sigma_min=0.002, exponent=7.0).noise_vars(4.0, 5)
+    g = schedules.Karras(sigma_min=0.002, exponent=7.0).noise_vars(4.0, 5)
     s = np.sqrt(g[:-1])
     ramp = np.linspace(0, 1, 5)
     expect = (2.0 ** (1 / 7) + ramp * (0.002 ** (1 / 7) - 2.0 ** (1 / 7))) ** 7
@@ -61,17 +51,17 @@ def test_karras_levels():
 
 
 def test_ddpm_linear_alphas_cumprod():
-    ab = ddpm_alphas_cumprod(1000)
+    ab = schedules.ddpm_alphas_cumprod(1000)
     betas = np.linspace(1e-4, 0.02, 1000)
     assert ab[0] == pytest.approx(1 - 1e-4, rel=1e-15)
     assert ab[-1] == pytest.approx(np.prod(1 - betas), rel=1e-12)
     assert (np.diff(ab) < 0).all()
-    cos = ddpm_alphas_cumprod(1000, beta_schedule="cosine")
+    cos = schedules.ddpm_alphas_cumprod(1000, beta_schedule="cosine")
     assert (np.diff(cos) < 0).all() and cos[-1] < 1e-4
 
 
 def test_discrete_schedule_grid():
-    sched = DiscreteSchedule.from_alphas_cumprod(ddpm_alphas_cumprod(1000))
+    sched = schedules.DiscreteSchedule.from_alphas_cumprod(schedules.ddpm_alphas_cumprod(1000))
     v0 = float(sched.levels[499])
     g = sched.noise_vars(v0, 10)
     assert g.shape == (11,) and g[0] == v0 and g[-1] == 0.0
@@ -85,14 +75,14 @@ def test_discrete_schedule_grid():
 
 def test_validation():
     with pytest.raises(ValueError, match="schedule"):
-        get_schedule("nope")
+        schedules.get_schedule("nope")
     with pytest.raises(ValueError, match="noise_var"):
-        VPLinear().noise_vars(-1.0, 4)
+        schedules.VPLinear().noise_vars(-1.0, 4)
     with pytest.raises(ValueError, match="steps"):
-        VPLinear().noise_vars(1.0, 0)
+        schedules.VPLinear().noise_vars(1.0, 0)
     with pytest.raises(TypeError, match="steps"):
-        VEUniform().noise_vars(1.0, 2.5)
+        schedules.VEUniform().noise_vars(1.0, 2.5)
     with pytest.raises(ValueError, match="alpha_bar"):
-        noise_var_from_alpha_bar(1.5)
+        schedules.noise_var_from_alpha_bar(1.5)
     with pytest.raises(ValueError, match="beta_max"):
-        VPLinear(beta_min=1.0, beta_max=0.5)
+        schedules.VPLinear(beta_min=1.0, beta_max=0.5)

@@ -6,14 +6,6 @@ import numpy as np
 import pytest
 
 from rdptheory.diffusion import GaussianModel, GMMModel, decode, steering
-from rdptheory.diffusion.steering import (
-    optimal_decode,
-    per_direction_rho,
-    rho_for_perception,
-    rho_for_tradeoff,
-    single_alpha_decode,
-    single_rho_loss,
-)
 from rdptheory.gaussian.awgn import dp_awgn, score_scaled_point
 
 LAM = 1.0 / np.arange(1, 9) ** 2
@@ -27,7 +19,7 @@ def test_doctests():
 @pytest.mark.parametrize("frac", [1e-6, 0.1, 0.5, 0.9, 0.999])
 def test_rho_for_perception_meets_target(frac):
     P = frac * score_scaled_point(LAM, T2, 2.0).perception_value
-    rho = rho_for_perception(P, LAM, T2)
+    rho = steering.rho_for_perception(P, LAM, T2)
     assert 1.0 < rho < 2.0
     assert score_scaled_point(LAM, T2, rho).perception_value == pytest.approx(P, rel=1e-10)
 
@@ -36,9 +28,9 @@ def test_rho_for_perception_scalar_closed_form_and_ends():
     lam, t2, P = 2.0, 0.7, 0.02
     c = np.sqrt(lam / (lam + t2))
     expect = 1.0 + np.log(1.0 - np.sqrt(P / lam)) / np.log(c)
-    assert rho_for_perception(P, [lam], t2) == pytest.approx(expect, rel=1e-12)
-    assert rho_for_perception(0.0, LAM, T2) == 1.0
-    assert rho_for_perception(10.0, LAM, T2) == 2.0
+    assert steering.rho_for_perception(P, [lam], t2) == pytest.approx(expect, rel=1e-12)
+    assert steering.rho_for_perception(0.0, LAM, T2) == 1.0
+    assert steering.rho_for_perception(10.0, LAM, T2) == 2.0
 
 
 def test_rho_for_tradeoff_minimises_objective():
@@ -47,22 +39,22 @@ def test_rho_for_tradeoff_minimises_objective():
     for weight in (0.01, 0.3, 1.0, 5.0, 100.0):
         p = score_scaled_point(LAM, T2, rhos)
         best = rhos[np.argmin(p.mse + weight * p.perception_value)]
-        rho = rho_for_tradeoff(weight, LAM, T2)
+        rho = steering.rho_for_tradeoff(weight, LAM, T2)
         assert rho == pytest.approx(best, abs=2e-4)
         q = score_scaled_point(LAM, T2, rho)
         best_value = (p.mse + weight * p.perception_value).min()
         assert q.mse + weight * q.perception_value <= best_value + 1e-15
         assert rho < prev
         prev = rho
-    assert rho_for_tradeoff(0.0, LAM, T2) == 2.0
-    assert rho_for_tradeoff(1e6, LAM, T2) == pytest.approx(1.0, abs=1e-4)
+    assert steering.rho_for_tradeoff(0.0, LAM, T2) == 2.0
+    assert steering.rho_for_tradeoff(1e6, LAM, T2) == pytest.approx(1.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("frac", [0.0, 0.2, 0.7, 1.0, 2.0])
 def test_per_direction_rho_is_dp_optimal(frac):
     w_mmse = dp_awgn(0.0, LAM, T2).perception_value_mmse
     P = frac * w_mmse
-    rho = per_direction_rho(P, LAM, T2)
+    rho = steering.per_direction_rho(P, LAM, T2)
     assert ((rho >= 1 - 1e-12) & (rho <= 2 + 1e-12)).all()
     c = np.sqrt(LAM / (LAM + T2))
     a = c**rho
@@ -83,40 +75,41 @@ def test_single_alpha_equals_per_direction_rho_decoder_full_cov():
     P = 0.3 * dp_awgn(0.0, m.eigenvalues, 0.4).perception_value_mmse
     alpha = dp_awgn(P, m.eigenvalues, 0.4).alpha
     np.testing.assert_allclose(
-        single_alpha_decode(m, y, 0.4, alpha), optimal_decode(m, y, 0.4, P), rtol=1e-11, atol=1e-12
+        steering.single_alpha_decode(m, y, 0.4, alpha), steering.optimal_decode(m, y, 0.4, P),
+        rtol=1e-11, atol=1e-12
     )
     # the same construction through the numerical ODE
-    ode = single_alpha_decode(m, y, 0.4, alpha, solver="adaptive")
-    np.testing.assert_allclose(ode, optimal_decode(m, y, 0.4, P), rtol=1e-8, atol=1e-9)
+    ode = steering.single_alpha_decode(m, y, 0.4, alpha, solver="adaptive")
+    np.testing.assert_allclose(ode, steering.optimal_decode(m, y, 0.4, P), rtol=1e-8, atol=1e-9)
 
 
 def test_single_rho_loss():
-    white = single_rho_loss(0.01, np.ones(5), 0.3)
+    white = steering.single_rho_loss(0.01, np.ones(5), 0.3)
     assert abs(white.excess_mse) < 1e-13
-    loss = single_rho_loss(0.3 * dp_awgn(0.0, LAM, T2).perception_value_mmse, LAM, T2)
+    loss = steering.single_rho_loss(0.3 * dp_awgn(0.0, LAM, T2).perception_value_mmse, LAM, T2)
     assert loss.excess_mse > 0 and 0 < loss.loss_db < 0.02
-    assert single_rho_loss(0.0, LAM, T2).excess_mse == pytest.approx(0.0, abs=1e-13)
+    assert steering.single_rho_loss(0.0, LAM, T2).excess_mse == pytest.approx(0.0, abs=1e-13)
 
 
 def test_optimal_decode_scalar_model():
     m = GaussianModel(0.0, 2.0)
     y = np.array([1.0, -0.5])
-    rho = per_direction_rho(0.01, [2.0], 0.5)[0]
-    np.testing.assert_allclose(optimal_decode(m, y, 0.5, 0.01), (2 / 2.5) ** (rho / 2) * y)
+    rho = steering.per_direction_rho(0.01, [2.0], 0.5)[0]
+    np.testing.assert_allclose(steering.optimal_decode(m, y, 0.5, 0.01), (2 / 2.5) ** (rho / 2) * y)
 
 
 def test_validation_errors():
     with pytest.raises(ValueError, match="P"):
-        rho_for_perception(-1.0, LAM, T2)
+        steering.rho_for_perception(-1.0, LAM, T2)
     with pytest.raises(ValueError, match="variances"):
-        rho_for_perception(0.1, [1.0, -1.0], T2)
+        steering.rho_for_perception(0.1, [1.0, -1.0], T2)
     with pytest.raises(ValueError, match="noise_var"):
-        rho_for_tradeoff(1.0, LAM, 0.0)
+        steering.rho_for_tradeoff(1.0, LAM, 0.0)
     with pytest.raises(ValueError, match="lam"):
-        rho_for_tradeoff(np.ones(2), LAM, T2)
+        steering.rho_for_tradeoff(np.ones(2), LAM, T2)
     with pytest.raises(ValueError, match="alpha"):
-        single_alpha_decode(GaussianModel(0.0, 1.0), np.zeros(2), 1.0, 1.5)
+        steering.single_alpha_decode(GaussianModel(0.0, 1.0), np.zeros(2), 1.0, 1.5)
     with pytest.raises(TypeError, match="GaussianModel"):
-        optimal_decode(GMMModel([1.0], [0.0], [1.0]), np.zeros(2), 1.0, 0.1)
+        steering.optimal_decode(GMMModel([1.0], [0.0], [1.0]), np.zeros(2), 1.0, 0.1)
     with pytest.raises(TypeError, match="model"):
         decode(None, np.zeros(2), 1.0, 1.0)
