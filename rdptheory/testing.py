@@ -38,7 +38,9 @@ import math
 from typing import NamedTuple, cast
 
 import numpy as np
+import numpy.typing as npt
 
+from rdptheory._units import Unit
 from rdptheory._validation import PERCEPTIONS, Perception, check_perception
 from rdptheory.gaussian._common import REGIMES, Regime
 
@@ -58,6 +60,7 @@ __all__ = [
     "VectorOperatingPoint",
     "covariances",
     "diagonal_spectra",
+    "gaussian_channel_rdp",
     "invalid_numbers",
     "invalid_perceptions",
     "noise_levels",
@@ -199,6 +202,33 @@ def _perception_of_ratio(ratio: float, perception: Perception, variance: float) 
     if perception == "kl_reverse":
         return 0.5 * (math.expm1(v) - v)
     return 0.5 * (math.expm1(-v) + v)
+
+
+def gaussian_channel_rdp(
+    D: npt.ArrayLike,
+    P: npt.ArrayLike,
+    variance: npt.ArrayLike,
+    *,
+    perception: Perception = "w2sq",
+    unit: Unit = "bits",
+) -> float | np.ndarray:
+    """R(D, P) of the best jointly Gaussian channel: the THEORY.md §1 closed form.
+
+    The function whose regimes :func:`scalar_operating_points` draws from, and the value of
+    the symbolic derivations (:func:`rdptheory.symbolic.rdp_scalar`).  For ``"w2sq"`` and
+    ``"kl_reverse"`` Gaussian channels are optimal and this is
+    :func:`rdptheory.gaussian.rdp`; for ``"kl_forward"`` it is
+    :func:`rdptheory.gaussian.rdp_kl_forward_upper_bound`, above the true R(D, P) that
+    ``rdp`` returns there.  Arguments as for :func:`rdptheory.gaussian.rdp`.
+
+    >>> round(gaussian_channel_rdp(1.0, 0.5, 1.0, perception="kl_forward", unit="nats"), 4)
+    0.0414
+    """
+    from rdptheory.gaussian import rdp, rdp_kl_forward_upper_bound
+
+    if check_perception(perception) == "kl_forward":
+        return rdp_kl_forward_upper_bound(D, P, variance, unit=unit)
+    return rdp(D, P, variance, perception=perception, unit=unit)
 
 
 @st.composite

@@ -20,6 +20,7 @@ from rdptheory.testing import (
     REGIMES,
     covariances,
     diagonal_spectra,
+    gaussian_channel_rdp,
     invalid_numbers,
     invalid_perceptions,
     noise_levels,
@@ -226,3 +227,17 @@ def test_both_active_reaches_both_sides_of_total_variance():
     above = find(vector_operating_points("both_active"), lambda pt: pt.D > pt.variances.sum())
     below = find(vector_operating_points("both_active"), lambda pt: pt.D < pt.variances.sum())
     assert above.regime == below.regime == "both_active"
+
+
+def test_gaussian_channel_rdp_is_rdp_except_for_kl_forward():
+    D, P = np.array([0.3, 0.9, 1.2]), 0.5
+    for measure in ("w2sq", "kl_reverse"):
+        np.testing.assert_array_equal(gaussian_channel_rdp(D, P, 1.0, perception=measure),
+                                      rdp(D, P, 1.0, perception=measure))
+    # kl_forward: Thm-1-style core formula with the Gaussian floor s_lo² = 1/(-W_-1(-e^{-1-2P}))
+    # (THEORY.md §1), above the true R; at (1, 0.5, 1) it is 0.0414 nats (the value)
+    upper = gaussian_channel_rdp(1.0, 0.5, 1.0, perception="kl_forward", unit="nats")
+    assert upper == pytest.approx(0.0414, abs=5e-5)
+    assert upper > rdp(1.0, 0.5, 1.0, perception="kl_forward", unit="nats")
+    with pytest.raises(ValueError):
+        gaussian_channel_rdp(1.0, 0.5, 1.0, perception="tv")

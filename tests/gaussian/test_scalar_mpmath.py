@@ -18,22 +18,12 @@ from rdptheory.gaussian import (
     drp,
     kl_forward_min_second_moment,
     min_reconstruction_std,
-    rdp_kl_forward_upper_bound,
     test_channel,
 )
-from rdptheory.gaussian import rdp as _rdp_library
+from rdptheory.testing import gaussian_channel_rdp as rdp  # the closed form of THEORY.md §1
 from rdptheory.testing import perceptions, rates, scalar_operating_points, variances
 
 RTOL = 1e-12
-
-
-def rdp(D, P, variance, *, perception="w2sq", unit="bits"):
-    """The THEORY.md §1 closed form these properties describe.  For ``kl_forward`` that is the
-    Gaussian-channel value, ``rdp_kl_forward_upper_bound`` (``rdp`` itself returns the true
-    R there, checked in test_kl_forward_true.py)."""
-    if perception == "kl_forward":
-        return rdp_kl_forward_upper_bound(D, P, variance, unit=unit)
-    return _rdp_library(D, P, variance, perception=perception, unit=unit)
 
 
 def _dps(P: float) -> int:

@@ -15,10 +15,8 @@ from rdptheory.gaussian import (
     min_reconstruction_std,
     rate_distortion,
     rdp_kl_forward_lower_bound,
-    rdp_kl_forward_upper_bound,
     test_channel,
 )
-from rdptheory.gaussian import rdp as _rdp_library
 from rdptheory.testing import (
     OperatingPoint,
     perceptions,
@@ -26,17 +24,9 @@ from rdptheory.testing import (
     scalar_operating_points,
     variances,
 )
+from rdptheory.testing import gaussian_channel_rdp as rdp  # the closed form of THEORY.md §1
 
 MEASURES = ("w2sq", "kl_forward", "kl_reverse")
-
-
-def rdp(D, P, variance, *, perception="w2sq", unit="bits"):
-    """The THEORY.md §1 closed form these properties describe.  For ``kl_forward`` that is the
-    Gaussian-channel value, ``rdp_kl_forward_upper_bound`` (``rdp`` itself returns the true
-    R there, checked in test_kl_forward_true.py)."""
-    if perception == "kl_forward":
-        return rdp_kl_forward_upper_bound(D, P, variance, unit=unit)
-    return _rdp_library(D, P, variance, perception=perception, unit=unit)
 TOL = 1e-12  # relative tolerance of closed-form identities
 
 

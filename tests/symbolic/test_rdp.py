@@ -5,8 +5,7 @@ import pytest
 import sympy as sp
 from hypothesis import given
 
-from rdptheory.gaussian import drp, rdp_kl_forward_upper_bound
-from rdptheory.gaussian import rdp as _rdp
+from rdptheory.gaussian import drp
 from rdptheory.symbolic import (
     drp_scalar,
     rdp_core,
@@ -16,17 +15,7 @@ from rdptheory.symbolic import (
     rdp_zero_perception,
 )
 from rdptheory.testing import PERCEPTIONS, rates, scalar_operating_points
-
-
-def rdp(D, P, var, *, perception="w2sq", unit="bits"):
-    """The numeric R(D, P) the derivation gives: for kl_forward the Gaussian-channel value.
-
-    ``rdp_scalar("kl_forward")`` is the best *Gaussian* channel's rate, an upper bound;
-    ``rdptheory.gaussian.rdp(..., perception="kl_forward")`` is the true R(D, P) (issue 13).
-    """
-    if perception == "kl_forward":
-        return rdp_kl_forward_upper_bound(D, P, var, unit=unit)
-    return _rdp(D, P, var, perception=perception, unit=unit)
+from rdptheory.testing import gaussian_channel_rdp as rdp  # the closed form of THEORY.md §1
 
 TOL = 1e-12
 
