@@ -205,12 +205,8 @@ def _perception_of_ratio(ratio: float, perception: Perception, variance: float) 
 
 
 def gaussian_channel_rdp(
-    D: npt.ArrayLike,
-    P: npt.ArrayLike,
-    variance: npt.ArrayLike,
-    *,
-    perception: Perception = "w2sq",
-    unit: Unit = "bits",
+    D: npt.ArrayLike, P: npt.ArrayLike, variance: npt.ArrayLike, *,
+    perception: Perception = "w2sq", unit: Unit = "bits",
 ) -> float | np.ndarray:
     """R(D, P) of the best jointly Gaussian channel: the THEORY.md §1 closed form.
 
