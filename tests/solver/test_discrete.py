@@ -2,8 +2,9 @@
 
 Independent truths: R(D) = h(p) − h(D) for the binary source with Hamming distortion
 (Cover & Thomas Thm 10.3.1), the [BM19] three-regime closed form for the binary source with
-TV perception (re-derived below), and ½ log(s²/D) / the THEORY.md §1 closed forms for the
-Gaussian.  Every solve asserts its certificate (gap ≤ requested tol).
+TV perception (:func:`rdptheory.solver.bernoulli_tv_rdp`, re-derived in its docstring), and
+½ log(s²/D) / the THEORY.md §1 closed forms for the Gaussian.  Every solve asserts its
+certificate (gap ≤ requested tol).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from rdptheory.gaussian import rdp
 from rdptheory.solver import (
+    bernoulli_tv_rdp,
     channel_metrics,
     dual_bound,
     gaussian_grid,
@@ -28,28 +30,6 @@ HAMMING = [[0.0, 1.0], [1.0, 0.0]]
 def h(t: float) -> float:
     """Binary entropy in nats."""
     return 0.0 if t in (0.0, 1.0) else -t * math.log(t) - (1 - t) * math.log(1 - t)
-
-
-def binary_tv_rdp(p: float, D: float, P: float) -> float:
-    """R(D, P) of Bernoulli(p ≤ ½), Hamming distortion, TV perception |q − p| ≤ P (nats).
-
-    [BM19] closed form, re-derived here.  With q = P(X̂ = 1):
-    - the R(D) channel (reverse BSC(D)) has q₀ = (p − D)/(1 − 2D), TV = D(1 − 2p)/(1 − 2D),
-      so the constraint is inactive for D ≤ P / (1 − 2(p − P)): R = h(p) − h(D);
-    - an independent X̂ ~ Bern(q) with |q − p| ≤ P reaches D = p + q(1 − 2p), least at
-      q = p − P: R = 0 for D ≥ 2p(1 − p) − (1 − 2p)P;
-    - in between both bind, q = p − P and k = P(X = 1, X̂ = 1) = p − (D + P)/2:
-      R = h(p) + h(q) − H(k, (D + P)/2, (D − P)/2, 1 − p − (D − P)/2).
-    For P ≥ p the perception constraint never binds: R = R(D).
-    """
-    if P >= p:
-        return max(0.0, h(p) - h(D)) if D < p else 0.0
-    if D * (1 - 2 * (p - P)) <= P:  # the R(D) channel already meets TV <= P
-        return h(p) - h(D)
-    if D >= 2 * p * (1 - p) - (1 - 2 * p) * P:
-        return 0.0
-    joint = [p - (D + P) / 2, (D + P) / 2, (D - P) / 2, 1 - p - (D - P) / 2]
-    return h(p) + h(p - P) + sum(v * math.log(v) for v in joint if v > 0)
 
 
 @pytest.mark.parametrize("D", [0.02, 0.1, 0.25])
@@ -71,7 +51,7 @@ def test_binary_rate_distortion_closed_form(D):
 )
 def test_binary_tv_against_bm19(D, P, regime):
     p, tol = 0.3, 1e-8
-    truth = binary_tv_rdp(p, D, P)
+    truth = bernoulli_tv_rdp(p, D, P)
     assert (truth == 0.0) == (regime == "zero")
     sol = rdp_discrete([1 - p, p], HAMMING, D, P, perception="tv", tol=tol)
     assert sol.certified, sol.gap_nats
@@ -86,8 +66,8 @@ def test_binary_tv_closed_form_regimes_meet():
     d1 = P / (1 - 2 * (p - P))
     d3 = 2 * p * (1 - p) - (1 - 2 * p) * P
     for d in (d1, d3):
-        assert binary_tv_rdp(p, d - 1e-9, P) == pytest.approx(binary_tv_rdp(p, d + 1e-9, P),
-                                                              abs=1e-7)
+        assert bernoulli_tv_rdp(p, d - 1e-9, P) == pytest.approx(
+            bernoulli_tv_rdp(p, d + 1e-9, P), abs=1e-7)
 
 
 def test_gaussian_rate_distortion_on_grid():
@@ -191,15 +171,13 @@ def test_validation(call, exc, match):
         call()
 
 
-def test_library_closed_form_matches_the_test_derivation():
-    from rdptheory.solver import bernoulli_tv_rdp
-
-    for p in (0.1, 0.3, 0.5, 0.8):
+def test_bernoulli_closed_form_symmetry_and_validation():
+    """p and 1 − p give the same R (relabel 0 ↔ 1); the regimes above are checked at p = 0.3."""
+    for p in (0.1, 0.3, 0.5):
         for D in np.linspace(0.01, 0.6, 25):
             for P in (0.0, 0.02, 0.1, 0.6):
-                pp = min(p, 1 - p)
-                assert bernoulli_tv_rdp(p, D, P) == pytest.approx(binary_tv_rdp(pp, D, P),
-                                                                  abs=1e-15)
+                assert bernoulli_tv_rdp(1 - p, D, P) == pytest.approx(bernoulli_tv_rdp(p, D, P),
+                                                                      abs=1e-15)
     with pytest.raises(ValueError, match="p must be"):
         bernoulli_tv_rdp(1.5, 0.1, 0.1)
 
