@@ -10,14 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from rdptheory.gaussian.vector import (
-    drp_vector,
-    drp_vector_solution,
-    rate_distortion_vector,
-    rdp_vector,
-    rdp_vector_solution,
-    water_filling,
-)
+from rdptheory.gaussian import vector
 
 # Tests whose every example runs ~30 vector solves get a third of the profile's examples
 # (20 by default, 333 under HYPOTHESIS_PROFILE=thorough).
@@ -49,7 +42,7 @@ def gap_tolerance(sol, D: float, P: float) -> float:
 @given(st.floats(1e-3, 1e3), frac_st, pfrac_st)
 def test_n1_equals_scalar(s2: float, frac: float, pfrac: float) -> None:
     D, P = frac * s2, pfrac * s2
-    sol = rdp_vector_solution(D, P, [s2])
+    sol = vector.rdp_vector_solution(D, P, [s2])
     assert sol.rate_nats == pytest.approx(scalar_rdp_nats(D, P, s2), rel=1e-12, abs=1e-13)
 
 
@@ -59,21 +52,21 @@ def test_n1_mpmath_spot_check(s2: float, D: float, P: float) -> None:
     s = mp.sqrt(s2)
     s_lo = s - mp.sqrt(P)
     ref = mp.log(4 * s2 * s_lo**2 / ((D - (s - s_lo) ** 2) * ((s + s_lo) ** 2 - D))) / 2
-    got = rdp_vector(D, P, [s2], unit="nats")
+    got = vector.rdp_vector(D, P, [s2], unit="nats")
     assert abs(got - float(ref)) <= 1e-12 * float(ref)
 
 
 @given(st.floats(1e-2, 1e2), frac_st, pfrac_st, st.integers(2, 64))
 def test_white_is_n_times_scalar(s2: float, frac: float, pfrac: float, n: int) -> None:
     D, P = frac * s2, pfrac * s2
-    got = rdp_vector(n * D, n * P, np.full(n, s2), unit="nats")
+    got = vector.rdp_vector(n * D, n * P, np.full(n, s2), unit="nats")
     assert got == pytest.approx(n * scalar_rdp_nats(D, P, s2), rel=1e-12, abs=1e-12)
 
 
 @given(st.floats(1e-2, 1e2), st.floats(0.01, 1.99), st.integers(1, 32))
 def test_perfect_perception_closed_form(s2: float, frac: float, n: int) -> None:
     """P = 0: R = −½ log(1 − (1 − D/(2s²))²) per component (THEORY.md §1)."""
-    sol = rdp_vector_solution(n * frac * s2, 0.0, np.full(n, s2))
+    sol = vector.rdp_vector_solution(n * frac * s2, 0.0, np.full(n, s2))
     assert sol.regime == "perfect_perception"
     expected = -0.5 * np.log1p(-((1 - frac / 2) ** 2))
     assert sol.rate_nats == pytest.approx(n * expected, rel=1e-12)
@@ -84,7 +77,7 @@ def test_perfect_perception_closed_form(s2: float, frac: float, n: int) -> None:
 def test_certificate_and_solution_consistency(lam: np.ndarray, frac: float, pfrac: float):
     L = lam.sum()
     D, P = frac * L, pfrac * L
-    sol = rdp_vector_solution(D, P, lam)
+    sol = vector.rdp_vector_solution(D, P, lam)
     assert sol.kkt_residual < 1e-12
     assert abs(sol.dual_gap_nats) <= gap_tolerance(sol, D, P)
     assert sol.mse <= D * (1 + 1e-12) and sol.perception_value <= P * (1 + 1e-12) + 1e-300
@@ -100,7 +93,7 @@ def test_certificate_and_solution_consistency(lam: np.ndarray, frac: float, pfra
 def test_forward_test_channel_realises_solution(lam: np.ndarray, frac: float, pfrac: float):
     """X̂ = gain·(X + √t²·N): MSE, recon std, W₂² and I(X; X̂) per component."""
     L = lam.sum()
-    sol = rdp_vector_solution(frac * L, pfrac * L, lam)
+    sol = vector.rdp_vector_solution(frac * L, pfrac * L, lam)
     live = sol.correlation > 0
     g, t2, lam_l = sol.gain[live], sol.noise_var[live], lam[live]
     mse_l = lam_l * (1 - g) ** 2 + g**2 * t2
@@ -126,18 +119,18 @@ def test_regime_boundaries(lam: np.ndarray, frac: float) -> None:
     L = lam.sum()
     D = frac * L
     # water-filling threshold: P_wf = Σ(√λ − √(λ − θ)₊)²
-    theta = water_filling(D, lam).level
+    theta = vector.water_filling(D, lam).level
     p_wf = np.sum((np.sqrt(lam) - np.sqrt(np.maximum(lam - theta, 0))) ** 2)
-    r_d = rate_distortion_vector(D, lam, unit="nats")
-    at = rdp_vector_solution(D, p_wf * (1 + 1e-9), lam)
+    r_d = vector.rate_distortion_vector(D, lam, unit="nats")
+    at = vector.rdp_vector_solution(D, p_wf * (1 + 1e-9), lam)
     assert at.regime == "perception_inactive" and at.rate_nats == pytest.approx(r_d, rel=1e-12)
-    below = rdp_vector_solution(D, p_wf * 0.9, lam)
+    below = vector.rdp_vector_solution(D, p_wf * 0.9, lam)
     assert below.regime == "both_active" and below.rate_nats > r_d
     # zero-rate threshold in P for D > L: D = L + (√L − √P)²
     D2 = L * (1 + frac)
     P0 = (np.sqrt(L) - np.sqrt(D2 - L)) ** 2
-    assert rdp_vector_solution(D2, P0 * (1 + 1e-9), lam).regime == "zero_rate"
-    inside = rdp_vector_solution(D2, P0 * (1 - 1e-3), lam)
+    assert vector.rdp_vector_solution(D2, P0 * (1 + 1e-9), lam).regime == "zero_rate"
+    inside = vector.rdp_vector_solution(D2, P0 * (1 - 1e-3), lam)
     assert inside.regime == "both_active" and inside.rate_nats > 0
 
 
@@ -146,7 +139,7 @@ def test_regime_boundaries(lam: np.ndarray, frac: float) -> None:
 def test_monotone_and_convex_in_D(lam: np.ndarray, pfrac: float) -> None:
     L = lam.sum()
     D = np.linspace(0.05, 2.1, 30) * L
-    R = rdp_vector(D, pfrac * L, lam)
+    R = vector.rdp_vector(D, pfrac * L, lam)
     assert np.all(R >= 0)
     assert np.all(np.diff(R) <= 1e-12)
     assert np.all(np.diff(R, 2) >= -1e-9)
@@ -157,10 +150,10 @@ def test_monotone_and_convex_in_D(lam: np.ndarray, pfrac: float) -> None:
 def test_monotone_and_convex_in_P(lam: np.ndarray, frac: float) -> None:
     L = lam.sum()
     P = np.linspace(0.0, 1.1, 30) * L
-    R = rdp_vector(frac * L, P, lam)
+    R = vector.rdp_vector(frac * L, P, lam)
     assert np.all(np.diff(R) <= 1e-12)
     assert np.all(np.diff(R, 2) >= -1e-9)
-    assert np.all(R >= rate_distortion_vector(frac * L, lam) - 1e-12)
+    assert np.all(R >= vector.rate_distortion_vector(frac * L, lam) - 1e-12)
 
 
 def _slsqp_rdp(D: float, P: float, lam: np.ndarray) -> float:
@@ -197,7 +190,7 @@ def test_matches_independent_convex_solver(seed: int) -> None:
     lam = rng.uniform(0.05, 3.0, n)
     L = lam.sum()
     D, P = rng.uniform(0.05, 0.8) * L, rng.uniform(0.001, 0.2) * L
-    ours = rdp_vector(D, P, lam, unit="nats")
+    ours = vector.rdp_vector(D, P, lam, unit="nats")
     ref = _slsqp_rdp(D, P, lam)
     assert ours <= ref + 1e-9  # never worse than a generic solver
     assert ours == pytest.approx(ref, rel=1e-5, abs=1e-7)
@@ -207,7 +200,7 @@ def test_matches_independent_convex_solver(seed: int) -> None:
 def test_random_feasible_points_never_beat_optimum(lam, frac, pfrac, seed) -> None:
     L = lam.sum()
     D, P = frac * L, pfrac * L
-    opt = rdp_vector(D, P, lam, unit="nats")
+    opt = vector.rdp_vector(D, P, lam, unit="nats")
     rng = np.random.default_rng(seed)
     c = rng.uniform(0, 1, (200, lam.size))
     u = rng.uniform(0, 1.5, (200, lam.size))
@@ -222,18 +215,18 @@ def test_random_feasible_points_never_beat_optimum(lam, frac, pfrac, seed) -> No
 def test_drp_inverts_rdp(lam: np.ndarray, frac: float, pfrac: float) -> None:
     L = lam.sum()
     D, P = frac * L, pfrac * L
-    R = rdp_vector(D, P, lam)
+    R = vector.rdp_vector(D, P, lam)
     if R > 1e-9:  # on the strictly decreasing part
-        assert drp_vector(R, P, lam) == pytest.approx(D, rel=1e-10)
+        assert vector.drp_vector(R, P, lam) == pytest.approx(D, rel=1e-10)
 
 
 @given(variances_st, st.floats(0.0, 8.0), pfrac_st)
 def test_rdp_inverts_drp(lam: np.ndarray, R: float, pfrac: float) -> None:
     P = pfrac * lam.sum()
-    sol = drp_vector_solution(R, P, lam)
+    sol = vector.drp_vector_solution(R, P, lam)
     assert sol.kkt_residual < 1e-12
     if R > 0:
-        assert rdp_vector(sol.mse, P, lam) == pytest.approx(R, rel=1e-10, abs=1e-12)
+        assert vector.rdp_vector(sol.mse, P, lam) == pytest.approx(R, rel=1e-10, abs=1e-12)
     else:
         L = lam.sum()
         assert sol.mse == pytest.approx(L + max(np.sqrt(L) - np.sqrt(P), 0) ** 2)
@@ -243,10 +236,10 @@ def test_rdp_inverts_drp(lam: np.ndarray, R: float, pfrac: float) -> None:
 def test_large_n_certificate(dfrac: float, pfrac: float) -> None:
     lam = 1.0 / np.arange(1, 10_001) ** 2.0
     L = lam.sum()
-    sol = rdp_vector_solution(dfrac * L, pfrac * L, lam)
+    sol = vector.rdp_vector_solution(dfrac * L, pfrac * L, lam)
     assert sol.regime == "both_active"
     assert sol.kkt_residual < 1e-12 and abs(sol.dual_gap_nats) < 1e-10 * sol.rate_nats
-    d = drp_vector_solution(sol.rate_nats, pfrac * L, lam, unit="nats")
+    d = vector.drp_vector_solution(sol.rate_nats, pfrac * L, lam, unit="nats")
     assert d.mse == pytest.approx(dfrac * L, rel=1e-10)
 
 
@@ -254,27 +247,28 @@ def test_broadcasting_and_units() -> None:
     lam = np.array([1.0, 0.25, 0.04])
     D = np.array([[0.2], [0.6]])
     P = np.array([0.0, 0.01, np.inf])
-    R = rdp_vector(D, P, lam)
+    R = vector.rdp_vector(D, P, lam)
     assert R.shape == (2, 3)
-    np.testing.assert_allclose(R[:, 2], rate_distortion_vector(D[:, 0], lam), rtol=1e-14)
-    np.testing.assert_allclose(rdp_vector(D, P, lam, unit="nats"), R * np.log(2), rtol=1e-14)
-    np.testing.assert_allclose(drp_vector(R, P, lam), np.broadcast_to(D, R.shape), rtol=1e-10)
-    assert isinstance(rdp_vector(0.2, 0.01, lam), float)
+    np.testing.assert_allclose(R[:, 2], vector.rate_distortion_vector(D[:, 0], lam), rtol=1e-14)
+    np.testing.assert_allclose(vector.rdp_vector(D, P, lam, unit="nats"), R * np.log(2), rtol=1e-14)
+    np.testing.assert_allclose(vector.drp_vector(R, P, lam), np.broadcast_to(D, R.shape),
+                               rtol=1e-10)
+    assert isinstance(vector.rdp_vector(0.2, 0.01, lam), float)
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: rdp_vector(0.0, 0.1, [1.0]), "D must be > 0"),
-        (lambda: rdp_vector(1.0, -0.1, [1.0]), "P must be >= 0"),
-        (lambda: rdp_vector(float("nan"), 0.1, [1.0]), "D must not contain NaN"),
-        (lambda: rdp_vector(1.0, 0.1, [1.0, -2.0]), "variances must be >= 0"),
-        (lambda: rdp_vector([1.0, 2.0], [0.1, 0.2, 0.3], [1.0]), "D, P must broadcast"),
-        (lambda: drp_vector(-1.0, 0.1, [1.0]), "R must be >= 0"),
-        (lambda: drp_vector(np.inf, 0.1, [1.0]), "R must be finite"),
-        (lambda: rdp_vector_solution([1.0, 2.0], 0.1, [1.0]), "D must be a scalar"),
-        (lambda: drp_vector_solution(1.0, [0.1, 0.2], [1.0]), "P must be a scalar"),
-        (lambda: rdp_vector(1.0, 0.1, [1.0], unit="bit"), "unit"),
+        (lambda: vector.rdp_vector(0.0, 0.1, [1.0]), "D must be > 0"),
+        (lambda: vector.rdp_vector(1.0, -0.1, [1.0]), "P must be >= 0"),
+        (lambda: vector.rdp_vector(float("nan"), 0.1, [1.0]), "D must not contain NaN"),
+        (lambda: vector.rdp_vector(1.0, 0.1, [1.0, -2.0]), "variances must be >= 0"),
+        (lambda: vector.rdp_vector([1.0, 2.0], [0.1, 0.2, 0.3], [1.0]), "D, P must broadcast"),
+        (lambda: vector.drp_vector(-1.0, 0.1, [1.0]), "R must be >= 0"),
+        (lambda: vector.drp_vector(np.inf, 0.1, [1.0]), "R must be finite"),
+        (lambda: vector.rdp_vector_solution([1.0, 2.0], 0.1, [1.0]), "D must be a scalar"),
+        (lambda: vector.drp_vector_solution(1.0, [0.1, 0.2], [1.0]), "P must be a scalar"),
+        (lambda: vector.rdp_vector(1.0, 0.1, [1.0], unit="bit"), "unit"),
     ],
 )
 def test_validation(call, match: str) -> None:
@@ -293,11 +287,11 @@ def test_stress_extreme_spectra_and_budgets(seed: int) -> None:
         L = lam.sum()
         D = L * 10 ** rng.uniform(-8, 0.35)
         P = L * (10 ** rng.uniform(-20, 0.2) if trial % 3 else 0.0)
-        sol = rdp_vector_solution(D, P, lam)
+        sol = vector.rdp_vector_solution(D, P, lam)
         assert sol.kkt_residual < 1e-10
         assert abs(sol.dual_gap_nats) <= gap_tolerance(sol, D, P)
         R = n * 10 ** rng.uniform(-12, 1.3)
-        inv = drp_vector_solution(R, P, lam, unit="nats")
+        inv = vector.drp_vector_solution(R, P, lam, unit="nats")
         assert inv.kkt_residual < 1e-10
         assert inv.rate_nats == pytest.approx(R, rel=1e-10)
 
@@ -310,7 +304,7 @@ def test_certificate_next_to_regime_boundaries(rel: float, seed: int) -> None:
     lam = 10 ** rng.uniform(-3, 3, int(rng.choice([1, 3, 20])))
     L = lam.sum()
     D = L * rng.uniform(0.01, 0.99)
-    theta = water_filling(D, lam).level
+    theta = vector.water_filling(D, lam).level
     p_wf = np.sum((np.sqrt(lam) - np.sqrt(np.maximum(lam - theta, 0))) ** 2)
     D2 = L * (1 + rng.uniform(0.01, 0.99))
     P2 = L * rng.uniform(0, 0.9) * (1 - np.sqrt(D2 / L - 1)) ** 2
@@ -321,7 +315,7 @@ def test_certificate_next_to_regime_boundaries(rel: float, seed: int) -> None:
         (L * (1 - rel), P2),
         (L * (1 + rel), P2),
     ]:
-        sol = rdp_vector_solution(d, p, lam)
+        sol = vector.rdp_vector_solution(d, p, lam)
         assert sol.regime == "both_active"
         assert sol.kkt_residual < 1e-12
         assert abs(sol.dual_gap_nats) <= gap_tolerance(sol, d, p)

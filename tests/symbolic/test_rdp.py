@@ -5,15 +5,8 @@ import pytest
 import sympy as sp
 from hypothesis import given
 
+from rdptheory import symbolic
 from rdptheory.gaussian import drp
-from rdptheory.symbolic import (
-    drp_scalar,
-    rdp_core,
-    rdp_scalar,
-    rdp_w2sq_kkt,
-    rdp_w2sq_scalar,
-    rdp_zero_perception,
-)
 from rdptheory.testing import PERCEPTIONS, rates, scalar_operating_points
 from rdptheory.testing import gaussian_channel_rdp as rdp  # the closed form of THEORY.md §1
 
@@ -28,7 +21,7 @@ def _close(got, want):
 
 @given(point=scalar_operating_points())
 def test_rdp_matches_gaussian_module(point):
-    f = rdp_scalar(point.perception).lambdify()
+    f = symbolic.rdp_scalar(point.perception).lambdify()
     got = f(point.D, point.P, point.variance)
     want = rdp(point.D, point.P, point.variance, perception=point.perception, unit="nats")
     _close(got, want)
@@ -40,14 +33,14 @@ def test_rdp_random_grid(perception):
     var = np.exp(rng.uniform(-3, 3, 500))
     D = var * rng.uniform(0.01, 2.5, 500)
     P = var * rng.uniform(0.0, 1.2, 500) if perception == "w2sq" else rng.uniform(0, 2, 500)
-    got = rdp_scalar(perception).lambdify()(D, P, var)
+    got = symbolic.rdp_scalar(perception).lambdify()(D, P, var)
     _close(got, rdp(D, P, var, perception=perception, unit="nats"))
 
 
 @given(point=scalar_operating_points())
 def test_drp_matches_gaussian_module(point):
     R = rdp(point.D, point.P, point.variance, perception=point.perception, unit="nats")
-    got = drp_scalar(point.perception).lambdify()(R, point.P, point.variance)
+    got = symbolic.drp_scalar(point.perception).lambdify()(R, point.P, point.variance)
     want = drp(R, point.P, point.variance, perception=point.perception, unit="nats")
     assert got == pytest.approx(want, rel=TOL, abs=TOL * point.variance)
 
@@ -56,8 +49,8 @@ def test_drp_matches_gaussian_module(point):
 def test_rdp_of_drp_is_identity(point, R_bits):
     s = np.sqrt(point.variance)
     R = R_bits * np.log(2.0)
-    D = drp_scalar(point.perception).lambdify()(R, point.P, s**2)
-    back = rdp_scalar(point.perception).lambdify()(D, point.P, s**2)
+    D = symbolic.drp_scalar(point.perception).lambdify()(R, point.P, s**2)
+    back = symbolic.rdp_scalar(point.perception).lambdify()(D, point.P, s**2)
     assert back == pytest.approx(R, rel=1e-9, abs=1e-9)
 
 
@@ -65,15 +58,15 @@ def test_zero_perception_formula():
     rng = np.random.default_rng(4)
     var = np.exp(rng.uniform(-3, 3, 200))
     D = var * rng.uniform(0.01, 2.5, 200)
-    got = rdp_zero_perception().lambdify()(D, var)
+    got = symbolic.rdp_zero_perception().lambdify()(D, var)
     _close(got, rdp(D, 0.0, var, unit="nats"))
     for perception in PERCEPTIONS:  # every measure reduces to it at P = 0
-        _close(rdp_scalar(perception).lambdify()(D, 0.0, var), got)
+        _close(symbolic.rdp_scalar(perception).lambdify()(D, 0.0, var), got)
 
 
 def test_kkt_steps():
     """Multipliers and regime boundaries of the derivation are the THEORY.md §1 ones."""
-    kkt = rdp_w2sq_kkt()
+    kkt = symbolic.rdp_w2sq_kkt()
     s, s_lo, D = kkt.symbol("s"), kkt.symbol("s_lo"), kkt.symbol("D")
     assert kkt.step("D where nu = 0") == s**2 - s_lo**2
     assert kkt.step("D where mu = 0") == s**2 + s_lo**2
@@ -87,7 +80,7 @@ def test_kkt_steps():
 
 
 def test_kkt_core_is_the_theory_formula():
-    kkt = rdp_w2sq_kkt()
+    kkt = symbolic.rdp_w2sq_kkt()
     s, s_lo, D = (kkt.symbol(n) for n in ("s", "s_lo", "D"))
     derived = kkt.step("R (both active, as derived)")
     for vals in ({s: 2, s_lo: 1, D: 4}, {s: 3, s_lo: sp.Rational(1, 3), D: 9}):
@@ -96,25 +89,25 @@ def test_kkt_core_is_the_theory_formula():
 
 
 def test_core_regimes_exact_values():
-    core = rdp_core()
+    core = symbolic.rdp_core()
     assert core.subs(D=3, s=1, s_lo=1) == 0  # D >= s² + s_lo²
     assert core.subs(D=sp.Rational(1, 4), s=1, s_lo=sp.Rational(1, 2)) == sp.log(4) / 2
 
 
 def test_latex_and_symbols():
-    d = rdp_w2sq_scalar()
+    d = symbolic.rdp_w2sq_scalar()
     assert d.symbol_names == ("D", "P", "s")
     assert r"\sqrt{P}" in d.latex and r"\log" in d.latex and "cases" in d.latex
     assert d.equation.startswith("R(D, P) = ")
-    assert "s_{lo}" in rdp_w2sq_kkt().latex
-    assert r"\log" in rdp_zero_perception().latex
+    assert "s_{lo}" in symbolic.rdp_w2sq_kkt().latex
+    assert r"\log" in symbolic.rdp_zero_perception().latex
 
 
 def test_rejects_unknown_perception():
     with pytest.raises(ValueError, match="perception"):
-        rdp_scalar("w2")
+        symbolic.rdp_scalar("w2")
     with pytest.raises(ValueError, match="perception"):
-        drp_scalar("w2")
+        symbolic.drp_scalar("w2")
 
 
 HP_POINTS = [
@@ -131,7 +124,7 @@ def test_high_precision_spot_checks(perception):
     """The derived formula at 40 digits (mpmath) vs the float closed form, to 1e-13."""
     import mpmath
 
-    f = rdp_scalar(perception).lambdify("mpmath")
+    f = symbolic.rdp_scalar(perception).lambdify("mpmath")
     with mpmath.workdps(40):
         for D, P, var in HP_POINTS:
             exact = f(mpmath.mpf(D), mpmath.mpf(P), mpmath.mpf(var))
