@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal, TypeGuard, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +53,7 @@ from rdptheory.diffusion.schedules import Kind, ScheduleLike, get_schedule
 from rdptheory.diffusion.scores import from_coords, to_coords
 
 Solver = Literal["euler", "heun", "adaptive"]
-SOLVERS: tuple[str, ...] = ("euler", "heun", "adaptive")
+SOLVERS: tuple[str, ...] = get_args(Solver)
 Drift = Callable[[Any, float], Any]
 Step = Callable[[Drift, Any, float, float], Any]
 
