@@ -1,0 +1,375 @@
+r"""A shaped-noise DiffC chain for the tiled patch GMM: ladders, the chain model, decoders.
+
+Issue 15 item 2. The image (model space, ``(3, H, W)``, H and W multiples of the patch) is
+cut into non-overlapping ``p × p`` colour patches (the tiling of
+:class:`~rdptheory.models.protocol.PatchGMMImageModel`), and each patch is seen in a fixed
+orthonormal basis ``B`` known to both sides (the 8×8×3 block DCT,
+:func:`rdptheory.images.shaped.block_dct_basis`). The chain's state is ``y^B = x^B + n``,
+``n_i ~ N(0, 1/snr_i)`` per basis coefficient, with one ladder of SNR vectors for all patches
+(:func:`ladder_snr`, built from a :class:`ShapingRecipe`; one scalar, the water level θ = t²,
+indexes it):
+
+- ``"isotropic"``: ``snr_i = 1/t²`` (the codec's ladder,
+  :func:`rdptheory.diffusion.chain.noise_ladder`);
+- ``"mse"``: reverse water-filling on the model's per-coefficient variances λ_i,
+  ``snr_i = (1/t² − 1/λ_i)₊`` (:func:`rdptheory.images.shaped.water_filling_snr`);
+- ``"perception"``: the D(R, P)-optimal forward channel at the Gaussian rate of the ``"mse"``
+  level and the W₂² budget P (:func:`rdptheory.images.shaped.shaped_snr`).
+
+**The chain is the package's one progressive codec** (:mod:`rdptheory.codec.progressive`):
+:class:`ShapedChainModel` is its ``ChainModel`` (state ``y^B``, shape (N, d)) and
+:func:`chain_levels` turns the ladder into its per-coefficient noise variances; a coefficient
+not sent yet sits at a huge finite variance (:data:`T_DEAD2`), so that every step codes every
+coefficient and the unsent ones cost nothing. Step from level a to level b, per coefficient,
+in VE coordinates (:mod:`rdptheory.diffusion.chain`, ``t² = 1/snr_a``, ``s² = 1/snr_b``,
+``r = s²/t²``):
+
+.. math::
+
+    q = \mathcal N\big(x_i + r_i (y_i - x_i),\ s_i^2 (1 - r_i)\big),\qquad
+    p = \mathcal N\big(\hat x_i + r_i (y_i - \hat x_i),\
+        s_i^2 (1 - r_i) + (1 - r_i)^2 v_i\big),
+
+with ``x̂ = E[X^B | y_a]`` the exact shaped GMM posterior mean
+(:meth:`~rdptheory.images.shaped.ShapedGMM.posterior_scaled`), ``v_i = 0`` on sent
+coefficients (the plug-in step of DiffC, KL ``½ Σ_i (snr_b − snr_a)(x_i − x̂_i)²``) and the
+posterior variance (:func:`posterior_moments`) on a coefficient's first message, where
+``r ≈ 0`` and p ≈ ``N(x̂_i, s_i² + v_i)`` (moment matched; our choice). With isotropic levels
+this is the image codec's chain, rotated into the basis.
+
+**Decoder** (:func:`decode_ode`): the score-scaled probability-flow ODE along the proportional
+path ``t_i²(τ) = τ t_i²`` (any monotone covariance path transports the marginals; ours), with
+a per-direction score scale ρ_i. In ``s = −log τ`` and by Tweedie's formula
+(``∇ log p = Σ_n⁻¹(x̂ − y)``), our rearrangement reads
+
+.. math:: \frac{dy_i}{ds} = \tfrac12\,\rho_i\,\big(\hat x_i(y; \tau) - y_i\big),
+
+which for a Gaussian coefficient ends at ``c_i^{ρ_i} y_i``, ``c_i² = λ_i/(λ_i + t_i²)``
+(THEORY.md §3: ρ = 1 the probability flow, ρ = 2 the MMSE end), so the Gaussian codec's
+per-direction rule :func:`rdptheory.gaussian.per_direction_rho` applies per coefficient.
+Each coefficient's variance stops shrinking at ``floor``.
+
+References: [TSHM22] Theis et al., DiffC, 2022; [VL25] Vonderfecht & Liu, 2025; THEORY.md §3-§5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.linalg import cho_factor, cho_solve
+from scipy.special import logsumexp
+
+from rdptheory._validation import check_choice, check_int, check_nonnegative, check_positive
+from rdptheory.diffusion import chain as _chain
+from rdptheory.images.shaped import (
+    ShapedGMM,
+    basis_variances,
+    block_dct_basis,
+    gaussian_rate_nats,
+    shaped_snr,
+    water_filling_snr,
+)
+
+__all__ = [
+    "BASES",
+    "LADDERS",
+    "T_DEAD2",
+    "ShapedChainModel",
+    "ShapingRecipe",
+    "chain_levels",
+    "decode_ode",
+    "from_patches",
+    "ladder_snr",
+    "posterior_moments",
+    "shaped_model",
+    "to_patches",
+]
+
+#: Ladder kinds (:class:`ShapingRecipe`).
+LADDERS: tuple[str, ...] = ("isotropic", "mse", "perception")
+#: Fixed bases both sides know (the block DCT of the model's patch size).
+BASES: tuple[str, ...] = ("dct",)
+#: Noise variance of a coefficient not sent yet (model space; the shipped prior's largest
+#: DCT variance is ~31).
+T_DEAD2 = 1e6
+
+
+@dataclass(frozen=True)
+class ShapingRecipe:
+    """What the decoder needs, besides the model, to rebuild the shaped ladder.
+
+    ladder : "isotropic", "mse" (reverse water-filling) or "perception" (D(R, P) channel).
+    basis : "dct" (the block DCT of the model's patch).
+    t_max, t_min, n_levels : the water levels θ_l = t_l² of
+        :func:`rdptheory.diffusion.chain.noise_ladder` (for "isotropic" the noise itself).
+    perception : W₂² budget P per patch (model space) of the "perception" ladder, >= 0.
+
+    Floats are rounded to float32 (what a file stores).
+    """
+
+    ladder: str = "mse"
+    basis: str = "dct"
+    t_max: float = 5.0
+    t_min: float = 0.05
+    n_levels: int = 32
+    perception: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_choice(self.ladder, "ladder", LADDERS)
+        check_choice(self.basis, "basis", BASES)
+        for name in ("t_max", "t_min", "perception"):
+            object.__setattr__(self, name, float(np.float32(getattr(self, name))))
+        _chain.noise_ladder(self.t_max, self.t_min, self.n_levels)  # validates
+        check_nonnegative(self.perception, "perception")
+
+
+def shaped_model(gmm, basis: str = "dct") -> tuple[ShapedGMM, np.ndarray]:
+    """The patch prior in ``basis`` and its per-coefficient variances λ_i = (BᵀΣB)_ii.
+
+    ``gmm`` is a :class:`~rdptheory.models.prior.PatchGMM`; Σ its overall covariance.
+    """
+    check_choice(basis, "basis", BASES)
+    b = block_dct_basis(gmm.patch, gmm.channels)
+    return ShapedGMM.from_patch_gmm(gmm, b), basis_variances(gmm.mean_and_covariance()[1], b)
+
+
+def ladder_snr(recipe: ShapingRecipe, variances: npt.ArrayLike) -> np.ndarray:
+    """The ladder ``(L', d)`` of per-coefficient SNRs; row 0 is all zeros (nothing sent).
+
+    Level l uses θ_l = t_l² (:class:`ShapingRecipe`); rows that send nothing new (no
+    coefficient's SNR grows) are dropped, so every step codes at least one coefficient. The
+    "perception" rows are made non-decreasing by a running maximum (they are in theory:
+    the D(R, P) noise falls with R).
+
+    >>> ladder_snr(ShapingRecipe("mse", t_max=2.0, t_min=0.5, n_levels=3), [2.0, 0.5]).tolist()
+    [[0.0, 0.0], [0.5, 0.0], [3.5, 2.0]]
+    """
+    if not isinstance(recipe, ShapingRecipe):
+        raise TypeError(f"recipe must be a ShapingRecipe, got {type(recipe)}")
+    lam = check_positive(variances, "variances")
+    if lam.ndim != 1:
+        raise ValueError(f"variances must be 1-D, got shape {lam.shape}")
+    t2 = _chain.noise_ladder(recipe.t_max, recipe.t_min, recipe.n_levels) ** 2
+    if recipe.ladder == "isotropic":
+        rows = np.repeat((1.0 / t2)[:, None], lam.size, axis=1)
+    else:
+        rows = water_filling_snr(1.0 / t2, lam)
+        if recipe.ladder == "perception":
+            rates = gaussian_rate_nats(lam, rows)
+            rows = np.array([shaped_snr(r, lam, recipe.perception) if r > 0 else
+                             np.zeros(lam.size) for r in rates])
+            rows = np.maximum.accumulate(rows, axis=0)
+    out = [np.zeros(lam.size)]
+    for row in rows:
+        if (row > out[-1]).any():
+            out.append(row)
+    return np.array(out)
+
+
+# ------------------------------------------------------------------------- patches
+
+
+def to_patches(x: npt.ArrayLike, patch: int) -> np.ndarray:
+    """Rows ``(N, C·p²)`` of the non-overlapping patches of ``x`` (C, H, W), row-major tiles.
+
+    >>> to_patches(np.arange(8.0).reshape(2, 2, 2), 1).tolist()
+    [[0.0, 4.0], [1.0, 5.0], [2.0, 6.0], [3.0, 7.0]]
+    """
+    a = np.asarray(x, dtype=np.float64)
+    check_int(patch, "patch", low=1)
+    if a.ndim != 3 or a.shape[1] % patch or a.shape[2] % patch:
+        raise ValueError(f"x must have shape (C, H, W) with H and W multiples of {patch}, "
+                         f"got {a.shape}")
+    c, h, w = a.shape
+    t = a.reshape(c, h // patch, patch, w // patch, patch).transpose(1, 3, 0, 2, 4)
+    return t.reshape((h // patch) * (w // patch), c * patch * patch)
+
+
+def from_patches(rows: npt.ArrayLike, channels: int, height: int, width: int,
+                 patch: int) -> np.ndarray:
+    """The inverse of :func:`to_patches`: an array (C, H, W)."""
+    r = np.asarray(rows, dtype=np.float64)
+    nh, nw = height // patch, width // patch
+    if r.shape != (nh * nw, channels * patch * patch) or height % patch or width % patch:
+        raise ValueError(f"rows must have shape ({nh * nw}, {channels * patch * patch}) for "
+                         f"a {channels}x{height}x{width} image, got {r.shape}")
+    t = r.reshape(nh, nw, channels, patch, patch).transpose(2, 0, 3, 1, 4)
+    return t.reshape(channels, height, width)
+
+
+# ------------------------------------------------------------------------- posterior
+
+
+def posterior_moments(model: ShapedGMM, w: npt.ArrayLike, snr: npt.ArrayLike,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and per-coefficient variance of ``X^B`` given ``w = S Bᵀx + ε``.
+
+    .. math:: \\mathrm{Var}[X_i^B \\mid w] = \\sum_k r_k\\big(C_{k,ii} + m_{k,i}^2\\big)
+              - \\hat x_i^2,\\qquad C_k = \\Sigma_k^B - \\Sigma_k^B S M_k^{-1} S \\Sigma_k^B
+
+    (law of total variance over the components; ``m_k`` the component means of
+    :meth:`ShapedGMM.posterior_scaled`, ``M_k = I + SΣ_k^BS``). Returns ``(mean (N, d),
+    var (N, d))``.
+    """
+    w, s = model._check(w, snr)
+    sq = np.sqrt(s)
+    k_count, d = model.means_b.shape
+    log_joint = np.empty((w.shape[0], k_count))
+    comp = np.empty((k_count, w.shape[0], d))
+    cdiag = np.empty((k_count, d))
+    for k in range(k_count):
+        cov = model.covs_b[k]
+        fac = cho_factor(np.eye(d) + sq[:, None] * cov * sq[None, :], lower=True)
+        resid = w - sq * model.means_b[k]
+        sol = cho_solve(fac, resid.T).T
+        logdet = 2.0 * np.log(np.diag(fac[0])).sum()
+        log_joint[:, k] = model.log_weights[k] - 0.5 * ((resid * sol).sum(1) + logdet)
+        comp[k] = model.means_b[k] + (sol * sq) @ cov
+        sc = sq[:, None] * cov  # S Σ_k
+        cdiag[k] = np.diag(cov) - (sc * cho_solve(fac, sc)).sum(0)
+    resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    mean = np.einsum("nk,knd->nd", resp, comp)
+    second = resp @ cdiag + np.einsum("nk,knd->nd", resp, comp**2)
+    return mean, np.maximum(second - mean**2, 0.0)
+
+
+# ------------------------------------------------------------------------- the chain
+
+
+def chain_levels(snr_ladder: npt.ArrayLike, t_dead2: float = T_DEAD2) -> list[np.ndarray]:
+    """The ladder as the progressive codec's noise variances: one (d,) array per step.
+
+    ``t² = 1/snr`` where a coefficient is sent; a coefficient not sent yet sits at a finite
+    "dead" level in ``(t_dead2/2, t_dead2]`` (``t_dead2 · 2^{−l/L}``; its steps carry
+    ~``(x − x̂)²/(2 t_dead2)`` nats, nothing in practice). Every coefficient's level then
+    decreases strictly (:func:`rdptheory.codec.progressive.encode_chain` requires it): a
+    level equal to the previous one is lowered by the factor ``1 − 1e-6`` (our convention).
+
+    Parameters
+    ----------
+    snr_ladder : (L + 1, d) from :func:`ladder_snr` (row 0 = nothing sent).
+    t_dead2 : float > 0, much larger than every variance of the model.
+
+    Returns
+    -------
+    list of L float64 arrays (d,), top first.
+    """
+    lad = check_nonnegative(snr_ladder, "snr_ladder")
+    if lad.ndim != 2 or lad.shape[0] < 2 or not np.isfinite(lad).all() or (
+            np.diff(lad, axis=0) < 0).any():
+        raise ValueError("snr_ladder must be finite, (L + 1 >= 2, d) and non-decreasing")
+    dead = float(check_positive(t_dead2, "t_dead2"))
+    n = lad.shape[0] - 1
+    out: list[np.ndarray] = []
+    prev = np.full(lad.shape[1], np.inf)
+    for j in range(1, n + 1):
+        row = lad[j]
+        raw = np.where(row > 0, 1.0 / np.where(row > 0, row, 1.0), dead * 2.0 ** (-j / n))
+        cur = np.minimum(raw, prev * (1.0 - 1e-6))
+        out.append(cur)
+        prev = cur
+    return out
+
+
+class ShapedChainModel:
+    """The patch GMM in a fixed basis as a :class:`rdptheory.codec.progressive.ChainModel`.
+
+    The state is ``y^B`` (N patches, d coefficients); levels are per-coefficient variances
+    ``t²`` (d,) (:func:`chain_levels`). ``denoise`` is the exact shaped posterior mean;
+    ``posterior_var`` is the posterior variance (:func:`posterior_moments`) on coefficients
+    still at a dead level (``t² > t_dead2/2``: their next step is their first message, whose
+    proposal is then moment-matched, ``N(x̂, s² + v)`` up to ``r = s²/t² ≈ 0``) and 0 on the
+    others (DiffC's plug-in step, as the isotropic codec). ``prior_var`` is the raw second
+    moment ``E[(x_i^B)²]`` of the mixture (the zero-mean first proposal's best variance).
+
+    Parameters
+    ----------
+    model : ShapedGMM
+    t_dead2 : the dead level of :func:`chain_levels`
+    """
+
+    def __init__(self, model: ShapedGMM, t_dead2: float = T_DEAD2) -> None:
+        if not isinstance(model, ShapedGMM):
+            raise TypeError(f"model must be a ShapedGMM, got {type(model)}")
+        self.model = model
+        self.t_dead2 = float(check_positive(t_dead2, "t_dead2"))
+        w = np.exp(model.log_weights)
+        self._second = w @ (np.einsum("kii->ki", model.covs_b) + model.means_b**2)
+
+    @property
+    def prior_var(self) -> np.ndarray:
+        """E[(x_i^B)²] per coefficient (d,)."""
+        return self._second
+
+    def _levels(self, y: np.ndarray, t2: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        lv = np.broadcast_to(check_positive(t2, "t2"), (self.model.dim,))
+        return y / np.sqrt(lv), 1.0 / lv
+
+    def denoise(self, y: np.ndarray, t2: npt.ArrayLike) -> np.ndarray:
+        """E[X^B | y] at per-coefficient noise variances ``t2``."""
+        return self.model.posterior_scaled(*self._levels(y, t2))[0]
+
+    def posterior_var(self, y: np.ndarray, t2: npt.ArrayLike) -> np.ndarray:
+        """Var[X_i^B | y] on dead coefficients, 0 elsewhere (class docstring)."""
+        dead = np.broadcast_to(np.asarray(t2, dtype=np.float64), (self.model.dim,)) > (
+            0.5 * self.t_dead2)
+        if not dead.any():
+            return np.zeros(self.model.dim)
+        return posterior_moments(self.model, *self._levels(y, t2))[1] * dead
+
+
+# ------------------------------------------------------------------------- decoders
+
+
+def decode_ode(model: ShapedGMM, yb: npt.ArrayLike, t2: npt.ArrayLike,
+               rho: npt.ArrayLike | None, *, steps: int = 24, floor: float = 1e-4,
+               ) -> np.ndarray:
+    """Reconstruction ``x^B`` (N, d) from the state ``yb`` at per-coefficient levels ``t2``.
+
+    Parameters
+    ----------
+    model : ShapedGMM (its basis is the chain's).
+    yb : (N, d) state.
+    t2 : (d,) positive finite noise variances of the state (dead coefficients included).
+    rho : None (the posterior mean, the MMSE end, no ODE), a float or a (d,) array >= 0.
+    steps : int >= 1, steps uniform in s = −log τ over [0, log(max t_i²/floor)].
+    floor : each coefficient's path stops at this variance; the last posterior mean is
+        taken there.
+
+    The integrator is an exponential Heun rule (ours): with ``a_i = ½ρ_i`` while the
+    coefficient's level is above the floor (0 after),
+    ``y' = x̂ + (y − x̂) e^{−a h}`` with x̂ the mean of the denoiser at the step's two ends
+    (predictor: x̂ at the start). It is exact when x̂ does not depend on y and stable for
+    any step, which the long first stretch of dead coefficients needs.
+    """
+    y = np.asarray(yb, dtype=np.float64)
+    lv0 = check_positive(t2, "t2")
+    if y.ndim != 2 or y.shape[1] != model.dim or lv0.shape != (model.dim,) or not (
+            np.isfinite(y).all() and np.isfinite(lv0).all()):
+        raise ValueError(f"yb must be finite (N, {model.dim}) and t2 finite ({model.dim},)")
+
+    def mean_at(state: np.ndarray, lv: np.ndarray) -> np.ndarray:
+        return model.posterior_scaled(state / np.sqrt(lv), 1.0 / lv)[0]
+
+    if rho is None:
+        return mean_at(y, lv0)
+    r = np.broadcast_to(check_nonnegative(rho, "rho"), (model.dim,)).astype(np.float64)
+    steps = check_int(steps, "steps", low=1, high=10_000)
+    floor = float(check_positive(floor, "floor"))
+    s_end = float(np.log(lv0.max() / floor))
+    if s_end <= 0.0:
+        return mean_at(y, np.maximum(lv0, floor))
+
+    def level(sv: float) -> np.ndarray:
+        return np.maximum(lv0 * np.exp(-sv), floor)
+
+    grid = np.linspace(0.0, s_end, steps + 1)
+    for s0, s1 in zip(grid[:-1], grid[1:], strict=True):
+        decay = np.exp(-0.5 * r * (level(s0) > floor) * (s1 - s0))
+        m0 = mean_at(y, level(s0))
+        pred = m0 + (y - m0) * decay
+        m = 0.5 * (m0 + mean_at(pred, level(s1)))
+        y = m + (y - m) * decay
+    return mean_at(y, level(s_end))
