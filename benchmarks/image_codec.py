@@ -5,7 +5,7 @@
         [--out benchmarks/results/image_codec.json]
 
 A ``size × size`` centre crop of scikit-learn's china.jpg (unseen by every model) is compressed
-with each model (``--models``: specs of :func:`rdptheory.images.models.load_model`; default
+with each model (``--models``: specs of :func:`rdptheory.models.load_model`; default
 the tiled patch GMM ``gmm``, the shift-averaged one ``gmm-shift`` and the shipped trained
 UNet ``unet``) at each target rate and decoded at each ρ. A model that cannot be loaded here
 (the UNet needs torch and diffusers and its weights) gets a row saying it was skipped and why.
@@ -47,16 +47,13 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from rdptheory.images import (  # noqa: E402
-    CodecConfig,
-    bundled_image,
-    center_crop,
-    compress_with_report,
-    decompress,
-    psnr,
+from rdptheory.data import bundled_image, center_crop  # noqa: E402
+from rdptheory.images import CodecConfig, compress_with_report, decompress  # noqa: E402
+from rdptheory.metrics import (
+    blockiness,  # noqa: E402
+    psnr,  # noqa: E402
 )
-from rdptheory.images.metrics import blockiness  # noqa: E402
-from rdptheory.images.models import load_model  # noqa: E402
+from rdptheory.models import load_model  # noqa: E402
 
 
 def run(size: int, bpps: list[float], backends: list[str], ode_steps: int,

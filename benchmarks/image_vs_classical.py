@@ -17,10 +17,10 @@ encodes every crop once per target rate and decodes each file at every ρ; Pillo
 as a quality sweep (their RD curves) and at the rate of each of our files (equal-rate
 comparisons). Reported:
 
-- BD-rate (PCHIP, overlapping PSNR range; :func:`rdptheory.images.metrics.bd_rate`) of each
+- BD-rate (PCHIP, overlapping PSNR range; :func:`rdptheory.metrics.image.bd_rate`) of each
   model at each ρ against each baseline's sweep, per image, and its mean over the images;
 - the ρ with the highest mean PSNR at each rate;
-- blockiness (:func:`rdptheory.images.metrics.blockiness`) at each rate and ρ, and of the
+- blockiness (:func:`rdptheory.metrics.image.blockiness`) at each rate and ρ, and of the
   originals;
 - patch Fréchet distance (8×8 patches pooled over the four crops) of our ρ = 1 decodes and of
   WebP at the same per-image rates, for targets ≤ 0.3 bpp;
@@ -70,7 +70,7 @@ def load_crops(size: int, names: tuple[str, ...] = IMAGES) -> dict[str, np.ndarr
     """The unseen photographs, ``size × size`` centre crops (uint8 RGB)."""
     import skimage.data
 
-    from rdptheory.images.datasets import bundled_image, center_crop
+    from rdptheory.data import bundled_image, center_crop
 
     out = {}
     for name in names:
@@ -83,9 +83,9 @@ def load_crops(size: int, names: tuple[str, ...] = IMAGES) -> dict[str, np.ndarr
 def run_model(args: tuple) -> dict:
     """Encode every crop at every rate with one model; decode at every ρ (one process)."""
     spec, size, bpps, rhos, ode_steps, backend, names = args
-    from rdptheory.images import metrics
+    from rdptheory import metrics
     from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
-    from rdptheory.images.models import load_model
+    from rdptheory.models import load_model
 
     model = load_model(spec)
     config = CodecConfig(backend=backend)
@@ -112,7 +112,8 @@ def run_model(args: tuple) -> dict:
 
 def baseline_sweeps(crops: dict[str, np.ndarray]) -> dict:
     """Each available Pillow codec's quality sweep on each crop: (bpp, PSNR) lists."""
-    from rdptheory.images import baselines, metrics
+    from rdptheory import metrics
+    from rdptheory.experiments import baselines
 
     out: dict = {}
     for codec in baselines.available():
@@ -137,7 +138,7 @@ def _dedupe(bpp: list[float], psnr: list[float]) -> tuple[list[float], list[floa
 
 def bd_table(rows: list[dict], sweeps: dict, rhos: list[float]) -> dict:
     """BD-rate (percent) per model, ρ, baseline: per image and the mean over images."""
-    from rdptheory.images.metrics import bd_rate
+    from rdptheory.metrics import bd_rate
 
     out: dict = {}
     for model in sorted({r["model"] for r in rows}):
@@ -165,7 +166,8 @@ def bd_table(rows: list[dict], sweeps: dict, rhos: list[float]) -> dict:
 def frechet_low_rate(results: list[dict], crops: dict[str, np.ndarray], max_bpp: float) -> dict:
     """Patch Fréchet distance (8×8 patches pooled over the crops) of our ρ = 1 decodes and of
     WebP / JPEG at the same per-image rates, for each target rate ≤ ``max_bpp``."""
-    from rdptheory.images import baselines, metrics
+    from rdptheory import metrics
+    from rdptheory.experiments import baselines
 
     out: dict = {}
     orig = metrics.image_patches(list(crops.values()))
@@ -282,7 +284,8 @@ def _run_from_log(path: pathlib.Path) -> dict:
 
 def write_report(report: dict, crops: dict[str, np.ndarray], out: pathlib.Path) -> None:
     """Add baselines, summaries and BD-rates to ``report``; write it and print the tables."""
-    from rdptheory.images import baselines, metrics
+    from rdptheory import metrics
+    from rdptheory.experiments import baselines
 
     rows = report["rows"]
     rhos = sorted({r["rho"] for r in rows})

@@ -43,8 +43,8 @@ import json
 import time
 from pathlib import Path
 
-from rdptheory.images.prior import load_prior
 from rdptheory.images.shaped import gap_study, photo_patches
+from rdptheory.models.prior import load_prior
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ Architectures (random weights, nothing downloaded):
 
 - ``cifar-ddpm``: google/ddpm-cifar10-32's ``UNet2DModel`` (35.7 M parameters, channels
   (128, 256, 256, 256), attention at 16×16) on a 32×32 image, in
-  :class:`rdptheory.images.diffusers_models.PixelDiffusionModel`'s conversion path;
+  :class:`rdptheory.models.diffusers_models.PixelDiffusionModel`'s conversion path;
 - ``sd21-unet``: Stable Diffusion 2.1's ``UNet2DConditionModel`` (channels (320, 640, 1280,
   1280), head dims (5, 10, 20, 20), cross-attention 1024, linear projections, 4 latent
   channels; 866 M parameters) on the 64×64 latent of a 512×512 image, empty-prompt context of
@@ -156,7 +156,7 @@ class CountingModel:
         self.shape, self.factor, self.calls, self.name = shape, factor, 0, "counting"
 
     def denoise(self, y, noise_var):
-        from rdptheory.images.models import as_numpy, batch_noise_var
+        from rdptheory.models.protocol import as_numpy, batch_noise_var
 
         self.calls += 1
         arr, back = as_numpy(y)
@@ -164,7 +164,7 @@ class CountingModel:
         return back(arr / (1.0 + t2))
 
     def score(self, y, noise_var):
-        from rdptheory.images.models import as_numpy, batch_noise_var
+        from rdptheory.models.protocol import as_numpy, batch_noise_var
 
         arr, back = as_numpy(y)
         t2 = batch_noise_var(noise_var, arr.shape[0])[:, None, None, None]

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from rdptheory.figures._style import FigureOutput, paper_style
+from rdptheory.experiments.style import FigureOutput, paper_style
 
 #: The figure modules, in report order.
 FIGURES: tuple[str, ...] = (

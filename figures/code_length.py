@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+from rdptheory.proofs_check.channel_simulation_cost import measure_code_length
+
+from rdptheory.experiments.style import (
     COLORS,
     WIDTH_1COL,
     FigureOutput,
@@ -20,8 +22,6 @@ from rdptheory.figures._style import (
     save,
     write_csv,
 )
-from rdptheory.proofs_check.channel_simulation_cost import measure_code_length
-
 from rdptheory.rcc import leg18_bound_bits, li25_bound_bits
 
 NAME = "code_length"

@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+
+from rdptheory.codec import noise_var_for_rate
+from rdptheory.experiments.style import (
     COLORS,
     WIDTH_2COL,
     FigureOutput,
@@ -22,8 +24,6 @@ from rdptheory.figures._style import (
     save,
     write_csv,
 )
-
-from rdptheory.codec import noise_var_for_rate
 from rdptheory.gaussian import drp, drp_vector, score_scaled_point
 
 NAME = "dp_curves"

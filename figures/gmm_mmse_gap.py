@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+
+from rdptheory.diffusion import GMMModel, decode
+from rdptheory.experiments.style import (
     COLORS,
     WIDTH_2COL,
     FigureOutput,
@@ -23,8 +25,6 @@ from rdptheory.figures._style import (
     save,
     write_csv,
 )
-
-from rdptheory.diffusion import GMMModel, decode
 
 NAME = "gmm_mmse_gap"
 TITLE = "GMM: the rho = 2 end of the PF-ODE vs the exact MMSE"

@@ -15,7 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+
+from rdptheory.codec import GaussianCodec, noise_var_for_rate, record_boundaries
+from rdptheory.experiments.operating_point import measure_operating_point, score_scaled_gains
+from rdptheory.experiments.style import (
     COLORS,
     WIDTH_2COL,
     FigureOutput,
@@ -23,14 +26,6 @@ from rdptheory.figures._style import (
     paper_style,
     save,
     write_csv,
-)
-
-from rdptheory.codec import (
-    GaussianCodec,
-    measure_operating_point,
-    noise_var_for_rate,
-    record_boundaries,
-    score_scaled_gains,
 )
 from rdptheory.gaussian import score_scaled_point
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+
+from rdptheory.experiments.style import (
     COLORS,
     WIDTH_2COL,
     FigureOutput,
@@ -24,9 +25,8 @@ from rdptheory.figures._style import (
     save,
     write_csv,
 )
-
-from rdptheory.images.prior import load_prior
 from rdptheory.images.shaped import gap_study, photo_patches
+from rdptheory.models.prior import load_prior
 
 NAME = "nonwhite_gap_images"
 TITLE = "Bits per pixel wasted by isotropic noise on photographs (patch GMM)"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+
+from rdptheory.experiments.style import (
     WIDTH_2COL,
     FigureOutput,
     panel_label,
@@ -22,7 +23,6 @@ from rdptheory.figures._style import (
     save,
     write_csv,
 )
-
 from rdptheory.gaussian import min_reconstruction_std, rdp
 
 NAME = "rdp_surface"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.figures._style import (
+
+from rdptheory.experiments.style import (
     COLORS,
     WIDTH_2COL,
     FigureOutput,
@@ -23,7 +24,6 @@ from rdptheory.figures._style import (
     save,
     write_csv,
 )
-
 from rdptheory.gaussian import rdp, rdp_kl_forward_lower_bound, rdp_kl_forward_upper_bound
 from rdptheory.solver import rdp_discrete
 from rdptheory.solver.closed_forms import bernoulli_tv_rdp

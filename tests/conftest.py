@@ -39,3 +39,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _random_gmm(patch=2, channels=3, k=3, seed=0):
+    """A small random full-covariance patch mixture (a PatchGMM), from ``seed``."""
+    import numpy as np
+
+    from rdptheory.models.prior import PatchGMM
+
+    rng = np.random.default_rng(seed)
+    d = channels * patch * patch
+    a = rng.normal(size=(k, d, d)) / np.sqrt(d)
+    covs = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(d)
+    w = rng.random(k) + 0.2
+    return PatchGMM.from_covariances(w / w.sum(), 0.3 * rng.normal(size=(k, d)), covs,
+                                     patch=patch, channels=channels)
+
+
+@pytest.fixture(scope="session")
+def random_gmm():
+    """Factory ``random_gmm(patch=2, channels=3, k=3, seed=0) -> PatchGMM`` (image/model tests)."""
+    return _random_gmm

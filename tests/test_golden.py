@@ -50,8 +50,8 @@ def _encode(codec: str, backend: str) -> tuple[bytes, object]:
         c = GaussianCodec(lam, 0.3, mode=codec.split("_")[1], steps=2, seed=5,
                           max_chunk_bits=6.0, backend=backend)
         return c.compress(x), None
+    from rdptheory.data import bundled_image
     from rdptheory.images.codec import CodecConfig, compress_with_report
-    from rdptheory.images.datasets import bundled_image
 
     img = bundled_image("china").pixels[150:157, 250:255]
     r = compress_with_report(img, noise_var=0.01, seed=3,
@@ -78,7 +78,7 @@ def test_golden_files_decode_to_the_encoders_own_state():
     decoder)."""
     from rdptheory.images import _format
     from rdptheory.images.codec import _replay
-    from rdptheory.images.models import default_model
+    from rdptheory.models import default_model
 
     data, msg = _encode("rcc_message", "numpy")
     mu_p = np.random.default_rng(20261206).normal(size=12)

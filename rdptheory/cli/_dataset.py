@@ -1,5 +1,5 @@
 """``rdptheory eval-dataset``: a resumable, shardable dataset evaluation (torchrun / Slurm /
-a local process pool); see :mod:`rdptheory.images.dataset_eval`.
+a local process pool); see :mod:`rdptheory.experiments.dataset_eval`.
 
 Launch the same command under ``torchrun --nproc-per-node N`` or ``srun`` to shard the work
 items across ranks; rerun it after a kill to finish what is missing; ``--merge`` aggregates
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_eval_dataset(args: argparse.Namespace) -> int:
     import sys
 
-    from rdptheory.images import dataset_eval as de
+    from rdptheory.experiments import dataset_eval as de
 
     src, out = pathlib.Path(args.source), pathlib.Path(args.out)
     if not src.exists():

@@ -157,9 +157,9 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     _check_codec_args(args)  # cheap checks before the heavy imports
     check_input_file(args.image, "input image")
     check_output_path(args.out, [args.image], force=args.force)
+    from rdptheory.data import load_image
     from rdptheory.images.codec import compress_with_report
-    from rdptheory.images.datasets import load_image
-    from rdptheory.images.models import load_model
+    from rdptheory.models import load_model
 
     config = _config(args)
     image = load_image(args.image, max_pixels=args.max_pixels)
@@ -195,7 +195,7 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
     check_output_path(args.out, [args.input], force=args.force)
     _check_backend(args.backend)
     from rdptheory.images.codec import decompress
-    from rdptheory.images.models import load_model
+    from rdptheory.models import load_model
 
     size, limit = src.stat().st_size, 4 * args.max_pixels + 4096  # 32 bits per pixel at most
     if size > limit:
@@ -217,7 +217,7 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
 
 
 def _eval_images(args: argparse.Namespace):
-    from rdptheory.images import datasets
+    from rdptheory import data as datasets
 
     if args.cifar:
         imgs = datasets.load_cifar10(args.cifar, limit=args.limit)
@@ -254,8 +254,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     _check_codec_args(args)  # cheap checks before the heavy imports
     check_output_dir(args.out, EVAL_OUTPUTS, force=args.force)
-    from rdptheory.images.evaluate import evaluate, write_outputs
-    from rdptheory.images.models import load_model
+    from rdptheory.experiments.image_eval import evaluate, write_outputs
+    from rdptheory.models import load_model
 
     config = _config(args)
     imgs = _eval_images(args)

@@ -1,7 +1,7 @@
 """``rdptheory report --out DIR``: the main job.
 
 Runs every claim check (``verify``), the empirical traversal with real bitstreams
-(:mod:`rdptheory.codec.traversal`) and every figure, then writes ``index.html`` and
+(:mod:`rdptheory.experiments.traversal`) and every figure, then writes ``index.html`` and
 ``report.md`` (tables and images) and ``report.json`` (every number) into DIR.
 """
 
@@ -49,7 +49,7 @@ class _Report:
 
 def _tasks(rep: _Report, images: bool) -> list[tuple[str, Any]]:
     """(label, thunk) for every unit of work, in order; each thunk fills ``rep``."""
-    from rdptheory.codec.traversal import default_traversal
+    from rdptheory.experiments.traversal import default_traversal
     from rdptheory.figures import FIGURES
     from rdptheory.proofs_check import run_all
 
@@ -72,9 +72,9 @@ def _figure(rep: _Report, name: str) -> list:
 def _images(rep: _Report) -> None:
     """I6's image section if importable; otherwise (or on failure) a note in the report."""
     try:
-        from rdptheory.images import report_section
+        from rdptheory.experiments.image_report import report_section
     except ImportError as exc:
-        rep.notes.append(f"image section skipped: rdptheory.images.report_section unavailable "
+        rep.notes.append(f"image section skipped: rdptheory.experiments.image_report unavailable "
                          f"({exc})")
         return
     try:

@@ -11,14 +11,6 @@
 
 from rdptheory.codec._container import record_boundaries
 from rdptheory.codec.gaussian import GaussianCodec
-from rdptheory.codec.operating_point import (
-    OperatingPoint,
-    diagonal_w2sq,
-    measure_operating_point,
-    score_scaled_gains,
-    source_w2sq,
-    theory_point,
-)
 from rdptheory.diffusion.chain import noise_var_for_rate as _noise_var_for_rate_nats
 
 
@@ -44,11 +36,5 @@ def noise_var_for_rate(variances, rate: float, *, unit: str = "bits") -> float:
 __all__ = [
     "noise_var_for_rate",
     "GaussianCodec",
-    "OperatingPoint",
-    "diagonal_w2sq",
-    "measure_operating_point",
     "record_boundaries",
-    "score_scaled_gains",
-    "source_w2sq",
-    "theory_point",
 ]

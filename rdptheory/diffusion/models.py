@@ -280,6 +280,32 @@ class GMMModel:
         self.event_shape: tuple[int, ...] = () if scalar else (d,)
         self._cache: dict[Any, tuple[Any, ...]] = {}
 
+    @classmethod
+    def from_eigendecomposition(cls, weights: npt.ArrayLike, means: npt.ArrayLike,
+                                eigenvalues: npt.ArrayLike,
+                                eigenvectors: npt.ArrayLike) -> GMMModel:
+        """A full-covariance mixture given as Σ_k = U_k diag(λ_k) U_kᵀ, used as is.
+
+        The constructor eigendecomposes full covariances; a caller that stores the
+        decomposition (e.g. a prior file) passes it here so that no round-off of a
+        re-decomposition enters the formulas. ``weights`` (K,) summing to 1, ``means`` (K, d),
+        ``eigenvalues`` (K, d) positive, ``eigenvectors`` (K, d, d) with orthonormal columns
+        (their orthonormality is the caller's contract; not re-checked).
+        """
+        w = np.asarray(weights, dtype=np.float64)
+        mu = as_float_array(means, "means")
+        lam = check_positive(eigenvalues, "eigenvalues")
+        vecs = as_float_array(eigenvectors, "eigenvectors")
+        if mu.ndim != 2 or w.shape != (mu.shape[0],):
+            raise ValueError(f"weights (K,) and means (K, d) expected, got {w.shape}, {mu.shape}")
+        k, d = mu.shape
+        if lam.shape != (k, d) or vecs.shape != (k, d, d):
+            raise ValueError(f"eigenvalues must have shape ({k}, {d}) and eigenvectors "
+                             f"({k}, {d}, {d}), got {lam.shape}, {vecs.shape}")
+        model = cls(w, mu, lam)  # validates weights and means; diagonal placeholder
+        model.eigenvalues, model.eigenvectors = lam, vecs
+        return model
+
     @property
     def dim(self) -> int:
         """Number of scalar components d."""

@@ -1,5 +1,10 @@
-"""Image compression with diffusion models (issue 6): an embedded exact-score patch prior,
-diffusers adapters, the DiffC-style progressive codec, evaluation and report figures.
+"""The image codec: DiffC-style progressive coding of an image model's reverse diffusion
+(:mod:`rdptheory.images.codec`, file format :mod:`rdptheory.images._format`) and the
+noise-shaped variant (:mod:`rdptheory.images.shaped`).
+
+The models live in :mod:`rdptheory.models`, data loading in :mod:`rdptheory.data`, image
+metrics in :mod:`rdptheory.metrics`, and evaluation, report and plots in
+:mod:`rdptheory.experiments`.
 
 >>> import numpy as np
 >>> from rdptheory.images import compress, decompress, CodecConfig
@@ -18,81 +23,13 @@ from rdptheory.images.codec import (
     decompress,
     truncate,
 )
-from rdptheory.images.datasets import (
-    TRAIN_IMAGES,
-    UNSEEN_IMAGES,
-    NamedImage,
-    bundled_image,
-    center_crop,
-    from_model_space,
-    load_cifar10,
-    load_folder,
-    load_image,
-    to_model_space,
-)
-from rdptheory.images.evaluate import (
-    EvalPoint,
-    EvalResult,
-    RhoPoint,
-    evaluate,
-    rho_sweep,
-    to_compressai_json,
-    write_outputs,
-)
-from rdptheory.images.metrics import exact_w2sq, frechet_distance, ms_ssim, psnr, sliced_w2sq
-from rdptheory.images.models import (
-    ImageModel,
-    PatchGMMImageModel,
-    default_model,
-    load_model,
-)
-from rdptheory.images.prior import (
-    PatchGMM,
-    gmm_log_density,
-    gmm_posterior_mean,
-    load_prior,
-    save_prior,
-)
-from rdptheory.images.report import report_section
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "TRAIN_IMAGES",
-    "UNSEEN_IMAGES",
     "CodecConfig",
     "CompressResult",
-    "EvalPoint",
-    "EvalResult",
-    "ImageModel",
-    "NamedImage",
-    "PatchGMM",
-    "PatchGMMImageModel",
-    "RhoPoint",
-    "bundled_image",
-    "center_crop",
     "compress",
     "compress_with_report",
     "decompress",
-    "default_model",
-    "evaluate",
-    "exact_w2sq",
-    "frechet_distance",
-    "from_model_space",
-    "gmm_log_density",
-    "gmm_posterior_mean",
-    "load_cifar10",
-    "load_folder",
-    "load_image",
-    "load_model",
-    "load_prior",
-    "ms_ssim",
-    "psnr",
-    "report_section",
-    "rho_sweep",
-    "save_prior",
-    "sliced_w2sq",
-    "to_compressai_json",
-    "to_model_space",
     "truncate",
-    "write_outputs",
 ]

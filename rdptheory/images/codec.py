@@ -31,10 +31,10 @@ import numpy.typing as npt
 from rdptheory import rcc
 from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
 from rdptheory._validation import check_choice, check_int, check_positive, check_rho
+from rdptheory.data import from_model_space, to_model_space
 from rdptheory.diffusion import chain as _chain
 from rdptheory.images import _format
-from rdptheory.images.datasets import from_model_space, to_model_space
-from rdptheory.images.models import ImageModel, default_model
+from rdptheory.models import ImageModel, default_model
 
 Algorithm = Literal["pfr", "orc"]
 

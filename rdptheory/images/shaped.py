@@ -64,7 +64,7 @@ from scipy.special import logsumexp
 
 from rdptheory._validation import check_int, check_nonnegative, check_positive
 from rdptheory.gaussian import covariance_spectrum, drp_vector_solution, water_filling
-from rdptheory.images.prior import PatchGMM
+from rdptheory.models.prior import PatchGMM
 
 __all__ = [
     "GAP_IMAGES",
@@ -322,7 +322,7 @@ class ShapedGMM:
     """A Gaussian mixture seen in a fixed orthonormal basis, with its posterior under Σ_n.
 
     ``Σ_n = B diag(1/snr) Bᵀ`` (module docstring). The mixture is given by a
-    :class:`~rdptheory.images.prior.PatchGMM` or by weights/means/full covariances.
+    :class:`~rdptheory.models.prior.PatchGMM` or by weights/means/full covariances.
 
     Parameters
     ----------
@@ -626,9 +626,9 @@ def photo_patches(size: int = 128, names: tuple[str, ...] = GAP_IMAGES, patch: i
     """Non-overlapping ``patch × patch`` colour patches of central ``size²`` crops.
 
     Returns ``(patches (N, 3·patch²) in model space, image index (N,))``; images never used to
-    fit the prior (``rdptheory.images.datasets.TRAIN_IMAGES``).
+    fit the prior (``rdptheory.data.TRAIN_IMAGES``).
     """
-    from rdptheory.images.datasets import UNSEEN_IMAGES, bundled_image, center_crop, to_model_space
+    from rdptheory.data import UNSEEN_IMAGES, bundled_image, center_crop, to_model_space
 
     check_int(size, "size", low=patch)
     if size % patch:

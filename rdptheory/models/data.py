@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rdptheory.images.datasets import NamedImage, bundled_image, load_folder, to_model_space
+from rdptheory.data import NamedImage, bundled_image, load_folder, to_model_space
 
 #: Fraction of each photograph's width (the right strip) held out for validation.
 HOLDOUT_FRACTION = 0.15

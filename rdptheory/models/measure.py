@@ -22,7 +22,7 @@ scikit-learn's china and flower (never trained on):
   derivation from the step KL). Divided by ``3·H·W·ln 2``;
 - a variational bound on the code length of the 8-bit image in bits per dimension, comparable
   with the patch GMM's exact 3.47 (held-out) / 3.78 (unseen) of
-  :mod:`rdptheory.images.fit_prior`: the same chain continued on a geometric ladder down to
+  :mod:`rdptheory.models.fit_prior`: the same chain continued on a geometric ladder down to
   ``ε = 0.002`` (L = 128 levels from 5), applied to the uniformly dequantised image
   ``x = (u + v − ½)/127.5 − 1``, closed by the decoder ``p(x | y_ε) = N(y_ε, ε²)`` (the DDPM
   evidence bound with the model's posterior-mean parameterisation; our arrangement):
@@ -56,7 +56,7 @@ DEFAULT_LADDER = (5.0, 0.05, 32)
 def unseen_crops(size: int = 128) -> np.ndarray:
     """Two ``size × size`` crops each of china and flower (centre and upper-left quarter),
     float64 ``(4, 3, size, size)`` in ``[-1, 1]``."""
-    from rdptheory.images.datasets import bundled_image, to_model_space
+    from rdptheory.data import bundled_image, to_model_space
 
     out = []
     for name in ("china", "flower"):
@@ -103,7 +103,7 @@ def bits_per_dim_bound(model: Any, x: np.ndarray, ladder: tuple[float, float, in
 def tiled_gmm_bits_per_dim(model: Any, x: np.ndarray, seed: int = 0) -> float:
     """Exact 8-bit code length of the tiled patch-GMM model (bits/dim, same dequantisation as
     :func:`bits_per_dim_bound`); image sides must be multiples of the patch."""
-    from rdptheory.images.prior import gmm_log_density
+    from rdptheory.models.prior import gmm_log_density
 
     prior, p = model.prior, model.prior.patch
     rng = np.random.default_rng([seed, 1])
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-images", default=None)
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    from rdptheory.images.models import load_model
+    from rdptheory.models import load_model
 
     models = {a.model: load_model(a.model)}
     if a.against:

@@ -7,14 +7,13 @@ import pytest
 from rdptheory.kernels import available_backends
 
 import rdptheory.codec
-from rdptheory.codec import (
-    GaussianCodec,
+from rdptheory.codec import GaussianCodec, record_boundaries
+from rdptheory.diffusion import GaussianModel
+from rdptheory.experiments.operating_point import (
     measure_operating_point,
-    record_boundaries,
     score_scaled_gains,
     theory_point,
 )
-from rdptheory.diffusion import GaussianModel
 from rdptheory.gaussian import dp_awgn, rate_distortion_vector, rdp_vector
 
 LAM = np.array([1.0, 0.5, 0.25])

@@ -309,8 +309,8 @@ def test_gaussian_decompress(isolated, mode, algorithm, slow):
 # ------------------------------------------------------------------ image codec
 @functools.cache
 def image_case() -> bytes:
+    from rdptheory.data import bundled_image
     from rdptheory.images.codec import CodecConfig, compress
-    from rdptheory.images.datasets import bundled_image
 
     img = bundled_image("china").pixels[150:157, 250:255]  # 7 x 5
     return compress(img, noise_var=0.01, seed=3, config=CodecConfig(backend="numpy",

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from rdptheory.cli import main
-from rdptheory.images.datasets import bundled_image, load_image
+from rdptheory.data import bundled_image, load_image
 
 FAST = ["--backend", "numpy", "--levels", "12"]
 

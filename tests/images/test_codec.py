@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from rdptheory.kernels import available_backends
 
+from rdptheory.data import bundled_image
 from rdptheory.images import _format
 from rdptheory.images.codec import (
     CodecConfig,
@@ -14,9 +15,8 @@ from rdptheory.images.codec import (
     decompress,
     truncate,
 )
-from rdptheory.images.datasets import bundled_image
-from rdptheory.images.metrics import psnr
-from rdptheory.images.models import PatchGMMImageModel, default_model
+from rdptheory.metrics import psnr
+from rdptheory.models import PatchGMMImageModel, default_model
 
 CONFIG = CodecConfig(backend="numpy", n_levels=16)
 RHOS = (1.0, 1.5, 2.0)
@@ -44,8 +44,8 @@ def test_decoder_state_is_the_encoders_bit_for_bit(coded, backend):
 
 
 def test_decoded_image_is_the_pf_ode_of_the_encoders_state(image, coded):
+    from rdptheory.data import from_model_space
     from rdptheory.diffusion import decode
-    from rdptheory.images.datasets import from_model_space
 
     model = default_model()
     x_hat = decode(model, coded.state, coded.noise_var, 1.0, schedule="vp", solver="heun",

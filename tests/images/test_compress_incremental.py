@@ -9,8 +9,8 @@ which re-codes a prefix from scratch.
 
 import pytest
 
+from rdptheory.data import bundled_image
 from rdptheory.images.codec import CodecConfig, compress_with_report, truncate
-from rdptheory.images.datasets import bundled_image
 
 CONFIG = CodecConfig(backend="numpy", n_levels=10)
 

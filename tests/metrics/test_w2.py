@@ -56,7 +56,7 @@ def test_gaussian_fit_is_bures_of_the_sample_moments():
 
 
 def test_source_w2sq_is_the_fit_in_the_eigenbasis():
-    from rdptheory.codec import source_w2sq
+    from rdptheory.metrics import source_w2sq
 
     rng = np.random.default_rng(3)
     cov = _random_cov(rng, 3)

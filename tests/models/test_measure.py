@@ -3,8 +3,8 @@ length (an independent closed form), and the unseen crops are china/flower only.
 
 import numpy as np
 
-from rdptheory.images.datasets import bundled_image, to_model_space
-from rdptheory.images.models import load_model
+from rdptheory.data import bundled_image, to_model_space
+from rdptheory.models import load_model
 from rdptheory.models.measure import bits_per_dim_bound, chain_bits_per_dim, tiled_gmm_bits_per_dim
 
 

@@ -11,13 +11,18 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
+from rdptheory.data import bundled_image  # noqa: E402
 from rdptheory.images import compress_with_report, decompress  # noqa: E402
 from rdptheory.images.codec import CodecConfig  # noqa: E402
-from rdptheory.images.datasets import bundled_image  # noqa: E402
-from rdptheory.images.diffusers_models import PixelDiffusionModel  # noqa: E402
-from rdptheory.images.models import ImageModel, load_model  # noqa: E402
-from rdptheory.models import DEFAULT_MODEL_NAME, default_model_path, load_default  # noqa: E402
+from rdptheory.models import (  # noqa: E402  # noqa: E402
+    DEFAULT_MODEL_NAME,
+    ImageModel,
+    default_model_path,
+    load_default,
+    load_model,
+)
 from rdptheory.models.data import split_holdout  # noqa: E402
+from rdptheory.models.diffusers_models import PixelDiffusionModel  # noqa: E402
 from rdptheory.models.train import psnr_8bit  # noqa: E402
 from rdptheory.models.unet import load_preconditioning  # noqa: E402
 

@@ -9,7 +9,7 @@ from rdptheory.proofs_check import run_all
 
 from rdptheory.cli import _report
 from rdptheory.codec import GaussianCodec
-from rdptheory.codec.traversal import run_codec
+from rdptheory.experiments.traversal import run_codec
 
 
 def _small_report(tmp_path):
@@ -25,7 +25,7 @@ def _small_report(tmp_path):
 
 def test_writers(tmp_path, monkeypatch):
     rep = _small_report(tmp_path)
-    monkeypatch.setitem(sys.modules, "rdptheory.images", None)  # import fails -> a note
+    monkeypatch.setitem(sys.modules, "rdptheory.experiments.image_report", None)  # -> a note
     _report._images(rep)
     assert rep.notes and "image section skipped" in rep.notes[0]
     paths = _report.write_all(rep)

@@ -13,7 +13,11 @@ by its eigendecomposition ``Σ_k = U_k diag(λ_k) U_kᵀ``, which makes widening
     E[X \\mid y] = \\sum_k r_k(y)\\,\\big(μ_k + U_k \\operatorname{diag}\\tfrac{λ_k}{λ_k+t^2}
         U_kᵀ (y-μ_k)\\big),
 
-with responsibilities ``r_k(y) ∝ π_k N(y; μ_k, Σ_k + t²I)`` computed in log space.
+with responsibilities ``r_k(y) ∝ π_k N(y; μ_k, Σ_k + t²I)`` computed in log space. These are
+the formulas of :class:`rdptheory.diffusion.GMMModel`: :class:`PatchGMM` holds one
+(:attr:`PatchGMM.mixture`, built from the stored eigendecomposition) and adds the patch
+geometry, the file format and the marginals for border tiles; the image models
+(:mod:`rdptheory.models.patch_gmm`, :mod:`rdptheory.models.gmm_shifted`) tile images over it.
 
 References: [ZW11] Zoran & Weiss, EPLL, ICCV 2011; THEORY.md §4.
 """
@@ -26,12 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import logsumexp
 
 from rdptheory._validation import check_int, check_nonnegative, check_positive
+from rdptheory.diffusion.models import GMMModel
 
-#: The shipped prior file (refit with ``python -m rdptheory.images.fit_prior``).
-DEFAULT_PRIOR_PATH = pathlib.Path(__file__).with_name("data") / "patch_gmm.npz"
+#: The shipped prior file (refit with ``python -m rdptheory.models.fit_prior``).
+DEFAULT_PRIOR_PATH = pathlib.Path(__file__).with_name("priors") / "patch_gmm.npz"
 _FORMAT_VERSION = 1
 
 
@@ -55,6 +59,9 @@ class PatchGMM:
     patch: int
     channels: int = 3
     _log_weights: np.ndarray = field(init=False, repr=False)
+    #: The same mixture as a :class:`rdptheory.diffusion.GMMModel` (no re-decomposition): the
+    #: score, posterior mean and log-density of every patch model are its formulas.
+    mixture: GMMModel = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         check_int(self.patch, "patch", low=1)
@@ -70,6 +77,8 @@ class PatchGMM:
             raise ValueError(f"eigvecs must have shape ({k}, {d}, {d})")
         check_positive(self.eigvals, "eigvals")
         object.__setattr__(self, "_log_weights", np.log(w / w.sum()))
+        object.__setattr__(self, "mixture", GMMModel.from_eigendecomposition(
+            w / w.sum(), self.means, self.eigvals, self.eigvecs))
 
     @property
     def dim(self) -> int:
@@ -109,17 +118,6 @@ class PatchGMM:
         return h.digest()
 
 
-def _component_terms(gmm: PatchGMM, y: np.ndarray, noise_var: np.ndarray):
-    """Projections ``U_kᵀ(y − μ_k)``, widened eigenvalues and per-component log-densities.
-
-    ``y`` (N, d); ``noise_var`` (N,) → proj (K, N, d), lam_t (K, N, d), log_comp (N, K).
-    """
-    proj = np.matmul(y[None, :, :] - gmm.means[:, None, :], gmm.eigvecs)
-    lam_t = gmm.eigvals[:, None, :] + noise_var[None, :, None]
-    quad = np.sum(proj**2 / lam_t + np.log(2.0 * np.pi * lam_t), axis=2)
-    return proj, lam_t, (gmm._log_weights[:, None] - 0.5 * quad).T
-
-
 def _as_rows(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike):
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 2 or y.shape[1] != gmm.dim:
@@ -129,18 +127,17 @@ def _as_rows(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike):
 
 
 def gmm_log_density(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike) -> np.ndarray:
-    """Exact ``log p_t(y)`` (nats) of patches ``y`` (N, d) at noise variance ``t²`` (module eq.)."""
+    """Exact ``log p_t(y)`` (nats) of patches ``y`` (N, d) at noise variance ``t²`` (module eq.;
+    :meth:`rdptheory.diffusion.GMMModel.log_prob` of :attr:`PatchGMM.mixture`)."""
     y, t2 = _as_rows(gmm, y, noise_var)
-    return logsumexp(_component_terms(gmm, y, t2)[2], axis=1)
+    return gmm.mixture.log_prob(y, t2)
 
 
 def gmm_posterior_mean(gmm: PatchGMM, y: npt.ArrayLike, noise_var: npt.ArrayLike) -> np.ndarray:
-    """Exact ``E[X | X + tN = y]`` for patches ``y`` (N, d); ``noise_var`` scalar or (N,)."""
+    """Exact ``E[X | X + tN = y]`` for patches ``y`` (N, d); ``noise_var`` scalar or (N,)
+    (:meth:`rdptheory.diffusion.GMMModel.denoise` of :attr:`PatchGMM.mixture`)."""
     y, t2 = _as_rows(gmm, y, noise_var)
-    proj, lam_t, log_comp = _component_terms(gmm, y, t2)
-    resp = np.exp(log_comp - logsumexp(log_comp, axis=1, keepdims=True))  # (N, K)
-    shrunk = proj * (gmm.eigvals[:, None, :] / lam_t) * resp.T[:, :, None]
-    return resp @ gmm.means + np.matmul(shrunk, gmm.eigvecs.transpose(0, 2, 1)).sum(axis=0)
+    return gmm.mixture.denoise(y, t2)
 
 
 def save_prior(gmm: PatchGMM, path: str | pathlib.Path, **metadata: str) -> None:
@@ -159,7 +156,7 @@ def load_prior(path: str | pathlib.Path = DEFAULT_PRIOR_PATH) -> PatchGMM:
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no patch prior at {path}; refit it with "
-                                "`python -m rdptheory.images.fit_prior`")
+                                "`python -m rdptheory.models.fit_prior`")
     with np.load(path) as f:
         if int(f["format_version"]) != _FORMAT_VERSION:
             raise ValueError(f"{path}: prior format {int(f['format_version'])} is not "

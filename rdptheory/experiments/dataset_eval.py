@@ -15,9 +15,9 @@ initialised when ``MASTER_ADDR`` is set, for the final barrier) or Slurm
 launcher the same call runs the items on a local process pool (``workers``, default the
 core count). Rank 0 merges after the barrier (or the caller runs :func:`merge`).
 
-Merged outputs: ``results.json`` (CompressAI style, :func:`rdptheory.images.evaluate.
+Merged outputs: ``results.json`` (CompressAI style, :func:`rdptheory.experiments.image_eval.
 to_compressai_json`), ``rate_distortion.png``, ``rate_perception.png``
-(:func:`rdptheory.images.evaluate.write_outputs`), ``bd_rate.csv`` (BD-rate of every ρ
+(:func:`rdptheory.experiments.image_eval.write_outputs`), ``bd_rate.csv`` (BD-rate of every ρ
 against the smallest ρ, PSNR), and ``perceptual.json`` (LPIPS/DISTS per point averaged over
 images, FID/KID between the pooled originals and reconstructions, and the metrics skipped with
 the reason).
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from rdptheory._io import atomic_path, atomic_write_bytes, atomic_write_text
-from rdptheory.images.datasets import NamedImage, load_cifar10, load_folder
+from rdptheory.data import NamedImage, load_cifar10, load_folder
 
 #: Environment hook for the resume test: raise after this many items computed by one process.
 FAIL_AFTER_ENV = "RDPTHEORY_EVAL_FAIL_AFTER"
@@ -151,7 +151,7 @@ _MODEL_CACHE: dict[str | None, Any] = {}
 
 def _model(spec: str | None) -> Any:
     if spec not in _MODEL_CACHE:
-        from rdptheory.images.models import load_model
+        from rdptheory.models import load_model
 
         _MODEL_CACHE[spec] = load_model(spec)
     return _MODEL_CACHE[spec]
@@ -160,7 +160,7 @@ def _model(spec: str | None) -> Any:
 def run_item(item: WorkItem, image: NamedImage, settings: EvalSettings,
              out: pathlib.Path) -> dict[str, Any]:
     """Compress (or reuse the cached stream), decode at ρ, write the item's files; its record."""
-    from rdptheory.images import metrics
+    from rdptheory import metrics
     from rdptheory.images.codec import compress_with_report, decompress
 
     model = _model(settings.model)
@@ -289,10 +289,10 @@ def merge(images: Sequence[NamedImage], settings: EvalSettings, out: str | pathl
     """Aggregate every item into the outputs listed in the module docstring.
 
     ``perceptual`` maps ``"lpips"``, ``"lpips-vgg"``, ``"dists"``, ``"inception"`` to a loaded
-    network (:mod:`rdptheory.images.perceptual`) or to the reason it is skipped (a string).
+    network (:mod:`rdptheory.metrics.perceptual`) or to the reason it is skipped (a string).
     """
-    from rdptheory.images import metrics
-    from rdptheory.images.evaluate import EvalPoint, EvalResult, write_outputs
+    from rdptheory import metrics
+    from rdptheory.experiments.image_eval import EvalPoint, EvalResult, write_outputs
 
     out = pathlib.Path(out)
     recs = read_items(images, settings, out)
@@ -329,7 +329,7 @@ def merge(images: Sequence[NamedImage], settings: EvalSettings, out: str | pathl
 
 def _perceptual_point(pairs: list[tuple[np.ndarray, np.ndarray]],
                       nets: dict[str, Any]) -> dict[str, float | None]:
-    from rdptheory.images import perceptual as P
+    from rdptheory.metrics import perceptual as P
 
     row: dict[str, float | None] = {}
     a, b = [x for x, _ in pairs], [y for _, y in pairs]
@@ -348,7 +348,7 @@ def _perceptual_point(pairs: list[tuple[np.ndarray, np.ndarray]],
 
 def _bd_table(points: Sequence[Any], settings: EvalSettings) -> str:
     """CSV: BD-rate (percent, PSNR) of each ρ against the smallest ρ; empty where undefined."""
-    from rdptheory.images.metrics import bd_rate
+    from rdptheory.metrics import bd_rate
 
     ref_rho = min(settings.rhos)
     ref = [p for p in points if p.rho == ref_rho]
@@ -368,7 +368,7 @@ def load_perceptual(lpips_weights: str | None = None, dists_weights: str | None 
                     inception_weights: str | None = None) -> dict[str, Any]:
     """The perceptual networks that have weights (arguments or environment variables), and for
     each one without, the reason it is skipped."""
-    from rdptheory.images import perceptual as P
+    from rdptheory.metrics import perceptual as P
 
     nets: dict[str, Any] = {}
     lp = P.weight_path(lpips_weights, P.ENV_LPIPS)

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rdptheory.images import perceptual as P  # noqa: E402
+from rdptheory.metrics import perceptual as P  # noqa: E402
 
 
 def _backbone_file(path, features):

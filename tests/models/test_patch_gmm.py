@@ -1,11 +1,13 @@
 """PatchGMMImageModel: tiling, exact border marginals, protocol conformance, numpy/torch."""
 
+import pathlib
+
 import numpy as np
 import pytest
 import torch
 
-from rdptheory.images.models import ImageModel, PatchGMMImageModel, default_model
-from rdptheory.images.prior import gmm_posterior_mean, marginal_tile_prior
+from rdptheory.models import ImageModel, PatchGMMImageModel, default_model
+from rdptheory.models.prior import gmm_posterior_mean, marginal_tile_prior
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +59,25 @@ def test_bad_inputs(model):
 def test_default_model_loads():
     m = default_model()
     assert m.prior.channels == 3 and m.code_shape(10, 12) == (3, 10, 12)
+
+
+#: Outputs of the patch GMM's own formulas (rdptheory.images.prior/models before issue 10's
+#: reshuffle, commit 200dc54) on fixed seeded inputs: 2 images 13x11 (interior, right, bottom
+#: and corner tiles) at t^2 = 0.01 and 0.7, and 16 patches at 16 levels in [0, 2).
+REFERENCE = pathlib.Path(__file__).with_name("data") / "patch_gmm_reference.npz"
+
+
+def test_tiling_over_gmmmodel_reproduces_the_former_closed_form():
+    """The tiling layer over diffusion.GMMModel gives the former posterior means and log
+    densities (saved before the move) to round-off."""
+    from rdptheory.models.prior import gmm_log_density, gmm_posterior_mean, load_prior
+
+    ref = np.load(REFERENCE)
+    model = PatchGMMImageModel()
+    np.testing.assert_allclose(model.denoise(ref["image"], ref["t2"]), ref["denoise"],
+                               rtol=0, atol=1e-12)
+    gmm = load_prior()
+    np.testing.assert_allclose(gmm_posterior_mean(gmm, ref["y"], ref["ty"]), ref["pm"],
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gmm_log_density(gmm, ref["y"], ref["ty"]), ref["ld"],
+                               rtol=1e-12, atol=0)

@@ -51,7 +51,7 @@ Local layout (nothing is downloaded; a hub id fails at once with instructions)::
 The two embeddings are the model's own text encoders applied to the empty prompt (SD3: the
 concatenated CLIP-L/CLIP-G/T5 ``prompt_embeds`` and ``pooled_prompt_embeds`` of
 ``pipe.encode_prompt("")``; Flux: the T5 ``prompt_embeds`` and the CLIP pooled output), saved
-once with ``numpy.save``. Determinism follows :mod:`rdptheory.images.diffusers_models`
+once with ``numpy.save``. Determinism follows :mod:`rdptheory.models.diffusers_models`
 (float32, deterministic algorithms, fixed thread count).
 """
 
@@ -63,14 +63,14 @@ from typing import Any
 
 import numpy as np
 
-from rdptheory.images.diffusers_models import (
+from rdptheory.models._torch_common import (
     EMPTY_PROMPT_FILE,
-    _local_dir,
-    _module_fingerprint,
-    _pad_to_multiple,
     fixed_torch_threads,
+    local_dir,
+    module_fingerprint,
+    pad_to_multiple,
 )
-from rdptheory.images.models import as_numpy, batch_noise_var
+from rdptheory.models.protocol import as_numpy, batch_noise_var
 
 #: Pooled empty-prompt embedding file (``(1, pooled_projection_dim)``).
 EMPTY_POOLED_FILE = "empty_pooled_prompt_embeds.npy"
@@ -237,7 +237,7 @@ class FlowMatchingModel:
         """``(E[latent | x] − shift)·scaling`` (or the padded image without a VAE)."""
         import torch
 
-        x = _pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor * self.patch)
+        x = pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor * self.patch)
         if self.vae is None:
             return x
         with fixed_torch_threads():
@@ -275,8 +275,8 @@ def _cfg(cfg: Any, key: str, default: Any) -> Any:
 
 def _fingerprint(modules: tuple[Any, ...], extra: bytes) -> bytes:
     """SHA-256 over ``extra`` and each module's class, config and tensors (location-free: see
-    :func:`rdptheory.images.diffusers_models._module_fingerprint`)."""
-    return _module_fingerprint(*modules, extra=extra)
+    :func:`rdptheory.models._torch_common.module_fingerprint`)."""
+    return module_fingerprint(*modules, extra=extra)
 
 
 def _load_embedding(directory: pathlib.Path, filename: str, shape: tuple[int | None, ...],
@@ -302,7 +302,7 @@ def load_flow_model(directory: str | pathlib.Path, *, guidance: float = 1.0) -> 
     """A :class:`FlowMatchingModel` from a local SD3/Flux-style folder (module docstring)."""
     import diffusers
 
-    d = _local_dir(directory)
+    d = local_dir(directory)
     if not is_flow_directory(d):
         raise FileNotFoundError(f"{d} has no transformer/ folder (SD3/Flux layout expected)")
     cfg_file = d / "transformer" / "config.json"

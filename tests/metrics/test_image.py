@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rdptheory.images.datasets import bundled_image
-from rdptheory.images.metrics import (
+from rdptheory.data import bundled_image
+from rdptheory.metrics import (
     bd_rate,
     blockiness,
     exact_w2sq,

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
+from rdptheory.data import bundled_image
 from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
-from rdptheory.images.datasets import bundled_image
-from rdptheory.images.diffusers_models import (
+from rdptheory.models import ImageModel, load_model
+from rdptheory.models.diffusers_models import (
     EMPTY_PROMPT_FILE,
     LatentDiffusionModel,
     PixelDiffusionModel,
 )
-from rdptheory.images.models import ImageModel, load_model
 
 diffusers = pytest.importorskip("diffusers")
 CONFIG = CodecConfig(backend="numpy", n_levels=4, t_max=3.0, t_min=1.0)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from rdptheory.images.gmm_shifted import ShiftedPatchGMMImageModel, marginal_window_prior
-from rdptheory.images.metrics import blockiness
-from rdptheory.images.models import ImageModel, PatchGMMImageModel, load_model
-from rdptheory.images.prior import PatchGMM
+from rdptheory.metrics import blockiness
+from rdptheory.models import ImageModel, PatchGMMImageModel, load_model
+from rdptheory.models.gmm_shifted import ShiftedPatchGMMImageModel, marginal_window_prior
+from rdptheory.models.prior import PatchGMM
 
 
 def _one_gaussian(patch=2, channels=3, seed=0) -> PatchGMM:
@@ -80,7 +80,7 @@ def test_marginal_window_matches_the_covariance_block(random_gmm):
 
 
 def test_balanced_shifts_use_every_offset_twice():
-    from rdptheory.images.gmm_shifted import shift_set
+    from rdptheory.models.gmm_shifted import shift_set
 
     s = shift_set(8, "balanced")
     assert len(s) == len(set(s)) == 16
@@ -138,7 +138,7 @@ def test_protocol_fingerprint_and_torch(random_gmm):
         m.score(y, 0.0)
     with pytest.raises(ValueError, match="precision"):
         ShiftedPatchGMMImageModel(g, precision="float16")
-    from rdptheory.images.gmm_shifted import shifted_model
+    from rdptheory.models.gmm_shifted import shifted_model
 
     assert load_model("gmm-shift") is shifted_model()
     assert shifted_model().name.startswith("patch-gmm-shift16")

@@ -1,4 +1,4 @@
-"""Plots of image-codec evaluations in the report's paper style (:mod:`rdptheory.figures._style`).
+"""Plots of image-codec evaluations in the report's paper style (:mod:`.style`).
 
 Each function draws one figure from already computed numbers (the caller writes them to CSV or
 JSON first) and returns the PNG path (a PDF is written next to it by the report figures).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdptheory.figures import _style
+from rdptheory.experiments import style as _style
 
 #: Legend/axis text for the per-dimension patch Fréchet distance.
 FRECHET_LABEL = "patch Fréchet distance / dim"
@@ -91,7 +91,7 @@ def rate_perception(result, path: str | pathlib.Path) -> pathlib.Path:
 
 
 def blockiness(result, path: str | pathlib.Path) -> pathlib.Path:
-    """Blockiness (:func:`rdptheory.images.metrics.blockiness`) against bits per pixel, per ρ
+    """Blockiness (:func:`rdptheory.metrics.image.blockiness`) against bits per pixel, per ρ
     and per baseline, with the originals' value as a horizontal line (1 = no block grid)."""
     with _style.paper_style() as plt:
         fig, ax = plt.subplots(figsize=(_style.WIDTH_1COL, 2.5))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rdptheory.images import baselines
-from rdptheory.images.datasets import bundled_image, center_crop
-from rdptheory.images.metrics import psnr
+from rdptheory.data import bundled_image, center_crop
+from rdptheory.experiments import baselines
+from rdptheory.metrics import psnr
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-import rdptheory.images._patches as patches_mod
-import rdptheory.images.datasets as datasets_mod
-from rdptheory.images.prior import (
+import rdptheory._patches as patches_mod
+import rdptheory.data as datasets_mod
+from rdptheory.models.prior import (
     DEFAULT_PRIOR_PATH,
     PatchGMM,
     gmm_log_density,

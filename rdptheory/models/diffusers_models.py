@@ -27,73 +27,23 @@ chosen per instruction set) may round differently; bitwise equality is not promi
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import pathlib
-from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
 
 from rdptheory.diffusion.scores import x0_from_prediction
-from rdptheory.images.models import as_numpy, batch_noise_var
+from rdptheory.models._torch_common import (
+    EMPTY_PROMPT_FILE,
+    fixed_torch_threads,
+    local_dir,
+    module_fingerprint,
+    pad_to_multiple,
+)
+from rdptheory.models.protocol import as_numpy, batch_noise_var
 
-EMPTY_PROMPT_FILE = "empty_prompt_embeds.npy"
 _PREDICTIONS = {"epsilon": "eps", "v_prediction": "v", "sample": "x0"}
-#: torch intra-op threads of every model call (fixed so that results do not depend on the caller).
-MODEL_THREADS = 1
-
-
-@contextlib.contextmanager
-def fixed_torch_threads(threads: int = MODEL_THREADS) -> Iterator[None]:
-    """Run a block with ``threads`` torch threads, deterministic algorithms and no grad."""
-    import torch
-
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
-
-
-def _local_dir(path: str | pathlib.Path) -> pathlib.Path:
-    p = pathlib.Path(path)
-    if not p.is_dir():
-        raise FileNotFoundError(
-            f"{str(path)!r} is not a local directory. rdptheory loads diffusers weights offline "
-            "only; on a machine with network run `huggingface-cli download "
-            f"{path} --local-dir DIR` (or `DiffusionPipeline.from_pretrained(...)"
-            ".save_pretrained(DIR)`), copy DIR here and pass its path.")
-    return p
-
-
-def _module_fingerprint(*modules: Any, extra: bytes = b"") -> bytes:
-    """SHA-256 over class names, configs and every parameter/buffer (sorted by name).
-
-    Config keys starting with ``_`` (diffusers' ``_name_or_path``, ``_diffusers_version``, …) are
-    left out: they record where and with which library version a model was loaded, so hashing
-    them would make a file encoded with the model in one folder undecodable from another.
-    """
-    h = hashlib.sha256(extra)
-    for m in modules:
-        if m is None:  # an optional part a model folder may lack
-            h.update(b"<none>")
-            continue
-        h.update(type(m).__name__.encode())
-        if hasattr(m, "config"):
-            config = {k: v for k, v in dict(m.config).items() if not str(k).startswith("_")}
-            h.update(json.dumps(config, sort_keys=True, default=str).encode())
-        for name, tensor in sorted(m.state_dict().items()):
-            h.update(name.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.digest()
 
 
 def _load_scheduler(directory: pathlib.Path) -> Any:
@@ -170,7 +120,7 @@ class PixelDiffusionModel(_DiffusersBase):
 
         from rdptheory.models.unet import edm_denoiser, load_preconditioning
 
-        d = _local_dir(directory)
+        d = local_dir(directory)
         sub = "unet" if (d / "unet").is_dir() else None
         self.unet = UNet2DModel.from_pretrained(d, subfolder=sub, local_files_only=True).eval()
         pre = load_preconditioning(d / sub if sub else d)
@@ -187,7 +137,7 @@ class PixelDiffusionModel(_DiffusersBase):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.name = name or f"diffusers-pixel:{d.name}"
-        self._fp = _module_fingerprint(self.unet, extra=extra)
+        self._fp = module_fingerprint(self.unet, extra=extra)
 
     def _x0(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
         """``x̂₀``: the EDM denoiser at ``σ = t`` or, for a scheduler model, the VP path."""
@@ -205,7 +155,7 @@ class PixelDiffusionModel(_DiffusersBase):
 
     def to_code_space(self, x: np.ndarray) -> np.ndarray:
         """The image in ``[-1, 1]``, reflect-padded to a multiple of the UNet's downsampling."""
-        return _pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
+        return pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
 
     def from_code_space(self, z: np.ndarray) -> np.ndarray:
         """Identity (padded size; the codec crops)."""
@@ -232,7 +182,7 @@ class LatentDiffusionModel(_DiffusersBase):
     def __init__(self, directory: str | pathlib.Path) -> None:
         from diffusers import AutoencoderKL, UNet2DConditionModel
 
-        d = _local_dir(directory)
+        d = local_dir(directory)
         self.vae = AutoencoderKL.from_pretrained(d, subfolder="vae", local_files_only=True).eval()
         self.unet = UNet2DConditionModel.from_pretrained(d, subfolder="unet",
                                                          local_files_only=True).eval()
@@ -241,7 +191,7 @@ class LatentDiffusionModel(_DiffusersBase):
         self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self.scaling = float(self.vae.config.scaling_factor)
         self.name = f"diffusers-latent:{d.name}"
-        self._fp = _module_fingerprint(self.vae, self.unet, extra=self._log_snr.tobytes()
+        self._fp = module_fingerprint(self.vae, self.unet, extra=self._log_snr.tobytes()
                                        + self.prompt_embeds.numpy().tobytes())
 
     def _predict(self, z: Any, t: Any) -> Any:
@@ -252,7 +202,7 @@ class LatentDiffusionModel(_DiffusersBase):
         """``scaling_factor · E[latent | x]`` of the VAE (deterministic), (B, C', H/f, W/f)."""
         import torch
 
-        x = _pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
+        x = pad_to_multiple(np.asarray(x, dtype=np.float64), self.factor)
         with fixed_torch_threads():
             lat = self.vae.encode(torch.from_numpy(x).float()).latent_dist.mean
         return lat.double().numpy() * self.scaling
@@ -275,15 +225,6 @@ class LatentDiffusionModel(_DiffusersBase):
         return self._fp
 
 
-def _pad_to_multiple(x: np.ndarray, factor: int) -> np.ndarray:
-    """Reflect-pad (B, C, H, W) at the bottom/right to multiples of ``factor``."""
-    ph, pw = (-x.shape[2]) % factor, (-x.shape[3]) % factor
-    pad = [(0, 0), (0, 0), (0, ph), (0, pw)]
-    if max(ph, pw) < min(x.shape[2:]):
-        return np.pad(x, pad, mode="reflect")
-    return np.pad(x, pad, mode="edge")
-
-
 def _empty_prompt(directory: pathlib.Path, dim: int) -> Any:
     import torch
 
@@ -302,5 +243,5 @@ def _empty_prompt(directory: pathlib.Path, dim: int) -> Any:
 def load_diffusers_model(directory: str | pathlib.Path) -> PixelDiffusionModel | \
         LatentDiffusionModel:
     """A latent model if ``directory`` has ``vae/``, else a pixel model."""
-    d = _local_dir(directory)
+    d = local_dir(directory)
     return LatentDiffusionModel(d) if (d / "vae").is_dir() else PixelDiffusionModel(d)

@@ -1,6 +1,6 @@
 """The patch GMM without a block grid: posterior means averaged over shifted tilings [ZW11].
 
-:class:`~rdptheory.images.models.PatchGMMImageModel` cuts the image into one fixed grid of
+:class:`~rdptheory.models.patch_gmm.PatchGMMImageModel` cuts the image into one fixed grid of
 independent ``p × p`` tiles, so its posterior mean — and every reconstruction the codec
 decodes with it — is a mosaic. This model averages the exact posterior means of ``S`` shifted
 tilings (EPLL-style [ZW11]):
@@ -11,7 +11,7 @@ tilings (EPLL-style [ZW11]):
 
 where ``E_{a,b}`` is the tiled model's exact posterior mean for the grid whose tile corners
 sit at rows ``≡ a`` and columns ``≡ b (mod p)``: every tile is denoised by the mixture's
-closed form (:func:`rdptheory.images.prior.gmm_posterior_mean`), tiles cut by the image border
+closed form (:func:`rdptheory.models.prior.gmm_posterior_mean`), tiles cut by the image border
 by the mixture's exact marginal on the visible pixels *at their position inside the patch* (a
 tile hanging over the top edge keeps the patch's bottom rows). ``S = {(0, 0)}`` is the tiled
 model.
@@ -47,8 +47,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from rdptheory._validation import check_choice, check_int
-from rdptheory.images.models import PixelPriorModel, as_numpy, batch_noise_var
-from rdptheory.images.prior import PatchGMM, load_prior
+from rdptheory.models.prior import PatchGMM, load_prior
+from rdptheory.models.protocol import PixelPriorModel, as_numpy, batch_noise_var
 
 _BLOCK = 2048  # patches per GMM evaluation (bounds the (K, N, d) temporaries)
 
@@ -63,7 +63,7 @@ def marginal_window_prior(gmm: PatchGMM, rows: _Span, cols: _Span,
     A Gaussian mixture's marginal keeps the weights and restricts each mean and covariance to
     the kept coordinates (flattened in ``(channel, row, column)`` order). Returned as a
     ``patch=1`` mixture whose ``channels`` is the kept dimension (only ``dim`` matters to the
-    formulas), like :func:`rdptheory.images.prior.marginal_tile_prior`, which is the case
+    formulas), like :func:`rdptheory.models.prior.marginal_tile_prior`, which is the case
     ``rows = (0, h), cols = (0, w)``. ``covariances`` may pass ``gmm.covariances()`` computed
     once for many windows.
     """
@@ -100,7 +100,7 @@ class _Stacked:
 
     def posterior_mean(self, y: np.ndarray, t2: float) -> np.ndarray:
         """``E[X | y]`` of rows ``y`` (N, d) at one noise variance ``t2``: the formula of
-        :mod:`rdptheory.images.prior` with both projections as single products and the
+        :mod:`rdptheory.models.prior` with both projections as single products and the
         per-component factors ``1/(λ+t²)``, ``log det`` computed once for all rows."""
         n, k, d = len(y), self.k, self.d
         proj = (y.astype(self.dtype) @ self.u).reshape(n, k, d) - self.mu_u[None]

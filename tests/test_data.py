@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rdptheory.images.datasets import (
+from rdptheory.data import (
     TRAIN_IMAGES,
     UNSEEN_IMAGES,
     bundled_image,

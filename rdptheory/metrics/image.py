@@ -1,10 +1,9 @@
-"""Distortion and perception measures for images.
+"""Image quality measures: PSNR, MS-SSIM, blockiness, BD-rate, and patch samples.
 
 Distortion is per image (PSNR, MS-SSIM). Perception, as the theory means it, is a divergence
-between *distributions* (THEORY.md §0): the original and reconstructed patch distributions are
-compared through the Fréchet distance of their Gaussian fits (= W₂² between the fits [Gel90])
-and through sliced/exact W₂² between the patch samples (POT). Patch measures use pixel values
-in ``[0, 1]`` and are reported **per dimension** (divided by ``d``) so they read like an MSE.
+between *distributions* (THEORY.md §0): :func:`image_patches` turns images into patch samples
+(pixel values in ``[0, 1]``) for the sample estimators of :mod:`rdptheory.metrics.w2`
+(Fréchet distance, sliced and exact W₂², reported per dimension so they read like an MSE).
 
 >>> import numpy as np
 >>> a = np.zeros((8, 8, 3), dtype=np.uint8); b = a.copy(); b[0, 0, 0] = 255
@@ -18,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import correlate1d
 
+from rdptheory._patches import PatchGrid, image_to_patches
 from rdptheory._validation import check_int
-from rdptheory.images._patches import PatchGrid, image_to_patches
 
 #: MS-SSIM scale weights of Wang, Simoncelli & Bovik (2003).
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -103,7 +102,7 @@ def ms_ssim(original: npt.ArrayLike, reconstruction: npt.ArrayLike, *,
 def image_patches(images: list[np.ndarray], patch: int = 8) -> np.ndarray:
     """Non-overlapping ``patch × patch`` colour patches of ``uint8 (H, W, C)`` images in [0, 1].
 
-    Border tiles are reflect-padded (:mod:`rdptheory.images._patches`). Returns (N, C·patch²).
+    Border tiles are reflect-padded (:mod:`rdptheory._patches`). Returns (N, C·patch²).
     """
     check_int(patch, "patch", low=1)
     out = []
@@ -112,68 +111,6 @@ def image_patches(images: list[np.ndarray], patch: int = 8) -> np.ndarray:
         grid = PatchGrid(im.shape[1], im.shape[2], im.shape[3], patch)
         out.append(image_to_patches(im, grid)[0])
     return np.concatenate(out)
-
-
-def _psd_sqrt(a: np.ndarray) -> np.ndarray:
-    lam, u = np.linalg.eigh(0.5 * (a + a.T))
-    return (u * np.sqrt(np.maximum(lam, 0.0))) @ u.T  # clamp round-off below 0 before sqrt
-
-
-def frechet_distance(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
-    """Fréchet distance (squared) between Gaussian fits of two samples, per dimension.
-
-    .. math:: \\frac1d\\Big(\\|μ_x-μ_y\\|^2 + \\operatorname{tr}\\big(Σ_x + Σ_y
-              - 2(Σ_x^{1/2} Σ_y Σ_x^{1/2})^{1/2}\\big)\\Big)
-
-    = W₂² between N(μ_x, Σ_x) and N(μ_y, Σ_y) [Gel90]. Samples (N, d) and (M, d); N, M ≥ 2.
-    """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
-        raise ValueError(f"x and y must be (N, d) samples with N >= 2, got {x.shape}, {y.shape}")
-    sx, sy = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    rx = _psd_sqrt(sx)
-    cross = np.trace(_psd_sqrt(rx @ sy @ rx))
-    total = np.sum((x.mean(0) - y.mean(0)) ** 2) + np.trace(sx) + np.trace(sy) - 2 * cross
-    return float(max(total, 0.0) / x.shape[1])  # clamp round-off at 0
-
-
-def sliced_w2sq(x: npt.ArrayLike, y: npt.ArrayLike, *, n_projections: int = 256,
-                seed: int = 0) -> float:
-    """Sliced W₂² between two samples (POT ``sliced_wasserstein_distance``), per dimension.
-
-    .. math:: \\mathrm{SW}_2^2 = \\mathbb{E}_{θ \\sim U(S^{d-1})} W_2^2(θ_\\# p_x, θ_\\# p_y)
-
-    It averages 1-D W₂² over unit directions, so it is already on a per-dimension scale and is
-    returned as is. Samples (N, d), (M, d); ``seed`` draws the projections.
-    """
-    import ot
-
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must be (N, d) samples, got {x.shape}, {y.shape}")
-    check_int(n_projections, "n_projections", low=1)
-    sw = ot.sliced_wasserstein_distance(x, y, n_projections=n_projections, seed=seed, p=2)
-    return float(sw) ** 2
-
-
-def exact_w2sq(x: npt.ArrayLike, y: npt.ArrayLike, *, max_samples: int = 2000,
-               seed: int = 0) -> float:
-    """Exact W₂² between the empirical distributions (POT ``emd2``), per dimension.
-
-    .. math:: \\frac1d \\min_{π} \\sum_{ij} π_{ij} \\|x_i - y_j\\|^2
-
-    Each sample is subsampled (seeded) to at most ``max_samples`` points (cost O(n³)).
-    """
-    import ot
-
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must be (N, d) samples, got {x.shape}, {y.shape}")
-    rng = np.random.default_rng(seed)
-    x = x[rng.permutation(len(x))[:max_samples]]
-    y = y[rng.permutation(len(y))[:max_samples]]
-    cost = ot.dist(x, y, metric="sqeuclidean")
-    return float(ot.emd2(ot.unif(len(x)), ot.unif(len(y)), cost)) / x.shape[1]
 
 
 def _curve(rate: npt.ArrayLike, quality: npt.ArrayLike, name: str) -> tuple[np.ndarray,

@@ -8,13 +8,13 @@
    against them and a blockiness figure shows the 8×8 mosaic of the tiled prior.
 2. The reconstructions themselves: the original crop and decodes of the same bitstream at
    ρ = 1, 1.5, 2, for the whole stream and for a prefix of it; and, on two 64×64 crops, the
-   tiled and the shift-averaged patch GMM (:mod:`rdptheory.images.gmm_shifted`) next to JPEG
+   tiled and the shift-averaged patch GMM (:mod:`rdptheory.models.gmm_shifted`) next to JPEG
    and WebP at the rate of our file.
 3. The decoder alone (exact score, Y = X + tN, no coding) over ρ on in-distribution held-out
    patches and on patches of unseen photographs: distortion–perception and PSNR against ρ,
    each against the Gaussian-theory values of the prior's covariance (THEORY.md §3).
 Every figure's numbers are written (CSV, and JSON for the curves) before it is drawn; the
-style is the report's (:mod:`rdptheory.figures._style`).
+style is the report's (:mod:`rdptheory.experiments.style`).
 
 Findings of the quick run (48×48 crops, 1000 patches per set, 8 Heun steps; measured for this
 module, not taken from a paper). Codec: ρ = 1 has the best PSNR at every rate (e.g. 29.3 /
@@ -37,11 +37,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rdptheory.figures import _style
-from rdptheory.images import metrics, plots
-from rdptheory.images.codec import CodecConfig, compress_with_report, decompress, truncate
-from rdptheory.images.datasets import bundled_image, center_crop
-from rdptheory.images.evaluate import (
+from rdptheory import metrics
+from rdptheory.data import bundled_image, center_crop
+from rdptheory.experiments import plots
+from rdptheory.experiments import style as _style
+from rdptheory.experiments.image_eval import (
     EvalResult,
     bd_rates,
     eval_point,
@@ -49,7 +49,8 @@ from rdptheory.images.evaluate import (
     rho_sweep_json,
     run_baselines,
 )
-from rdptheory.images.models import default_model
+from rdptheory.images.codec import CodecConfig, compress_with_report, decompress, truncate
+from rdptheory.models import default_model
 
 _PATCH = 8  # patch size of the perception and blockiness measures (any model)
 _BASELINES = ("jpeg", "webp")
@@ -212,8 +213,8 @@ def classical_comparison(images: Sequence[np.ndarray], *, bpp: float, config: Co
 
     Returns rows of ``(label, image uint8, bpp, psnr_db, blockiness)``.
     """
-    from rdptheory.images import baselines
-    from rdptheory.images.gmm_shifted import shifted_model
+    from rdptheory.experiments import baselines
+    from rdptheory.models.gmm_shifted import shifted_model
 
     rows = []
     for px in images:
@@ -251,7 +252,7 @@ def _classical_figure(out: pathlib.Path, s: _Settings,
 
 
 def _sweep_sets(s: _Settings) -> list[plots.SweepSet]:
-    from rdptheory.images.fit_prior import patch_split
+    from rdptheory.models.fit_prior import patch_split
 
     split = patch_split(default_model().prior.patch, 10, s.n_patch, seed=7)
     sets = []

@@ -10,8 +10,8 @@ import sys
 import pytest
 from PIL import Image
 
-from rdptheory.images import dataset_eval as de
-from rdptheory.images.datasets import bundled_image
+from rdptheory.data import bundled_image
+from rdptheory.experiments import dataset_eval as de
 
 pytest.importorskip("torch")
 SETTINGS = de.EvalSettings(None, "noise_var", (4.0, 1.0), (1.0, 2.0), t_max=3.0, t_min=1.0,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rdptheory.codec.gaussian import GaussianCodec
-from rdptheory.codec.operating_point import (
+from rdptheory.experiments.operating_point import (
     OperatingPoint,
     measure_operating_point,
     score_scaled_gains,

@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 
 import rdptheory.images as images_pkg
-import rdptheory.images.metrics as metrics_mod
-from rdptheory.images import plots
+import rdptheory.metrics.image as metrics_mod
+from rdptheory.data import bundled_image
+from rdptheory.experiments import plots
+from rdptheory.experiments.image_eval import RhoPoint, rho_sweep
+from rdptheory.experiments.image_report import (
+    codec_prefix_curve,
+    codec_prefix_decodes,
+    report_section,
+)
 from rdptheory.images.codec import CodecConfig
-from rdptheory.images.datasets import bundled_image
-from rdptheory.images.evaluate import RhoPoint, rho_sweep
-from rdptheory.images.fit_prior import patch_split
-from rdptheory.images.report import codec_prefix_curve, codec_prefix_decodes, report_section
+from rdptheory.models.fit_prior import patch_split
 
 
 def test_doctests():
@@ -88,8 +92,8 @@ def test_report_section_quick(tmp_path):
 def test_evaluate_json_holds_the_baselines_of_the_same_run(tmp_path):
     import json
 
-    from rdptheory.images.datasets import NamedImage
-    from rdptheory.images.evaluate import evaluate, to_compressai_json, write_outputs
+    from rdptheory.data import NamedImage
+    from rdptheory.experiments.image_eval import evaluate, to_compressai_json, write_outputs
 
     imgs = [NamedImage("a", bundled_image("china").pixels[200:216, 300:316]),
             NamedImage("b", bundled_image("flower").pixels[100:116, 100:116])]

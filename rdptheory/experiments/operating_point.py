@@ -3,7 +3,8 @@
 rate = 8 x bytes / samples (header, chunk layouts and CRCs included); MSE = mean ||X - X_hat||^2
 per sample (total over the d components, THEORY.md §0); W2^2 between the source N(0, Sigma)
 and the Gaussian fit of the reconstructions (Bures formula [Gel90]; exact when X_hat is
-Gaussian, which it is here up to channel-simulation error).
+Gaussian, which it is here up to channel-simulation error): :func:`rdptheory.metrics.source_w2sq`
+and its diagonal variant :func:`rdptheory.metrics.diagonal_w2sq`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy.typing as npt
 
 from rdptheory._validation import as_float_array
 from rdptheory.codec.gaussian import GaussianCodec
+from rdptheory.metrics import diagonal_w2sq, source_w2sq
 
 
 @dataclass(frozen=True)
@@ -53,46 +55,6 @@ class OperatingPoint:
     def overhead(self) -> float:
         """Relative excess of the measured rate over R(D, P)."""
         return self.rate_bits / self.rdp_bits - 1.0
-
-
-def _in_eigenbasis(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
-                   eigenvectors: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(rows of ``x_hat`` in the eigenbasis, eigenvalues), validated: (n >= 2, d) and (d,)."""
-    u = as_float_array(x_hat, "x_hat")
-    lam = as_float_array(eigenvalues, "eigenvalues")
-    if u.ndim != 2 or u.shape[0] < 2 or u.shape[1] != lam.size:
-        raise ValueError(f"x_hat must have shape (n >= 2, {lam.size}), got {u.shape}")
-    return (u if eigenvectors is None else u @ eigenvectors), lam
-
-
-def source_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
-                eigenvectors: np.ndarray | None = None) -> float:
-    """W2^2 between N(0, Sigma) and the Gaussian fit N(m, C) of the rows of ``x_hat``.
-
-    .. math:: W_2^2 = \\|m\\|^2 + \\mathrm{tr}\\,\\Sigma + \\mathrm{tr}\\,C
-              - 2\\,\\mathrm{tr}\\big(\\Sigma^{1/2} C \\Sigma^{1/2}\\big)^{1/2}
-
-    [Gel90], :func:`rdptheory.metrics.gaussian_fit_w2sq` in the eigenbasis of Sigma (where
-    Sigma = diag(eigenvalues)); ``x_hat`` has shape (n, d), n >= 2.
-    """
-    from rdptheory.metrics import gaussian_fit_w2sq
-
-    u, lam = _in_eigenbasis(x_hat, eigenvalues, eigenvectors)
-    return gaussian_fit_w2sq(u, np.zeros(lam.size), np.diag(lam))
-
-
-def diagonal_w2sq(x_hat: npt.ArrayLike, eigenvalues: npt.ArrayLike,
-                  eigenvectors: np.ndarray | None = None) -> float:
-    r"""W2^2 between N(0, diag(lambda)) and a diagonal Gaussian fit in the eigenbasis.
-
-    .. math:: W_2^2 = \sum_i m_i^2 + (\sqrt{\lambda_i} - \hat\sigma_i)^2
-
-    [Gel90] for commuting covariances; the estimator of choice when the reconstruction is known
-    to be diagonal in the source's eigenbasis (its bias is O(d/n) instead of O(d^2/n)).
-    """
-    u, lam = _in_eigenbasis(x_hat, eigenvalues, eigenvectors)
-    m, sd = u.mean(axis=0), u.std(axis=0, ddof=1)
-    return float(np.sum(m**2 + (np.sqrt(lam) - sd) ** 2))
 
 
 def theory_point(codec: GaussianCodec, gains: npt.ArrayLike,

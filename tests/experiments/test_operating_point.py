@@ -4,12 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rdptheory.codec import (
-    GaussianCodec,
-    measure_operating_point,
-    score_scaled_gains,
-    source_w2sq,
-)
+from rdptheory.codec import GaussianCodec
+from rdptheory.experiments.operating_point import measure_operating_point, score_scaled_gains
+from rdptheory.metrics import source_w2sq
 
 ALPHA = 1e-4  # two-sided z-test level per assertion
 #: Documented bias allowance of truncated PFR (2^(ceil KL + 4) candidates per chunk of a
@@ -55,7 +52,7 @@ def test_d256_white_overhead_is_reported_size():
 
 
 def test_diagonal_w2sq_matches_bures_for_diagonal_samples():
-    from rdptheory.codec import diagonal_w2sq
+    from rdptheory.metrics import diagonal_w2sq
 
     rng = np.random.default_rng(2)
     lam = np.array([2.0, 0.5, 1.0])

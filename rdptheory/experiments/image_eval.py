@@ -3,9 +3,9 @@
 :func:`evaluate` compresses every image once per target (bpp or noise level) and decodes each
 stream at every ρ. Distortion is averaged per image (PSNR, MS-SSIM, MSE); perception is one
 divergence between the pooled patch distributions of all originals and all reconstructions
-(Fréchet distance of Gaussian fits, sliced W₂²; :mod:`rdptheory.images.metrics`); blockiness
-(:func:`rdptheory.images.metrics.blockiness`) is averaged per image. In the same run the
-classical baselines (:mod:`rdptheory.images.baselines`: JPEG ``optimize=True``, WebP method 6,
+(Fréchet distance of Gaussian fits, sliced W₂²; :mod:`rdptheory.metrics.image`); blockiness
+(:func:`rdptheory.metrics.image.blockiness`) is averaged per image. In the same run the
+classical baselines (:mod:`rdptheory.experiments.baselines`: JPEG ``optimize=True``, WebP method 6,
 and AVIF / JPEG 2000 where Pillow has them) code the same images at the rate of our file for
 each image (the highest quality whose file is not larger), and :func:`bd_rates` gives the
 Bjøntegaard delta rate of our codec at each ρ against each of them.
@@ -26,17 +26,17 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rdptheory import metrics
 from rdptheory._progress import progress
 from rdptheory._validation import check_positive, check_rho
-from rdptheory.images import metrics
+from rdptheory.data import NamedImage
 from rdptheory.images.codec import (
     DEFAULT_CONFIG,
     CodecConfig,
     compress_with_report,
     decompress,
 )
-from rdptheory.images.datasets import NamedImage
-from rdptheory.images.models import ImageModel, PatchGMMImageModel, default_model
+from rdptheory.models import ImageModel, PatchGMMImageModel, default_model
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class EvalPoint:
 
     ``mse`` is per dimension on the [0, 1] pixel scale; ``frechet`` and ``sliced_w2sq`` are
     per-dimension squared distances between patch distributions on the same scale;
-    ``blockiness`` is the per-image mean of :func:`rdptheory.images.metrics.blockiness`
+    ``blockiness`` is the per-image mean of :func:`rdptheory.metrics.image.blockiness`
     (originals ≈ 1). Baseline points have ``rho = nan``.
     """
 
@@ -122,12 +122,12 @@ def run_baselines(targets: Sequence[float], originals: Sequence[np.ndarray],
 
     ``rates[i][j]`` is our file's bpp for target ``targets[i]`` and image ``originals[j]``;
     each codec codes that image at the highest quality whose file does not exceed it
-    (:func:`rdptheory.images.baselines.at_bpp`). Returns one :class:`BaselineCurve` per
+    (:func:`rdptheory.experiments.baselines.at_bpp`). Returns one :class:`BaselineCurve` per
     available codec and ``(codec, reason)`` for each one this Pillow lacks.
     """
     import time as _time
 
-    from rdptheory.images import baselines as bl
+    from rdptheory.experiments import baselines as bl
 
     curves, skipped = [], []
     for codec in codecs:
@@ -185,14 +185,14 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
              baselines: Sequence[str] = DEFAULT_BASELINES) -> EvalResult:
     """Compress each image at each target (``bpps`` or ``noise_vars``) and decode at each ρ.
 
-    ``baselines`` (names of :data:`rdptheory.images.baselines.CODECS`; ``()`` for none) code
+    ``baselines`` (names of :data:`rdptheory.experiments.baselines.CODECS`; ``()`` for none) code
     the same images at our files' rates in the same run (:func:`run_baselines`); a codec this
     Pillow lacks is listed in ``skipped`` with the reason.
 
     Returns an :class:`EvalResult` with one point per (target, ρ); timings are seconds per
     image (encoding once per target, decoding once per ρ).
     """
-    from rdptheory.images.baselines import CODECS
+    from rdptheory.experiments.baselines import CODECS
 
     for codec in baselines:
         if codec not in CODECS:
@@ -334,7 +334,7 @@ def rho_sweep_json(points: Sequence[RhoPoint]) -> str:
 def write_outputs(result: EvalResult, out_dir: str | pathlib.Path) -> list[pathlib.Path]:
     """Write ``results.json`` and the rate–distortion / rate–perception plots."""
     from rdptheory._io import staged_files
-    from rdptheory.images import plots
+    from rdptheory.experiments import plots
 
     out = pathlib.Path(out_dir)
     names = ["results.json", "rate_distortion.png", "rate_perception.png"]

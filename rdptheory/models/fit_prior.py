@@ -1,4 +1,4 @@
-"""Refit the embedded patch prior: ``python -m rdptheory.images.fit_prior [--out PATH]``.
+"""Refit the embedded patch prior: ``python -m rdptheory.models.fit_prior [--out PATH]``.
 
 EM (scikit-learn ``GaussianMixture``, full covariances, k-means++ initialisation) on
 dequantised colour patches of scikit-image's bundled photographs (``TRAIN_IMAGES``), as in
@@ -38,9 +38,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rdptheory.images._patches import random_patches
-from rdptheory.images.datasets import TRAIN_IMAGES, UNSEEN_IMAGES, bundled_image
-from rdptheory.images.prior import DEFAULT_PRIOR_PATH, PatchGMM, gmm_log_density, save_prior
+from rdptheory._patches import random_patches
+from rdptheory.data import TRAIN_IMAGES, UNSEEN_IMAGES, bundled_image
+from rdptheory.models.prior import DEFAULT_PRIOR_PATH, PatchGMM, gmm_log_density, save_prior
 
 #: Defaults chosen from the ``--sweep`` table (see the module docstring of ``prior``).
 DEFAULT_PATCH = 8
@@ -111,7 +111,7 @@ def sweep(configs: list[tuple[int, int]], n_train: int, n_test: int, seed: int) 
 
 def main(argv: list[str] | None = None) -> int:
     """Fit and save the default prior (or ``--sweep`` over patch sizes and K)."""
-    ap = argparse.ArgumentParser(prog="python -m rdptheory.images.fit_prior",
+    ap = argparse.ArgumentParser(prog="python -m rdptheory.models.fit_prior",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_PRIOR_PATH)
     ap.add_argument("--patch", type=int, default=DEFAULT_PATCH)

@@ -1,0 +1,114 @@
+"""Index models conditioned on what the decoder knows: a chunk's expected KL and spread.
+
+The codec's index code (:mod:`rdptheory.rcc._index_coding`) codes a chunk's bucket
+b = bit_length(K) under one static Zipf law fitted to full chunks. This module derives the
+bucket law of PFR from the Poisson-process picture instead [LEG18]: the winning score
+U = min_n T_n / w_n is Exp(1) and independent of the winner Z ~ q, and T_K ~ K, so
+
+.. math:: K \\approx U\\,2^{i(Z)},\\qquad i(Z) = \\log_2\\frac{q(Z)}{p(Z)}
+          \\sim \\mathcal N(\\mu, s^2)\\ \\text{(approximately)},
+
+with mu the chunk's expected KL and s^2 the variance of i(Z) over the decoder's view of the
+target: the within-target spread (:func:`rdptheory.rcc.truncation.spread_bits`) plus the
+scatter of the chunk's actual KL. Both are known to the decoder (the proxy layout's expected
+KL per coordinate and the standard deviations), so the model needs no side information. The
+buckets then have
+
+.. math:: P(b) = G(2^b) - G(2^{b-1}),\\ b \\ge 1,\\qquad P(0) = G(1),\\qquad
+          G(v) = \\mathbb E_i\\big[1 - e^{-v\\,2^{-i}}\\big],
+
+truncated to the candidates drawn (buckets above ``n_ref`` share an escape mass). Derived
+here; not in the papers. Measured against the Zipf law in benchmarks/codec_overhead.py: it is
+an ideal code length only (not wired into the bitstream format).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from rdptheory._validation import check_int, check_nonnegative, check_positive
+
+from ._index_coding import MAX_INDEX_BITS, bucket_of
+
+__all__ = ["chunk_spread_bits", "spread_bucket_probabilities", "spread_index_bits"]
+
+#: Gauss-Hermite nodes for the expectation over i.
+_NODES = 48
+#: Escape mass of the buckets above n_ref (as the Zipf model of truncated PFR).
+ESCAPE_MASS = 2.0**-12
+
+
+def chunk_spread_bits(within_bits: npt.ArrayLike, kl_scatter_bits: npt.ArrayLike) -> np.ndarray:
+    """Total spread s of i(Z) seen by the decoder: within-target spread and KL scatter.
+
+    .. math:: s = \\sqrt{\\sigma_{\\rm within}^2 + \\sigma_{\\rm KL}^2}
+
+    (the law of total variance over the target mean).
+    """
+    w = check_nonnegative(within_bits, "within_bits")
+    k = check_nonnegative(kl_scatter_bits, "kl_scatter_bits")
+    return np.sqrt(np.asarray(w, float) ** 2 + np.asarray(k, float) ** 2)
+
+
+def spread_bucket_probabilities(mean_bits: float, spread: float, reference_bits: int) -> np.ndarray:
+    """P(b) for b = 0..MAX_INDEX_BITS of a PFR index with i ~ N(mean_bits, spread^2).
+
+    .. math:: G(v) = \\sum_k \\omega_k\\big(1 - \\exp(-v\\,2^{-(\\mu + s x_k)})\\big)
+
+    (Gauss-Hermite nodes x_k, weights omega_k). Buckets 0..``reference_bits`` carry
+    1 - ESCAPE_MASS in proportion to G's increments (the mass the truncation cuts off is
+    renormalised), the buckets above share ESCAPE_MASS geometrically (ratio 1/2).
+
+    Parameters
+    ----------
+    mean_bits : float >= 0, mu (the chunk's expected KL, bits)
+    spread : float > 0, s (bits)
+    reference_bits : int in [1, MAX_INDEX_BITS], the largest bucket of the main law
+
+    Returns
+    -------
+    float64 array of MAX_INDEX_BITS + 1 probabilities summing to 1
+    """
+    mu = float(check_nonnegative(mean_bits, "mean_bits"))
+    s = float(check_positive(spread, "spread"))
+    n_ref = check_int(reference_bits, "reference_bits", low=1, high=MAX_INDEX_BITS)
+    x, w = np.polynomial.hermite_e.hermegauss(_NODES)
+    w = w / w.sum()
+    edges = np.concatenate([[0.0], 2.0 ** np.arange(0, n_ref + 1, dtype=float)])
+    # G at v = 0, 1, 2, ..., 2^n_ref: -expm1(-v 2^-i) averaged over the nodes
+    g = (w[None, :] * -np.expm1(-edges[:, None] * 2.0 ** -(mu + s * x[None, :]))).sum(axis=1)
+    main = np.maximum(np.diff(g), 1e-300)  # clamp round-off: every bucket stays codable
+    p = np.zeros(MAX_INDEX_BITS + 1)
+    n_escape = MAX_INDEX_BITS - n_ref
+    p[: n_ref + 1] = main / main.sum() * (1.0 - (ESCAPE_MASS if n_escape else 0.0))
+    if n_escape:
+        tail = 0.5 ** np.arange(1, n_escape + 1)
+        p[n_ref + 1 :] = ESCAPE_MASS * tail / tail.sum()
+    return p
+
+
+def spread_index_bits(indices: npt.ArrayLike, mean_bits: npt.ArrayLike, spread: npt.ArrayLike,
+                      reference_bits: int) -> np.ndarray:
+    """Ideal code length (bits) of each index under :func:`spread_bucket_probabilities`.
+
+    .. math:: \\ell(n) = -\\log_2 P(b(n) \\mid \\mu_c, s_c) + \\max(b(n) - 1, 0)
+
+    (bucket, then its offset in raw bits, as the Zipf code). One (mu_c, s_c) per index.
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    if idx.ndim != 1 or (idx < 0).any():
+        raise ValueError("indices must be a 1-D array of non-negative integers")
+    mu = np.broadcast_to(np.asarray(mean_bits, float), idx.shape)
+    s = np.broadcast_to(np.asarray(spread, float), idx.shape)
+    b = bucket_of(idx)
+    out = np.empty(idx.size)
+    cache: dict[tuple[float, float], np.ndarray] = {}
+    for c in range(idx.size):
+        key = (round(float(mu[c]), 6), round(float(s[c]), 6))
+        if key not in cache:
+            cache[key] = spread_bucket_probabilities(key[0], key[1], reference_bits)
+        out[c] = -math.log2(cache[key][b[c]]) + max(int(b[c]) - 1, 0)
+    return out
