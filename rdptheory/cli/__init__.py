@@ -57,6 +57,15 @@ class _Parser(argparse.ArgumentParser):
                               f"'{self.prog} --help')\n")
 
 
+def add_output_dir_arguments(p: argparse.ArgumentParser, *, quick_help: str,
+                             force_help: str) -> None:
+    """``--out DIR`` (required), ``--quick`` and ``--force``: the options of a command that
+    fills an output folder (``figures``, ``report``); ``_io.check_output_dir`` checks them."""
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--force", action="store_true", help=force_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered sub-command."""
     from rdptheory import __version__

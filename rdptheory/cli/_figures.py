@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rdptheory.cli import add_output_dir_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``figures`` sub-command."""
@@ -12,11 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="regenerate the paper figures (CSV + PNG + PDF) into a directory",
         description="Run every script of rdptheory.figures: numbers first (CSV), then PNG and PDF.",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    add_output_dir_arguments(
+        p, quick_help="tiny sizes (smoke run)",
+        force_help="write into DIR even if it already holds files (overwriting them)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="figure names to run")
-    p.add_argument("--force", action="store_true",
-                   help="write into DIR even if it already holds files (overwriting them)")
     p.set_defaults(func=run)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rdptheory._io import atomic_write_text
+from rdptheory.cli import add_output_dir_arguments
 
 #: The files ``report`` writes into DIR (besides figures/ and images/).
 REPORT_FILES = ("report.json", "index.html", "report.md")
@@ -25,11 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run verify, the codec traversal and the figures; write an HTML/Markdown report",
         description="The main job: claims checked, real-bit RDP traversal, figures, one report.",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke run, ~1 minute)")
+    add_output_dir_arguments(p, quick_help="tiny sizes (smoke run, ~1 minute)",
+                             force_help="overwrite the report files of an earlier run in DIR")
     p.add_argument("--no-images", action="store_true", help="skip the image-codec section")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite the report files of an earlier run in DIR")
     p.set_defaults(func=run)
 
 
