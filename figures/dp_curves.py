@@ -15,15 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rdptheory.codec import noise_var_for_rate
-from rdptheory.experiments.style import (
-    COLORS,
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
+from rdptheory.experiments import style
 from rdptheory.gaussian import drp, drp_vector, score_scaled_point
 
 NAME = "dp_curves"
@@ -57,24 +49,24 @@ def compute(n_p: int, n_rho: int) -> list[tuple]:
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Compute, write ``dp_curves.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
     rows = compute(12 if quick else 80, 5 if quick else 11)
-    csv_path = write_csv(out_dir / f"{NAME}.csv", ("panel", "rate_bits", "kind", "rho", "P_w2sq",
-                                                   "P_over_P_mmse", "D_mse", "D_over_DR"), rows)
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv", ("panel", "rate_bits", "kind", "rho",
+                               "P_w2sq", "P_over_P_mmse", "D_mse", "D_over_DR"), rows)
     arr = np.array([(r[1], r[3], r[5], r[7]) for r in rows])
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 3.0))
-        for k, (ax, panel, rates) in enumerate(zip(axes, ("scalar", "i^-2"),
-                                                   (RATES_SCALAR, RATES_VECTOR))):
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_2COL, 3.0))
+        for ax, panel, rates in zip(axes, ("scalar", "i^-2"), (RATES_SCALAR, RATES_VECTOR)):
             mask = np.array([r[0] == panel for r in rows])
             for j, R in enumerate(rates):
                 sel = mask & (arr[:, 0] == R)
                 curve, pts = sel & np.isnan(arr[:, 1]), sel & ~np.isnan(arr[:, 1])
-                ax.plot(arr[curve, 2], arr[curve, 3], color=COLORS[j], label=f"$R$ = {R:g} bits")
+                ax.plot(arr[curve, 2], arr[curve, 3], color=style.COLORS[j],
+                        label=f"$R$ = {R:g} bits")
                 sc = ax.scatter(arr[pts, 2], arr[pts, 3], c=arr[pts, 1], cmap="viridis", vmin=1,
-                                vmax=2, s=16, zorder=3, edgecolors=COLORS[j], linewidths=0.9)
+                                vmax=2, s=16, zorder=3, edgecolors=style.COLORS[j], linewidths=0.9)
             ax.set(xlabel=r"perception $P\,/\,W_2^2(p_X, p_{X^*})$",
                    ylabel=r"distortion $D\,/\,D(R)$")
             ax.set_title(r"scalar, $\lambda = 1$" if panel == "scalar"
@@ -82,11 +74,10 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=6.8,
                       handlelength=1.4, columnspacing=1.0, title="lines: $D(R,P)$",
                       title_fontsize=6.8)
-            panel_label(ax, "ab"[k])
         cb = fig.colorbar(sc, ax=axes, shrink=0.85, pad=0.015)
         cb.set_label("markers: scheme at the same $R$\n" r"(colour: score scale $\rho$)")
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes, tight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

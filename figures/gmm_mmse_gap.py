@@ -16,15 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rdptheory.diffusion import GMMModel, decode
-from rdptheory.experiments.style import (
-    COLORS,
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
+from rdptheory.experiments import style
 
 NAME = "gmm_mmse_gap"
 TITLE = "GMM: the rho = 2 end of the PF-ODE vs the exact MMSE"
@@ -50,7 +42,7 @@ def mse_curve(noise_var: float, rhos: np.ndarray, n: int, steps: int) -> tuple:
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Compute, write ``gmm_mmse_gap.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
     n, steps = (200, 16) if quick else (1500, 48)
@@ -63,13 +55,13 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
         rows += [(float(t2), float(r), float(m), float(s), mmse, ex, ex_se)
                  for r, m, s in zip(rhos, mse, se)]
     header = ("noise_var", "rho", "mse", "mse_se", "mmse", "excess_rho2", "excess_rho2_se")
-    csv_path = write_csv(out_dir / f"{NAME}.csv", header, rows)
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv", header, rows)
     a = np.array(rows)
     first = a[np.isclose(a[:, 1], rhos[0])]
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 2.6))
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_2COL, 2.6))
         axes[0].errorbar(first[:, 0], first[:, 5], yerr=1.96 * first[:, 6], fmt="o-",
-                         color=COLORS[0], ms=3.5, capsize=1.5,
+                         color=style.COLORS[0], ms=3.5, capsize=1.5,
                          label=r"MSE($\rho$=2 ODE) $-$ MMSE (95% CI)")
         axes[0].axhline(0.0, color="k", lw=0.6)
         axes[0].set(xscale="log", xlabel="noise level $t^2$", ylabel="excess MSE",
@@ -78,19 +70,16 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
         picks = [levels[len(levels) // 4], levels[len(levels) // 2], levels[-2]]
         for j, t2 in enumerate(picks):
             mse, se, mmse = curves[float(t2)]
-            axes[1].plot(rhos, mse, color=COLORS[j], label=f"$t^2$={t2:.2g}")
-            axes[1].fill_between(rhos, mse - 1.96 * se, mse + 1.96 * se, color=COLORS[j],
+            axes[1].plot(rhos, mse, color=style.COLORS[j], label=f"$t^2$={t2:.2g}")
+            axes[1].fill_between(rhos, mse - 1.96 * se, mse + 1.96 * se, color=style.COLORS[j],
                                  alpha=0.2, lw=0)
-            axes[1].axhline(mmse, color=COLORS[j], ls="--", lw=0.9)
+            axes[1].axhline(mmse, color=style.COLORS[j], ls="--", lw=0.9)
         axes[1].axvline(2.0, color="gray", lw=0.6)
         axes[1].set(xlabel=r"score scale $\rho$", ylabel="MSE", yscale="log",
                     title="MSE vs $\\rho$ (dashed: exact MMSE)")
         axes[1].legend(loc="center right")
-        for k, ax in enumerate(axes):
-            panel_label(ax, "ab"[k])
-        fig.tight_layout()
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

@@ -17,16 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from rdptheory.codec import GaussianCodec, noise_var_for_rate, record_boundaries
+from rdptheory.experiments import style
 from rdptheory.experiments.operating_point import measure_operating_point, score_scaled_gains
-from rdptheory.experiments.style import (
-    COLORS,
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
 from rdptheory.gaussian import score_scaled_point
 
 NAME = "measured_rdp"
@@ -63,7 +55,7 @@ def _row(mode, step, r, rho, codec, x, data, steps) -> tuple:
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Encode, write ``measured_rdp.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
     d, n, rates, steps = (4, 24, (0.5, 1.0), 3) if quick else (8, 400, (0.25, 0.5, 1.0, 1.5), 5)
@@ -71,24 +63,25 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
     header = ("mode", "step", "target_bits_per_dim", "rho", "real_bits_per_dim",
               "info_bits_per_dim", "mse_per_dim", "mse_se_per_dim", "w2sq_per_dim",
               "theory_mse_per_dim", "theory_w2sq_per_dim")
-    csv_path = write_csv(out_dir / f"{NAME}.csv", header, rows)
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv", header, rows)
     real_max = max(r[4] for r in rows)
     grid = np.linspace(0.1, max(real_max, max(rates)) * 1.05, 60)
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 2.8))
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_2COL, 2.8))
         for j, rho in enumerate(RHOS):
             th = [score_scaled_point(np.ones(1), noise_var_for_rate([1.0], g), rho) for g in grid]
-            axes[0].plot(grid, [p.mse for p in th], color=COLORS[j],
+            axes[0].plot(grid, [p.mse for p in th], color=style.COLORS[j],
                          label=rf"theory $\rho$={rho:g}")
-            axes[1].plot(grid, [p.perception_value for p in th], color=COLORS[j])
+            axes[1].plot(grid, [p.perception_value for p in th], color=style.COLORS[j])
             pts = np.array([r[4:] for r in rows if r[0] == "one-shot" and r[3] == rho])
-            axes[0].errorbar(pts[:, 0], pts[:, 2], yerr=2 * pts[:, 3], fmt="o", color=COLORS[j],
-                             ms=4, capsize=1.5, label=rf"measured, real bits, $\rho$={rho:g}")
-            axes[0].plot(pts[:, 1], pts[:, 2], "o", mfc="none", color=COLORS[j], ms=4)
-            axes[1].plot(pts[:, 0], pts[:, 4], "o", color=COLORS[j], ms=4)
-            axes[1].plot(pts[:, 1], pts[:, 4], "o", mfc="none", color=COLORS[j], ms=4)
+            axes[0].errorbar(pts[:, 0], pts[:, 2], yerr=2 * pts[:, 3], fmt="o",
+                             color=style.COLORS[j], ms=4, capsize=1.5,
+                             label=rf"measured, real bits, $\rho$={rho:g}")
+            axes[0].plot(pts[:, 1], pts[:, 2], "o", mfc="none", color=style.COLORS[j], ms=4)
+            axes[1].plot(pts[:, 0], pts[:, 4], "o", color=style.COLORS[j], ms=4)
+            axes[1].plot(pts[:, 1], pts[:, 4], "o", mfc="none", color=style.COLORS[j], ms=4)
         prog = np.array([r[4:] for r in rows if r[0] == "progressive"])
-        axes[0].plot(prog[:, 0], prog[:, 2], "s--", color=COLORS[3], ms=3.5, lw=0.9,
+        axes[0].plot(prog[:, 0], prog[:, 2], "s--", color=style.COLORS[3], ms=3.5, lw=0.9,
                      label=r"progressive prefixes, $\rho$=2")
         axes[0].plot([], [], "o", mfc="none", color="gray", label="same, at ideal rate $I(X;Y)$")
         axes[0].set(xlabel="rate (bits per component)", ylabel="MSE per component",
@@ -98,12 +91,10 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                     title="perception (diagonal Gaussian fit of $\\hat X$)")
         fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4,
                    bbox_to_anchor=(0.5, -0.16), fontsize=6.8)
-        for k, ax in enumerate(axes):
+        for ax in axes:
             ax.set_xlim(0, max(prog[:, 0].max(), max(rates)) * 1.05)
-            panel_label(ax, "ab"[k])
-        fig.tight_layout()
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

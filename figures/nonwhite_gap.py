@@ -17,15 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rdptheory.codec import noise_var_for_rate
-from rdptheory.experiments.style import (
-    COLORS,
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
+from rdptheory.experiments import style
 from rdptheory.gaussian import (
     dp_awgn,
     rdp_vector,
@@ -60,21 +52,22 @@ def compute(rates_per_dim: np.ndarray) -> list[tuple]:
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Compute, write ``nonwhite_gap.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
     rates = np.geomspace(0.05, 3.0, 6 if quick else 40)
     rows = compute(rates)
     header = ("bits_per_dim", "gap_rho1", "gap_rho1.5", "gap_rho2", "gap_single_alpha",
               "gap_shaped", "decoder_loss_db", "noise_loss_db")
-    csv_path = write_csv(out_dir / f"{NAME}.csv", header, rows)
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv", header, rows)
     a = np.array(rows)
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 2.6))
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_2COL, 2.6))
         ax = axes[0]
         for j, rho in enumerate((1.0, 1.5, 2.0)):
-            ax.plot(a[:, 0], a[:, 1 + j], color=COLORS[j], label=rf"isotropic $t$, $\rho$={rho:g}")
-        ax.plot(a[:, 0], a[:, 4], "--", color=COLORS[1],
+            ax.plot(a[:, 0], a[:, 1 + j], color=style.COLORS[j],
+                    label=rf"isotropic $t$, $\rho$={rho:g}")
+        ax.plot(a[:, 0], a[:, 4], "--", color=style.COLORS[1],
                 label=r"isotropic $t$, single-$\alpha$ [FMM21]")
         ax.plot(a[:, 0], a[:, 5], ":", color="k", lw=1.6,
                 label=r"shaped $t_i$, per-direction $\rho_i$")
@@ -83,18 +76,15 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
                title=r"rate gap, $\lambda_i=i^{-2}$, $d$=16")
         ax.legend(fontsize=6.5)
         ax = axes[1]
-        ax.plot(a[:, 0], a[:, 6], color=COLORS[3],
+        ax.plot(a[:, 0], a[:, 6], color=style.COLORS[3],
                 label=r"decoder: single $\rho$=1.5 vs single $\alpha$")
-        ax.plot(a[:, 0], a[:, 7], color=COLORS[4], label="noise: isotropic vs shaped")
+        ax.plot(a[:, 0], a[:, 7], color=style.COLORS[4], label="noise: isotropic vs shaped")
         ax.plot(a[:, 0], a[:, 6] + a[:, 7], "k--", lw=1.0, label="total")
         ax.set(xscale="log", xlabel="rate $I(X;Y)$ (bits per component)",
                ylabel="MSE loss (dB)", title=r"MSE loss at $\rho$=1.5 and equal $(R, P)$")
         ax.legend(fontsize=6.5)
-        for k, axk in enumerate(axes):
-            panel_label(axk, "ab"[k])
-        fig.tight_layout()
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

@@ -16,15 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rdptheory.experiments.style import (
-    COLORS,
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
+from rdptheory.experiments import style
 from rdptheory.images.shaped import gap_study, photo_patches
 from rdptheory.models.prior import load_prior
 
@@ -34,7 +26,7 @@ BPP = (0.25, 0.5, 1.0, 2.0)
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Compute (quick: 64 patches, 8 levels, two rates), write the CSV, then PNG and PDF."""
     out_dir = Path(out_dir)
     gmm = load_prior()
@@ -45,7 +37,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
     study = gap_study(gmm, x, bpps, levels=8 if quick else 48, min_group=8 if quick else 16)
     header = ("bpp", "model", "basis", "patches", "bpp_iso", "bpp_shaped", "gap_bpp", "mse",
               "theory_gap_bpp", "theory_gap_rho1_bpp")
-    csv_path = write_csv(out_dir / f"{NAME}.csv", header,
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv", header,
                          [tuple(r[h] for h in header) for r in study.rows])
 
     def series(model: str, basis: str, field: str) -> tuple[np.ndarray, np.ndarray]:
@@ -53,17 +45,17 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
         return (np.array([r["bpp"] for r in rows], dtype=float),
                 np.array([r[field] for r in rows], dtype=float))
 
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_2COL, 2.7))
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(style.WIDTH_2COL, 2.7))
         ax = axes[0]
         ax.axhline(0.0, color="0.6", lw=0.8)
-        ax.plot(*series("gmm", "eigen", "gap_bpp"), "o-", color=COLORS[0],
+        ax.plot(*series("gmm", "eigen", "gap_bpp"), "o-", color=style.COLORS[0],
                 label="measured, eigenbasis of the prior")
-        ax.plot(*series("gmm", "dct", "gap_bpp"), "s-", color=COLORS[1],
+        ax.plot(*series("gmm", "dct", "gap_bpp"), "s-", color=style.COLORS[1],
                 label="measured, block DCT")
         b, g = series("adaptive", "eigen", "gap_bpp")
         if b.size:
-            ax.plot(b, g, "^-", color=COLORS[2], label="measured, per-component basis")
+            ax.plot(b, g, "^-", color=style.COLORS[2], label="measured, per-component basis")
         ax.plot(*series("gmm", "eigen", "theory_gap_bpp"), "--", color="k", lw=1.0,
                 label="Gaussian fit, MSE matched")
         ax.plot(*series("gmm", "eigen", "theory_gap_rho1_bpp"), ":", color="k", lw=1.2,
@@ -80,7 +72,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
         comps = sorted({r["model"] for r in study.rows if str(r["model"]).startswith("k")})
         for j, k in enumerate(comps):
             ax.plot(*series(k, "eigen", "theory_gap_bpp"), "-" if j < 6 else "-.",
-                    color=COLORS[j % 6], label=f"component {k[1:]}")
+                    color=style.COLORS[j % 6], label=f"component {k[1:]}")
         ax.plot(*series("gmm", "eigen", "theory_gap_bpp"), "k--", lw=1.0, label="overall fit")
         ax.set(xscale="log", xlabel="isotropic rate (bits per pixel)",
                ylabel="$R_{iso} - R(D)$ (bits per pixel)",
@@ -88,11 +80,8 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
         ax.set_xticks(bpps, [f"{v:g}" for v in bpps])
         ax.set_xticks([], minor=True)
         ax.legend(fontsize=6.2, ncol=2)
-        for k, axk in enumerate(axes):
-            panel_label(axk, "ab"[k])
-        fig.tight_layout()
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

@@ -15,14 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rdptheory.experiments.style import (
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
+from rdptheory.experiments import style
 from rdptheory.gaussian import min_reconstruction_std, rdp
 
 NAME = "rdp_surface"
@@ -44,15 +37,15 @@ def compute(n: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Compute, write ``rdp_surface.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
     data = compute(25 if quick else 160)
     rows = [(m, float(d), float(p), float(r)) for m, (D, P, R) in data.items()
             for i, p in enumerate(P) for d, r in zip(D, R[i])]
-    csv_path = write_csv(out_dir / f"{NAME}.csv", ("perception", "D", "P", "R_bits"), rows)
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 3, figsize=(WIDTH_2COL, 2.35), sharey=False)
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv", ("perception", "D", "P", "R_bits"), rows)
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 3, figsize=(style.WIDTH_2COL, 2.35), sharey=False)
         levels = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0]
         for k, (ax, (m, label)) in enumerate(zip(axes, MEASURES)):
             D, P, R = data[m]
@@ -64,13 +57,11 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
             ax.set(xlabel="distortion $D$ (MSE)", title=f"$P$ = {label}",
                    xlim=(0, 1.6), ylim=(0, P_MAX[m]))
             ax.set_ylabel(f"perception $P$ ({'MSE units' if m == 'w2sq' else 'nats'})")
-            panel_label(ax, "abc"[k])
         axes[0].plot([], [], color="#08306b", lw=0.9,
                      label=r"contours of $R(D,P)$ [bits], $X\sim\mathcal{N}(0,1)$")
         fig.legend(loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.07))
-        fig.tight_layout(w_pad=1.2)
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes, w_pad=1.2)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

@@ -15,15 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rdptheory.experiments.style import (
-    COLORS,
-    WIDTH_2COL,
-    FigureOutput,
-    panel_label,
-    paper_style,
-    save,
-    write_csv,
-)
+from rdptheory.experiments import style
 from rdptheory.gaussian import rdp, rdp_kl_forward_lower_bound, rdp_kl_forward_upper_bound
 from rdptheory.solver import rdp_discrete
 from rdptheory.solver.closed_forms import bernoulli_tv_rdp
@@ -70,34 +62,33 @@ def compute(quick: bool) -> list[tuple]:
 
 
 # %%
-def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
+def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Compute, write ``solver_rdp.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
     rows = compute(quick)
-    csv_path = write_csv(out_dir / f"{NAME}.csv",
+    csv_path = style.write_csv(out_dir / f"{NAME}.csv",
                          ("panel", "series", "P", "D", "value", "gap_nats"), rows)
 
     def pick(panel: str, series: str, P: float | None = None):
         sel = [r for r in rows if r[0] == panel and r[1] == series and (P is None or r[2] == P)]
         return np.array([r[3] for r in sel]), np.array([r[4] for r in sel])
 
-    with paper_style() as plt:
-        fig, axes = plt.subplots(1, 3, figsize=(WIDTH_2COL, 2.4))
+    with style.paper_style() as plt:
+        fig, axes = plt.subplots(1, 3, figsize=(style.WIDTH_2COL, 2.4))
         ax = axes[0]
         for k, P in enumerate(TV_BUDGETS):
             x, y = pick("a", "closed form", P)
-            ax.plot(x, y, color=COLORS[k], label=f"TV $\\leq$ {P:g}")
+            ax.plot(x, y, color=style.COLORS[k], label=f"TV $\\leq$ {P:g}")
             xs, ys = pick("a", "solver", P)
             if xs.size:
-                ax.plot(xs, ys, "o", color=COLORS[k], mfc="none", ms=4)
+                ax.plot(xs, ys, "o", color=style.COLORS[k], mfc="none", ms=4)
         ax.plot([], [], "ko", mfc="none", ms=4, label="certified solver")
         ax.set(xlabel="Hamming distortion $D$", ylabel="$R(D,P)$ [nats]",
                title="Bernoulli(0.3), TV", xlim=(0, 0.45), ylim=(0, None))
         ax.legend(loc="upper right")
-        panel_label(ax, "a")
         ax = axes[1]
-        styles = {"Gaussian channel": (COLORS[1], "--", 1.4), "true": (COLORS[0], "-", 2.2),
-                  "lower bound": (COLORS[6], ":", 1.2)}
+        styles = {"Gaussian channel": (style.COLORS[1], "--", 1.4),
+                  "true": (style.COLORS[0], "-", 2.2), "lower bound": (style.COLORS[6], ":", 1.2)}
         for name, (c, ls, lw) in styles.items():
             x, y = pick("b", name)
             ax.plot(x, y, ls, color=c, lw=lw,
@@ -107,18 +98,15 @@ def main(out_dir: Path | str, *, quick: bool = False) -> FigureOutput:
         ax.set(xlabel="MSE $D$ ($s^2=1$)", ylabel="$R(D,P)$ [nats]",
                title=f"Gaussian, KL $\\leq$ {KL_P:g}", ylim=(0, None))
         ax.legend(loc="upper right")
-        panel_label(ax, "b")
         ax = axes[2]
         for k, P in enumerate(KL_BUDGETS):
             x, y = pick("c", "excess", P)
-            ax.plot(x, 100 * y, color=COLORS[k], label=f"$P$ = {P:g} nats")
+            ax.plot(x, 100 * y, color=style.COLORS[k], label=f"$P$ = {P:g} nats")
         ax.set(xlabel="MSE $D$ ($s^2=1$)", ylabel=r"$R_{\mathrm{Gauss}}/R - 1$ [%]",
                title="Gaussian channel's excess", yscale="log")
         ax.legend(loc="upper left")
-        panel_label(ax, "c")
-        fig.tight_layout(w_pad=1.0)
-        return save(fig, out_dir, NAME, TITLE, csv_path)
+        return style.finish(fig, out_dir, NAME, TITLE, csv_path, panels=axes, w_pad=1.0)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(main(Path("figures_out")))
+    style.run_script(main)

@@ -1,9 +1,10 @@
-"""One paper style for every figure: rcParams, palette, CSV writing and PNG+PDF saving."""
+"""One paper style for every figure (rcParams, palette, CSV writing, PNG+PDF saving) and what
+every figure script shares (:func:`finish`, :func:`run_script`)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,3 +86,27 @@ def save(fig, out_dir: Path, name: str, title: str, csv_path: Path) -> FigureOut
 def panel_label(ax, label: str) -> None:
     """Bold (a)/(b) label in the top-left corner, outside the axes."""
     ax.text(-0.14, 1.04, f"({label})", transform=ax.transAxes, fontweight="bold", va="bottom")
+
+
+def finish(fig, out_dir: Path, name: str, title: str, csv_path: Path, *,
+           panels: Sequence | None = None, tight: bool = True, **tight_kw) -> FigureOutput:
+    """The end of every figure script: label ``panels`` (a), (b), … in order, lay the figure out
+    (``fig.tight_layout(**tight_kw)`` unless ``tight=False``) and :func:`save` it."""
+    for k, ax in enumerate(panels if panels is not None else ()):
+        panel_label(ax, "abcdefgh"[k])
+    if tight:
+        fig.tight_layout(**tight_kw)
+    return save(fig, Path(out_dir), name, title, csv_path)
+
+
+def run_script(main: Callable[..., FigureOutput], argv: Sequence[str] | None = None) -> None:
+    """The command line of every figure script: ``python figures/NAME.py [--out DIR]
+    [--quick]`` runs ``main(DIR, quick=...)`` (default ``figures_out``) and prints its files."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=(main.__module__ or "figure").rsplit(".", 1)[-1])
+    ap.add_argument("--out", type=Path, default=Path("figures_out"),
+                    help="output folder (default: figures_out)")
+    ap.add_argument("--quick", action="store_true", help="coarse grids (seconds)")
+    args = ap.parse_args(argv)
+    print(main(args.out, quick=args.quick))
