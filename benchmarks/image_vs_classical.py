@@ -54,6 +54,7 @@ import os
 import pathlib
 import platform
 import time
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -80,9 +81,18 @@ def load_crops(size: int, names: tuple[str, ...] = IMAGES) -> dict[str, np.ndarr
     return out
 
 
+def ssim(original: np.ndarray, reconstruction: np.ndarray) -> float:
+    """Single-scale SSIM of two uint8 RGB images (scikit-image, Gaussian 11x11, sigma 1.5)."""
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(original, reconstruction, channel_axis=2,
+                                       data_range=255, gaussian_weights=True, sigma=1.5,
+                                       use_sample_covariance=False))
+
+
 def run_model(args: tuple) -> dict:
     """Encode every crop at every rate with one model; decode at every ρ (one process)."""
-    spec, size, bpps, rhos, ode_steps, backend, names = args
+    spec, size, bpps, rhos, ode_steps, backend, names, save_dir = args
     from rdptheory import metrics
     from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
     from rdptheory.models import load_model
@@ -102,8 +112,12 @@ def run_model(args: tuple) -> dict:
                 dec = time.perf_counter() - t0
                 rows.append({"model": spec, "image": name, "target_bpp": bpp, "bpp": res.bpp,
                              "steps": res.n_steps, "rho": rho, "psnr": metrics.psnr(px, out),
+                             "ssim": ssim(px, out), "ms_ssim": metrics.ms_ssim(px, out),
                              "blockiness": metrics.blockiness(out), "encode_s": res.seconds,
                              "decode_s": dec})
+                if save_dir:
+                    np.save(pathlib.Path(save_dir) / f"{spec.replace('/', '_')}_{name}_"
+                            f"{bpp:g}_{rho:g}.npy", out)
                 recs[(name, bpp, rho)] = out
                 print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in rows[-1].items()), flush=True)
@@ -122,6 +136,7 @@ def baseline_sweeps(crops: dict[str, np.ndarray]) -> dict:
             sweep = baselines.quality_sweep(px, codec, n=16)
             out[codec][name] = {"bpp": [c.bpp for c in sweep],
                                 "psnr": [metrics.psnr(px, c.reconstruction) for c in sweep],
+                                "ssim": [ssim(px, c.reconstruction) for c in sweep],
                                 "quality": [c.quality for c in sweep]}
     return out
 
@@ -170,27 +185,65 @@ def frechet_low_rate(results: list[dict], crops: dict[str, np.ndarray], max_bpp:
     from rdptheory.experiments import baselines
 
     out: dict = {}
-    orig = metrics.image_patches(list(crops.values()))
     for res in results:
         for bpp in sorted({r["target_bpp"] for r in res["rows"]}):
-            if bpp > max_bpp:
+            names = [n for n in crops if (n, bpp, 1.0) in res["recs"]]
+            if bpp > max_bpp or not names:
                 continue
-            ours = [res["recs"][(n, bpp, 1.0)] for n in crops]
+            px = [crops[n] for n in names]
+            orig = metrics.image_patches(px)
+            ours = [res["recs"][(n, bpp, 1.0)] for n in names]
             rates = {r["image"]: r["bpp"] for r in res["rows"]
                      if r["target_bpp"] == bpp and r["rho"] == 1.0}
-            entry = {"ours_rho1": metrics.frechet_distance(orig, metrics.image_patches(ours)),
-                     "ours_mean_bpp": float(np.mean(list(rates.values())))}
+            entry = {"images": names,
+                     "ours_rho1": metrics.frechet_distance(orig, metrics.image_patches(ours)),
+                     "ours_mean_bpp": float(np.mean([rates[n] for n in names]))}
             for codec in ("webp", "jpeg"):
-                coded = [baselines.at_bpp(px, codec, rates[n]) for n, px in crops.items()]
+                coded = [baselines.at_bpp(crops[n], codec, rates[n]) for n in names]
                 entry[codec] = metrics.frechet_distance(
                     orig, metrics.image_patches([c.reconstruction for c in coded]))
                 entry[f"{codec}_mean_bpp"] = float(np.mean([c.bpp for c in coded]))
                 entry[f"{codec}_mean_psnr"] = float(np.mean(
-                    [metrics.psnr(px, c.reconstruction) for px, c in zip(crops.values(), coded,
-                                                                       strict=True)]))
+                    [metrics.psnr(p, c.reconstruction) for p, c in zip(px, coded, strict=True)]))
             entry["ours_rho1_mean_psnr"] = float(np.mean(
-                [metrics.psnr(px, o) for px, o in zip(crops.values(), ours, strict=True)]))
+                [metrics.psnr(p, o) for p, o in zip(px, ours, strict=True)]))
             out[f"{res['model']}@{bpp:g}"] = entry
+    return out
+
+
+def _at_rate(curve: dict, key: str, bpp: float) -> float | None:
+    """A baseline's ``key`` (PSNR or SSIM) at ``bpp``: linear in log-rate between the two
+    sweep points around it (None outside the sweep)."""
+    pts = sorted(zip(curve["bpp"], curve[key], strict=True))
+    for (b0, q0), (b1, q1) in zip(pts, pts[1:], strict=False):
+        if b0 <= bpp <= b1 and b1 > b0:
+            w = (np.log(bpp) - np.log(b0)) / (np.log(b1) - np.log(b0))
+            return float(q0 + w * (q1 - q0))
+    return None
+
+
+def equal_rate(rows: list[dict], sweeps: dict) -> dict:
+    """Mean PSNR and SSIM per (model, target, ρ) next to each baseline's at the same per-image
+    rates (interpolated on its sweep; images outside a sweep's range are left out of both)."""
+    out: dict = {}
+    keys = sorted({(r["model"], r["target_bpp"], r["rho"]) for r in rows})
+    for model, bpp, rho in keys:
+        sel = [r for r in rows if (r["model"], r["target_bpp"], r["rho"]) == (model, bpp, rho)]
+        entry: dict = {"bpp": float(np.mean([r["bpp"] for r in sel]))}
+        for metric in ("psnr", "ssim"):
+            if not all(metric in r for r in sel):
+                continue
+            entry[f"ours_{metric}"] = float(np.mean([r[metric] for r in sel]))
+            for codec, per_image in sweeps.items():
+                pairs = [(r[metric], _at_rate(per_image[r["image"]], metric, r["bpp"]))
+                         for r in sel if r["image"] in per_image]
+                pairs = [(a, b) for a, b in pairs if b is not None]
+                if pairs:
+                    entry[f"{codec}_{metric}"] = float(np.mean([b for _, b in pairs]))
+                    entry[f"{codec}_{metric}_n"] = len(pairs)
+                    entry[f"ours_minus_{codec}_{metric}"] = float(np.mean(
+                        [a - b for a, b in pairs]))
+        out[f"{model}@{bpp:g}@rho={rho:g}"] = entry
     return out
 
 
@@ -201,8 +254,10 @@ def summary(rows: list[dict], rhos: list[float]) -> dict:
         for bpp in sorted({r["target_bpp"] for r in rows if r["model"] == model}):
             sel = [r for r in rows if r["model"] == model and r["target_bpp"] == bpp]
             rhos = sorted({r["rho"] for r in sel})
+            keys = [k for k in ("bpp", "psnr", "ssim", "ms_ssim", "blockiness", "decode_s")
+                    if all(k in r for r in sel)]
             per_rho = {f"{rho:g}": {k: float(np.mean([r[k] for r in sel if r["rho"] == rho]))
-                                    for k in ("bpp", "psnr", "blockiness", "decode_s")}
+                                    for k in keys}
                        for rho in rhos}
             best = max(rhos, key=lambda q: per_rho[f"{q:g}"]["psnr"])
             out[f"{model}@{bpp:g}"] = {"per_rho": per_rho, "best_rho": best,
@@ -220,6 +275,9 @@ def main() -> None:
     ap.add_argument("--backend", default="numba")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--images", nargs="+", default=list(IMAGES), choices=IMAGES)
+    ap.add_argument("--save-recs", default=None, help="folder for the decoded crops (.npy)")
+    ap.add_argument("--recs", type=pathlib.Path, default=None,
+                    help="with --merge: recompute patch Frechet from this --save-recs folder")
     ap.add_argument("--merge", nargs="+", type=pathlib.Path, default=None)
     ap.add_argument("--out", type=pathlib.Path,
                     default=pathlib.Path("benchmarks/results/image_vs_classical.json"))
@@ -228,10 +286,10 @@ def main() -> None:
 
 
     if args.merge:
-        return merge(args.merge, args.out)
+        return merge(args.merge, args.out, args.recs)
     crops = load_crops(args.size, tuple(args.images))
-    jobs = [(m, args.size, args.bpp, args.rho, args.ode_steps, args.backend, tuple(args.images))
-            for m in args.models]
+    jobs = [(m, args.size, args.bpp, args.rho, args.ode_steps, args.backend, tuple(args.images),
+             args.save_recs) for m in args.models]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
         results = list(pool.map(run_model, jobs))
@@ -246,21 +304,47 @@ def main() -> None:
     write_report(report, crops, args.out)
 
 
-def merge(paths: list[pathlib.Path], out: pathlib.Path) -> None:
-    """Pool the rows of several runs (same crop size) and recompute everything but Fréchet."""
+def merge(paths: list[pathlib.Path], out: pathlib.Path,
+          recs: pathlib.Path | None = None) -> None:
+    """Pool the rows of several runs (same crop size) and recompute everything but Fréchet
+    (kept from each run, or with ``recs``, the ``--save-recs`` folder of the runs, recomputed
+    from the saved ρ = 1 decodes over the images every model has)."""
     runs = [_run_from_log(p) if p.suffix == ".log" else json.loads(p.read_text())
             for p in paths]
     rows = [r for run in runs for r in run["rows"]]
-    report = {"machine": [run["machine"] for run in runs],
-              "wall_s": [run["wall_s"] for run in runs],
-              "settings": [run["settings"] for run in runs],
+    report = {"machine": _flat(run["machine"] for run in runs),
+              "wall_s": _flat(run["wall_s"] for run in runs),
+              "settings": _flat(run["settings"] for run in runs),
               "models": {k: v for run in runs for k, v in run["models"].items()},
               "frechet_low_rate": {k: v for run in runs
                                    for k, v in run["frechet_low_rate"].items()},
               "rows": rows}
-    size = runs[0]["settings"]["size"]
+    size = report["settings"][0]["size"]
     names = tuple(n for n in IMAGES if any(r["image"] == n for r in rows))
-    write_report(report, load_crops(size, names), out)
+    crops = load_crops(size, names)
+    if recs is not None:
+        report["frechet_low_rate"] = frechet_low_rate(_saved_results(rows, recs), crops, 0.3)
+    write_report(report, crops, out)
+
+
+def _saved_results(rows: list[dict], folder: pathlib.Path) -> list[dict]:
+    """``run_model``-like results from saved decodes: per model its rows and ρ = 1 decodes,
+    limited to the (image, target) pairs whose decodes exist for every model's rows."""
+    out = []
+    for model in sorted({r["model"] for r in rows}):
+        sel = [r for r in rows if r["model"] == model]
+        got = {}
+        for r in sel:
+            f = folder / f"{model.replace('/', '_')}_{r['image']}_{r['target_bpp']:g}_1.npy"
+            if r["rho"] == 1.0 and f.is_file():
+                got[(r["image"], r["target_bpp"], 1.0)] = np.load(f)
+        out.append({"model": model, "rows": sel, "recs": got})
+    return out
+
+
+def _flat(items: Any) -> list:
+    """One list of per-run entries (an input that is itself a merge holds lists)."""
+    return [y for x in items for y in (x if isinstance(x, list) else [x])]
 
 
 def _run_from_log(path: pathlib.Path) -> dict:
@@ -296,6 +380,7 @@ def write_report(report: dict, crops: dict[str, np.ndarray], out: pathlib.Path) 
         "original_blockiness": {n: metrics.blockiness(px) for n, px in crops.items()},
         "summary": summary(rows, rhos),
         "bd_rate_percent": bd_table(rows, sweeps, rhos),
+        "equal_rate": equal_rate(rows, sweeps),
         "baseline_sweeps": sweeps})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
