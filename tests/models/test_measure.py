@@ -2,6 +2,7 @@
 length (an independent closed form), and the unseen crops are china/flower only."""
 
 import numpy as np
+import pytest
 
 from rdptheory.data import bundled_image, to_model_space
 from rdptheory.models import load_model
@@ -28,3 +29,17 @@ def test_chain_rate_is_positive_and_falls_with_a_better_model():
             return np.zeros_like(y)
 
     assert 0 < r_gmm < chain_bits_per_dim(Zero(), x)
+
+
+def test_measure_without_the_bound_keeps_psnr_and_chain_rate():
+    from rdptheory.models.measure import markdown, measure
+
+    x = to_model_space(bundled_image("flower").pixels)[None, :, 100:132, 100:132]
+    g = load_model("gmm")
+    res = measure({"gmm": g}, {"crop": x}, levels=(0.1, 0.4), bound=False)["crop"]
+    assert res["bpd_bound"] == {} and "bpd_extrapolated" not in res
+    assert res["bits_per_dim"]["gmm"] == chain_bits_per_dim(g, x)  # same seed, same value
+    assert res["psnr"]["gmm"][0] > res["psnr"]["noisy"][0]
+    assert "| 0.4 |" in markdown({"crop": res})
+    with pytest.raises(ValueError):
+        measure({}, {"crop": x})
