@@ -63,9 +63,10 @@ def _reflect_pad(x: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:
     """Pad the last two axes at the end; 'reflect' needs size > pad, so fall back to 'edge'."""
     if pad_h == 0 and pad_w == 0:
         return x
-    mode = "reflect" if (x.shape[-2] > pad_h and x.shape[-1] > pad_w) else "edge"
     width = [(0, 0)] * (x.ndim - 2) + [(0, pad_h), (0, pad_w)]
-    return np.pad(x, width, mode=mode)
+    if x.shape[-2] > pad_h and x.shape[-1] > pad_w:
+        return np.pad(x, width, mode="reflect")
+    return np.pad(x, width, mode="edge")
 
 
 def image_to_patches(images: np.ndarray, grid: PatchGrid) -> np.ndarray:

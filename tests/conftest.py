@@ -60,3 +60,21 @@ def _random_gmm(patch=2, channels=3, k=3, seed=0):
 def random_gmm():
     """Factory ``random_gmm(patch=2, channels=3, k=3, seed=0) -> PatchGMM`` (image/model tests)."""
     return _random_gmm
+
+
+@pytest.fixture(scope="session")
+def check_score_numpy_torch():
+    """``check(model, y, noise_var, tol)``: ``model.score`` is ``(denoise − y)/t²`` on numpy
+    (to 1e-12), and a float32 torch call returns a float32 tensor matching it to ``tol``."""
+    import numpy as np
+
+    def check(model, y, noise_var, tol):
+        import torch
+
+        s = model.score(y, noise_var)
+        np.testing.assert_allclose(s, (model.denoise(y, noise_var) - y) / noise_var, rtol=1e-12)
+        st = model.score(torch.from_numpy(y).float(), torch.tensor(noise_var))
+        assert isinstance(st, torch.Tensor) and st.dtype == torch.float32
+        np.testing.assert_allclose(st.numpy(), s, rtol=tol, atol=tol)
+
+    return check

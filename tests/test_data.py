@@ -1,11 +1,14 @@
 """Image loaders: bundled photographs, folders, CIFAR-10 python batches, model-space maps."""
 
+import doctest
 import pickle
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import rdptheory._patches
+import rdptheory.data
 from rdptheory.data import (
     TRAIN_IMAGES,
     UNSEEN_IMAGES,
@@ -17,6 +20,11 @@ from rdptheory.data import (
     load_image,
     to_model_space,
 )
+
+
+@pytest.mark.parametrize("module", [rdptheory.data, rdptheory._patches])
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_bundled_images_are_rgb_uint8():

@@ -216,8 +216,8 @@ def load_lpips(folder: str | os.PathLike[str] | None = None, *, net: str = "alex
     return m.eval()
 
 
-def lpips(model: Any, x: Any, y: Any) -> np.ndarray:
-    """LPIPS distance per image pair (float64 array (B,)); images as in :func:`as_batch`."""
+def _pair_distance(model: Any, x: Any, y: Any) -> np.ndarray:
+    """``model(a, b)`` per image pair without gradients, as float64 numpy (B,)."""
     import torch
 
     a, b = as_batch(x), as_batch(y)
@@ -225,6 +225,11 @@ def lpips(model: Any, x: Any, y: Any) -> np.ndarray:
         raise ValueError(f"image batches differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
     with torch.no_grad():
         return model(a, b).double().numpy()
+
+
+def lpips(model: Any, x: Any, y: Any) -> np.ndarray:
+    """LPIPS distance per image pair (float64 array (B,)); images as in :func:`as_batch`."""
+    return _pair_distance(model, x, y)
 
 
 # ---- DISTS ---------------------------------------------------------------------------------
@@ -323,14 +328,8 @@ def load_dists(folder: str | os.PathLike[str] | None = None) -> Any:
 
 
 def dists(model: Any, x: Any, y: Any) -> np.ndarray:
-    """DISTS distance per image pair (float64 array (B,))."""
-    import torch
-
-    a, b = as_batch(x), as_batch(y)
-    if a.shape != b.shape:
-        raise ValueError(f"image batches differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
-    with torch.no_grad():
-        return model(a, b).double().numpy()
+    """DISTS distance per image pair (float64 array (B,)); images as in :func:`as_batch`."""
+    return _pair_distance(model, x, y)
 
 
 # ---- FID Inception v3 ---------------------------------------------------------------------

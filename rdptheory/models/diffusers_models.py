@@ -41,7 +41,10 @@ from rdptheory.models._torch_common import (
     module_fingerprint,
     pad_to_multiple,
 )
-from rdptheory.models.protocol import as_numpy, batch_noise_var
+from rdptheory.models.protocol import (
+    denoiser_score,
+    network_input,
+)
 
 _PREDICTIONS = {"epsilon": "eps", "v_prediction": "v", "sample": "x0"}
 
@@ -76,12 +79,7 @@ class _DiffusersBase:
     def denoise(self, y: Any, noise_var: Any) -> Any:
         """Network estimate of ``E[X | X + tN = y]`` in code space, ``y`` (B, C, H, W)."""
 
-        arr, back = as_numpy(y)
-        if arr.ndim != 4:
-            raise ValueError(f"y must have shape (B, C, H, W), got {arr.shape}")
-        t2 = batch_noise_var(noise_var, arr.shape[0])
-        if (t2 <= 0).any():
-            raise ValueError("noise_var must be > 0 for a diffusers model")
+        arr, t2, back = network_input(y, noise_var, "a diffusers model")
         return back(self._x0(arr, t2))
 
     def _x0(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
@@ -97,11 +95,8 @@ class _DiffusersBase:
         return x0_from_prediction(z, pred, v, cast(Any, self.parameterization), "vp")
 
     def score(self, y: Any, noise_var: Any) -> Any:
-        """``(x̂₀ − y)/t²`` (THEORY.md §4)."""
-        arr, back = as_numpy(y)
-        t2 = batch_noise_var(noise_var, arr.shape[0])
-        den, _ = as_numpy(self.denoise(arr, t2))
-        return back((den - arr) / t2[:, None, None, None])
+        """``(x̂₀ − y)/t²`` (THEORY.md §4; :func:`~rdptheory.models.protocol.denoiser_score`)."""
+        return denoiser_score(self, y, noise_var)
 
 
 class PixelDiffusionModel(_DiffusersBase):

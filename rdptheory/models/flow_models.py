@@ -70,7 +70,11 @@ from rdptheory.models._torch_common import (
     module_fingerprint,
     pad_to_multiple,
 )
-from rdptheory.models.protocol import as_numpy, batch_noise_var
+from rdptheory.models.protocol import (
+    batch_noise_var,
+    denoiser_score,
+    network_input,
+)
 
 #: Pooled empty-prompt embedding file (``(1, pooled_projection_dim)``).
 EMPTY_POOLED_FILE = "empty_pooled_prompt_embeds.npy"
@@ -214,12 +218,7 @@ class FlowMatchingModel:
         """``E[X | X + tN = y]`` estimated as ``x_s − s·v_θ(x_s, s)`` (module docstring)."""
         import torch
 
-        arr, back = as_numpy(y)
-        if arr.ndim != 4:
-            raise ValueError(f"y must have shape (B, C, H, W), got {arr.shape}")
-        t2 = batch_noise_var(noise_var, arr.shape[0])
-        if (t2 <= 0).any():
-            raise ValueError("noise_var must be > 0 for a flow-matching model")
+        arr, t2, back = network_input(y, noise_var, "a flow-matching model")
         s = flow_time(t2)
         x_s = arr / (1.0 + np.sqrt(t2))[:, None, None, None]
         with fixed_torch_threads():
@@ -227,11 +226,8 @@ class FlowMatchingModel:
         return back(x0_from_velocity(arr, v.double().numpy(), t2))
 
     def score(self, y: Any, noise_var: Any) -> Any:
-        """``(x̂₀ − y)/t²`` (THEORY.md §4)."""
-        arr, back = as_numpy(y)
-        t2 = batch_noise_var(noise_var, arr.shape[0])
-        den, _ = as_numpy(self.denoise(arr, t2))
-        return back((den - arr) / t2[:, None, None, None])
+        """``(x̂₀ − y)/t²`` (THEORY.md §4; :func:`~rdptheory.models.protocol.denoiser_score`)."""
+        return denoiser_score(self, y, noise_var)
 
     def to_code_space(self, x: np.ndarray) -> np.ndarray:
         """``(E[latent | x] − shift)·scaling`` (or the padded image without a VAE)."""

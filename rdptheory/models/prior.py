@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import pathlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -144,11 +145,12 @@ def save_prior(gmm: PatchGMM, path: str | pathlib.Path, **metadata: str) -> None
     """Write ``gmm`` as a compressed float32 ``.npz`` (covariances packed upper-triangular)."""
     covs = gmm.covariances()
     iu = np.triu_indices(gmm.dim)
+    arrays: dict[str, Any] = {f"meta_{k}": np.str_(v) for k, v in metadata.items()}
     np.savez_compressed(
         path, format_version=np.int64(_FORMAT_VERSION), patch=np.int64(gmm.patch),
         channels=np.int64(gmm.channels), weights=gmm.weights.astype(np.float32),
         means=gmm.means.astype(np.float32), cov_triu=covs[:, iu[0], iu[1]].astype(np.float32),
-        **{f"meta_{k}": np.str_(v) for k, v in metadata.items()})
+        **arrays)
 
 
 def load_prior(path: str | pathlib.Path = DEFAULT_PRIOR_PATH) -> PatchGMM:

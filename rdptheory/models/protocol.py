@@ -69,6 +69,31 @@ def batch_noise_var(noise_var: Any, batch: int) -> np.ndarray:
     return np.broadcast_to(t2.reshape(-1) if t2.ndim else t2, (batch,)).astype(np.float64)
 
 
+def denoiser_score(model: Any, y: Any, noise_var: Any) -> Any:
+    """Tweedie's score ``(D(y, t²) − y)/t²`` of ``model.denoise`` (THEORY.md §4), in ``y``'s kind.
+
+    ``noise_var`` (scalar or (B,)) must be > 0; every image model's ``score`` is this.
+    """
+    arr, back = as_numpy(y)
+    t2 = batch_noise_var(noise_var, arr.shape[0] if arr.ndim else 1)
+    if (t2 <= 0).any():
+        raise ValueError("noise_var must be > 0 for the score")
+    den, _ = as_numpy(model.denoise(arr, t2))
+    return back(score_from_x0(arr, den, t2[:, None, None, None]))
+
+
+def network_input(y: Any, noise_var: Any, what: str) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(y as float64 numpy (B, C, H, W), noise_var as (B,) > 0, back-converter)`` for a
+    network adapter's ``denoise``; ``what`` names the model in the error messages."""
+    arr, back = as_numpy(y)
+    if arr.ndim != 4:
+        raise ValueError(f"y must have shape (B, C, H, W), got {arr.shape}")
+    t2 = batch_noise_var(noise_var, arr.shape[0])
+    if (t2 <= 0).any():
+        raise ValueError(f"noise_var must be > 0 for {what}")
+    return arr, t2, back
+
+
 class PixelPriorModel:
     """What every pixel-space patch-prior model shares: the code space is the image itself and
     the score is Tweedie's ``(D(y, t²) − y)/t²`` of the model's own ``denoise`` (THEORY.md §4).
@@ -83,12 +108,7 @@ class PixelPriorModel:
 
     def score(self, y: Any, noise_var: Any) -> Any:
         """Score ``∇ log p_t(y) = (D(y, t²) − y)/t²``; ``noise_var > 0``."""
-        arr, back = as_numpy(y)
-        t2 = batch_noise_var(noise_var, arr.shape[0] if arr.ndim else 1)
-        if (t2 <= 0).any():
-            raise ValueError("noise_var must be > 0 for the score")
-        den, _ = as_numpy(self.denoise(arr, t2))
-        return back(score_from_x0(arr, den, t2[:, None, None, None]))
+        return denoiser_score(self, y, noise_var)
 
     def to_code_space(self, x: np.ndarray) -> np.ndarray:
         """Identity: the prior lives in pixel space ``[-1, 1]``."""

@@ -1,12 +1,8 @@
-"""Report figures, evaluation helpers and module doctests."""
-
-import doctest
+"""Report figures and evaluation helpers."""
 
 import numpy as np
 import pytest
 
-import rdptheory.images as images_pkg
-import rdptheory.metrics.image as metrics_mod
 from rdptheory.data import bundled_image
 from rdptheory.experiments import plots
 from rdptheory.experiments.image_eval import RhoPoint, rho_sweep
@@ -17,11 +13,6 @@ from rdptheory.experiments.image_report import (
 )
 from rdptheory.images.codec import CodecConfig
 from rdptheory.models.fit_prior import patch_split
-
-
-def test_doctests():
-    for mod in (images_pkg, metrics_mod):
-        assert doctest.testmod(mod).failed == 0
 
 
 def test_codec_prefix_curve_rates_increase():

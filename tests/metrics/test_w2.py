@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy.linalg import sqrtm
 
+import rdptheory.images
 import rdptheory.metrics
+import rdptheory.metrics.image
 import rdptheory.metrics.w2
 from rdptheory.metrics import bures_w2sq, gaussian_fit_w2sq, psd_sqrt
 
@@ -16,9 +18,10 @@ def _random_cov(rng, d):
     return a @ a.T + 0.1 * np.eye(d)
 
 
-def test_doctests():
-    assert doctest.testmod(rdptheory.metrics).failed == 0
-    assert doctest.testmod(rdptheory.metrics.w2).failed == 0
+@pytest.mark.parametrize("module", [rdptheory.metrics, rdptheory.metrics.w2,
+                                    rdptheory.metrics.image, rdptheory.images])
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_psd_sqrt_squares_back_and_clamps():

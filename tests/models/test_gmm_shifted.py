@@ -3,7 +3,6 @@ no grid artefact, protocol and registration."""
 
 import numpy as np
 import pytest
-import torch
 
 from rdptheory.metrics import blockiness
 from rdptheory.models import ImageModel, PatchGMMImageModel, load_model
@@ -114,7 +113,7 @@ def test_no_grid_artefact_on_a_constant_plus_noise_image(seed):
     assert abs(blockiness(shifted, block=4) - 1.0) < 0.1
 
 
-def test_protocol_fingerprint_and_torch(random_gmm):
+def test_protocol_fingerprint_and_torch(random_gmm, check_score_numpy_torch):
     g = random_gmm(patch=2, channels=3, k=2)
     m = ShiftedPatchGMMImageModel(g)
     assert isinstance(m, ImageModel) and len(m.shifts) == 4
@@ -122,11 +121,7 @@ def test_protocol_fingerprint_and_torch(random_gmm):
     assert m.fingerprint() != ShiftedPatchGMMImageModel(g, precision="float64").fingerprint()
     assert m.fingerprint() != ShiftedPatchGMMImageModel(g, shifts=[(0, 1)]).fingerprint()
     y = np.random.default_rng(4).normal(size=(1, 3, 4, 5))
-    s = m.score(y, 0.5)
-    np.testing.assert_allclose(s, (m.denoise(y, 0.5) - y) / 0.5, rtol=1e-12)
-    st = m.score(torch.from_numpy(y).float(), torch.tensor(0.5))
-    assert isinstance(st, torch.Tensor) and st.dtype == torch.float32
-    np.testing.assert_allclose(st.numpy(), s, rtol=1e-4, atol=1e-4)
+    check_score_numpy_torch(m, y, 0.5, 1e-4)
     assert m.code_shape(4, 5) == (3, 4, 5)
     with pytest.raises(ValueError, match="shifts"):
         ShiftedPatchGMMImageModel(g, shifts=[(0, 2)])

@@ -4,7 +4,6 @@ import pathlib
 
 import numpy as np
 import pytest
-import torch
 
 from rdptheory.models import ImageModel, PatchGMMImageModel, default_model
 from rdptheory.models.prior import gmm_posterior_mean, marginal_tile_prior
@@ -36,13 +35,8 @@ def test_denoise_tile_by_tile_with_border_marginals(model):
                                                       t2[b])[0], rtol=1e-12)
 
 
-def test_score_and_torch_round_trip(model):
-    y = np.random.default_rng(1).normal(size=(1, 3, 4, 4))
-    s = model.score(y, 0.5)
-    np.testing.assert_allclose(s, (model.denoise(y, 0.5) - y) / 0.5, rtol=1e-12)
-    st = model.score(torch.from_numpy(y).float(), torch.tensor(0.5))
-    assert isinstance(st, torch.Tensor) and st.dtype == torch.float32
-    np.testing.assert_allclose(st.numpy(), s, rtol=1e-5, atol=1e-5)
+def test_score_and_torch_round_trip(model, check_score_numpy_torch):
+    check_score_numpy_torch(model, np.random.default_rng(1).normal(size=(1, 3, 4, 4)), 0.5, 1e-5)
 
 
 def test_bad_inputs(model):

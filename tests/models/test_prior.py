@@ -1,13 +1,10 @@
 """The patch-GMM prior: exact log-density, posterior mean = Tweedie, marginals, file round trip."""
 
-import doctest
 
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-import rdptheory._patches as patches_mod
-import rdptheory.data as datasets_mod
 from rdptheory.models.prior import (
     DEFAULT_PRIOR_PATH,
     PatchGMM,
@@ -18,11 +15,6 @@ from rdptheory.models.prior import (
     prior_metadata,
     save_prior,
 )
-
-
-def test_doctests():
-    for mod in (patches_mod, datasets_mod):
-        assert doctest.testmod(mod).failed == 0
 
 
 @pytest.mark.parametrize("t2", [0.0, 0.3])
