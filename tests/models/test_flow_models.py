@@ -111,24 +111,28 @@ def _save(d, transformer, joint, pooled):
     return d
 
 
+def _model_dir(tmp_path_factory, name, transformer_class, **config):
+    """A tiny seeded flow-matching folder: transformer (output layer scaled down), VAE,
+    scheduler and prompt embeddings (joint dim 16, pooled dim 8)."""
+    torch.manual_seed(0)
+    transformer = _quiet(transformer_class(**config))
+    return _save(tmp_path_factory.mktemp(name), transformer, 16, 8)
+
+
 @pytest.fixture(scope="module")
 def sd3_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    tr = diffusers.SD3Transformer2DModel(
-        sample_size=8, patch_size=2, in_channels=4, out_channels=4, num_layers=1,
-        attention_head_dim=8, num_attention_heads=2, joint_attention_dim=16,
-        caption_projection_dim=16, pooled_projection_dim=8, pos_embed_max_size=16)
-    return _save(tmp_path_factory.mktemp("sd3"), _quiet(tr), 16, 8)
+    return _model_dir(tmp_path_factory, "sd3", diffusers.SD3Transformer2DModel, sample_size=8,
+                      patch_size=2, in_channels=4, out_channels=4, num_layers=1,
+                      attention_head_dim=8, num_attention_heads=2, joint_attention_dim=16,
+                      caption_projection_dim=16, pooled_projection_dim=8, pos_embed_max_size=16)
 
 
 @pytest.fixture(scope="module")
 def flux_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    tr = diffusers.FluxTransformer2DModel(
-        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=8,
-        num_attention_heads=2, joint_attention_dim=16, pooled_projection_dim=8,
-        guidance_embeds=True, axes_dims_rope=(2, 2, 4))
-    return _save(tmp_path_factory.mktemp("flux"), _quiet(tr), 16, 8)
+    return _model_dir(tmp_path_factory, "flux", diffusers.FluxTransformer2DModel, patch_size=1,
+                      in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=8,
+                      num_attention_heads=2, joint_attention_dim=16, pooled_projection_dim=8,
+                      guidance_embeds=True, axes_dims_rope=(2, 2, 4))
 
 
 @pytest.fixture(scope="module")
