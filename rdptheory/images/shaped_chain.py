@@ -2,7 +2,7 @@ r"""A shaped-noise DiffC chain for the tiled patch GMM: ladders, the chain model
 
 Issue 15 item 2. The image (model space, ``(3, H, W)``, H and W multiples of the patch) is
 cut into non-overlapping ``p × p`` colour patches (the tiling of
-:class:`~rdptheory.models.protocol.PatchGMMImageModel`), and each patch is seen in a fixed
+:class:`~rdptheory.models.patch_gmm.PatchGMMImageModel`), and each patch is seen in a fixed
 orthonormal basis ``B`` known to both sides (the 8×8×3 block DCT,
 :func:`rdptheory.images.shaped.block_dct_basis`). The chain's state is ``y^B = x^B + n``,
 ``n_i ~ N(0, 1/snr_i)`` per basis coefficient, with one ladder of SNR vectors for all patches

@@ -55,6 +55,21 @@ def test_isotropic_step_is_the_codec_plug_in_step():
     assert kl == pytest.approx(chain.step_kl_nats(ref), rel=1e-12)
 
 
+def test_tiled_posterior_is_the_image_model_denoiser():
+    """The shipped prior in the block DCT, isotropic noise: PatchGMMImageModel.denoise."""
+    from rdptheory.images.shaped_chain import shaped_model
+    from rdptheory.models import PatchGMMImageModel, load_prior
+
+    gmm = load_prior()
+    sg, _ = shaped_model(gmm)
+    y = np.random.default_rng(4).normal(size=(1, 3, 16, 24))
+    ref = PatchGMMImageModel(gmm).denoise(y, 0.2)[0]
+    rows = to_patches(y[0], gmm.patch)
+    got = sg.posterior_mean(rows, 0.2)  # original coordinates
+    np.testing.assert_allclose(from_patches(got, 3, 16, 24, gmm.patch), ref, rtol=0,
+                               atol=1e-12)
+
+
 def test_step_kl_closed_forms():
     """Sent coefficients: ½ Δsnr (x − x̂)² (to 1e-12); a first message from the dead level:
     KL(N(x, s²) ‖ N(x̂, s² + v)) with x̂, v the posterior at the level before (to 1e-4)."""
