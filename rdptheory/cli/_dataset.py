@@ -64,11 +64,12 @@ def _cmd_eval_dataset(args: argparse.Namespace) -> int:
     if args.t_min >= args.t_max:
         raise ValueError(f"--t-min ({args.t_min:g}) must be below --t-max ({args.t_max:g})")
     kind, targets = ("bpp", args.bpp) if args.bpp else ("noise_var", args.noise_var)
+    from rdptheory.images.codec import CodecConfig
+
+    codec = CodecConfig(t_max=args.t_max, t_min=args.t_min, n_levels=args.levels,
+                        max_chunk_bits=args.chunk_bits, backend=args.backend)  # validates
     settings = de.EvalSettings(args.model, kind, tuple(targets), tuple(args.rho),
-                               seed=args.seed, t_max=args.t_max, t_min=args.t_min,
-                               n_levels=args.levels, max_chunk_bits=args.chunk_bits,
-                               backend=args.backend, ode_steps=args.ode_steps)
-    settings.config()  # validates the ladder before any work
+                               seed=args.seed, codec=codec, ode_steps=args.ode_steps)
     nets = de.load_perceptual(args.lpips_weights, args.dists_weights, args.inception_weights)
     for k, v in nets.items():
         if isinstance(v, str):

@@ -39,6 +39,7 @@ import numpy as np
 
 from rdptheory._io import atomic_path, atomic_write_bytes, atomic_write_text
 from rdptheory.data import NamedImage, load_cifar10, load_folder
+from rdptheory.images.codec import DEFAULT_CONFIG, CodecConfig
 
 #: Environment hook for the resume test: raise after this many items computed by one process.
 FAIL_AFTER_ENV = "RDPTHEORY_EVAL_FAIL_AFTER"
@@ -59,18 +60,15 @@ class WorkItem:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """What defines a run (hashed into every item key)."""
+    """What defines a run (hashed into every item key): the model spec, the targets, the ρ
+    values, the seed, the image codec's configuration and the decoder's ODE steps."""
 
     model: str | None
     target_kind: str  # "bpp" or "noise_var"
     targets: tuple[float, ...]
     rhos: tuple[float, ...]
     seed: int = 0
-    t_max: float = 5.0
-    t_min: float = 0.05
-    n_levels: int = 32
-    max_chunk_bits: float = 8.0
-    backend: str = "auto"
+    codec: CodecConfig = DEFAULT_CONFIG
     ode_steps: int = 24
 
     def __post_init__(self) -> None:
@@ -82,12 +80,8 @@ class EvalSettings:
             raise ValueError(f"rhos must be numbers >= 0, got {self.rhos}")
         if int(self.ode_steps) < 1:
             raise ValueError(f"ode_steps must be >= 1, got {self.ode_steps}")
-
-    def config(self) -> Any:
-        from rdptheory.images.codec import CodecConfig
-
-        return CodecConfig(t_max=self.t_max, t_min=self.t_min, n_levels=self.n_levels,
-                           max_chunk_bits=self.max_chunk_bits, backend=self.backend)
+        if not isinstance(self.codec, CodecConfig):
+            raise TypeError(f"codec must be a CodecConfig, got {type(self.codec).__name__}")
 
 
 def load_dataset(source: str | pathlib.Path, *, limit: int | None = None) -> list[NamedImage]:
@@ -171,14 +165,14 @@ def run_item(item: WorkItem, image: NamedImage, settings: EvalSettings,
     else:
         kw = {settings.target_kind: item.target}
         res = compress_with_report(image.pixels, model=model, seed=settings.seed,
-                                   config=settings.config(), **kw)
+                                   config=settings.codec, **kw)
         data = res.data
         info = {"n_steps": res.n_steps, "encoding_time": res.seconds}
         atomic_write_bytes(stream, data)
         atomic_write_text(meta, json.dumps(info))
     t0 = time.perf_counter()
     rec = decompress(data, model=model, rho=item.rho, ode_steps=settings.ode_steps,
-                     backend=settings.backend)
+                     backend=settings.codec.backend)
     dec_s = time.perf_counter() - t0
     a = image.pixels
     record = {"key": item.key, "image": item.image, "target": item.target, "rho": item.rho,

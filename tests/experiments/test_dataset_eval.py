@@ -12,10 +12,11 @@ from PIL import Image
 
 from rdptheory.data import bundled_image
 from rdptheory.experiments import dataset_eval as de
+from rdptheory.images.codec import CodecConfig
 
 pytest.importorskip("torch")
-SETTINGS = de.EvalSettings(None, "noise_var", (4.0, 1.0), (1.0, 2.0), t_max=3.0, t_min=1.0,
-                           n_levels=4, backend="numpy", ode_steps=2)
+CODEC = CodecConfig(t_max=3.0, t_min=1.0, n_levels=4, backend="numpy")
+SETTINGS = de.EvalSettings(None, "noise_var", (4.0, 1.0), (1.0, 2.0), codec=CODEC, ode_steps=2)
 ARGS = ["--noise-var", "4", "1", "--rho", "1", "2", "--t-max", "3", "--t-min", "1",
         "--levels", "4", "--backend", "numpy", "--ode-steps", "2", "--quiet"]
 
@@ -46,8 +47,8 @@ def test_items_and_shards_are_deterministic(folder):
     assert sorted(it.key for p in parts for it in p) == sorted(it.key for it in items)
     with pytest.raises(ValueError):
         de.shard(items, 3, 3)
-    other = de.EvalSettings(None, "noise_var", (4.0, 1.0), (1.0, 2.0), seed=1, t_max=3.0,
-                            t_min=1.0, n_levels=4, backend="numpy", ode_steps=2)
+    other = de.EvalSettings(None, "noise_var", (4.0, 1.0), (1.0, 2.0), seed=1, codec=CODEC,
+                            ode_steps=2)
     assert not {it.key for it in items} & {it.key for it in de.work_items(imgs, other)}
 
 
@@ -126,3 +127,5 @@ def test_settings_validation():
         de.EvalSettings(None, "bpp", (1.0,), (-1.0,))
     with pytest.raises(ValueError, match="targets"):
         de.EvalSettings(None, "bpp", (), (1.0,))
+    with pytest.raises(TypeError, match="CodecConfig"):
+        de.EvalSettings(None, "bpp", (1.0,), (1.0,), codec={"t_max": 3.0})
