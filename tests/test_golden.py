@@ -22,7 +22,7 @@ GOLDEN = {
     "rcc_stream": (27, "cbdc9298e96d1d921659239ea2def861"),  # RCC format version 3
     "gaussian_one-shot": (32, "12c3184188203683c7a2ef34d53c0630"),  # RDPG version 4
     "gaussian_progressive": (50, "3aa7f27bd3314a13a0466287a3bb87d7"),  # RDPG version 4
-    "image": (68, "57cd4791f5a462f18639ed47d56c51c8"),  # RDPI version 3
+    "image": (52, "5f6ce0957f5009720a0cd71b8030b310"),  # RDPI version 4
 }
 BACKENDS = ["numpy", "numba", "torch", pytest.param("triton", marks=pytest.mark.slow)]
 

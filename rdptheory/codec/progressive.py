@@ -200,7 +200,7 @@ class ChainResult(NamedTuple):
     states: list[np.ndarray]
 
 
-def _check_levels(levels: Sequence[Any]) -> list[Any]:
+def _check_levels(levels: Sequence[Any] | np.ndarray) -> list[Any]:
     """The levels as a non-empty list, each positive and finite, strictly decreasing."""
     out = [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float) for v in levels]
     if not out:
@@ -212,7 +212,7 @@ def _check_levels(levels: Sequence[Any]) -> list[Any]:
     return out
 
 
-def encode_chain(x: npt.ArrayLike, model: ChainModel, levels: Sequence[Any],
+def encode_chain(x: npt.ArrayLike, model: ChainModel, levels: Sequence[Any] | np.ndarray,
                  coder: StepCoder) -> ChainResult:
     """Send ``x`` down the chain of noise variances ``levels`` (top first), one step each.
 
@@ -251,8 +251,9 @@ def encode_chain(x: npt.ArrayLike, model: ChainModel, levels: Sequence[Any],
     return ChainResult(symbols, states)
 
 
-def decode_chain(symbols: Sequence[Any], model: ChainModel, levels: Sequence[Any],
-                 coder: StepCoder, shape: tuple[int, ...]) -> np.ndarray:
+def decode_chain(symbols: Sequence[Any], model: ChainModel,
+                 levels: Sequence[Any] | np.ndarray, coder: StepCoder,
+                 shape: tuple[int, ...]) -> np.ndarray:
     """The state after the steps of ``symbols`` (the first ``len(symbols)`` levels).
 
     Parameters
@@ -281,14 +282,15 @@ def decode_chain(symbols: Sequence[Any], model: ChainModel, levels: Sequence[Any
 
 
 class DiffCStepCoder:
-    """Steps on DiffC's layout in ONE RCC step stream (:class:`rdptheory.rcc.StepStreamWriter`).
+    """Steps on DiffC's layout in ONE RCC stream (:meth:`rdptheory.rcc.RCCStreamWriter.add`).
 
-    Each step is :func:`rdptheory.rcc.encode_step` (the quantised KL fixes the shared
-    permutation's equal split); its symbol is ``(kl_q, split, indices)``. The encoder appends
-    it to a copy of the accepted stream and asks ``accept(n_steps, payload)`` whether the
-    longer stream may be kept (a bit budget; step 0 is always kept); if not, or if a chunk
-    would carry more than :data:`rdptheory.rcc.MAX_CHUNK_BITS`, it raises :class:`StopChain`.
-    :attr:`payload` is then the stream of the steps sent.
+    Each step is :func:`rdptheory.rcc.encode_step` (the step's KL fixes the chunk count of the
+    shared permutation's equal split); its symbol is the candidate indices (one per chunk; the
+    stream sends their count and them). The encoder appends the step to a copy of the
+    accepted stream and asks ``accept(n_steps, payload)`` whether the longer stream may be
+    kept (a bit budget; step 0 is always kept); if not, or if a chunk would carry more than
+    :data:`rdptheory.rcc.MAX_CHUNK_BITS`, it raises :class:`StopChain`. :attr:`payload` is
+    then the stream of the steps sent (whole 32-bit words; the decoder needs only B).
 
     Parameters
     ----------
@@ -302,12 +304,12 @@ class DiffCStepCoder:
                  accept: Callable[[int, bytes], bool] | None = None) -> None:
         self.seed, self.max_chunk_bits, self.padding = seed, max_chunk_bits, padding
         self.algorithm, self.backend, self.accept = algorithm, backend, accept
-        self._writer = rcc.StepStreamWriter(max_chunk_bits, padding)
+        self._writer = rcc.RCCStreamWriter(max_chunk_bits)
         self.payload = self._writer.payload()
         self.kl_bits: list[float] = []
 
-    def encode(self, step: ChainStep) -> tuple[tuple[int, int, np.ndarray], np.ndarray]:
-        """``((kl_q, split, indices), sample)``; :class:`StopChain` if not sent."""
+    def encode(self, step: ChainStep) -> tuple[np.ndarray, np.ndarray]:
+        """``(indices, sample)``; :class:`StopChain` if the step is not sent."""
         assert step.mu_q is not None  # the encoder's view
         try:
             code = rcc.encode_step(step.mu_q, step.sigma_q, step.mu_p, step.sigma_p,
@@ -317,24 +319,21 @@ class DiffCStepCoder:
         except rcc.StepTooLarge:
             raise StopChain from None
         trial = self._writer.copy()
-        trial.add(code.kl_q, code.split, code.indices)
+        trial.add(code.indices)
         payload = trial.payload()
         if step.k > 0 and self.accept is not None and not self.accept(step.k + 1, payload):
             raise StopChain
         self._writer, self.payload = trial, payload
         self.kl_bits.append(code.kl_bits)
-        return (code.kl_q, code.split, code.indices), code.sample
+        return code.indices, code.sample
 
-    def decode(self, symbol: tuple[int, int, np.ndarray], step: ChainStep) -> np.ndarray:
-        """The step's sample from ``(kl_q, split, indices)`` (:func:`rcc.decode_step`)."""
-        kl_q, split, indices = symbol
-        return rcc.decode_step(kl_q, split, indices, step.mu_p, step.sigma_p, seed=self.seed,
-                               stream=step.k, max_chunk_bits=self.max_chunk_bits,
-                               backend=self.backend)  # fmt: skip
+    def decode(self, symbol: np.ndarray, step: ChainStep) -> np.ndarray:
+        """The step's sample from its indices (:func:`rcc.decode_step`)."""
+        return rcc.decode_step(symbol, step.mu_p, step.sigma_p, seed=self.seed, stream=step.k,
+                               backend=self.backend)
 
     @staticmethod
-    def read(payload: bytes, n_steps: int, dims: int,
-             max_chunk_bits: float) -> list[tuple[int, int, np.ndarray]]:
+    def read(payload: bytes, n_steps: int, dims: int, max_chunk_bits: float) -> list[np.ndarray]:
         """The symbols of the first ``n_steps`` steps of a payload (:func:`rcc.read_steps`)."""
         return rcc.read_steps(payload, n_steps, dims, max_chunk_bits)
 

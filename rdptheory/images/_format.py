@@ -1,24 +1,24 @@
 """The image bitstream: a versioned container around one range-coded stream of steps.
 
-Layout (:mod:`rdptheory._container`, sealed payload; version 3)::
+Layout (:mod:`rdptheory._container`, sealed payload; version 4)::
 
     magic "RDPI" | version u8 | varint header length
     | header: model fingerprint 8 B | varint H | varint W | varint code-space dimension
               | varint seed | ladder t_max f32, t_min f32 | varint levels | varint steps
               | chunk KL budget B f32
     | header CRC32 u32
-    | payload: one range coder holding, per step, the quantised KL (side information) and the
-      candidate index of every chunk (:class:`rdptheory.rcc.StepStreamWriter`), whole 32-bit
-      words
+    | payload: one RCC stream (:meth:`rdptheory.rcc.RCCStreamWriter.add`) holding, per step,
+      its chunk count and the candidate index of every chunk, whole 32-bit words
     | payload CRC32 u32
 
 The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell models apart; the
 CRCs guard the bytes). The code shape follows from the model and the image size (its size is
 stored to check it and to re-pack a prefix without the model); each step's chunk layout
-follows from its quantised KL and the seed. Every byte of the file counts in the rate.
-Version 3: the payload is the RCC engine's step stream (offsets in the index model's 12-bit
-pieces after each step's buckets; version 2 interleaved 16-bit pieces). Versions 1 (fixed-width
-fields, one CRC) and 2 are not read.
+follows from its chunk count and the seed. Every byte of the file counts in the rate.
+Version 4: each step sends its chunk count and its indices under the RCC Zipf law (version 3
+sent the step's quantised KL and coded the index buckets with a fitted Gaussian law: 60 bytes
+more on each of the report's 48x48 crops). Versions 1 (fixed-width fields, one CRC), 2
+(interleaved 16-bit pieces) and 3 are not read.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPI"
-VERSION = 3
+#: 4: per step the chunk count and the indices under the RCC Zipf law (3: quantised KL and a
+#: fitted Gaussian law on the index buckets).
+VERSION = 4
 FINGERPRINT_BYTES = 8
 WHAT = "rdptheory image stream"
 #: Largest ladder a file may declare (levels); the encoder's default is 32.

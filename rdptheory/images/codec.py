@@ -1,13 +1,14 @@
 """The image codec: DiffC-style progressive RCC of a diffusion chain, decoded at any ρ.
 
-Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the noise ladder
-(:mod:`rdptheory.diffusion.chain`): step 0 sends ``y_0 ~ N(x, t_0²)``, step ``i`` sends
-``y_i ~ q(y_i | y_{i-1}, x)`` against the model's ``p(y_i | y_{i-1})`` with the chunked RCC
-engine (one Philox stream per step under one seed; the step's quantised KL is the side
-information that fixes its DiffC chunk layout: :func:`rdptheory.rcc.encode_step` and
-:class:`rdptheory.rcc.StepStreamWriter`). It stops when the
-next step would exceed the bit budget (``bpp``), when the ladder reaches ``noise_var``, or
-when one chunk of the next step would carry more KL than one RCC chunk may hold
+Encoder [TSHM22, VL25]: map the image to the model's code space, then walk the noise ladder:
+the progressive codec (:func:`rdptheory.codec.progressive.encode_chain`) run with the image
+model's plug-in step (:class:`~rdptheory.codec.progressive.PlugInModel`). Step 0 sends
+``y_0 ~ N(x, t_0²)`` against ``N(0, t_0² + 1)``, step ``i`` sends ``y_i ~ q(y_i | y_{i-1}, x)``
+against the model's ``p(y_i | y_{i-1})``, each one RCC step on DiffC's layout in one RCC
+stream (one Philox stream per step under one seed; the stream carries each step's chunk count
+and indices: :class:`~rdptheory.codec.progressive.DiffCStepCoder`). It stops when the next
+step would exceed the bit budget (``bpp``), when the ladder reaches ``noise_var``, or when one
+chunk of the next step would carry more KL than one RCC chunk may hold
 (:data:`rdptheory.rcc.MAX_CHUNK_BITS`; only a model far from the image reaches this).
 
 Decoder: replay the chain from the indices and the seed (the proposals depend only on what was
@@ -31,6 +32,7 @@ import numpy.typing as npt
 from rdptheory import rcc
 from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
 from rdptheory._validation import check_choice, check_int, check_positive, check_rho
+from rdptheory.codec import progressive
 from rdptheory.data import from_model_space, to_model_space
 from rdptheory.diffusion import chain as _chain
 from rdptheory.images import _format
@@ -144,46 +146,32 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     start = time.perf_counter()
     header = _format.StreamHeader(_fingerprint(model), h, w, x.size, seed, config.t_max,
                                   config.t_min, config.n_levels, 0, config.max_chunk_bits)
-    messages, y, data = _encode_steps(x, model, t[: last + 1], header, budget, config)
-    n = len(messages)
+    coder, chain = _encode_steps(x, model, t[: last + 1], header, budget, config)
+    n = len(chain.symbols)
+    data = _pack_payload(header, n, coder.payload)
     return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
-                          tuple(m.kl_bits for m in messages), time.perf_counter() - start, y)
+                          tuple(coder.kl_bits), time.perf_counter() - start, chain.states[-1])
 
 
 def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
-                  header: _format.StreamHeader, budget: float,
-                  config: CodecConfig) -> tuple[list[Any], np.ndarray, bytes]:
-    """RCC messages of the chain down the ladder ``t`` (step 0 always), the last state and the
-    file.
+                  header: _format.StreamHeader, budget: float, config: CodecConfig,
+                  ) -> tuple[progressive.DiffCStepCoder, progressive.ChainResult]:
+    """The chain down the ladder ``t`` (step 0 always), coded into one RCC step stream: the
+    coder (its payload and step KLs) and the chain (the indices and the encoder's states).
 
-    The file grows one step at a time (:class:`rcc.StepStreamWriter`): each step is appended to
-    a copy of the accepted stream and the copy's exact packed size is checked against the
-    budget, so the cost is linear in the number of steps (re-coding every step after each one,
-    as before, was quadratic); the bytes are those of coding all accepted steps at once.
+    The file grows one step at a time: each step is appended to a copy of the accepted stream
+    and the copy's exact packed size is checked against the budget
+    (:class:`~rdptheory.codec.progressive.DiffCStepCoder`'s ``accept``), so the cost is linear
+    in the number of steps; the bytes are those of coding all accepted steps at once.
     """
-    messages: list[rcc.StepCode] = []
-    writer = rcc.StepStreamWriter(config.max_chunk_bits, config.padding)
-    data = b""
-    y = None
-    for i in range(len(t)):
-        step = _chain.first_step(x, t[0] ** 2) if i == 0 else _chain.plug_in_step(
-            x, np.asarray(model.denoise(y, t[i - 1] ** 2)), y, t[i] ** 2, t[i - 1] ** 2)
-        try:
-            msg = rcc.encode_step(*step, seed=header.seed, stream=i,
-                                     max_chunk_bits=config.max_chunk_bits,
-                                     padding=config.padding, algorithm=config.algorithm,
-                                     backend=config.backend)
-        except rcc.StepTooLarge:
-            break  # a chunk would need > 2^24 candidates: the model is too far off here
-        trial = writer.copy()
-        trial.add(msg.kl_q, msg.split, msg.indices)
-        trial_data = _pack_payload(header, i + 1, trial.payload())
-        if i > 0 and 8 * len(trial_data) > budget:
-            break
-        writer, data = trial, trial_data
-        messages.append(msg)
-        y = msg.sample
-    return messages, y, data
+    def fits(n_steps: int, payload: bytes) -> bool:
+        return 8 * len(_pack_payload(header, n_steps, payload)) <= budget
+
+    coder = progressive.DiffCStepCoder(seed=header.seed, max_chunk_bits=config.max_chunk_bits,
+                                       padding=config.padding, algorithm=config.algorithm,
+                                       backend=config.backend, accept=fits)
+    chain = progressive.encode_chain(x, progressive.PlugInModel(model), t**2, coder)
+    return coder, chain
 
 
 def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:
@@ -218,24 +206,19 @@ def _check_model(model: Any) -> ImageModel:
 
 def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
             backend: str) -> np.ndarray:
-    """The decoder's chain: ``y`` at ladder level ``n_steps − 1`` from the first steps."""
+    """The decoder's chain: ``y`` at ladder level ``n_steps − 1`` from the first steps
+    (:func:`~rdptheory.codec.progressive.decode_chain` with the model's plug-in step)."""
     h = stream.header
     t = _ladder(h.t_max, h.t_min, h.n_levels)
-    shape = _code_shape(h, model)
-    symbols = _read_symbols(stream, n_steps)
-    kw = {"seed": h.seed, "max_chunk_bits": h.max_chunk_bits, "backend": backend}
-    y = rcc.decode_step(*symbols[0], np.zeros(shape),
-                           float(np.sqrt(t[0] ** 2 + _chain.PRIOR_DATA_VAR)), stream=0, **kw)
-    for i in range(1, n_steps):
-        x0_hat = np.asarray(model.denoise(y, t[i - 1] ** 2), dtype=np.float64)
-        mu_p, sigma_p = _chain.reverse_step(x0_hat, y, t[i] ** 2, t[i - 1] ** 2)
-        y = rcc.decode_step(*symbols[i], mu_p, sigma_p, stream=i, **kw)
-    return y
+    coder = progressive.DiffCStepCoder(seed=h.seed, max_chunk_bits=h.max_chunk_bits,
+                                       backend=backend)
+    return progressive.decode_chain(_read_symbols(stream, n_steps),
+                                    progressive.PlugInModel(model), t**2, coder,
+                                    _code_shape(h, model))
 
 
-def _read_symbols(stream: _format.ImageStream,
-                  n_steps: int) -> list[tuple[int, int, np.ndarray]]:
-    """Side information and indices of the first steps; ``ValueError`` if they do not parse."""
+def _read_symbols(stream: _format.ImageStream, n_steps: int) -> list[np.ndarray]:
+    """Candidate indices of the first steps; ``ValueError`` if they do not parse."""
     h = stream.header
     try:
         return rcc.read_steps(stream.payload, n_steps, h.code_dims, h.max_chunk_bits)
@@ -267,8 +250,8 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
               - \frac{v}{t_0^2 + v}\Big)\ \text{nats}
 
     so step 0 has at least ⌈(KL_0 − 1)/B⌉ chunks (capped at d), each costing at least
-    ``rcc.stream.MIN_CHUNK_BITS`` of payload (our own bound). A crafted header declaring a large
-    image over a small payload fails this before the decoder allocates the image. What is
+    ``rcc.stream.min_chunk_bits(B)`` of payload (our own bound). A crafted header declaring a
+    large image over a small payload fails this before the decoder allocates the image. What is
     left: a header with an extreme ladder (t_0 ≫ 1 makes step 0 nearly free) passes, and
     then costs what an honest image of that size costs, so ``max_pixels`` caps the work.
     """
@@ -286,7 +269,8 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
     kl0_nats = 0.5 * h.code_dims * max(np.log1p(v / t0_sq) - v / (t0_sq + v), 0.0)
     kl0_q = min(kl0_nats / np.log(2.0) * (1.0 - 1e-6) - 1.0, float(rcc.MAX_STEP_KL))
     chunks = min(max(math.ceil(kl0_q / h.max_chunk_bits), 1), h.code_dims)
-    need = chunks * rcc.stream.MIN_CHUNK_BITS + h.n_steps * rcc.stream.MIN_STEP_BITS
+    need = (chunks * rcc.stream.min_chunk_bits(h.max_chunk_bits)
+            + h.n_steps * rcc.stream.MIN_STEP_BITS)
     have = rcc.stream.payload_budget_bits(len(stream.payload))
     if need > have:
         raise ValueError(f"corrupted image stream: a {h.height}x{h.width} image on this ladder "

@@ -56,8 +56,9 @@ Layout strategies (:mod:`rdptheory.rcc.layouts`): ``sent``, ``known`` (the two a
 without a known layout ``encode`` takes the cheaper of ``sent`` and ``diffc`` by a KL-only
 estimate (``chunk_layout="auto"``). Measured: a d = 64 DiffC target with 40 bits of KL
 (B = 14) costs 47.7 bits per message in a stream, 57.3 with sent sizes (benchmarks/rcc.py).
-Diffusion codecs send one step per message with :func:`encode_step` (``diffc`` layout fixed
-by the step's quantised KL) in a :class:`StepStreamWriter`.
+Diffusion codecs send one step per message with :func:`encode_step` (the ``diffc`` layout
+whose chunk count follows from the step's KL; only the count and the indices are sent) in the
+same stream writer (:meth:`RCCStreamWriter.add`; ``StepStreamWriter`` is that class).
 
 Truncation bias. Truncated PFR/ORC keep N = 2**(ceil(KL) + padding) candidates, so their
 sample is only approximately q. KS distance D to q over 4000 one-coordinate DiffC chunks

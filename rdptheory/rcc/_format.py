@@ -232,6 +232,56 @@ def _read_units(dec, model, count: int, limit: int) -> np.ndarray:
     return np.concatenate(out)
 
 
+# ------------------------------------------------------------------ steps
+#
+# A diffusion step is a message on the ``diffc`` layout whose decoder knows the dimension from
+# its own state: the stream holds only the chunk count C and the indices, no layout-kind flags.
+
+#: A step's chunk count C in [1, MAX_DIMS] is sent as its bit length (uniform on
+#: 1..STEP_COUNT_BUCKETS), then its low bits raw.
+STEP_COUNT_BUCKETS = MAX_DIMS.bit_length()
+#: The padding of the steps' Zipf law (n_ref = ceil(B) + 2), the candidates' default padding.
+STEP_LAW_PADDING = 2
+
+
+def step_index_model(model: IndexModel) -> IndexModel:
+    """The index model of steps: the Zipf law of B with the default padding (2) and the heavy
+    tail, whatever the stream's padding, so a step decoder needs only B (chunks of a random
+    equal split may exceed B, as those of a ``diffc`` message)."""
+    return IndexModel(model.max_chunk_bits, STEP_LAW_PADDING, exact_tail=True)
+
+
+def write_step(enc, indices: np.ndarray, model: IndexModel) -> None:
+    """Append one step (chunk count, then the candidate indices) to a range encoder.
+
+    .. math:: L = \\log_2 24 + (\\lfloor\\log_2 C\\rfloor) + \\textstyle\\sum_c \\ell(K_c)
+
+    (``ValueError`` unless 1 <= C <= :data:`MAX_DIMS`.)
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    c = idx.size
+    if not 1 <= c <= MAX_DIMS:
+        raise ValueError(f"a step needs between 1 and {MAX_DIMS} chunks, got {c}")
+    b = c.bit_length()
+    enc.encode(np.array([b - 1], np.int32), _model.Uniform(STEP_COUNT_BUCKETS))
+    _write_raw(enc, np.array([c - (1 << (b - 1))]), np.array([b - 1]))
+    write_indices(enc, idx, step_index_model(model))
+
+
+def read_step_count(dec, dims: int) -> int:
+    """The chunk count of the next step (``ValueError`` if above ``dims``)."""
+    b = int(dec.decode(_model.Uniform(STEP_COUNT_BUCKETS), 1)[0]) + 1
+    c = (1 << (b - 1)) + int(_read_raw(dec, np.array([b - 1]))[0])
+    if c > dims:
+        raise ValueError(f"corrupted RCC step: {c} chunks for {dims} coordinates")
+    return c
+
+
+def read_step_indices(dec, count: int, model: IndexModel) -> np.ndarray:
+    """The ``count`` candidate indices of the step whose count :func:`read_step_count` read."""
+    return read_indices(dec, count, step_index_model(model))
+
+
 def _read_indices(dec, c: int, model: IndexModel) -> tuple[int, ...]:
     return tuple(int(i) for i in read_indices(dec, c, model))
 

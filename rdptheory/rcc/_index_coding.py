@@ -155,59 +155,33 @@ def join_pieces(symbols: np.ndarray, widths: np.ndarray) -> np.ndarray:
     return v
 
 
-# ------------------------------------------------------------------ the step law (DiffC layouts)
-#: Buckets of the step law: a quantised Gaussian on [0, STEP_MAX_BUCKET].
-STEP_MAX_BUCKET = 40
-#: Spread (buckets) of the step law. Mean and spread were fitted on two unseen photographs
-#: (48x48 crops, B = 8): against mean KL_c + 1, std 2 they shrink the image payload by 16-19 %
-#: (chunk KLs of a random equal split vary widely).
-STEP_BUCKET_STD = 3.5
-
-
-def step_bucket_mean(kl_q: int, n_chunks: int) -> float:
-    """Mean bucket of the step law: the mean chunk KL minus one (fitted; see above).
-
-    .. math:: \\bar b = \\mathrm{KL}_q / C - 1
-    """
-    return kl_q / n_chunks - 1.0
-
-
-def write_indices(enc, idx: np.ndarray, model: IndexModel, mean: float | None = None) -> None:
+def write_indices(enc, idx: np.ndarray, model: IndexModel) -> None:
     """Append indices to a constriction range encoder: buckets, then their raw offsets.
 
-    The buckets follow the model's Zipf law (``mean`` None) or, for a DiffC step whose
-    quantised KL the decoder knows, the step law: a quantised Gaussian of mean ``mean`` and
-    spread :data:`STEP_BUCKET_STD`. Offsets: :func:`split_pieces` under uniform models.
+    The buckets follow the model's Zipf law; the offsets are :func:`split_pieces` under uniform
+    models.
     """
     import constriction
 
     m = constriction.stream.model
     idx = np.asarray(idx, dtype=np.int64)
     buckets = bucket_of(idx)
-    if mean is None:
-        enc.encode(buckets.astype(np.int32),
-                   m.Categorical(model.bucket_probabilities(), perfect=False))
-    elif idx.size:
-        enc.encode(buckets.astype(np.int32), m.QuantizedGaussian(0, STEP_MAX_BUCKET),
-                   np.full(idx.size, float(mean)), np.full(idx.size, STEP_BUCKET_STD))
+    enc.encode(buckets.astype(np.int32),
+               m.Categorical(model.bucket_probabilities(), perfect=False))
     widths = np.maximum(buckets - 1, 0)
     symbols, sizes = split_pieces(idx - np.where(buckets > 0, 1 << widths, 0), widths)
     if symbols.size:
         enc.encode(symbols.astype(np.int32), m.Uniform(), sizes.astype(np.int32))
 
 
-def read_indices(dec, count: int, model: IndexModel, mean: float | None = None) -> np.ndarray:
+def read_indices(dec, count: int, model: IndexModel) -> np.ndarray:
     """Inverse of :func:`write_indices` (int64 array); ``ValueError`` for a bucket above
     :data:`MAX_INDEX_BITS` (no encoder draws such an index)."""
     import constriction
 
     m = constriction.stream.model
-    if mean is None:
-        cat = m.Categorical(model.bucket_probabilities(), perfect=False)
-        buckets = dec.decode(cat, count).astype(np.int64)
-    else:
-        buckets = dec.decode(m.QuantizedGaussian(0, STEP_MAX_BUCKET), np.full(count, float(mean)),
-                             np.full(count, STEP_BUCKET_STD)).astype(np.int64)
+    cat = m.Categorical(model.bucket_probabilities(), perfect=False)
+    buckets = dec.decode(cat, count).astype(np.int64)
     if count and int(buckets.max()) > MAX_INDEX_BITS + 1:
         raise ValueError(f"corrupted RCC data: a candidate index has {int(buckets.max())} bits, "
                          "more than any encoder draws")

@@ -25,7 +25,7 @@ from ._chunking import (
 from ._format import check_model_params
 from ._index_coding import MAX_INDEX_BITS, IndexModel
 from ._select import log_weight_bound, select
-from .layouts import diffc_count, diffc_permutation, diffc_split, equal_sizes, equal_starts
+from .layouts import diffc_permutation, diffc_split, equal_sizes, equal_starts
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, known_layout
 
 Algorithm = Literal["pfr", "pfr_es", "orc"]
@@ -414,13 +414,20 @@ MAX_STEP_KL = 2**24 - 1
 
 
 class StepCode(NamedTuple):
-    """One coded DiffC step: quantised KL (bits), split exponent, indices, the shared sample."""
+    """One coded DiffC step: what is sent (``indices``, one per chunk of the shared
+    permutation's equal split), the shared ``sample``, and the encoder's accounting (the KL in
+    bits, its quantised value ``kl_q`` and the split exponent that fixed the chunk count)."""
 
-    kl_q: int
-    split: int
     indices: np.ndarray
     sample: np.ndarray
     kl_bits: float
+    kl_q: int
+    split: int
+
+    @property
+    def n_chunks(self) -> int:
+        """Chunk count C (what the stream sends besides the indices)."""
+        return int(self.indices.size)
 
 
 def _step_std(sigma: npt.ArrayLike, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -446,8 +453,9 @@ def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
     .. math:: \\mathrm{KL}_q = \\lceil \\mathrm{KL}(q\\|p) \\rceil,\\quad
               C = \\mathrm{clip}(\\lceil \\mathrm{KL}_q / B \\rceil 2^e, 1, d)
 
-    The side information is ``(kl_q, e)`` (:class:`~rdptheory.rcc.stream.StepStreamWriter`);
-    the layout is :func:`~rdptheory.rcc.layouts.diffc_split`, one shared candidate per chunk
+    The layout is :func:`~rdptheory.rcc.layouts.diffc_split` (the split e is the first whose
+    chunks carry <= B + 8 bits), and the stream sends only C and the indices
+    (:meth:`~rdptheory.rcc.stream.RCCStreamWriter.add`); one shared candidate per chunk
     (``N_c = 2^(⌈KL_c⌉ + padding)``, encoder-side only). ``sigma_q`` / ``sigma_p``: positive
     scalars (the VE chain's isotropic kernels) or per-coordinate arrays broadcasting to
     ``mu_p``'s shape (shaped noise, a Gaussian model's eigen-directions); a scalar and the
@@ -472,25 +480,27 @@ def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
                              algorithm=algorithm, backend=backend)  # fmt: skip
     idx = np.asarray(sel.indices, dtype=np.int64)
     sample = _permuted_sample(mp, sp, p, lay.starts, idx, seed, stream, backend)
-    return StepCode(kl_q, lay.split, idx, sample.reshape(shape), float(kl.sum()))
+    return StepCode(idx, sample.reshape(shape), float(kl.sum()), kl_q, lay.split)
 
 
-def decode_step(kl_q: int, split: int, indices: np.ndarray, mu_p: np.ndarray,
-                sigma_p: npt.ArrayLike, *, seed: int, stream: int, max_chunk_bits: float,
-                backend: str) -> np.ndarray:
-    """The decoder's sample of one :func:`encode_step` step from ``(kl_q, split, indices)``.
+def decode_step(indices: npt.ArrayLike, mu_p: np.ndarray, sigma_p: npt.ArrayLike, *,
+                seed: int, stream: int, backend: str) -> np.ndarray:
+    """The decoder's sample of one :func:`encode_step` step from its candidate ``indices``.
 
-    ``sigma_p``: a positive scalar or a per-coordinate array broadcasting to ``mu_p``, as
-    given to :func:`encode_step`.
+    .. math:: \\hat z_{\\pi(j)} = \\mu_{p\\pi(j)} + \\sigma_{p\\pi(j)}\\,
+              \\varepsilon(\\mathrm{seed}, \\mathrm{stream}, c, K_c, j - s_c)
+
+    with π the shared permutation of (seed, stream) and s_c the boundaries of C = len(indices)
+    equal chunks. ``sigma_p``: a positive scalar or a per-coordinate array broadcasting to
+    ``mu_p``, as given to :func:`encode_step`.
     """
     mp = np.ravel(mu_p)
     sp = _step_std(sigma_p, np.shape(mu_p), "sigma_p")
-    n = diffc_count(kl_q, split, mp.size, max_chunk_bits)
-    if len(indices) != n:
-        raise ValueError("corrupted RCC step: index count does not match the layout")
+    idx = np.asarray(indices, dtype=np.int64).ravel()
+    if not 1 <= idx.size <= mp.size:
+        raise ValueError(f"corrupted RCC step: {idx.size} chunks for {mp.size} coordinates")
     perm = diffc_permutation(seed, stream, mp.size)
-    return _permuted_sample(mp, sp, perm, equal_starts(mp.size, n),
-                            np.asarray(indices, np.int64), seed, stream,
+    return _permuted_sample(mp, sp, perm, equal_starts(mp.size, idx.size), idx, seed, stream,
                             backend).reshape(np.shape(mu_p))  # fmt: skip
 
 

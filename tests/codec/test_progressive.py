@@ -103,7 +103,7 @@ def test_one_shot_is_a_one_step_chain():
     code = rcc.encode_step(x, np.sqrt(0.2), np.zeros_like(x), np.sqrt(1.2), seed=9, stream=0,
                            max_chunk_bits=8.0, padding=2, algorithm="pfr", backend="numpy")
     assert np.array_equal(result.states[0], code.sample)
-    assert enc.payload == rcc.write_steps([(code.kl_q, code.split, code.indices)], 8.0)
+    assert enc.payload == rcc.write_steps([code.indices], 8.0)
 
 
 def test_stop_chain_ends_the_chain_and_the_payload_holds_the_steps_sent():

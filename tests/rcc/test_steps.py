@@ -24,41 +24,94 @@ def test_registry_codes_are_unique_and_refuse_duplicates():
         rcc.register_layout(rcc.LayoutStrategy("diffc", 9, "x"))
     with pytest.raises(ValueError, match="unknown"):
         layouts.layout_by_code(7)
+    with pytest.raises(ValueError, match="code 1 already registered"):
+        rcc.register_layout(rcc.LayoutStrategy("other", 1, "x"))
+    new = rcc.LayoutStrategy("test-only", 9, "nothing")
+    try:
+        assert rcc.register_layout(new) is new
+        assert rcc.LAYOUTS["test-only"] is new and layouts.layout_by_code(9) is new
+    finally:
+        del rcc.LAYOUTS["test-only"]
 
 
 def test_steps_round_trip():
     rng = np.random.default_rng(0)
     dims, b = 500, 8.0
-    steps = []
-    for kl_q, split in [(0, 0), (3, 0), (40, 1), (900, 0), (2000, 2)]:
-        n = layouts.diffc_count(kl_q, split, dims, b)
-        idx = rng.integers(0, 2 ** rng.integers(0, 27, size=n))
-        steps.append((kl_q, split, idx))
+    counts = [1, 3, 40, 113, 500]
+    steps = [rng.integers(0, 2 ** rng.integers(0, 27, size=n)) for n in counts]
     payload = rcc.write_steps(steps, b)
     got = rcc.read_steps(payload, len(steps), dims, b)
-    for (k, s, i), (k2, s2, i2) in zip(steps, got, strict=True):
-        assert (k, s) == (k2, s2) and np.array_equal(i, i2)
+    assert [g.size for g in got] == counts
+    for i, i2 in zip(steps, got, strict=True):
+        assert np.array_equal(i, i2)
     assert len(rcc.read_steps(payload, 2, dims, b)) == 2
+    assert len(rcc.read_steps(payload, 5, [3, 3, 40, 113, 500], b)) == 5  # dims per step
+    with pytest.raises(ValueError, match="113 chunks for 112"):
+        rcc.read_steps(payload, 5, [3, 3, 40, 112, 500], b)
+
+
+def test_step_code_length_is_the_count_and_the_zipf_law():
+    """A step costs log2(24) + floor(log2 C) bits for its count, then the steps' Zipf law
+    (B, padding 2, heavy tail) per index: the ideal length within the coder's termination."""
+    from rdptheory.rcc import _format
+    from rdptheory.rcc._index_coding import IndexModel
+
+    rng = np.random.default_rng(8)
+    idx = rng.integers(0, 2**10, size=300)
+    law = IndexModel(6.0, 2, exact_tail=True)
+    ideal = np.log2(24) + 8 + law.index_bits(idx).sum()
+    enc = _format.new_encoder()
+    _format.write_step(enc, idx, rcc.stream.check_model_params(6.0, 5))  # padding ignored
+    assert ideal <= 32 * enc.get_compressed().size <= ideal + 64
+    assert _format.step_index_model(rcc.stream.check_model_params(6.0, 5)) == law
+
+
+def test_writer_writes_messages_and_steps_in_one_stream():
+    """One writer: a message (write) then a step (add) decode in order from one container."""
+    rng = np.random.default_rng(3)
+    mu_p = rng.normal(size=30)
+    w = rcc.RCCStreamWriter(8.0)
+    msg = rcc.encode(mu_p + 0.4, 0.5, mu_p, 1.0, seed=1, max_chunk_bits=8.0, backend="numpy")
+    step = rcc.encode_step(mu_p + 0.3, 0.5, mu_p, 0.7, seed=1, stream=1, max_chunk_bits=8.0,
+                           padding=2, algorithm="pfr", backend="numpy")
+    w.write(msg)
+    w.add(step.indices)
+    r = rcc.RCCStreamReader(w.to_bytes())
+    assert np.array_equal(r.read(mu_p, 1.0, seed=1, backend="numpy"), msg.sample)
+    idx = r.read_step(30)
+    assert np.array_equal(idx, step.indices) and r.remaining == 0
+    z = rcc.decode_step(idx, mu_p, 0.7, seed=1, stream=1, backend="numpy")
+    assert np.array_equal(z, step.sample)
+    with pytest.raises(ValueError, match="only 2"):
+        r.read_step(30)
+    assert rcc.StepStreamWriter is rcc.RCCStreamWriter
 
 
 def test_incremental_writer_equals_one_pass():
     rng = np.random.default_rng(2)
-    steps = [(k, 0, rng.integers(0, 200, size=layouts.diffc_count(k, 0, 300, 8.0)))
-             for k in (30, 50, 80)]
+    steps = [rng.integers(0, 200, size=n) for n in (4, 7, 10)]
     w = rcc.StepStreamWriter(8.0)
     for s in steps:
         trial = w.copy()
-        trial.add(*s)
+        trial.add(s)
         w = trial
-    assert w.payload() == rcc.write_steps(steps, 8.0)
+    assert w.payload() == rcc.write_steps(steps, 8.0) and w.num_messages == 3
 
 
 def test_step_reader_refuses_chunks_the_payload_cannot_hold():
-    payload = rcc.write_steps([(10**6, 0, np.zeros(10**6 // 8 + 1, np.int64)[:1])], 8.0)
-    with pytest.raises(ValueError, match="corrupted RCC step stream"):
-        rcc.read_steps(payload, 1, dims=10**6, max_chunk_bits=8.0)
+    payload = rcc.write_steps([np.zeros(10**6, np.int64)], 8.0)
+    n_words = len(payload) // 4
+    per_chunk = rcc.stream.min_chunk_bits(8.0)
+    # honest: 10**6 chunks of index 0 cost more than the bound per chunk
+    assert 8 * len(payload) + rcc.stream.CODER_SLACK_BITS >= 10**6 * per_chunk
+    assert len(rcc.read_steps(payload, 1, dims=10**6, max_chunk_bits=8.0)[0]) == 10**6
+    cut = payload[: 4 * (n_words // 3)]
+    with pytest.raises(ValueError, match="corrupted RCC step stream: step 0 declares"):
+        rcc.read_steps(cut, 1, dims=10**6, max_chunk_bits=8.0)
     with pytest.raises(ValueError, match="whole 32-bit words"):
         rcc.read_steps(b"abc", 1, dims=10, max_chunk_bits=8.0)
+    with pytest.raises(ValueError, match="do not fit"):
+        rcc.read_steps(b"", 20, dims=10, max_chunk_bits=8.0)
 
 
 def test_step_sample_round_trip_with_concentrated_kl_needs_a_split():
@@ -68,13 +121,17 @@ def test_step_sample_round_trip_with_concentrated_kl_needs_a_split():
     mu_q[0, :5] += 0.9  # 14.6 bits each > B + 8 = 12: only singletons are small enough
     code = rcc.encode_step(mu_q, 0.2, mu_p, 0.2, seed=9, stream=4, max_chunk_bits=4.0,
                            padding=2, algorithm="pfr", backend="numpy")
-    assert code.split > 0
-    z = rcc.decode_step(code.kl_q, code.split, code.indices, mu_p, 0.2, seed=9, stream=4,
-                        max_chunk_bits=4.0, backend="numpy")
+    assert code.split > 0 and code.n_chunks == len(code.indices)
+    assert code.n_chunks == rcc.layouts.diffc_count(code.kl_q, code.split, 120, 4.0)
+    z = rcc.decode_step(code.indices, mu_p, 0.2, seed=9, stream=4, backend="numpy")
     assert np.array_equal(z, code.sample) and z.shape == mu_p.shape
-    with pytest.raises(ValueError, match="index count"):
-        rcc.decode_step(code.kl_q, code.split, code.indices[:-1], mu_p, 0.2, seed=9,
-                        stream=4, max_chunk_bits=4.0, backend="numpy")
+    # the count is part of the layout: one index fewer is another (wrong) layout
+    z2 = rcc.decode_step(code.indices[:-1], mu_p, 0.2, seed=9, stream=4, backend="numpy")
+    assert not np.array_equal(z2, code.sample)
+    with pytest.raises(ValueError, match="121 chunks for 120"):
+        rcc.decode_step(np.zeros(121, np.int64), mu_p, 0.2, seed=9, stream=4, backend="numpy")
+    with pytest.raises(ValueError, match="0 chunks"):
+        rcc.decode_step(np.zeros(0, np.int64), mu_p, 0.2, seed=9, stream=4, backend="numpy")
 
 
 def test_scalar_sigma_and_its_broadcast_array_give_the_same_step():
@@ -102,13 +159,11 @@ def test_per_coordinate_sigmas_round_trip_and_cost_the_closed_form_kl(backend):
                - 0.5)
     assert code.kl_bits == pytest.approx(kl_nats.sum() / np.log(2), rel=1e-12)
     assert code.kl_q == int(np.ceil(code.kl_bits))
-    z = rcc.decode_step(code.kl_q, code.split, code.indices, mu_p, sigma_p, seed=11, stream=3,
-                        max_chunk_bits=8.0, backend=backend)
+    z = rcc.decode_step(code.indices, mu_p, sigma_p, seed=11, stream=3, backend=backend)
     assert np.array_equal(z, code.sample)
     # the sample is a candidate of the proposal: (z - mu_p) / sigma_p is the shared normal,
     # so decoding with a different sigma_p moves every coordinate by that ratio
-    z2 = rcc.decode_step(code.kl_q, code.split, code.indices, mu_p, 2 * sigma_p, seed=11,
-                         stream=3, max_chunk_bits=8.0, backend=backend)
+    z2 = rcc.decode_step(code.indices, mu_p, 2 * sigma_p, seed=11, stream=3, backend=backend)
     assert np.allclose(z2 - mu_p, 2 * (z - mu_p), rtol=1e-12, atol=1e-14)
 
 
@@ -120,5 +175,47 @@ def test_step_sigmas_are_validated():
     with pytest.raises(ValueError, match="sigma_p must be positive"):
         rcc.encode_step(mu, 1.0, mu, np.array([1.0, 0, 1, 1, 1]), **kw)
     with pytest.raises(ValueError, match="sigma_p must be positive"):
-        rcc.decode_step(0, 0, np.zeros(1, np.int64), mu, -1.0, seed=0, stream=0,
-                        max_chunk_bits=8.0, backend="numpy")
+        rcc.decode_step(np.zeros(1, np.int64), mu, -1.0, seed=0, stream=0, backend="numpy")
+
+
+def test_diffc_permutation_is_the_documented_philox_sort_and_counts_follow_the_formula():
+    from rdptheory.kernels import philox4x32_10
+
+    seed, stream, d = (5 << 32) + 17, 3, 40
+    j = np.arange(d, dtype=np.uint64)
+    counter = np.stack([j, np.zeros_like(j), np.full_like(j, stream),
+                        np.full_like(j, 0x5045524D)], axis=-1)
+    words = philox4x32_10(counter, np.array([17, 5], dtype=np.uint64))
+    key = [(int(a) << 32) | int(b) for a, b in words[:, :2]]
+    assert layouts.diffc_permutation(seed, stream, d).tolist() == sorted(range(d),
+                                                                         key=key.__getitem__)
+    with pytest.raises(ValueError, match="dims"):
+        layouts.diffc_permutation(seed, stream, 0)
+    # C = clip(ceil(kl_q / B) 2^e, 1, d)
+    assert layouts.diffc_count(17, 1, 100, 8.0) == 6
+    assert layouts.diffc_count(16, 0, 100, 8.0) == 2
+    assert layouts.diffc_count(0, 0, 100, 8.0) == 1
+    assert layouts.diffc_count(0, 2, 100, 8.0) == 4
+    assert layouts.diffc_count(1000, 3, 50, 8.0) == 50
+    assert layouts.equal_starts(10, 4).tolist() == [0, 2, 5, 8, 10]  # round(c d / n)
+    assert layouts.equal_sizes(10, 4) == (2, 3, 3, 2)
+
+
+def test_diffc_split_takes_the_first_split_whose_chunks_fit():
+    """e = min{e : max_c KL_c(e) <= B + 8 or C(e) = d}: checked against a brute force."""
+    rng = np.random.default_rng(12)
+    for trial in range(20):
+        d = int(rng.integers(2, 80))
+        kl = rng.exponential(rng.uniform(0.1, 6.0), size=d)
+        kl_q, b, seed, stream = int(np.ceil(kl.sum())), float(rng.uniform(1, 10)), trial, 2
+        lay = layouts.diffc_split(kl, kl_q, b, seed, stream)
+        perm = layouts.diffc_permutation(seed, stream, d)
+        for e in range(layouts.MAX_SPLIT + 1):
+            n = layouts.diffc_count(kl_q, e, d, b)
+            ckl = np.add.reduceat(kl[perm], layouts.equal_starts(d, n)[:-1])
+            if ckl.max() <= b + layouts.SLACK_BITS or n == d:
+                break
+        assert (lay.split, lay.n_chunks) == (e, n)
+        assert np.array_equal(lay.perm, perm) and np.allclose(lay.chunk_kl, ckl, rtol=0,
+                                                               atol=1e-12)
+        assert np.array_equal(lay.starts, layouts.equal_starts(d, n))
