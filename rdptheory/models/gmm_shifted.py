@@ -47,43 +47,13 @@ import numpy as np
 from scipy.special import logsumexp
 
 from rdptheory._validation import check_choice, check_int
-from rdptheory.models.prior import PatchGMM, load_prior
+from rdptheory.models.prior import PatchGMM, Span, load_prior, marginal_window_prior
 from rdptheory.models.protocol import PixelPriorModel, as_numpy, batch_noise_var
 
 _BLOCK = 2048  # patches per GMM evaluation (bounds the (K, N, d) temporaries)
 
 # A tile class: rows [r0, r1) and columns [c0, c1) of the p×p patch that the tile shows.
-_Span = tuple[int, int]
-
-
-def marginal_window_prior(gmm: PatchGMM, rows: _Span, cols: _Span,
-                          covariances: np.ndarray | None = None) -> PatchGMM:
-    """The exact marginal of the patch mixture on patch rows ``[r0, r1)``, columns ``[c0, c1)``.
-
-    A Gaussian mixture's marginal keeps the weights and restricts each mean and covariance to
-    the kept coordinates (flattened in ``(channel, row, column)`` order). Returned as a
-    ``patch=1`` mixture whose ``channels`` is the kept dimension (only ``dim`` matters to the
-    formulas), like :func:`rdptheory.models.prior.marginal_tile_prior`, which is the case
-    ``rows = (0, h), cols = (0, w)``. ``covariances`` may pass ``gmm.covariances()`` computed
-    once for many windows.
-    """
-    p, c = gmm.patch, gmm.channels
-    (r0, r1), (c0, c1) = rows, cols
-    if not (0 <= r0 < r1 <= p and 0 <= c0 < c1 <= p):
-        raise ValueError(f"rows {rows} and cols {cols} must be non-empty spans inside [0, {p}]")
-    if (r0, r1, c0, c1) == (0, p, 0, p):
-        return gmm
-    idx = (np.arange(c)[:, None, None] * p * p + np.arange(r0, r1)[None, :, None] * p
-           + np.arange(c0, c1)[None, None, :]).ravel()
-    full = _covariances(gmm) if covariances is None else covariances
-    lam, vecs = np.linalg.eigh(full[:, idx][:, :, idx])
-    return PatchGMM(gmm.weights, gmm.means[:, idx], lam, vecs, patch=1, channels=idx.size)
-
-
-def _covariances(gmm: PatchGMM) -> np.ndarray:
-    """``Σ_k = U_k diag(λ_k) U_kᵀ`` as one batched matrix product (a BLAS call, unlike the
-    three-operand einsum of :meth:`PatchGMM.covariances`, which is ~100× slower at d = 192)."""
-    return np.matmul(gmm.eigvecs * gmm.eigvals[:, None, :], gmm.eigvecs.transpose(0, 2, 1))
+_Span = Span
 
 
 class _Stacked:
@@ -167,7 +137,7 @@ class ShiftedPatchGMMImageModel(PixelPriorModel):
         self.name = f"patch-gmm-shift{len(self.shifts)}-{p}x{p}-k{self.prior.n_components}"
         self.precision = check_choice(precision, "precision", ("float32", "float64"))
         dtype = np.float32 if precision == "float32" else np.float64
-        covs = _covariances(self.prior)
+        covs = self.prior.covariances()
         self._window = functools.lru_cache(maxsize=256)(
             lambda rows, cols: _Stacked(marginal_window_prior(self.prior, rows, cols, covs),
                                         dtype))

@@ -6,8 +6,8 @@ import pytest
 
 from rdptheory.metrics import blockiness
 from rdptheory.models import ImageModel, PatchGMMImageModel, load_model
-from rdptheory.models.gmm_shifted import ShiftedPatchGMMImageModel, marginal_window_prior
-from rdptheory.models.prior import PatchGMM
+from rdptheory.models.gmm_shifted import ShiftedPatchGMMImageModel
+from rdptheory.models.prior import PatchGMM, marginal_window_prior
 
 
 def _one_gaussian(patch=2, channels=3, seed=0) -> PatchGMM:
