@@ -91,6 +91,27 @@ import numpy as np
 
 from rdptheory import rcc
 from rdptheory.codec import GaussianCodec, _container
+from rdptheory.rcc.index_models import chunk_spread_bits, spread_index_bits
+from rdptheory.rcc.truncation import expected_information_variance_nats
+
+
+def spread_model_bits(msg: rcc.RCCMessage, proxy: np.ndarray, sigma_q: float,
+                      sigma_p: float) -> float:
+    """Ideal index bits of ``msg`` under :mod:`rdptheory.rcc.index_models` (white source).
+
+    Each chunk's mean is its expected KL (the proxy), its spread the decoder-known within-
+    target spread plus the KL scatter, sigma_x^4 / (2 sigma_p^4) nats^2 per coordinate
+    (sigma_x^2 = sigma_p^2 - sigma_q^2; the KL is delta^2/(2 sigma_p^2) + const with
+    delta ~ N(0, sigma_x^2)).
+    """
+    sizes = np.asarray(msg.chunk_sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    mean = np.add.reduceat(proxy, starts)
+    within = float(expected_information_variance_nats(sigma_q, sigma_p))
+    scatter = (sigma_p**2 - sigma_q**2) ** 2 / (2 * sigma_p**4)
+    spread = chunk_spread_bits(np.sqrt(sizes * within), np.sqrt(sizes * scatter)) / np.log(2)
+    return float(spread_index_bits(np.asarray(msg.indices), mean, spread,
+                                   msg.model.reference_bits).sum())
 
 
 def measure(d: int, n: int, rate: float, algorithm: str, B: float, pad: int, seed: int = 0,
@@ -113,11 +134,14 @@ def measure(d: int, n: int, rate: float, algorithm: str, B: float, pad: int, see
     body = msg.body_bits
     nd = n * d
     rep = msg.report()
+    spread_bits = (spread_model_bits(msg, proxy, np.sqrt(t2), np.sqrt(1.0 + t2))
+                   if msg.external_layout else np.nan)
     y = msg.sample
     excess = float(np.mean((y - u) ** 2) / t2 - 1.0)
     return dict(total=8 * len(data) / nd, container=(8 * len(data) - body) / nd,
                 side=rep.side_bits / nd, index_minus_kl=(rep.index_bits - rep.kl_bits) / nd,
                 termination=(body - rep.index_bits - rep.side_bits) / nd,
+                spread_minus_kl=(spread_bits - rep.kl_bits) / nd,
                 kl=rep.kl_bits / nd, chunks=msg.n_chunks, sent_layout=not msg.external_layout,
                 excess=excess, secs=secs, ideal=codec.info_bits() / d)
 
@@ -140,13 +164,15 @@ def main() -> None:
         grid = grid[:2]
     print(f"white source d={args.d}, n={args.n}; bits per dim (ideal = R(D,P) = I(X;Y)/d)")
     print(f"{'alg':>4} {'B':>3} {'pad':>3} {'ideal':>6} {'total':>6} {'gap%':>6} {'contnr':>6} "
-          f"{'side':>6} {'idx-KL':>6} {'term':>6} {'KL':>6} {'chunks':>6} {'excess':>7} {'s':>6}")
+          f"{'side':>6} {'idx-KL':>6} {'spr-KL':>6} {'term':>6} {'KL':>6} {'chunks':>6} "
+          f"{'excess':>7} {'s':>6}")
     for rate in args.rates:
         for alg, B, pad in grid:
             r = measure(args.d, args.n, rate, alg, B, pad)
             gap = 100 * (r["total"] / r["ideal"] - 1)
             print(f"{alg:>4} {B:>3g} {pad:>3} {r['ideal']:6.3f} {r['total']:6.3f} {gap:6.1f} "
                   f"{r['container']:6.3f} {r['side']:6.3f} {r['index_minus_kl']:6.3f} "
+                  f"{r['spread_minus_kl']:6.3f} "
                   f"{r['termination']:6.3f} {r['kl']:6.3f} {r['chunks']:6d}"
                   f"{'*' if r['sent_layout'] else ' '}{r['excess']:7.3f} {r['secs']:6.1f}",
                   flush=True)
