@@ -24,6 +24,16 @@ with ``x̂₀ = model.denoise(y_t, t²)`` and ``v = model.posterior_var(y_t, t²
 (:func:`rdptheory.diffusion.chain.reverse_step`). The decoder knows p (it depends only on what
 was already decoded) and regenerates the encoder's sample from the step's symbols; a step's
 stream index is ``k`` (independent shared randomness per step under one seed).
+
+>>> import numpy as np
+>>> model = GaussianChainModel([1.0, 0.5, 0.25])
+>>> x = np.array([[0.3, -1.2, 0.4]])
+>>> coder = DiffCStepCoder(seed=1, max_chunk_bits=8.0, backend="numpy")
+>>> sent = encode_chain(x, model, [1.0, 0.1], coder)  # two steps, one RCC stream
+>>> symbols = DiffCStepCoder.read(coder.payload, 2, dims=3, max_chunk_bits=8.0)
+>>> y = decode_chain(symbols, model, [1.0, 0.1], coder, x.shape)
+>>> bool(np.array_equal(y, sent.states[-1]))
+True
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ def first_step(x: np.ndarray, t2: npt.ArrayLike,
     t2a = np.asarray(t2, dtype=float)
     sd_q = np.sqrt(t2a)
     sd_p = np.sqrt(np.asarray(prior_var, dtype=float) + t2a)
-    if sd_q.ndim:
+    if sd_q.ndim or sd_p.ndim:  # a level or a prior variance per direction
         sd_q, sd_p = np.broadcast_to(sd_q, x.shape), np.broadcast_to(sd_p, x.shape)
     else:
         sd_q, sd_p = float(sd_q), float(sd_p)

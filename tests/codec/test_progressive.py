@@ -22,6 +22,20 @@ class _ExactSampler:
         return None, step.mu_q + np.broadcast_to(step.sigma_q, step.mu_q.shape) * eps
 
 
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(pg).failed == 0
+
+
+def test_first_step_with_a_scalar_level_and_a_prior_per_direction():
+    x = np.ones((2, 4))
+    st = pg.step_gaussians(pg.GaussianChainModel(LAM), x, None, 0, 0.3, None, x.shape)
+    assert np.array_equal(st.mu_p, np.zeros_like(x)) and st.mu_q is x
+    assert np.allclose(st.sigma_p, np.broadcast_to(np.sqrt(LAM + 0.3), x.shape), rtol=1e-15)
+    assert np.allclose(st.sigma_q, np.full(x.shape, np.sqrt(0.3)), rtol=1e-15)
+
+
 def test_gaussian_model_reverse_step_is_the_exact_kernel():
     rng = np.random.default_rng(0)
     model = pg.GaussianChainModel(LAM)
