@@ -13,6 +13,7 @@ Only the CLI, the figure scripts (:mod:`rdptheory.figures`) and the claim checks
 - :mod:`~rdptheory.experiments.image_report`, :mod:`~rdptheory.experiments.plots`: the image
   section of the report;
 - :mod:`~rdptheory.experiments.style`: the one figure style (the only module that sets
-  matplotlib styling); :mod:`~rdptheory.experiments.figure_script`: what every figure script
-  shares (CSV first, then PNG/PDF, the command line).
+  matplotlib styling) and what every figure script shares (CSV first, then PNG/PDF through
+  :func:`~rdptheory.experiments.style.finish`, the command line through
+  :func:`~rdptheory.experiments.style.run_script`).
 """
