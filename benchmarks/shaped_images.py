@@ -93,7 +93,9 @@ def _single_rho(lam: np.ndarray, t2: np.ndarray, target: float) -> float:
     return float(brentq(f, 1.0, 2.0, xtol=1e-10))
 
 
-def run_crop(name: str, size: int, levels: int, ode_steps: int, seed: int) -> dict:
+def run_crop(name: str, size: int, levels: int, ode_steps: int, seed: int,
+             ladders: tuple[str, ...] = ("isotropic", "mse", "perception"),
+             coder_kind: str = "all") -> dict:
     from rdptheory import rcc
     from rdptheory.codec import progressive
     from rdptheory.data import bundled_image, center_crop, from_model_space, to_model_space
@@ -112,9 +114,10 @@ def run_crop(name: str, size: int, levels: int, ode_steps: int, seed: int) -> di
         return from_model_space(sc.from_patches(model.from_basis(x), 3, size, size, gmm.patch))
 
     out: dict = {"image": name, "size": size, "ladders": {}}
-    for kind in ("isotropic", "mse", "perception"):
+    for kind in ladders:
         lv = sc.chain_levels(sc.ladder_snr(sc.ShapingRecipe(kind, n_levels=levels), lam))
-        coder = progressive.DiffCStepCoder(seed=seed, max_chunk_bits=8.0)
+        coder = (progressive.DiffCStepCoder(seed=seed, max_chunk_bits=8.0) if coder_kind == "all"
+                 else sc.SentStepCoder(lv, xb.shape[0], seed=seed, max_chunk_bits=8.0))
         t0 = time.perf_counter()
         res = progressive.encode_chain(xb, cm, lv, coder)
         secs = time.perf_counter() - t0
@@ -149,7 +152,8 @@ def run_crop(name: str, size: int, levels: int, ode_steps: int, seed: int) -> di
                 row[f"psnr_{dec}"] = psnr(img, im)
             row["_recs"] = rec
             rows.append(row)
-        out["ladders"][kind] = {"encode_seconds": secs, "stop": stop, "rows": rows}
+        key = kind if coder_kind == "all" or kind == "isotropic" else f"{kind}+sent"
+        out["ladders"][key] = {"encode_seconds": secs, "stop": stop, "rows": rows}
         print(f"{name} {kind:10s} {n:3d} steps ({stop}), {secs:.0f} s: " + ", ".join(
             f"{r['bpp']:.2f}/{r['psnr_mmse']:.2f}" for r in rows), flush=True)
     out["_original"] = img
@@ -179,7 +183,7 @@ def summarise(crops: list[dict]) -> dict:
     # shaped vs isotropic directly, same decoder: in file bits ("bpp") and in the chain's KL
     # ("kl_bpp", the ideal channel-simulation rate, no RCC overhead, no header)
     for c in crops:
-        for kind in ("mse", "perception"):
+        for kind in [k for k in c["ladders"] if k != "isotropic"]:
             for dec in ("mmse", "rho1"):
                 for rate, table in (("bpp", "bd_rate_vs_isotropic"),
                                     ("kl_bpp", "bd_rate_vs_isotropic_kl")):
@@ -255,17 +259,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", type=int, default=32)
     ap.add_argument("--ode-steps", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ladders", nargs="+", default=["isotropic", "mse", "perception"],
+                    choices=["isotropic", "mse", "perception"])
+    ap.add_argument("--coder", choices=["all", "sent"], default="all",
+                    help="all: DiffC step coder over every coefficient (unsent ones at the dead "
+                         "level); sent: only the sent coefficients (SentStepCoder; ladder "
+                         "keys get '+sent')")
     ap.add_argument("--merge", type=Path, nargs="+", default=None,
                     help="JSON files of earlier runs (one image each, with their .npz): "
                          "pool them into one summary instead of coding")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/shaped_images.json"))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    if args.merge:
-        crops = [c for p in args.merge for c in _load(p)]
+    if args.merge:  # one crop per image; ladders of later files are added
+        by_name: dict[str, dict] = {}
+        for p in args.merge:
+            for c in _load(p):
+                if c["image"] in by_name:
+                    by_name[c["image"]]["ladders"].update(c["ladders"])
+                else:
+                    by_name[c["image"]] = c
+        crops = list(by_name.values())
     else:
-        crops = [run_crop(n, args.size, args.levels, args.ode_steps, args.seed)
-                 for n in args.images]
+        crops = [run_crop(n, args.size, args.levels, args.ode_steps, args.seed,
+                          tuple(args.ladders), args.coder) for n in args.images]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     _save(crops, args.out)
     summary = summarise(crops)

@@ -76,6 +76,7 @@ __all__ = [
     "BASES",
     "LADDERS",
     "T_DEAD2",
+    "SentStepCoder",
     "ShapedChainModel",
     "ShapingRecipe",
     "chain_levels",
@@ -373,3 +374,75 @@ def decode_ode(model: ShapedGMM, yb: npt.ArrayLike, t2: npt.ArrayLike,
         m = 0.5 * (m0 + mean_at(pred, level(s1)))
         y = m + (y - m) * decay
     return mean_at(y, level(s_end))
+
+
+# ------------------------------------------------------------------------- step coder
+
+
+class SentStepCoder:
+    """DiffC step coder that codes only the coefficients that are sent (not at a dead level).
+
+    A step's coefficients whose new level ``s²`` is still dead (``> t_dead2/2``) carry no
+    information either way, so they are not coded: their "sample" is the proposal mean
+    ``μ_p`` (decoder-known; the next steps see them at a dead level, where any value is
+    uninformative). The rest is :class:`rdptheory.codec.progressive.DiffCStepCoder` (one RCC
+    step stream, the same ``accept`` budget hook) over the sent coefficients of all patches,
+    so DiffC's equal split is not diluted by coordinates without KL. Read a payload with
+    :meth:`read` and the same levels.
+
+    Parameters
+    ----------
+    levels : the chain's levels (:func:`chain_levels`)
+    n_patches : N (the state is (N, d))
+    t_dead2 : the dead level of :func:`chain_levels`
+    **kwargs : :class:`~rdptheory.codec.progressive.DiffCStepCoder` settings
+    """
+
+    def __init__(self, levels: list[np.ndarray], n_patches: int, *, t_dead2: float = T_DEAD2,
+                 **kwargs: object) -> None:
+        from rdptheory.codec.progressive import DiffCStepCoder
+
+        self.inner = DiffCStepCoder(**kwargs)  # type: ignore[arg-type]
+        self.t_dead2 = float(check_positive(t_dead2, "t_dead2"))
+        self.n_patches = check_int(n_patches, "n_patches", low=1)
+        self.sent = [np.asarray(lv) < 0.5 * self.t_dead2 for lv in levels]
+
+    @property
+    def payload(self) -> bytes:
+        """The step stream of the steps sent so far."""
+        return self.inner.payload
+
+    @property
+    def kl_bits(self) -> list[float]:
+        """KL of each step sent (bits)."""
+        return self.inner.kl_bits
+
+    def _sub(self, step, mask: np.ndarray):
+        def cut(v):
+            return None if v is None else (v if np.ndim(v) == 0 else np.asarray(
+                np.broadcast_to(v, step.mu_p.shape))[:, mask])
+
+        return step._replace(mu_q=cut(step.mu_q), sigma_q=cut(step.sigma_q),
+                             mu_p=cut(step.mu_p), sigma_p=cut(step.sigma_p))
+
+    def encode(self, step):
+        """``(symbol, sample)`` of the sent coefficients; :class:`StopChain` as the inner coder."""
+        mask = self.sent[step.k]
+        symbol, sub = self.inner.encode(self._sub(step, mask))
+        out = np.array(step.mu_p, dtype=np.float64)
+        out[:, mask] = sub
+        return symbol, out
+
+    def decode(self, symbol, step) -> np.ndarray:
+        """The step's state from its symbol (the encoder's, bit for bit)."""
+        mask = self.sent[step.k]
+        out = np.array(step.mu_p, dtype=np.float64)
+        out[:, mask] = self.inner.decode(symbol, self._sub(step, mask))
+        return out
+
+    def read(self, payload: bytes, n_steps: int) -> list[tuple[int, int, np.ndarray]]:
+        """The symbols of the first ``n_steps`` steps of a payload."""
+        from rdptheory import rcc
+
+        dims = [int(m.sum()) * self.n_patches for m in self.sent[:n_steps]]
+        return rcc.read_steps(payload, n_steps, dims, self.inner.max_chunk_bits)

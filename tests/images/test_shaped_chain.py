@@ -10,6 +10,7 @@ from rdptheory.gaussian import water_filling
 from rdptheory.images.shaped import ShapedGMM, gaussian_rate_nats
 from rdptheory.images.shaped_chain import (
     T_DEAD2,
+    SentStepCoder,
     ShapedChainModel,
     ShapingRecipe,
     chain_levels,
@@ -218,6 +219,29 @@ def test_decoder_reproduces_encoder_state_every_prefix():
     budget = progressive.DiffCStepCoder(seed=12, max_chunk_bits=8.0, backend="numpy",
                                         accept=lambda n, p: n <= 3)
     assert len(progressive.encode_chain(xb, cm, lv, budget).symbols) == 3
+
+
+def test_sent_step_coder_round_trip_and_skips_dead_coefficients():
+    """Only sent coefficients are coded (fewer KL bits, no dead noise in the stream); every
+    prefix decodes to the encoder's state bit for bit; dead coefficients hold μ_p."""
+    sg, lad, x = _small_chain()
+    cm, lv, xb = ShapedChainModel(sg), chain_levels(lad), sg.to_basis(x)
+    kw = {"seed": 12, "max_chunk_bits": 8.0, "backend": "numpy"}
+    coder = SentStepCoder(lv, x.shape[0], **kw)
+    res = progressive.encode_chain(xb, cm, lv, coder)
+    assert len(res.symbols) == len(lv)
+    full = progressive.DiffCStepCoder(**kw)
+    progressive.encode_chain(xb, cm, lv, full)
+    # same first step: the dead coefficients the full coder also codes carry ~nothing
+    assert full.kl_bits[0] - 1e-3 < coder.kl_bits[0] < full.kl_bits[0]
+    syms = coder.read(coder.payload, len(lv))
+    for k in (1, len(lv) // 2, len(lv)):
+        dec = SentStepCoder(lv, x.shape[0], **kw)
+        got = progressive.decode_chain(syms[:k], cm, lv, dec, xb.shape)
+        np.testing.assert_array_equal(got, res.states[k - 1])
+    dead = ~(lad[1] > 0)
+    first = progressive.step_gaussians(cm, None, None, 0, lv[0], None, xb.shape)
+    np.testing.assert_array_equal(res.states[0][:, dead], first.mu_p[:, dead])
 
 
 def test_decode_ode_gaussian_closed_form():
