@@ -219,3 +219,38 @@ def test_diffc_split_takes_the_first_split_whose_chunks_fit():
         assert np.array_equal(lay.perm, perm) and np.allclose(lay.chunk_kl, ckl, rtol=0,
                                                                atol=1e-12)
         assert np.array_equal(lay.starts, layouts.equal_starts(d, n))
+
+
+def test_step_reader_validates_dims_and_reports_garbage():
+    w = rcc.RCCStreamWriter(8.0)
+    w.add(np.array([5]))
+    w.add(np.array([1, 2]))
+    data = w.to_bytes()
+    r = rcc.RCCStreamReader(data)
+    with pytest.raises(ValueError, match="dims"):
+        r.read_step(0)
+    with pytest.raises(ValueError, match="dims"):
+        r.read_step(2**24)
+    assert r.read_step(1).tolist() == [5] and r.remaining == 1  # one chunk of one coordinate
+    with pytest.raises(ValueError, match="corrupted RCC step: 2 chunks for 1"):
+        r.read_step(1)
+    with pytest.raises(ValueError, match="n_steps"):
+        rcc.read_steps(w.payload(), -1, 4, 8.0)
+    from rdptheory.rcc import _format
+
+    garbage = rcc.RCCStreamReader(_format.pack_stream(w.model, 3, b"G\x0b"))
+    with pytest.raises(ValueError, match="corrupted RCC stream: Tried to decode"):
+        for _ in range(3):
+            garbage.read_step(1000)
+    with pytest.raises(ValueError, match="dims gives 1 dimensions for 2 steps"):
+        rcc.read_steps(w.payload(), 2, [4], 8.0)
+
+
+def test_min_chunk_bits_is_the_most_probable_buckets_code_length():
+    from rdptheory.rcc._index_coding import IndexModel
+
+    for b in (0.5, 8.0, 13.0, 24.0):
+        p_max = IndexModel(float(np.float32(b)), 2, exact_tail=True).bucket_probabilities().max()
+        assert rcc.stream.min_chunk_bits(b) == pytest.approx(-np.log2(p_max), rel=1e-12)
+        assert 0 < rcc.stream.min_chunk_bits(b) < 8
+    assert rcc.stream.MIN_STEP_BITS == pytest.approx(np.log2(24), rel=1e-15)
