@@ -183,7 +183,8 @@ def summarise(crops: list[dict]) -> dict:
     # shaped vs isotropic directly, same decoder: in file bits ("bpp") and in the chain's KL
     # ("kl_bpp", the ideal channel-simulation rate, no RCC overhead, no header)
     for c in crops:
-        for kind in [k for k in c["ladders"] if k != "isotropic"]:
+        kinds = [k for k in c["ladders"] if k != "isotropic"]
+        for kind in kinds if "isotropic" in c["ladders"] else []:
             for dec in ("mmse", "rho1"):
                 for rate, table in (("bpp", "bd_rate_vs_isotropic"),
                                     ("kl_bpp", "bd_rate_vs_isotropic_kl")):
@@ -203,7 +204,7 @@ def summarise(crops: list[dict]) -> dict:
                     summary.setdefault("psnr_overlap_vs_isotropic", {}).setdefault(key, {})[
                         c["image"]] = [float(lo), float(hi)]
     for table in ("bd_rate_vs_jpeg", "bd_rate_vs_isotropic", "bd_rate_vs_isotropic_kl"):
-        for per in summary[table].values():
+        for per in summary.setdefault(table, {}).values():
             vals = [v for v in per.values() if isinstance(v, float)]
             per["mean"] = float(np.mean(vals)) if len(vals) == len(crops) else None
     for kind in crops[0]["ladders"]:
@@ -285,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
                           tuple(args.ladders), args.coder) for n in args.images]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     _save(crops, args.out)
+    args.out.write_text(json.dumps({"crops": [  # the rows now, the summary below
+        {**c, "_original": None, "ladders": {k: {**lad, "rows": [
+            {f: v for f, v in r.items() if f != "_recs"} for r in lad["rows"]]}
+            for k, lad in c["ladders"].items()}} for c in crops]}, default=float))
     summary = summarise(crops)
     for table in ("bd_rate_vs_jpeg", "bd_rate_vs_isotropic", "bd_rate_vs_isotropic_kl"):
         for key, per in summary[table].items():

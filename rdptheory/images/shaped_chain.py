@@ -383,11 +383,13 @@ class SentStepCoder:
     """DiffC step coder that codes only the coefficients that are sent (not at a dead level).
 
     A step's coefficients whose new level ``s²`` is still dead (``> t_dead2/2``) carry no
-    information either way, so they are not coded: their "sample" is the proposal mean
-    ``μ_p`` (decoder-known; the next steps see them at a dead level, where any value is
-    uninformative). The rest is :class:`rdptheory.codec.progressive.DiffCStepCoder` (one RCC
-    step stream, the same ``accept`` budget hook) over the sent coefficients of all patches,
-    so DiffC's equal split is not diluted by coordinates without KL. Read a payload with
+    information either way, so they are not coded: their sample is drawn from the proposal
+    ``N(μ_p, σ_p²)`` with randomness both sides share (``numpy`` PCG64 seeded by
+    ``(seed, k)``), which keeps the state a draw at the dead level (what a ρ = 1 decode
+    samples the unsent coefficients from). The rest is
+    :class:`rdptheory.codec.progressive.DiffCStepCoder` (one RCC step stream, the same
+    ``accept`` budget hook) over the sent coefficients of all patches, so DiffC's equal split
+    is not diluted by coordinates without KL. Read a payload with
     :meth:`read` and the same levels.
 
     Parameters
@@ -429,14 +431,20 @@ class SentStepCoder:
         """``(symbol, sample)`` of the sent coefficients; :class:`StopChain` as the inner coder."""
         mask = self.sent[step.k]
         symbol, sub = self.inner.encode(self._sub(step, mask))
-        out = np.array(step.mu_p, dtype=np.float64)
+        out = self._dead_draw(step)
         out[:, mask] = sub
         return symbol, out
+
+    def _dead_draw(self, step) -> np.ndarray:
+        """A shared draw from p for every coefficient (the sent ones are overwritten)."""
+        z = np.random.default_rng((self.inner.seed, step.k)).standard_normal(step.mu_p.shape)
+        return np.asarray(step.mu_p, dtype=np.float64) + np.broadcast_to(
+            np.asarray(step.sigma_p, dtype=np.float64), step.mu_p.shape) * z
 
     def decode(self, symbol, step) -> np.ndarray:
         """The step's state from its symbol (the encoder's, bit for bit)."""
         mask = self.sent[step.k]
-        out = np.array(step.mu_p, dtype=np.float64)
+        out = self._dead_draw(step)
         out[:, mask] = self.inner.decode(symbol, self._sub(step, mask))
         return out
 

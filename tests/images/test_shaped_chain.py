@@ -222,8 +222,8 @@ def test_decoder_reproduces_encoder_state_every_prefix():
 
 
 def test_sent_step_coder_round_trip_and_skips_dead_coefficients():
-    """Only sent coefficients are coded (fewer KL bits, no dead noise in the stream); every
-    prefix decodes to the encoder's state bit for bit; dead coefficients hold μ_p."""
+    """Only sent coefficients are coded (no dead noise in the stream); every prefix decodes to
+    the encoder's state bit for bit; dead coefficients are a shared draw from p."""
     sg, lad, x = _small_chain()
     cm, lv, xb = ShapedChainModel(sg), chain_levels(lad), sg.to_basis(x)
     kw = {"seed": 12, "max_chunk_bits": 8.0, "backend": "numpy"}
@@ -239,9 +239,11 @@ def test_sent_step_coder_round_trip_and_skips_dead_coefficients():
         dec = SentStepCoder(lv, x.shape[0], **kw)
         got = progressive.decode_chain(syms[:k], cm, lv, dec, xb.shape)
         np.testing.assert_array_equal(got, res.states[k - 1])
-    dead = ~(lad[1] > 0)
+    dead = ~(lad[1] > 0)  # drawn from p at the dead level: N(0, t_dead² + E x²)
     first = progressive.step_gaussians(cm, None, None, 0, lv[0], None, xb.shape)
-    np.testing.assert_array_equal(res.states[0][:, dead], first.mu_p[:, dead])
+    z = (res.states[0][:, dead] - first.mu_p[:, dead]) / np.broadcast_to(
+        first.sigma_p, xb.shape)[:, dead]
+    assert 0.3 < z.std() < 2.0 and abs(z.mean()) < 1.0
 
 
 def test_decode_ode_gaussian_closed_form():
