@@ -1,0 +1,169 @@
+"""rdptheory.images._format against hand-built RDPI files (kills mutmut mutants).
+
+Every file here is assembled by hand from the layout in the module docstring (magic "RDPI",
+version 4, LEB128 header length, header fields, CRC32s from ``zlib``), never by the packer, and
+every bound the reader enforces is probed on both sides (``make mutants
+MUTANTS='rdptheory.images._format*'``).
+"""
+
+import math
+import struct
+import zlib
+
+import pytest
+
+from rdptheory.images import _format as f
+
+WHAT = "rdptheory image stream"
+FP = bytes(range(1, 9))
+
+
+def leb(value: int) -> bytes:
+    """LEB128, written out independently of rdptheory._bytes."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def crc(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "little")
+
+
+def f32(x: float) -> bytes:
+    return struct.pack("<f", x)
+
+
+FIELDS = dict(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_max=80.0,
+              t_min=0.5, n_levels=32, n_steps=27, max_chunk_bits=12.0)
+
+
+def header_bytes(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_max=80.0,
+                 t_min=0.5, n_levels=32, n_steps=27, max_chunk_bits=12.0) -> bytes:
+    return (fingerprint + leb(height) + leb(width) + leb(code_dims) + leb(seed) + f32(t_max)
+            + f32(t_min) + leb(n_levels) + leb(n_steps) + f32(max_chunk_bits))
+
+
+def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 4) -> bytes:
+    head = b"RDPI" + bytes([version]) + leb(len(header)) + header
+    return head + crc(head) + payload + crc(payload)
+
+
+def test_spec_constants():
+    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 4, 8, 4096)
+    assert f.WHAT == WHAT
+
+
+def test_pack_and_unpack_match_a_hand_built_file():
+    payload = bytes(range(12))
+    data = rdpi(header_bytes(), payload)
+    stream = f.ImageStream(f.StreamHeader(**FIELDS), payload)
+    assert f.pack_stream(stream) == data
+    assert f.unpack_stream(data) == stream
+    assert f.unpack_stream(bytearray(data)) == stream
+    # An empty payload is whole words too.
+    assert f.unpack_stream(rdpi(header_bytes(), b"")).payload == b""
+
+
+@pytest.mark.parametrize("fingerprint", [FP[:7], FP + b"\x09", b""])
+def test_pack_needs_an_8_byte_fingerprint(fingerprint):
+    head = f.StreamHeader(**{**FIELDS, "fingerprint": fingerprint})
+    with pytest.raises(ValueError, match=r"^an image stream needs an 8-byte fingerprint and "
+                                         r"whole-word payload$"):
+        f.pack_stream(f.ImageStream(head, b""))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7])
+def test_pack_and_unpack_need_whole_words(size):
+    head = f.StreamHeader(**FIELDS)
+    with pytest.raises(ValueError, match="whole-word payload"):
+        f.pack_stream(f.ImageStream(head, bytes(size)))
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: payload of {size} bytes is not "
+                                         r"whole 32-bit words$"):
+        f.unpack_stream(rdpi(header_bytes(), bytes(size)))
+
+
+def test_other_versions_and_magics_are_refused():
+    with pytest.raises(ValueError, match=rf"^unsupported {WHAT} version 3 \(this reader reads "
+                                         r"version 4\)"):
+        f.unpack_stream(rdpi(header_bytes(), version=3))
+    with pytest.raises(ValueError, match=rf"^not an {WHAT}: magic b'RDPG'"):
+        f.unpack_stream(b"RDPG" + rdpi(header_bytes())[4:])
+
+
+# (field, largest accepted value, the name in the message); each bound is inclusive.
+BOUNDS = [("height", 2**31 - 1, "height"), ("width", 2**31 - 1, "width"),
+          ("code_dims", 2**62, "code dimension"), ("seed", 2**63 - 1, "seed"),
+          ("n_levels", 4096, "levels")]
+
+
+@pytest.mark.parametrize(("field", "high", "name"), BOUNDS)
+def test_varint_bounds_are_inclusive(field, high, name):
+    assert getattr(f.unpack_stream(rdpi(header_bytes(**{field: high}))).header, field) == high
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: {name} = {high + 1} exceeds "
+                                         rf"{high}$"):
+        f.unpack_stream(rdpi(header_bytes(**{field: high + 1})))
+
+
+def test_steps_bound_and_steps_up_to_levels():
+    head = f.unpack_stream(rdpi(header_bytes(n_levels=4096, n_steps=4096))).header
+    assert (head.n_levels, head.n_steps) == (4096, 4096)
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: steps = 4097 exceeds 4096$"):
+        f.unpack_stream(rdpi(header_bytes(n_levels=4096, n_steps=4097)))
+    assert f.unpack_stream(rdpi(header_bytes(n_levels=1, n_steps=1))).header.n_steps == 1
+
+
+def test_the_inconsistent_header_message_in_full():
+    with pytest.raises(ValueError) as err:
+        f.unpack_stream(rdpi(header_bytes(n_steps=33)))
+    assert str(err.value) == (f"corrupted {WHAT}: inconsistent header (size 48x40, code "
+                              "dimension 1920, ladder 80..0.5 in 32 levels, 33 steps, B = 12)")
+
+
+ACCEPTED = [dict(n_steps=32), dict(height=1, width=1, code_dims=1), dict(max_chunk_bits=24.0),
+            dict(t_max=1.0, t_min=1.0 - 2.0**-24), dict(t_min=2.0**-140),
+            dict(max_chunk_bits=2.0**-140), dict(t_max=3.0e38)]
+REFUSED = [dict(n_steps=0), dict(n_steps=33), dict(height=0), dict(width=0), dict(code_dims=0),
+           dict(t_max=math.inf), dict(t_max=math.nan), dict(t_min=0.0), dict(t_min=-0.5),
+           dict(t_min=80.0), dict(t_min=81.0), dict(t_min=math.nan),
+           dict(max_chunk_bits=0.0), dict(max_chunk_bits=-1.0),
+           dict(max_chunk_bits=struct.unpack("<f", struct.pack("<f", 24.000002))[0]),
+           dict(max_chunk_bits=math.nan), dict(max_chunk_bits=math.inf)]
+
+
+@pytest.mark.parametrize("fields", ACCEPTED)
+def test_consistent_headers_at_the_edges_are_read(fields):
+    head = f.unpack_stream(rdpi(header_bytes(**fields))).header
+    for name, value in fields.items():
+        expected = struct.unpack("<f", f32(value))[0] if isinstance(value, float) else value
+        assert getattr(head, name) == expected
+
+
+@pytest.mark.parametrize("fields", REFUSED)
+def test_inconsistent_headers_are_refused(fields):
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: inconsistent header"):
+        f.unpack_stream(rdpi(header_bytes(**fields)))
+
+
+# Header offsets of each field for the default header (every varint but code_dims is 1 byte).
+CUTS = [(0, "the model fingerprint"), (7, "the model fingerprint"), (8, "height"),
+        (9, "width"), (10, "code dimension"), (11, "code dimension"), (12, "seed"),
+        (13, "t_max"), (16, "t_max"), (17, "t_min"), (21, "levels"), (22, "steps"),
+        (23, "the chunk KL budget"), (26, "the chunk KL budget")]
+
+
+@pytest.mark.parametrize(("cut", "name"), CUTS)
+def test_a_header_cut_short_names_the_field(cut, name):
+    full = header_bytes()
+    assert len(full) == 27
+    with pytest.raises(ValueError, match=rf"^(corrupted {WHAT}: truncated while reading {name}"
+                                         rf"|data is truncated while reading {name} in the "
+                                         rf"{WHAT})$"):
+        f.unpack_stream(rdpi(full[:cut]))
+
+
+def test_a_header_with_trailing_bytes_is_refused():
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: 2 unread bytes$"):
+        f.unpack_stream(rdpi(header_bytes() + b"\x00\x00"))
