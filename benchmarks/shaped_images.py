@@ -26,33 +26,39 @@ crops; 64² crops have too few 8×8 patches for a 192-d Fréchet) at the points 
 target rate, and the chain's KL vs payload. ``--merge a.json b.json`` pools runs made one image
 at a time (each writes its reconstructions to a ``.npz`` beside its JSON).
 
-Measured 2026-12-06 (``benchmarks/results/shaped_images.json``; china and flower run as two
-processes on the shared 2-core box at load 15-18, then ``--merge``d; 64² crops, 32 levels,
-16 ODE steps, seed 1). BD-rate (PCHIP, percent, negative = fewer bits), shaped against the
-isotropic chain with the same decoder, china / flower / mean, in file bytes and in the chain's
-KL (ideal channel simulation)::
+Measured 2026-12-06 (``benchmarks/results/shaped_images.json``; china and flower run as
+separate processes on the shared 2-core box at load 15-18, then ``--merge``d; 64² crops, 32
+levels, 16 ODE steps, seed 1). ``+sent``: :class:`~rdptheory.images.shaped_chain.SentStepCoder`
+(RCC over the sent coefficients only); without it DiffC's split also spans the unsent ones.
+BD-rate (PCHIP, percent, negative = fewer bits) of the shaped chain against the isotropic
+chain with the same decoder, china / flower / mean, in file bytes and in the chain's KL
+(ideal channel simulation, no RCC overhead, no header)::
 
-    ladder/decoder      file bytes               KL only
-    mse/MMSE            +4.8 / −7.3 / −1.3       −10.7 / −38.1 / −24.4
-    mse/ρ=1             +24.5 / +7.5 / +16.0     +18.5 / −24.7 / −3.1
-    perception/MMSE     +0.6 / −7.5 / −3.4       −17.9 / −28.9 / −23.4
-    perception/ρ=1      +4.2 / −1.9 / +1.2       −12.9 / −24.1 / −18.5
+    ladder/decoder          file bytes               KL only
+    perception+sent/MMSE    −3.6 / −18.0 / −10.8     −15.1 / −28.3 / −21.7
+    perception+sent/ρ=1     −0.4 / −12.6 / −6.5      −9.6 / −23.0 / −16.3
+    mse+sent/MMSE           −6.4 / −22.6 / −14.5     −17.1 / −38.9 / −28.0
+    mse+sent/ρ=1            +5.0 / −6.3 / −0.6       +2.8 / −20.7 / −8.9
+    perception/MMSE         +0.6 / −7.5 / −3.4       −17.9 / −28.9 / −23.4
+    perception/ρ=1          +4.2 / −1.9 / +1.2       −12.9 / −24.1 / −18.5
+    mse/MMSE                +4.8 / −7.3 / −1.3       −10.7 / −38.1 / −24.4
+    mse/ρ=1                 +24.5 / +7.5 / +16.0     +18.5 / −24.7 / −3.1
 
-Against JPEG (per curve over its own PSNR overlap with JPEG, so the rows are not comparable
-with each other where the ranges differ: the mse ladder stops at ~20 dB): isotropic +6.5 %
-(MMSE) / +0.1 % (ρ = 1), perception −3.1 % / −3.2 %, mse −15.4 % / +7.3 %. Where the RCC
-spends the difference: at ~0.7 bpp the shaped payload is 1.5× the chain's KL (china
-perception: KL 0.44, payload 0.66, file 0.75 bpp), the isotropic one 1.36× (KL 0.97, payload
-1.32 at 1.40 bpp): the shaped steps' KL is concentrated on few coefficients, which DiffC's equal
-split over all coordinates codes badly (rcc package docstring: heavy-tailed per-coordinate KL).
-The mse ladder stops early (china after 21 steps at 0.96 bpp, flower 31) and the perception
-ladder once (china, 29 steps): a coefficient the GMM is confidently wrong about gets a step of
-> 24 bits of KL (``rcc.StepTooLarge``), e.g. a DCT coefficient at 8 prior standard deviations.
-Patch Fréchet (4×4, pooled) at ρ = 1 near 0.25/0.5/1/2 bpp: isotropic .0054/.0030/.0016/.0008,
-perception .0069/.0033/.0019/.0010 (at 0.25/0.51/0.97/1.74 bpp): equal realism within ~20 %.
-Per-direction ρ_i vs one ρ at the middle target P = ½ W₂²(MMSE): the single ρ is as good or
-better everywhere (e.g. perception at 1 bpp: 20.51 dB / FD .0038 per direction, 20.58 dB /
-.0037 single): on the GMM the per-direction rule adds nothing.
+Against JPEG (each curve over its own PSNR overlap with JPEG's, so rows whose ranges differ
+are not comparable: the mse ladder stops at ~20 dB): isotropic +6.5 % (MMSE) / +0.1 % (ρ = 1),
+perception+sent −1.7 % / −2.2 %. Where the bytes go (china, step 18): isotropic KL 0.69 bpp,
+payload 0.95, file 1.03; perception+sent KL 0.30, payload 0.40, file 0.49 (the container is
+~45 bytes = 0.09 bpp on a 64² crop). Shaped payloads are 1.3-1.6× their KL, the isotropic
+one 1.2-1.4×: the shaped steps' KL is concentrated on few coefficients, which DiffC's equal
+split codes badly (rcc package docstring: heavy-tailed per-coordinate KL). The mse ladder
+stops early (china after 21 steps at ~0.9 bpp, flower after 30-31): a coefficient the GMM is
+confidently wrong about gets a step of > 24 bits of KL (``rcc.StepTooLarge``; e.g. a DCT
+coefficient 8 prior standard deviations out). Patch Fréchet (4×4, pooled) at ρ = 1 near
+0.25/0.5/1/2 bpp: isotropic .0054/.0030/.0016/.0008, perception+sent .0059/.0033/.0019/.0011
+(at 0.25/0.48/0.95/1.85 bpp): 10-35 % worse realism. Per-direction ρ_i vs one ρ at the middle
+target P = ½ W₂²(MMSE): the single ρ is as good or better everywhere (e.g. perception+sent at
+1 bpp: 20.48 dB / FD .0040 per direction, 20.54 dB / .0038 single): on the GMM the
+per-direction rule adds nothing.
 """
 
 from __future__ import annotations
