@@ -33,10 +33,17 @@ from rdptheory._validation import check_int, check_nonnegative, check_positive
 
 from ._index_coding import MAX_INDEX_BITS, bucket_of
 
-__all__ = ["chunk_spread_bits", "spread_bucket_probabilities", "spread_index_bits"]
+__all__ = [
+    "chunk_spread_bits",
+    "spread_bucket_probabilities",
+    "spread_index_bits",
+    "truncated_bucket_probabilities",
+]
 
 #: Gauss-Hermite nodes for the expectation over i.
 _NODES = 48
+#: Grid points over the chunk's actual KL in :func:`truncated_bucket_probabilities`.
+_KL_GRID = 801
 #: Escape mass of the buckets above n_ref (as the Zipf model of truncated PFR).
 ESCAPE_MASS = 2.0**-12
 
@@ -111,4 +118,71 @@ def spread_index_bits(indices: npt.ArrayLike, mean_bits: npt.ArrayLike, spread: 
         if key not in cache:
             cache[key] = spread_bucket_probabilities(key[0], key[1], reference_bits)
         out[c] = -math.log2(cache[key][b[c]]) + max(int(b[c]) - 1, 0)
+    return out
+
+
+def truncated_bucket_probabilities(mean_bits: float, within_bits: float, scatter_bits: float,
+                                   padding: int) -> np.ndarray:
+    """P(b) for b = 0..MAX_INDEX_BITS of a *truncated* PFR index, N = 2^(KL_c + padding).
+
+    The chunk's actual KL is KL_c = mu + xi (xi ~ N(0, scatter^2), the decoder does not know
+    it) and i = KL_c + zeta (zeta ~ N(0, within^2)), so with W = zeta + log2 U the untruncated
+    index V = 2^(KL_c + W) passes N iff W >= padding, independently of KL_c. Then
+
+    .. math::
+
+        P(b) = \\mathbb E\\big[P(V \\in [2^{b-1}, 2^b),\\ W < \\mathrm{pad})\\big]
+        + P(W \\ge \\mathrm{pad})\\,\\mathbb E\\Big[\\frac{|[2^{b-1}, 2^b) \\cap [0, N)|}{N}\\Big]
+
+    (a truncated chunk's index taken as uniform on [0, N)), expectations over xi and zeta by
+    Gauss-Hermite quadrature (zeta) and a fine grid (xi); b = 0 is V < 1 (resp. the index 0).
+    Derived here; the uniform law of a truncated chunk's index is our approximation. Escape mass as
+    :func:`spread_bucket_probabilities` above bucket ceil(mu + 4 scatter) + padding.
+
+    Parameters
+    ----------
+    mean_bits : float >= 0, mu (the chunk's expected KL, bits)
+    within_bits, scatter_bits : floats >= 0 (bits), not both 0
+    padding : int in [0, MAX_INDEX_BITS]
+
+    Returns
+    -------
+    float64 array of MAX_INDEX_BITS + 1 probabilities summing to 1
+    """
+    mu = float(check_nonnegative(mean_bits, "mean_bits"))
+    sw = float(check_nonnegative(within_bits, "within_bits"))
+    sk = float(check_nonnegative(scatter_bits, "scatter_bits"))
+    pad = check_int(padding, "padding", low=0, high=MAX_INDEX_BITS)
+    x, w = np.polynomial.hermite_e.hermegauss(_NODES)
+    w = w / w.sum()
+    zeta = sw * x  # zeta nodes
+    # KL_c on a fine grid (the truncated share has kinks in KL_c, which quadrature resolves
+    # badly): +-8 s.d., Gaussian weights
+    g = np.linspace(-8.0, 8.0, _KL_GRID)
+    wk = np.exp(-0.5 * g * g)
+    wk /= wk.sum()
+    kl = mu + sk * g
+    b = np.arange(MAX_INDEX_BITS + 1, dtype=float)
+    lo = np.where(b == 0, 0.0, 2.0 ** (b - 1))  # bucket b = [lo, hi)
+    hi = np.where(b == 0, 1.0, 2.0**b)
+    # untruncated: U in [lo, hi) 2^-(KL + zeta) and U < 2^(pad - zeta)
+    scale = 2.0 ** -(kl[:, None] + zeta[None, :])  # (xi, zeta)
+    cap = 2.0 ** (pad - zeta)[None, :, None]
+    a = np.minimum(lo[None, None, :] * scale[..., None], cap)
+    c = np.minimum(hi[None, None, :] * scale[..., None], cap)
+    main = np.exp(-a) - np.exp(-c)  # (xi, zeta, b)
+    main = np.einsum("i,j,ijb->b", wk, w, main)
+    p_trunc = float(np.sum(w * np.exp(-(2.0 ** (pad - zeta)))))
+    n_cand = 2.0 ** (kl + pad)  # (xi,)
+    share = (np.clip(np.minimum(hi[None, :], n_cand[:, None]) - lo[None, :], 0.0, None)
+             / n_cand[:, None])  # fmt: skip
+    p = main + p_trunc * (wk @ share)
+    top = min(math.ceil(mu + 4.0 * sk) + pad, MAX_INDEX_BITS)
+    p = np.maximum(p, 1e-300)  # clamp round-off: every bucket stays codable
+    n_escape = MAX_INDEX_BITS - top
+    out = np.zeros(MAX_INDEX_BITS + 1)
+    out[: top + 1] = p[: top + 1] / p[: top + 1].sum() * (1.0 - (ESCAPE_MASS if n_escape else 0.0))
+    if n_escape:
+        tail = 0.5 ** np.arange(1, n_escape + 1)
+        out[top + 1 :] = ESCAPE_MASS * tail / tail.sum()
     return out
