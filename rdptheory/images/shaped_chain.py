@@ -20,9 +20,10 @@ indexes it):
 :class:`ShapedChainModel` is its ``ChainModel`` (state ``y^B``, shape (N, d)) and
 :func:`chain_levels` turns the ladder into its per-coefficient noise variances; a coefficient
 not sent yet sits at a huge finite variance (:data:`T_DEAD2`), so that every step codes every
-coefficient and the unsent ones cost nothing. Step from level a to level b, per coefficient,
-in VE coordinates (:mod:`rdptheory.diffusion.chain`, ``t² = 1/snr_a``, ``s² = 1/snr_b``,
-``r = s²/t²``):
+coefficient and the unsent ones cost nothing (:class:`SentStepCoder` leaves them out of the
+RCC messages, which DiffC's equal split then spends fewer bits on). Step from level a to
+level b, per coefficient, in VE coordinates (:mod:`rdptheory.diffusion.chain`,
+``t² = 1/snr_a``, ``s² = 1/snr_b``, ``r = s²/t²``):
 
 .. math::
 
