@@ -98,7 +98,12 @@ import numpy as np
 
 from rdptheory import rcc
 from rdptheory.codec import GaussianCodec, _container
-from rdptheory.rcc.index_models import chunk_spread_bits, spread_index_bits
+from rdptheory.rcc._index_coding import bucket_of
+from rdptheory.rcc.index_models import (
+    chunk_spread_bits,
+    spread_index_bits,
+    truncated_bucket_probabilities,
+)
 from rdptheory.rcc.truncation import expected_information_variance_nats
 
 
@@ -121,6 +126,27 @@ def spread_model_bits(msg: rcc.RCCMessage, proxy: np.ndarray, sigma_q: float,
                                    msg.model.reference_bits).sum())
 
 
+def truncated_model_bits(msg: rcc.RCCMessage, proxy: np.ndarray, sigma_q: float,
+                         sigma_p: float) -> float:
+    """Ideal index bits of ``msg`` under
+    :func:`rdptheory.rcc.index_models.truncated_bucket_probabilities` (white source): the
+    within-target spread and the KL scatter kept apart, truncation at 2^(KL_c + padding)."""
+    sizes = np.asarray(msg.chunk_sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    mean = np.add.reduceat(proxy, starts)
+    ln2 = np.log(2)
+    within = np.sqrt(sizes * float(expected_information_variance_nats(sigma_q, sigma_p))) / ln2
+    scatter = np.sqrt(sizes * (sigma_p**2 - sigma_q**2) ** 2 / (2 * sigma_p**4)) / ln2
+    idx = np.asarray(msg.indices, dtype=np.int64)
+    b = bucket_of(idx)
+    total = 0.0
+    for c in range(idx.size):
+        p = truncated_bucket_probabilities(float(mean[c]), float(within[c]), float(scatter[c]),
+                                           msg.padding)
+        total += -np.log2(p[b[c]]) + max(int(b[c]) - 1, 0)
+    return total
+
+
 def measure(d: int, n: int, rate: float, algorithm: str, B: float, pad: int, seed: int = 0,
             headroom: int | None = 6):
     """One row: (bits/dim: total, container, side, index-KL, termination), KL/dim, excess, s."""
@@ -141,14 +167,16 @@ def measure(d: int, n: int, rate: float, algorithm: str, B: float, pad: int, see
     body = msg.body_bits
     nd = n * d
     rep = msg.report()
-    spread_bits = (spread_model_bits(msg, proxy, np.sqrt(t2), np.sqrt(1.0 + t2))
-                   if msg.external_layout else np.nan)
+    spread_bits, trunc_bits = ((spread_model_bits(msg, proxy, np.sqrt(t2), np.sqrt(1.0 + t2)),
+                                truncated_model_bits(msg, proxy, np.sqrt(t2), np.sqrt(1.0 + t2)))
+                               if msg.external_layout else (np.nan, np.nan))
     y = msg.sample
     excess = float(np.mean((y - u) ** 2) / t2 - 1.0)
     return dict(total=8 * len(data) / nd, container=(8 * len(data) - body) / nd,
                 side=rep.side_bits / nd, index_minus_kl=(rep.index_bits - rep.kl_bits) / nd,
                 termination=(body - rep.index_bits - rep.side_bits) / nd,
                 spread_minus_kl=(spread_bits - rep.kl_bits) / nd,
+                trunc_minus_kl=(trunc_bits - rep.kl_bits) / nd,
                 kl=rep.kl_bits / nd, chunks=msg.n_chunks, sent_layout=not msg.external_layout,
                 excess=excess, secs=secs, ideal=codec.info_bits() / d)
 
@@ -171,7 +199,8 @@ def main() -> None:
         grid = grid[:2]
     print(f"white source d={args.d}, n={args.n}; bits per dim (ideal = R(D,P) = I(X;Y)/d)")
     print(f"{'alg':>4} {'B':>3} {'pad':>3} {'ideal':>6} {'total':>6} {'gap%':>6} {'contnr':>6} "
-          f"{'side':>6} {'idx-KL':>6} {'spr-KL':>6} {'term':>6} {'KL':>6} {'chunks':>6} "
+          f"{'side':>6} {'idx-KL':>6} {'spr-KL':>6} {'trn-KL':>6} {'term':>6} {'KL':>6} "
+          f"{'chunks':>6} "
           f"{'excess':>7} {'s':>6}")
     for rate in args.rates:
         for alg, B, pad in grid:
@@ -179,7 +208,7 @@ def main() -> None:
             gap = 100 * (r["total"] / r["ideal"] - 1)
             print(f"{alg:>4} {B:>3g} {pad:>3} {r['ideal']:6.3f} {r['total']:6.3f} {gap:6.1f} "
                   f"{r['container']:6.3f} {r['side']:6.3f} {r['index_minus_kl']:6.3f} "
-                  f"{r['spread_minus_kl']:6.3f} "
+                  f"{r['spread_minus_kl']:6.3f} {r['trunc_minus_kl']:6.3f} "
                   f"{r['termination']:6.3f} {r['kl']:6.3f} {r['chunks']:6d}"
                   f"{'*' if r['sent_layout'] else ' '}{r['excess']:7.3f} {r['secs']:6.1f}",
                   flush=True)
