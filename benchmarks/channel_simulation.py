@@ -134,11 +134,13 @@ extrapolated from the one-shot rows, where 1.5-1.7 sigma_B still leave 2.4-2.9%)
 
 Against the issue's goals: no method reaches <= 1.10 bits/dim at I = 1 (best: the default,
 1.196 at n = 64), nor +10% at 0.5 / 2 bits or on the shaped source (best: 24.6%, hybrid, shaped
-I = 2). MSE within 2%: ldq (exact) yes within Monte Carlo error; ``spread`` brings the one-shot
-PFR file at I = 1 to +2.4 / +2.9% at rho = 1 / 2 (pooled, s.e. 2.0%): near the goal, not shown
-within it, for ~3-4x the encode CPU and +2.2% of rate; the default does not (+5.9% at n = 64,
-s.e. 1.1%); no PFR setting within 2^2 of the default's work does in progressive mode (+11.8% ->
-+8.0% with padding 6 at d = 64, s.e. 4.4%). Encode 5x faster: ldq (10^4x), not the default (nor
+I = 2); the index model that stops sending 6-11% of the indices through the escape (below)
+would take ~0.07 bit/dim off at I = 1 (1.196 -> ~1.13 at n = 64), not yet in the format. MSE
+within 2%: ldq (exact) yes within Monte Carlo error; ``spread`` brings the one-shot PFR file at
+I = 1 to +2.4 / +2.9% at rho = 1 / 2 (pooled, s.e. 2.0%): near the goal, not shown within it,
+for ~3-4x the encode CPU and +2.2% of rate; the default does not (+5.9% at n = 64, s.e. 1.1%);
+no PFR setting within 2^2 of the default's work does in progressive mode (+11.8% -> +8.0% with
+padding 6 at d = 64, s.e. 4.4%). Encode 5x faster: ldq (10^4x), not the default (nor
 ``spread``, 3-4x slower). Decode >= 5x faster than encode: the default (10^3-10^4x); ldq
 decodes and encodes in O(d), both ~0.002-0.15 s, so its ratio is ~1 at a thousandth of the
 time: the goal is meant for search-based coders. Which default a user should get: PFR stays the
@@ -189,14 +191,22 @@ What won, what lost (and why, with numbers):
   benchmarks/codec_overhead.py), ~2 points; not implemented: the decoder would have to
   regenerate every candidate of a chunk up to K to rank it in its cell (O(K m) decoding
   instead of O(m)).
-- **Index model conditioned on what the decoder knows** (:mod:`rdptheory.rcc.index_models`):
-  the bucket law of K ~ U 2^i with U ~ Exp(1) and i ~ N(expected chunk KL, s^2), s^2 the
-  decoder-known spread plus the scatter of the chunk's KL (no fitted constant). On real
-  messages (white I = 1, B = 13, padding 4, the proxy layout): 16.19 against the Zipf law's
-  16.30 bits per chunk (n = 16, 316 chunks; 15.19 vs 15.29 on 79 chunks at n = 4), unchanged
-  within 0.03 bit for s x 0.8-1.2 or the mean +-0.5 bit: -0.11 bit per chunk, 0.008 bit/dim
-  (0.8 points of gap). Implemented as an ideal code length only; not put in the bitstream (a
-  format version and golden-file change in the index coder for < 1 point).
+- **Index model conditioned on what the decoder knows** (:mod:`rdptheory.rcc.index_models`,
+  a winner not yet in the bitstream): the bucket law of K ~ U 2^i, U ~ Exp(1), i ~ N(expected
+  chunk KL, s^2), no fitted constant. Taken with one spread s it gains only -0.11 bit per
+  chunk over the Zipf law (16.19 vs 16.30, n = 16, 316 chunks). The real gain comes from
+  separating the chunk's within-target spread from the scatter of its actual KL (~2.7 bits
+  under the proxy layout) and modelling the truncation at 2^(KL_c + padding)
+  (``truncated_bucket_probabilities``): the Zipf law stops at n_ref = ceil(B) + padding = 17
+  although the encoder draws up to 2^23 candidates, so the 6-11% of indices above 2^17 pay
+  the 2^-12 escape (32.6 bits each against 14.2). Measured on real messages (white I = 1, B =
+  13, padding 4, seed 0; benchmarks/codec_overhead.py ``trn-KL``): 14.78 / 15.35 bits per
+  chunk against 15.29 / 16.28 at n = 4 / 8 (in-sample bucket entropy 14.66 / 15.28), i.e.
+  -0.5 / -0.9 bit per chunk, -0.04 / -0.07 bit/dim: ~4-7 points of the gap at I = 1 (the
+  default's 1.196 bits/dim at n = 64 would become ~1.13 at -0.9 bit per chunk, still above
+  1.10). The Zipf law on a support 3 buckets wider already recovers -0.7 bit per chunk at n =
+  8. Putting either in the format is a version bump of the index coder (golden files); handed
+  to the format's owner.
 - **Exact samplers** (early-stopped PFR "pfr_es", greedy Poisson rejection sampling): both
   need ~2^(D_inf) candidates, D_inf = sup log q/p of the chunk, and for every message of the
   codec E[D_inf - KL] = 1/2 nat = 0.72 bit per coordinate (:mod:`rdptheory.rcc.truncation`,
