@@ -67,13 +67,14 @@ Rerun in the afternoon of 2026-12-06 (issue 14, second pass). The box then ran l
 its 2 cores; our niced processes got 2-3% of a core each and wall-clock time was ~30x the CPU
 time, so the full table at n = 16 (30-160 CPU-s per PFR row, i.e. 15-80 min of wall-clock each)
 did not fit in the session. Every value but the times is a deterministic function of the seed:
-the rerun reproduced the white I = 0.5 rows (default, ldq) and the shaped I = 0.5 rows
-(default, ldq, hybrid) above to the last printed digit. The new methods were therefore run
-*paired* with the default (same draws, same shared candidates: truncated PFR with more
-padding scores a superset of the default's candidates, so the two samples differ only in the
-chunks the default truncated) at n = 4 over several seeds, with the encode CPU seconds (``cpu
-s``; the default's include numba's compilation, a few seconds: shaped seed 0's ``spread`` row
-took less CPU than its default; the benchmark now compiles before the first timed row):
+the rerun reproduced the white and shaped I = 0.5 rows (default, ldq) above to the last printed
+digit (and hybrid at shaped I = 0.5: 0.654 bits/dim, the default's MSE). The new methods were
+therefore run *paired* with the default (same draws, same shared candidates: truncated PFR with
+more padding scores a superset of the default's candidates, so the two samples differ only in
+the chunks the default truncated) at n = 4 over several seeds, with the encode CPU seconds
+(``cpu s``; the default's include numba's compilation, a few seconds: shaped seed 0's
+``spread`` row took less CPU than its default; the benchmark now compiles before the first
+timed row):
 
 ======== ====== === ==== ======= ====== ====== ====== ====== ====== ======
 mode     source I   seed method  bits/d gap%   mse1%  mse2%  cpu s  cpu/def
