@@ -43,7 +43,8 @@ function of ``(seed, step)`` and the state checkpoint holds model, EMA, optimise
 
 Outputs in ``--out``: ``state.pt`` (resume checkpoint), ``model/`` (diffusers
 ``UNet2DModel.save_pretrained`` of the EMA weights, safetensors, plus
-``rdptheory_preconditioning.json``), ``log.jsonl`` (one record per checkpoint with the
+``rdptheory_preconditioning.json`` and ``training.json``: step, the step a fine-tune
+started from, step wall time, configuration), ``log.jsonl`` (one record per checkpoint with the
 held-out denoising PSNR per noise level).
 """
 
@@ -304,7 +305,8 @@ def export_model(trainer: Trainer, directory: pathlib.Path) -> None:
     unet.save_pretrained(tmp, safe_serialization=True)
     save_preconditioning(tmp, trainer.cfg.preconditioning)
     (tmp / "training.json").write_text(json.dumps(
-        {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1),
+        {"step": trainer.step, "start_step": trainer.start_step,
+         "elapsed_s": round(trainer.elapsed, 1),
          "config": _jsonable(dataclasses.asdict(trainer.cfg))}, indent=2) + "\n")
     if directory.exists():
         import shutil

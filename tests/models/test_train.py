@@ -155,6 +155,8 @@ def test_run_writes_a_loadable_model(tmp_path, monkeypatch):
     tr = run(cfg, tmp_path, steps=3, minutes=None, resume=False, extra_images="",
              progress_bar=False)
     assert tr.step == 3 and (tmp_path / "state.pt").is_file()
+    meta = json.loads((tmp_path / "model" / "training.json").read_text())
+    assert (meta["step"], meta["start_step"]) == (3, 0)
     rec = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
     assert rec["step"] == 3 and len(rec["val"]["model"]) == 6
     assert load_preconditioning(tmp_path / "model") == cfg.preconditioning
