@@ -160,3 +160,34 @@ def test_inputs_are_validated():
     with pytest.raises(TypeError, match="denoise"):
         pg.PlugInModel(object())
     assert isinstance(model, pg.ChainModel) and isinstance(pg.PlugInModel(model), pg.ChainModel)
+
+
+def test_plug_in_model_is_difcs_plug_in_step_in_float64():
+    """PlugInModel: v = 0, so the step is chain.plug_in_step at the denoiser's x0 (DiffC);
+    a float32 denoiser is read as float64."""
+
+    class Half:
+        def denoise(self, y, t2):
+            return (0.5 * y).astype(np.float32)
+
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(2, 6)), rng.normal(size=(2, 6))
+    model = pg.PlugInModel(Half(), prior_var=2.0)
+    assert model.posterior_var(y, 0.7) == 0.0 and model.prior_var == 2.0
+    assert model.denoise(y, 0.7).dtype == np.float64
+    st = pg.step_gaussians(model, x, y, 3, 0.2, 0.7, x.shape)
+    ref = chain.plug_in_step(x, (0.5 * y).astype(np.float32).astype(np.float64), y, 0.2, 0.7)
+    assert np.array_equal(st.mu_p, ref.mu_p) and np.array_equal(st.mu_q, ref.mu_q)
+    assert st.sigma_p == ref.sigma_p == st.sigma_q
+    assert st.sigma_p == pytest.approx(np.sqrt(0.2 * 0.5 / 0.7), rel=1e-15)
+    assert (st.k, st.s2, st.t2) == (3, 0.2, 0.7)
+    dec = pg.step_gaussians(model, None, y, 3, 0.2, 0.7, x.shape)  # the decoder's view
+    assert dec.mu_q is None and np.array_equal(dec.mu_p, st.mu_p)
+
+
+def test_one_dimensional_gaussian_model():
+    m = pg.GaussianChainModel([2.0])
+    assert m.denoise(np.array([[3.0]]), 1.0).tolist() == [[2.0]]
+    assert m.posterior_var(None, np.array([2.0])).tolist() == [1.0]
+    with pytest.raises(ValueError, match="non-empty"):
+        pg.GaussianChainModel(np.array([]))

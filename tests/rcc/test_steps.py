@@ -242,6 +242,8 @@ def test_step_reader_validates_dims_and_reports_garbage():
     with pytest.raises(ValueError, match="corrupted RCC stream: Tried to decode"):
         for _ in range(3):
             garbage.read_step(1000)
+    with pytest.raises(ValueError, match="dims must be >= 1"):
+        rcc.read_steps(w.payload(), 1, 0, 8.0)
     with pytest.raises(ValueError, match="dims gives 1 dimensions for 2 steps"):
         rcc.read_steps(w.payload(), 2, [4], 8.0)
 
