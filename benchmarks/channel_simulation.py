@@ -135,8 +135,8 @@ extrapolated from the one-shot rows, where 1.5-1.7 sigma_B still leave 2.4-2.9%)
 
 Against the issue's goals: no method reaches <= 1.10 bits/dim at I = 1 (best: the default,
 1.196 at n = 64), nor +10% at 0.5 / 2 bits or on the shaped source (best: 24.6%, hybrid, shaped
-I = 2); the index model that stops sending 6-11% of the indices through the escape (below)
-would take ~0.07 bit/dim off at I = 1 (1.196 -> ~1.13 at n = 64), not yet in the format. MSE
+I = 2); the index model that stops sending 6-12% of the indices through the escape (below)
+would take ~0.08 bit/dim off at I = 1 (1.196 -> ~1.12 at n = 64), not yet in the format. MSE
 within 2%: ldq (exact) yes within Monte Carlo error; ``spread`` brings the one-shot PFR file at
 I = 1 to +2.4 / +2.9% at rho = 1 / 2 (pooled, s.e. 2.0%): near the goal, not shown within it,
 for ~3-4x the encode CPU and +2.2% of rate; the default does not (+5.9% at n = 64, s.e. 1.1%);
@@ -199,15 +199,15 @@ What won, what lost (and why, with numbers):
   separating the chunk's within-target spread from the scatter of its actual KL (~2.7 bits
   under the proxy layout) and modelling the truncation at 2^(KL_c + padding)
   (``truncated_bucket_probabilities``): the Zipf law stops at n_ref = ceil(B) + padding = 17
-  although the encoder draws up to 2^23 candidates, so the 6-11% of indices above 2^17 pay
-  the 2^-12 escape (32.6 bits each against 14.2). Measured on real messages (white I = 1, B =
-  13, padding 4, seed 0; benchmarks/codec_overhead.py ``trn-KL``): 14.78 / 15.35 bits per
-  chunk against 15.29 / 16.28 at n = 4 / 8 (in-sample bucket entropy 14.66 / 15.28), i.e.
-  -0.5 / -0.9 bit per chunk, -0.04 / -0.07 bit/dim: ~4-7 points of the gap at I = 1 (the
-  default's 1.196 bits/dim at n = 64 would become ~1.13 at -0.9 bit per chunk, still above
-  1.10). The Zipf law on a support 3 buckets wider already recovers -0.7 bit per chunk at n =
-  8. Putting either in the format is a version bump of the index coder (golden files); handed
-  to the format's owner.
+  although the encoder draws up to 2^23 candidates, so the 6-12% of indices above 2^17 pay
+  the 2^-12 escape (32.9 bits each against 14.0). Measured on real messages (white I = 1, B =
+  13, padding 4, seed 0; benchmarks/codec_overhead.py ``trn-KL``): 14.78 / 15.35 / 15.26 bits
+  per chunk against 15.29 / 16.28 / 16.30 at n = 4 / 8 / 16 (in-sample bucket entropy 14.66 /
+  15.28 / 15.22), i.e. -0.5 / -0.9 / -1.0 bit per chunk; at n = 16 -0.080 bit/dim, 8 points
+  of the gap (1.246 -> ~1.166 bits/dim; the n = 64 row's 1.196 would be ~1.12, still above
+  1.10). The Zipf law on a support 3 buckets wider already recovers -0.7 bit per chunk.
+  Putting either in the format is a version bump of the index coder (golden files); handed to
+  the format's owner.
 - **Exact samplers** (early-stopped PFR "pfr_es", greedy Poisson rejection sampling): both
   need ~2^(D_inf) candidates, D_inf = sup log q/p of the chunk, and for every message of the
   codec E[D_inf - KL] = 1/2 nat = 0.72 bit per coordinate (:mod:`rdptheory.rcc.truncation`,

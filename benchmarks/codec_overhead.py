@@ -89,14 +89,15 @@ same indices (15.22 bits per chunk at n = 16) is the most any static bucket mode
 That gap of ~1 bit per chunk is the escape: under the proxy layout a chunk's *actual* KL
 scatters by ~2.7 bits around B, the encoder draws up to 2^(ceil(KL_c) + padding) candidates
 (capped at 2^(ceil(B) + padding + 6)), but the Zipf law stops at n_ref = ceil(B) + padding =
-17 and sends every index above through the 2^-12 escape: 6.3% / 11.4% of the indices at n = 4
-/ 8 (seed 0), at 32.6 bits each against 14.2 for the others. ``trn-KL``:
+17 and sends every index above through the 2^-12 escape: 6.3 / 11.4 / 12.0% of the indices at
+n = 4 / 8 / 16 (seed 0), at 32.9 bits each against 14.0 for the others (n = 16). ``trn-KL``:
 :func:`rdptheory.rcc.index_models.truncated_bucket_probabilities` keeps the within-target
-spread and the KL scatter apart and models the truncation: 14.78 / 15.35 bits per chunk
-against the Zipf law's 15.29 / 16.28 at n = 4 / 8 (79 / 158 chunks; in-sample bucket entropy
-14.66 / 15.28), i.e. -0.5 / -0.9 bit per chunk, -0.04 / -0.07 bit/dim at 1 bit/dim. Even the
-Zipf law with its support widened by 3 buckets (n_ref = 20) gives 15.06 / 15.56. Not yet in
-the bitstream (the index coder and its golden files belong to the format; a version bump).
+spread and the KL scatter apart and models the truncation: 14.78 / 15.35 / 15.26 bits per
+chunk against the Zipf law's 15.29 / 16.28 / 16.30 at n = 4 / 8 / 16 (79 / 158 / 316 chunks;
+in-sample bucket entropy 14.66 / 15.28 / 15.22), i.e. -0.5 / -0.9 / -1.0 bit per chunk; at
+n = 16 -0.080 bit/dim (the default's 1.246 bits/dim would be ~1.166). Even the Zipf law with
+its support widened by 3 buckets (n_ref = 20) gives 15.06 / 15.56 / 15.61. Not yet in the
+bitstream (the index coder and its golden files belong to the format; a version bump).
 Other methods side by side: benchmarks/channel_simulation.py.
 """
 
