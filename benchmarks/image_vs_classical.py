@@ -7,8 +7,9 @@
 
 ``--merge`` combines runs made on parts of the grid (other models, images or rates) into one
 report: their rows are pooled and the baselines, BD-rates and summaries recomputed (the
-patch Fréchet entries of each run are kept as they were). A file ending in ``.log`` is read
-as the printed rows of a run that did not finish (no Fréchet entries).
+patch Fréchet entries of each run are kept as they were, or recomputed from the decodes a
+run saved with ``--save-recs`` when ``--recs FOLDER`` is given). A file ending in ``.log`` is
+read as the printed rows of a run that did not finish.
 
 Images: 128×128 centre crops of scikit-learn's china and flower and scikit-image's
 immunohistochemistry and hubble_deep_field (no model here was fitted on them). Each model
@@ -26,24 +27,40 @@ comparisons). Reported:
   WebP at the same per-image rates, for targets ≤ 0.3 bpp;
 - encode and decode seconds per crop (this machine, its load, one BLAS thread per process).
 
-Measured 2026-12-06 (``benchmarks/results/image_vs_classical_partial.json``): the shared 2-core
-box was at load 12-18, so the full grid could not run; merged from the rows printed by two
-stopped runs (``--merge *.log``): tiled GMM on china and flower at 0.25/0.5/1 bpp and ρ = 1,
-1.5, 2; shifted GMM on china at 0.5/1 bpp and ρ = 1, 2; 12 Heun steps. BD-rate (percent,
-mean over images; negative = fewer bits)::
+Measured 2026-12-06 (``benchmarks/results/image_vs_classical.json``; china and flower, 0.25 /
+0.5 / 1 bpp, 12 Heun steps; merged with ``--merge --recs`` from the printed rows of a stopped
+three-model run (tiled GMM, shifted GMM, the first shipped UNet "base", step 2892; ρ = 1, 1.5,
+2) and two runs of the fine-tuned UNet (step 4203 and the shipped step 5295; ρ = 1, 2), all on
+the code of commit 1e8921d). BD-rate (percent, mean over the two images; negative = fewer
+bits)::
 
-    model      ρ    vs JPEG  vs WebP  vs AVIF  vs JPEG 2000
-    tiled      1    +40.6    +148.3   +100.6   +29.3
-    tiled      1.5  +41.1    +161.6   +107.9   +36.5
-    tiled      2    +59.5    +200.1   +133.7   +56.4
-    shifted    1    +9.4     +82.8    +52.7    -27.2     (china only)
-    shifted    2    +38.1    +134.8   +90.0    -3.4      (china only)
+    model            ρ    vs JPEG  vs WebP  vs AVIF  vs JPEG 2000
+    tiled GMM        1    +40.6    +148.3   +100.6   +29.3
+    tiled GMM        2    +65.3    +189.5   +131.6   +53.0
+    shifted GMM      1    +6.6     +81.7    +54.1    -8.6
+    shifted GMM      2    +38.7    +137.7   +98.1    +21.2
+    UNet base        1    +18.4    +110.1   +75.2    +0.4
+    UNet base        2    +73.4    +185.1   +140.2   +59.8
+    UNet step 4203   1    +9.8     +88.9    +59.2    -8.2
+    UNet (shipped)   1    +8.2     +88.6    +57.9    -10.1
+    UNet (shipped)   2    +65.4    +164.0   +125.3   +56.7
 
-PSNR / blockiness at ρ = 1 (originals 0.90 china, 0.98 flower): tiled 16.86 dB / 6.7
-(0.23 bpp), 19.06 / 4.0 (0.44), 21.59 / 2.5 (0.86); shifted (china) 20.38 / 0.90 (0.46 bpp),
-22.99 / 0.97 (0.88) against tiled china 19.11 / 21.70 dB at 0.43 / 0.86 bpp. The PSNR-best ρ
-is 1 at every rate for both (tiled 0.25 bpp: 1.5 by 0.01 dB). Seconds are wall-clock on the
-starved box (encode 72-255 s, decode 17-154 s per 128×128 crop): not speed figures.
+Mean PSNR (dB) / SSIM at ρ = 1 at ~0.23 / 0.46 / 0.93 bpp: tiled 16.86 / 19.06 / 21.59,
+SSIM 0.32 / 0.47 / 0.63; shifted 17.94 / 20.29 / 22.88, SSIM 0.40 / 0.57 / 0.71; UNet
+(shipped) 18.42 / 20.22 / 22.95, SSIM 0.43 / 0.55 / 0.69. The PSNR-best ρ is 1 for every
+model at every rate (tiled 0.25 bpp: 1.5 by 0.01 dB); SSIM peaks at ρ = 1.5 at 0.5-1 bpp for
+the shifted GMM and the UNet base (e.g. UNet base 1 bpp: 0.68 / 0.72 / 0.70 at ρ = 1 / 1.5 /
+2). At equal rate (0.5 bpp, ρ = 1) the shipped UNet is 0.26 dB / 0.08 SSIM below JPEG and
+2.3 dB / 0.17 below WebP. Blockiness at ρ = 1 (originals 0.90 china, 0.98 flower): tiled
+6.7 / 4.0 / 2.5; shifted 0.95-0.97; UNet 0.89-0.98 (every ρ: 0.86-0.99). Patch Fréchet
+distance at the 0.25 target (ρ = 1; ours 0.22-0.23 bpp, WebP and JPEG at their lowest rate
+here, 0.29 / 0.28 bpp): tiled 0.00405, shifted 0.00341, UNet base 0.00499, shipped UNet
+0.00491 against WebP 0.00306 and JPEG 0.00401 -- ours is not closer to the originals than
+WebP at low rate. The tiled GMM alone on all four images
+(``image_vs_classical_gmm_4images.json``): +49.5% vs JPEG at ρ = 1, PSNR-best ρ 1.5 at every
+rate there (immunohistochemistry and hubble_deep_field). Seconds are wall-clock on a box at
+load 5-20 (encode 50-210 s, decode 10-150 s per 128×128 crop; the shipped UNet's run, at load
+~5: encode 9-27 s, decode 7-15 s): not speed figures.
 """
 
 from __future__ import annotations
