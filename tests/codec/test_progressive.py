@@ -191,3 +191,21 @@ def test_one_dimensional_gaussian_model():
     assert m.posterior_var(None, np.array([2.0])).tolist() == [1.0]
     with pytest.raises(ValueError, match="non-empty"):
         pg.GaussianChainModel(np.array([]))
+
+
+def test_levels_must_decrease_strictly_and_the_model_sees_the_state():
+    model = pg.GaussianChainModel(LAM)
+    coder = pg.DiffCStepCoder(seed=0, max_chunk_bits=8.0)
+    with pytest.raises(ValueError, match="decrease strictly"):
+        pg.encode_chain(np.zeros((1, 4)), model, [1.0, 1.0], coder)
+
+    class StateVar(pg.GaussianChainModel):
+        def posterior_var(self, y, t2):  # a variance that depends on the state
+            return 0.1 + np.abs(y)
+
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    m = StateVar(LAM)
+    st = pg.step_gaussians(m, x, y, 1, 0.3, 0.9, x.shape)
+    mu, sd = chain.reverse_step(m.denoise(y, 0.9), y, 0.3, 0.9, 0.1 + np.abs(y))
+    assert np.array_equal(st.mu_p, mu) and np.array_equal(st.sigma_p, sd)

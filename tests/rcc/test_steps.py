@@ -256,3 +256,24 @@ def test_min_chunk_bits_is_the_most_probable_buckets_code_length():
         assert rcc.stream.min_chunk_bits(b) == pytest.approx(-np.log2(p_max), rel=1e-12)
         assert 0 < rcc.stream.min_chunk_bits(b) < 8
     assert rcc.stream.MIN_STEP_BITS == pytest.approx(np.log2(24), rel=1e-15)
+
+
+def test_step_reader_budget_is_cumulative_and_edges():
+    big = [np.zeros(20000, np.int64)] * 3
+    payload = rcc.write_steps(big, 8.0)
+    assert [s.size for s in rcc.read_steps(payload, 3, 20000, 8.0)] == [20000] * 3
+    cut = payload[: 4 * (len(payload) // 8)]  # half the words: each step alone would fit
+    assert 20000 * rcc.stream.min_chunk_bits(8.0) < 8 * len(cut)
+    with pytest.raises(ValueError, match="step 1 declares 20000 chunks"):
+        rcc.read_steps(cut, 3, 20000, 8.0)
+    assert rcc.read_steps(payload, 0, 20000, 8.0) == []
+    one = rcc.write_steps([np.array([7])], 8.0)
+    assert rcc.read_steps(one, 1, 1, 8.0)[0].tolist() == [7]
+    assert rcc.read_steps(one, 1, [1], 8.0)[0].tolist() == [7]
+    for bad in ([0], [2**24]):
+        with pytest.raises(ValueError, match="dims must be"):
+            rcc.read_steps(one, 1, bad, 8.0)
+    with pytest.raises(ValueError, match="dims must be"):
+        rcc.read_steps(one, 1, 2**24, 8.0)
+    with pytest.raises(ValueError, match="a step needs between 1 and 16777215 chunks, got 0"):
+        rcc.write_steps([np.zeros(0, np.int64)], 8.0)
