@@ -49,9 +49,10 @@ the same run took 229 s / 304 s (UNet) and 204 s / 34 s (GMM).
 
 ``--report-time`` times the report's image section (quick settings, as ``make report``) with
 the default model and its codec figures with each ``--models`` entry substituted for the
-default: at load 10-15, whole section 382 s with the GMM; codec figures 60 s with the GMM,
-202 s with the UNet (so the UNet as the report's model would add ~140 s to a section
-already near the report's ~8 min budget on a loaded box).
+default (``benchmarks/results/image_report_time.json``, load ~6): whole section 193 s with
+the GMM; codec figures 22 s with the GMM, 79 s with the shipped UNet (an ad hoc run of the
+same code at load 10-15: 382 s, 60 s, 202 s). The UNet as the report's model would add
+~60-140 s to a report already measured at 705 s (README), over its ~8 min budget.
 """
 
 from __future__ import annotations
