@@ -110,6 +110,38 @@ and ~3x the encode CPU (~4x once the default's JIT is taken out). On the shaped 
 rule gives padding 5, which changed nothing on seed 1 and took a quarter of the excess off
 seed 0 (12.7 -> 9.4%).
 
+Then the load fell (to 3-8) for the last half hour and the n = 16 rows ran in one invocation
+per source (default, spread, ldq; progressive at d = 64, 9 records; ``cpu s`` = encode CPU
+seconds, ``cpu/def`` their ratio to the default's in the same process, after a JIT warm-up):
+
+======== ====== === ======= ====== ====== ====== ====== ======= ====== =======
+mode     source I   method  bits/d gap%   mse1%  mse2%  |worst| cpu s  cpu/def
+======== ====== === ======= ====== ====== ====== ====== ======= ====== =======
+one-shot white  0.5 default 0.637  27.3   7.3    6.1    7.3     22.6   1
+one-shot white  0.5 spread  0.668  33.6   3.3    2.4    3.3     90.3   4.0
+one-shot white  0.5 ldq     1.020  103.9  -2.3   -1.0   2.3     <0.01  <1e-3
+one-shot white  1   default 1.246  24.6   5.0    4.8    5.0     28.3   1
+one-shot white  1   spread  1.285  28.5   1.2    0.9    1.2     116.5  4.1
+one-shot white  1   ldq     1.574  57.4   -2.7   -2.2   2.7     <0.01  <1e-3
+one-shot shaped 0.5 default 0.652  30.5   4.7    5.6    5.6     15.1   1
+one-shot shaped 0.5 spread  0.684  36.7   1.6    2.5    2.5     60.9   4.0
+one-shot shaped 0.5 ldq     0.895  78.9   0.3    -1.5   1.5     <0.01  <1e-3
+one-shot shaped 1   default 1.285  28.5   3.9    3.6    3.9     16.5   1
+one-shot shaped 1   spread  1.309  30.9   2.6    1.9    2.6     32.3   2.0
+one-shot shaped 1   ldq     1.543  54.3   -3.2   -2.1   3.2     <0.01  <1e-3
+one-shot shaped 2   default 2.559  27.9   -0.7   -0.6   0.7     14.1   1
+progr.   white  1   default 1.812  81.2   14.0   13.3   14.0    21.6   1
+progr.   white  1   spread  1.875  87.5   7.6    5.6    7.6     65.8   3.0
+progr.   white  1   ldq     3.938  293.8  5.9    5.1    9.1     <0.01  <1e-3
+======== ====== === ======= ====== ====== ====== ====== ======= ====== =======
+
+(``spread`` = padding 6 at white I <= 1, shaped 0.5 and progressive, 5 at shaped 1, 4 = the
+default at I = 2, whose rows are therefore not repeated; s.e. of an excess 2.2% one-shot,
+4.4% progressive at d = 64.) Every number but the times equals the first table's where both
+have the row. ``spread`` roughly halves the excess on every row (one-shot: 0.9-3.3% left,
+within ~1 s.e. of the goal; progressive 14.0 -> 7.6%) for +2.4 to +6.3 points of gap (the
+Zipf law's support grows with the padding) and 2-4x the encode CPU.
+
 Where the MSE excess comes from (:mod:`rdptheory.rcc.truncation`, derived and tested there):
 truncated PFR is exact unless the untruncated index K ~ S 2^i(Z) would pass N = 2^(ceil(KL) +
 padding), so what the padding must cover is the spread sigma_B of the information density
@@ -138,19 +170,21 @@ Against the issue's goals: no method reaches <= 1.10 bits/dim at I = 1 (best: th
 I = 2); the index model that stops sending 6-12% of the indices through the escape (below)
 would take ~0.08 bit/dim off at I = 1 (1.196 -> ~1.12 at n = 64), not yet in the format. MSE
 within 2%: ldq (exact) yes within Monte Carlo error; ``spread`` brings the one-shot PFR file at
-I = 1 to +2.4 / +2.9% at rho = 1 / 2 (pooled, s.e. 2.0%): near the goal, not shown within it,
-for ~3-4x the encode CPU and +2.2% of rate; the default does not (+5.9% at n = 64, s.e. 1.1%);
-no PFR setting within 2^2 of the default's work does in progressive mode (+11.8% -> +8.0% with
-padding 6 at d = 64, s.e. 4.4%). Encode 5x faster: ldq (10^4x), not the default (nor
-``spread``, 3-4x slower). Decode >= 5x faster than encode: the default (10^3-10^4x); ldq
-decodes and encodes in O(d), both ~0.002-0.15 s, so its ratio is ~1 at a thousandth of the
-time: the goal is meant for search-based coders. Which default a user should get: PFR stays the
-codec's default (it has the best rate at the issue's rates; changing it would change the golden
-bitstreams for a loss of rate); a user who needs the MSE of the theory asks for
-``padding=spread_padding(...)`` (or ldq where speed matters more than ~0.5 bit per coordinate),
-and above ~2.6 bits per coordinate ``hybrid``. ldq beats PFR on rate somewhere between 2 and 4
-bits per coordinate (white I = 2: 29.5% vs 26.8%; I = 4: 14.9% vs 25.7%; ~2.2 by linear
-interpolation of the overheads), so ``hybrid``'s threshold of 2.6 bits is on the safe side.
+I = 1 to +1.2 / +0.9% at rho = 1 / 2 (n = 16, s.e. 2.2%; +2.4 / +2.9% pooled over the five n =
+4 seeds, s.e. 2.0%) and every one-shot row to <= 3.3%: within or within ~1 s.e. of the goal,
+for ~4x the encode CPU and +2.4 to +6.3 points of gap; the default does not (+5.9% at n = 64,
+s.e. 1.1%); no PFR setting within 2^2 of the default's work does in progressive mode (+14.0% ->
++7.6% at rho = 1 with padding 6 at d = 64, s.e. 4.4%). Encode 5x faster: ldq (10^4x), not the
+default (nor ``spread``, 3-4x slower). Decode >= 5x faster than encode: the default
+(10^3-10^4x); ldq decodes and encodes in O(d), both ~0.002-0.15 s, so its ratio is ~1 at a
+thousandth of the time: the goal is meant for search-based coders. Which default a user should
+get: PFR stays the codec's default (it has the best rate at the issue's rates; changing it
+would change the golden bitstreams for a loss of rate); a user who needs the MSE of the theory
+asks for ``padding=spread_padding(...)`` (or ldq where speed matters more than ~0.5 bit per
+coordinate), and above ~2.6 bits per coordinate ``hybrid``. ldq beats PFR on rate somewhere
+between 2 and 4 bits per coordinate (white I = 2: 29.5% vs 26.8%; I = 4: 14.9% vs 25.7%; ~2.2
+by linear interpolation of the overheads), so ``hybrid``'s threshold of 2.6 bits is on the safe
+side.
 
 What won, what lost (and why, with numbers):
 
