@@ -12,8 +12,9 @@
 - the shipped trained UNet: :mod:`rdptheory.models.unet` (architecture, EDM preconditioning
   [KAAL22]), :mod:`rdptheory.models.data` (training photographs, held-out strips),
   :mod:`rdptheory.models.train` (``python -m rdptheory.models.train``),
-  :mod:`rdptheory.models.measure`; :func:`load_default` loads its weights (``weights/``, see
-  ``weights/MODEL_CARD.md``) through the same diffusers adapter a user's own model uses.
+  :mod:`rdptheory.experiments.model_measure` (its held-out figures); :func:`load_default` loads
+  its weights (``weights/``, see ``weights/MODEL_CARD.md``) through the same diffusers adapter
+  a user's own model uses.
 
 :func:`load_model` picks a model from a CLI-style spec. torch and diffusers are imported only
 by the adapters that need them, when they are loaded.

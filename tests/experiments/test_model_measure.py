@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 
 from rdptheory.data import bundled_image, to_model_space
+from rdptheory.experiments.model_measure import (
+    bits_per_dim_bound,
+    chain_bits_per_dim,
+    tiled_gmm_bits_per_dim,
+)
 from rdptheory.models import load_model
-from rdptheory.models.measure import bits_per_dim_bound, chain_bits_per_dim, tiled_gmm_bits_per_dim
 
 
 def test_bound_extrapolates_to_the_exact_gmm_code_length():
@@ -32,7 +36,7 @@ def test_chain_rate_is_positive_and_falls_with_a_better_model():
 
 
 def test_measure_without_the_bound_keeps_psnr_and_chain_rate():
-    from rdptheory.models.measure import markdown, measure
+    from rdptheory.experiments.model_measure import markdown, measure
 
     x = to_model_space(bundled_image("flower").pixels)[None, :, 100:132, 100:132]
     g = load_model("gmm")

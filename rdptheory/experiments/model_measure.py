@@ -1,8 +1,8 @@
 """Held-out figures of an image model: denoising PSNR per noise level and the chain's bits/dim.
 
-``python -m rdptheory.models.measure [--model unet] [--against gmm]`` prints, for the held-out
-strips of the training photographs (:mod:`rdptheory.models.data`) and for 128×128 crops of
-scikit-learn's china and flower (never trained on):
+``python -m rdptheory.experiments.model_measure [--model unet] [--against gmm]`` prints, for
+the held-out strips of the training photographs (:mod:`rdptheory.models.data`) and for
+128×128 crops of scikit-learn's china and flower (never trained on):
 
 - the PSNR (peak 255, after rounding to 8 bits, mean over crops) of the noisy input and of each
   model's ``E[X | y]`` at noise std ``t ∈ {0.04, 0.1, 0.2, 0.4, 0.8, 1.6}`` (one noise draw per
@@ -237,8 +237,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rdptheory.models.measure --help``."""
-    ap = argparse.ArgumentParser(prog="python -m rdptheory.models.measure",
+    """``python -m rdptheory.experiments.model_measure --help``."""
+    ap = argparse.ArgumentParser(prog="python -m rdptheory.experiments.model_measure",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="unet", help="image model spec (load_model)")
     ap.add_argument("--against", default="gmm", help="baseline model spec ('' for none)")
