@@ -65,6 +65,8 @@ __all__ = [
     "invalid_perceptions",
     "noise_levels",
     "perceptions",
+    "random_mixture",
+    "random_orthonormal",
     "rates",
     "rhos",
     "scalar_operating_points",
@@ -400,3 +402,37 @@ def invalid_perceptions() -> st.SearchStrategy[object]:
     """
     near = st.sampled_from(["W2sq", "w2", "kl", "KL_forward", "kl-reverse", " w2sq", "tv"])
     return st.one_of(st.text(max_size=8).filter(lambda x: x not in PERCEPTIONS), near)
+
+
+def random_mixture(d: int = 6, k: int = 3, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random full-covariance Gaussian mixture ``(weights, means, covariances)`` from ``seed``.
+
+    ``Σ_j = A_j A_jᵀ + 0.05 I`` with ``A_j`` standard normal over ``√d`` (well conditioned:
+    eigenvalues ≥ 0.05), weights uniform on [0.2, 1.2] then normalised, means standard normal.
+    For tests of mixture denoisers (e.g. against :class:`rdptheory.diffusion.GMMModel`).
+
+    >>> w, mu, covs = random_mixture(d=2, k=4, seed=1)
+    >>> w.shape, mu.shape, covs.shape, bool(abs(w.sum() - 1) < 1e-15)
+    ((4,), (4, 2), (4, 2, 2), True)
+    """
+    if not (isinstance(d, int) and isinstance(k, int) and d >= 1 and k >= 1):
+        raise ValueError(f"d and k must be positive integers, got d={d!r}, k={k!r}")
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(k, d, d)) / np.sqrt(d)
+    covs = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(d)
+    w = rng.random(k) + 0.2
+    return w / w.sum(), rng.normal(size=(k, d)), covs
+
+
+def random_orthonormal(d: int, seed: int = 1) -> np.ndarray:
+    """A random ``d × d`` orthonormal matrix (Q of the QR factorisation of a normal matrix).
+
+    >>> q = random_orthonormal(3, seed=2)
+    >>> bool(np.allclose(q.T @ q, np.eye(3), atol=1e-14))
+    True
+    """
+    if not (isinstance(d, int) and d >= 1):
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    return q

@@ -43,17 +43,11 @@ def pytest_collection_modifyitems(config, items):
 
 def _random_gmm(patch=2, channels=3, k=3, seed=0):
     """A small random full-covariance patch mixture (a PatchGMM), from ``seed``."""
-    import numpy as np
-
     from rdptheory.models.prior import PatchGMM
+    from rdptheory.testing import random_mixture
 
-    rng = np.random.default_rng(seed)
-    d = channels * patch * patch
-    a = rng.normal(size=(k, d, d)) / np.sqrt(d)
-    covs = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(d)
-    w = rng.random(k) + 0.2
-    return PatchGMM.from_covariances(w / w.sum(), 0.3 * rng.normal(size=(k, d)), covs,
-                                     patch=patch, channels=channels)
+    w, mu, covs = random_mixture(channels * patch * patch, k, seed)
+    return PatchGMM.from_covariances(w, 0.3 * mu, covs, patch=patch, channels=channels)
 
 
 @pytest.fixture(scope="session")

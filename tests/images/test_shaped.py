@@ -18,26 +18,14 @@ from rdptheory.images.shaped import (
     water_filling_ladder,
     water_filling_snr,
 )
-
-
-def _random_mixture(d=6, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=(k, d, d)) / np.sqrt(d)
-    covs = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(d)
-    w = rng.random(k) + 0.2
-    return w / w.sum(), rng.normal(size=(k, d)), covs
-
-
-def _random_basis(d, seed=1):
-    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
-    return q
+from rdptheory.testing import random_mixture, random_orthonormal
 
 
 def test_isotropic_noise_reduces_to_gmm_model():
-    w, mu, covs = _random_mixture()
+    w, mu, covs = random_mixture()
     y = np.random.default_rng(2).normal(size=(40, 6)) * 2.0
     ref = GMMModel(w, mu, covs)
-    for basis in (np.eye(6), _random_basis(6)):
+    for basis in (np.eye(6), random_orthonormal(6)):
         sg = ShapedGMM(w, mu, covs, basis)
         for t2 in (1e-3, 0.3, 7.0):
             np.testing.assert_allclose(sg.posterior_mean(y, t2), ref.denoise(y, t2),
@@ -45,8 +33,8 @@ def test_isotropic_noise_reduces_to_gmm_model():
 
 
 def test_single_gaussian_is_the_wiener_filter():
-    _, mu, covs = _random_mixture(k=1, seed=3)
-    basis = _random_basis(6, seed=4)
+    _, mu, covs = random_mixture(k=1, seed=3)
+    basis = random_orthonormal(6, seed=4)
     t2 = np.array([0.01, 0.1, 0.5, 2.0, 10.0, 0.03])
     sigma_n = basis @ np.diag(t2) @ basis.T
     y = np.random.default_rng(5).normal(size=(30, 6))
@@ -60,7 +48,7 @@ def test_posterior_mean_against_brute_force_quadrature():
     w = np.array([0.35, 0.65])
     mu = np.array([[-1.0, 0.5], [1.2, -0.3]])
     covs = np.array([[[0.6, 0.25], [0.25, 0.3]], [[0.2, -0.1], [-0.1, 0.5]]])
-    basis = _random_basis(2, seed=7)
+    basis = random_orthonormal(2, seed=7)
     t2 = np.array([0.05, 0.8])
     sigma_n = basis @ np.diag(t2) @ basis.T
     g = np.linspace(-6, 6, 1201)
@@ -81,8 +69,8 @@ def test_posterior_mean_against_brute_force_quadrature():
 
 def test_zero_snr_coefficients_carry_nothing():
     """snr = 0 everywhere gives the prior mean; responsibilities are the weights."""
-    w, mu, covs = _random_mixture(seed=8)
-    sg = ShapedGMM(w, mu, covs, _random_basis(6, seed=9))
+    w, mu, covs = random_mixture(seed=8)
+    sg = ShapedGMM(w, mu, covs, random_orthonormal(6, seed=9))
     wobs = np.random.default_rng(0).normal(size=(5, 6))
     mean_b, resp = sg.posterior_scaled(wobs, np.zeros(6))
     np.testing.assert_allclose(sg.from_basis(mean_b), np.tile(w @ mu, (5, 1)), atol=1e-12)
@@ -150,7 +138,7 @@ def test_theory_gap_white_source_and_eigenbasis():
     assert abs(th.rate_nats - th.rate_mse_matched_nats) < 1e-10
     assert abs(th.rate_nats - th.rate_rho1_nats) < 1e-8
     lam = np.array([3.0, 1.0, 0.2, 0.05])
-    q = _random_basis(4, seed=11)
+    q = random_orthonormal(4, seed=11)
     cov = q @ np.diag(lam) @ q.T
     th = theory_gap(cov, 2.0, eigen_basis(cov))  # water-filling in the eigenbasis = R(D)
     assert abs(th.rate_dct_nats - th.rate_mse_matched_nats) < 1e-8
@@ -162,7 +150,7 @@ def test_theory_gap_white_source_and_eigenbasis():
 
 
 def test_validation():
-    w, mu, covs = _random_mixture()
+    w, mu, covs = random_mixture()
     with pytest.raises(ValueError, match="orthonormal"):
         ShapedGMM(w, mu, covs, 2 * np.eye(6))
     with pytest.raises(ValueError, match="shape"):

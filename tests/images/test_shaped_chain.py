@@ -20,26 +20,14 @@ from rdptheory.images.shaped_chain import (
     posterior_moments,
     to_patches,
 )
-
-
-def _mixture(d=6, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=(k, d, d)) / np.sqrt(d)
-    covs = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(d)
-    w = rng.random(k) + 0.2
-    return w / w.sum(), rng.normal(size=(k, d)), covs
-
-
-def _basis(d, seed=1):
-    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
-    return q
+from rdptheory.testing import random_mixture, random_orthonormal
 
 
 def test_isotropic_step_is_the_codec_plug_in_step():
     """Isotropic levels in any basis: the progressive codec's step with ShapedChainModel is
     chain.plug_in_step with the GMM denoiser, rotated (means, stds and KL to 1e-12)."""
-    w, mu, covs = _mixture()
-    b = _basis(6)
+    w, mu, covs = random_mixture()
+    b = random_orthonormal(6)
     cm = ShapedChainModel(ShapedGMM(w, mu, covs, b))
     rng = np.random.default_rng(3)
     x = rng.normal(size=(20, 6))
@@ -74,8 +62,8 @@ def test_tiled_posterior_is_the_image_model_denoiser():
 def test_step_kl_closed_forms():
     """Sent coefficients: ½ Δsnr (x − x̂)² (to 1e-12); a first message from the dead level:
     KL(N(x, s²) ‖ N(x̂, s² + v)) with x̂, v the posterior at the level before (to 1e-4)."""
-    w, mu, covs = _mixture(d=4, k=2, seed=15)
-    sg = ShapedGMM(w, mu, covs, _basis(4, seed=16))
+    w, mu, covs = random_mixture(d=4, k=2, seed=15)
+    sg = ShapedGMM(w, mu, covs, random_orthonormal(4, seed=16))
     cm = ShapedChainModel(sg)
     rng = np.random.default_rng(17)
     xb = sg.to_basis(GMMModel(w, mu, covs).sample(30, seed=18))
@@ -96,8 +84,8 @@ def test_step_kl_closed_forms():
 
 
 def test_posterior_moments_single_gaussian_is_wiener():
-    _, mu, covs = _mixture(k=1, seed=6)
-    b = _basis(6, seed=7)
+    _, mu, covs = random_mixture(k=1, seed=6)
+    b = random_orthonormal(6, seed=7)
     sg = ShapedGMM([1.0], mu, covs, b)
     snr = np.array([0.0, 0.2, 1.0, 5.0, 30.0, 0.0])
     w = np.random.default_rng(8).normal(size=(9, 6))
@@ -177,7 +165,7 @@ def test_patches_round_trip():
 
 
 def _small_chain(levels=10):
-    w, mu, covs = _mixture(d=12, k=3, seed=10)
+    w, mu, covs = random_mixture(d=12, k=3, seed=10)
     from rdptheory.images.shaped import block_dct_basis
 
     sg = ShapedGMM(w, mu, covs, block_dct_basis(2, 3))
