@@ -10,7 +10,13 @@ import re
 import numpy as np
 import pytest
 
-from rdptheory.codec.progressive import GaussianChainModel, PlugInModel, encode_chain
+from rdptheory.codec.progressive import (
+    GaussianChainModel,
+    MessageCoder,
+    PlugInModel,
+    decode_chain,
+    encode_chain,
+)
 
 
 def exact(msg: str) -> str:
@@ -63,3 +69,21 @@ def test_levels_messages(levels, msg):
     model = GaussianChainModel([1.0, 0.5])
     with pytest.raises(ValueError, match=exact(msg)):
         encode_chain(np.zeros((1, 2)), model, levels, _NeverCalled())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_message_coder_decodes_with_its_own_algorithm(seed):
+    """A headerless pfr_es body is parsed with pfr_es's heavy-tailed index model: the decoder
+    must pass its algorithm on (a 2-coordinate state is one unpermuted chunk, where the two
+    index models differ; parsed as "pfr", the body does not re-encode to itself)."""
+    model = GaussianChainModel([1.0, 0.5])
+    levels = [1.0, 0.3, 0.05]
+    x = np.random.default_rng(seed).normal(size=(1, 2))
+    kw = dict(seed=seed, max_chunk_bits=4.0, padding=2, algorithm="pfr_es")
+    sent = encode_chain(x, model, levels, MessageCoder(backend="numpy", **kw))
+    assert len(sent.symbols) == 3
+    y = decode_chain(sent.symbols, model, levels, MessageCoder(backend="numpy", **kw), x.shape)
+    assert np.array_equal(y, sent.states[-1])
+    kw["algorithm"] = "pfr"
+    with pytest.raises(ValueError, match="does not re-encode to the same bytes"):
+        decode_chain(sent.symbols, model, levels, MessageCoder(backend="numpy", **kw), x.shape)
