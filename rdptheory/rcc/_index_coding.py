@@ -86,13 +86,22 @@ class IndexModel:
 def _bucket_probabilities(s: float, n_ref: int, eps: float) -> np.ndarray:
     mass = np.array([_power_sum(s, 1 if b == 0 else 2 ** (b - 1) + 1, 2**b + 1)
                      for b in range(n_ref + 1)])  # fmt: skip
+    p = with_escape_tail(mass, eps)
+    p.setflags(write=False)
+    return p
+
+
+def with_escape_tail(main: np.ndarray, eps: float) -> np.ndarray:
+    """Bucket probabilities over 0..MAX_INDEX_BITS: ``main`` (buckets 0..n_ref, normalised to
+    1 − eps) followed by the escape tail, eps split geometrically (halving) over the buckets
+    above n_ref = len(main) − 1; no tail (and no eps) when n_ref = MAX_INDEX_BITS."""
+    n_ref = len(main) - 1
     p = np.zeros(MAX_INDEX_BITS + 1)
     n_escape = MAX_INDEX_BITS - n_ref
-    p[: n_ref + 1] = mass / mass.sum() * (1.0 - (eps if n_escape else 0.0))
+    p[: n_ref + 1] = main / main.sum() * (1.0 - (eps if n_escape else 0.0))
     if n_escape:
         tail = 0.5 ** np.arange(1, n_escape + 1)
         p[n_ref + 1 :] = eps * tail / tail.sum()
-    p.setflags(write=False)
     return p
 
 

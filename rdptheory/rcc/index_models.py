@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from rdptheory._validation import check_int, check_nonnegative, check_positive
 
-from ._index_coding import MAX_INDEX_BITS, bucket_of
+from ._index_coding import MAX_INDEX_BITS, bucket_of, with_escape_tail
 
 __all__ = [
     "chunk_spread_bits",
@@ -88,13 +88,7 @@ def spread_bucket_probabilities(mean_bits: float, spread: float, reference_bits:
     # G at v = 0, 1, 2, ..., 2^n_ref: -expm1(-v 2^-i) averaged over the nodes
     g = (w[None, :] * -np.expm1(-edges[:, None] * 2.0 ** -(mu + s * x[None, :]))).sum(axis=1)
     main = np.maximum(np.diff(g), 1e-300)  # clamp round-off: every bucket stays codable
-    p = np.zeros(MAX_INDEX_BITS + 1)
-    n_escape = MAX_INDEX_BITS - n_ref
-    p[: n_ref + 1] = main / main.sum() * (1.0 - (ESCAPE_MASS if n_escape else 0.0))
-    if n_escape:
-        tail = 0.5 ** np.arange(1, n_escape + 1)
-        p[n_ref + 1 :] = ESCAPE_MASS * tail / tail.sum()
-    return p
+    return with_escape_tail(main, ESCAPE_MASS)
 
 
 def spread_index_bits(indices: npt.ArrayLike, mean_bits: npt.ArrayLike, spread: npt.ArrayLike,
