@@ -17,12 +17,14 @@ import math
 import pathlib
 
 from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
+from rdptheory.models import DEFAULT_SPEC
 
-_MODEL_HELP = ("'patch-gmm' (embedded exact-score prior, default), 'gmm-shift' (the same prior "
-               "averaged over 16 shifted tilings: no block grid), 'unet' (the shipped trained "
-               "UNet, needs torch), a .npz patch prior, or a local diffusers directory (pixel "
-               "UNet2DModel pipeline, SD-style vae/ unet/ scheduler/, or SD3/Flux-style "
-               "transformer/ vae/ scheduler/)")
+_MODEL_HELP = (f"'{DEFAULT_SPEC}' (the shipped trained UNet, default; needs the images+torch "
+               "extras), 'patch-gmm' (embedded exact-score patch prior, torch-free), 'gmm-shift' "
+               "(the same prior averaged over 16 shifted tilings: no block grid), a .npz patch "
+               "prior, or a local diffusers directory (pixel UNet2DModel pipeline, SD-style vae/ "
+               "unet/ scheduler/, or SD3/Flux-style transformer/ vae/ scheduler/). A file must be "
+               "decoded with the model that wrote it (its fingerprint is in the header)")
 
 #: Largest score scale ρ the CLI accepts: the library's one documented range (see
 #: :data:`rdptheory._limits.MAX_RHO`).
@@ -277,7 +279,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("compress", help="compress an image with the diffusion codec")
     p.add_argument("image", help="PNG/JPEG input")
     p.add_argument("out", help="output bitstream file")
-    p.add_argument("--model", default="patch-gmm", help=_MODEL_HELP)
+    p.add_argument("--model", default=DEFAULT_SPEC, help=_MODEL_HELP)
     rate = p.add_mutually_exclusive_group(required=True)
     rate.add_argument("--bpp", type=_positive, help="target bits per pixel (whole file, > 0)")
     rate.add_argument("--noise-var", type=_positive, help="stop at this noise variance t² (> 0)")
@@ -290,7 +292,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("decompress", help="decode a bitstream at a chosen rho")
     p.add_argument("input", help="bitstream from `rdptheory compress`")
     p.add_argument("out", help="output image (.png, .bmp, .tif, .jpg, ...)")
-    p.add_argument("--model", default="patch-gmm", help=_MODEL_HELP)
+    p.add_argument("--model", default=DEFAULT_SPEC, help=_MODEL_HELP)
     p.add_argument("--rho", type=_rho, default=1.0,
                    help=f"score scale in [0, {RHO_MAX:g}]: 1 = PF-ODE (realism), 2 = MMSE-end "
                    "drift")
@@ -311,7 +313,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="use at most this many images (>= 1)")
     p.add_argument("--crop", type=_int_range(1), default=None,
                    help="centre-crop images to N x N (N >= 1)")
-    p.add_argument("--model", default="patch-gmm", help=_MODEL_HELP)
+    p.add_argument("--model", default=DEFAULT_SPEC, help=_MODEL_HELP)
     rate = p.add_mutually_exclusive_group(required=True)
     rate.add_argument("--bpp", type=_positive, nargs="+", help="target rates (bits per pixel)")
     rate.add_argument("--noise-var", type=_positive, nargs="+", help="target noise variances")

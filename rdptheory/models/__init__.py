@@ -6,7 +6,7 @@
   :class:`rdptheory.diffusion.GMMModel` with a patch geometry) and its file format;
   :mod:`rdptheory.models.fit_prior` refits it (``python -m rdptheory.models.fit_prior``);
 - adapters, independent of each other: :mod:`~rdptheory.models.patch_gmm` (tiled, exact score;
-  the default), :mod:`~rdptheory.models.gmm_shifted` (16 shifted tilings),
+  the verification model), :mod:`~rdptheory.models.gmm_shifted` (16 shifted tilings),
   :mod:`~rdptheory.models.diffusers_models` (local diffusers pixel/latent folders),
   :mod:`~rdptheory.models.flow_models` (SD3/Flux-style flow matching);
 - the shipped trained UNet: :mod:`rdptheory.models.unet` (architecture, EDM preconditioning
@@ -14,23 +14,61 @@
   :mod:`rdptheory.models.train` (``python -m rdptheory.models.train``),
   :mod:`rdptheory.experiments.model_measure` (its held-out figures); :func:`load_default` loads
   its weights (``weights/``, see ``weights/MODEL_CARD.md``) through the same diffusers adapter
-  a user's own model uses.
+  a user's own model uses. It is the **default image model** (:func:`default_model`,
+  :data:`DEFAULT_SPEC`) of the library, the CLI and the report, and needs the ``images`` and
+  ``torch`` extras; the torch-free alternative is ``load_model("gmm-shift")`` (or the tiled
+  exact-score ``load_model("patch-gmm")``, the default before issue 11).
 
 :func:`load_model` picks a model from a CLI-style spec. torch and diffusers are imported only
-by the adapters that need them, when they are loaded.
+by the adapters that need them, when they are loaded; :class:`ImageModel` and the patch-GMM
+names (:class:`PatchGMM`, :class:`PatchGMMImageModel`, :func:`load_prior`, :func:`save_prior`)
+are imported on first use, so ``import rdptheory.models`` (and the CLI that reads
+:data:`DEFAULT_SPEC`) stays light.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import pathlib
+from typing import TYPE_CHECKING, Any
 
-from rdptheory.models.patch_gmm import PatchGMMImageModel
-from rdptheory.models.prior import PatchGMM, load_prior, save_prior
-from rdptheory.models.protocol import ImageModel
+if TYPE_CHECKING:
+    from rdptheory.models.patch_gmm import PatchGMMImageModel
+    from rdptheory.models.prior import PatchGMM, load_prior, save_prior
+    from rdptheory.models.protocol import ImageModel
 
-#: Label of the shipped model (``--model unet``).
+#: Label of the shipped model (the name in its fingerprint).
 DEFAULT_MODEL_NAME = "unet-s"
+#: The :func:`load_model` spec of the default image model (the CLI's ``--model`` default).
+DEFAULT_SPEC = "unet"
+#: What to run to get the default model's dependencies.
+INSTALL_HINT = "pip install 'rdptheory[images,torch]'"
+
+#: Lazily imported names (see :func:`__getattr__`).
+_LAZY = {
+    "ImageModel": "rdptheory.models.protocol",
+    "PatchGMMImageModel": "rdptheory.models.patch_gmm",
+    "PatchGMM": "rdptheory.models.prior",
+    "load_prior": "rdptheory.models.prior",
+    "save_prior": "rdptheory.models.prior",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The protocol and patch-GMM names, imported on first access (they pull in scipy, numba)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def _missing_default_dependencies() -> list[str]:
+    """The modules the shipped UNet needs that are not installed (empty when it can load)."""
+    return [m for m in ("torch", "diffusers") if importlib.util.find_spec(m) is None]
 
 
 def default_model_path() -> pathlib.Path:
@@ -42,8 +80,16 @@ def default_model_path() -> pathlib.Path:
 def load_default() -> ImageModel:
     """The shipped UNet as an image model (loaded once per process).
 
-    Raises ``FileNotFoundError`` when the package was installed without its weights.
+    Raises ``ImportError`` (naming the install command and the torch-free alternative) when
+    torch or diffusers is missing, ``FileNotFoundError`` when the package was installed without
+    its weights.
     """
+    missing = _missing_default_dependencies()
+    if missing:
+        raise ImportError(
+            f"the default image model (the shipped UNet) needs {' and '.join(missing)}: "
+            f"{INSTALL_HINT}; or use the torch-free patch prior: "
+            f"load_model('gmm-shift') (CLI: --model gmm-shift)")
     from rdptheory.models.diffusers_models import PixelDiffusionModel
 
     d = default_model_path()
@@ -54,26 +100,40 @@ def load_default() -> ImageModel:
 
 @functools.lru_cache(maxsize=1)
 def _patch_gmm_model() -> PatchGMMImageModel:
+    from rdptheory.models.patch_gmm import PatchGMMImageModel
+
     return PatchGMMImageModel()
 
 
-def default_model() -> PatchGMMImageModel:
-    """The default image model: the shipped patch-GMM model (loaded once per process).
+def default_model() -> ImageModel:
+    """The default image model: the shipped trained UNet (:func:`load_default`, loaded once).
 
-    The trained UNet (``load_model("unet")``) is not the default: see
-    ``rdptheory/models/weights/MODEL_CARD.md`` for its measured figures against this prior.
+    What :func:`rdptheory.images.compress` and :func:`rdptheory.images.decompress` use when
+    ``model`` is ``None``, and what ``load_model(None)`` / ``load_model(DEFAULT_SPEC)`` return.
+    Its figures against the patch prior are in ``rdptheory/models/weights/MODEL_CARD.md``.
+
+    Raises
+    ------
+    ImportError
+        When torch or diffusers is missing; the message names the install command
+        (``pip install 'rdptheory[images,torch]'``) and the torch-free alternative,
+        ``load_model("gmm-shift")`` (no block grid) or ``load_model("patch-gmm")`` (tiled,
+        exact score: the default before issue 11; files it wrote decode only with it).
+    FileNotFoundError
+        When the package was installed without its weights.
     """
-    return _patch_gmm_model()
+    return load_default()
 
 
 def load_model(spec: str | None = None) -> ImageModel:
     """An image model from a CLI-style spec.
 
-    ``None``: :func:`default_model`; ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior;
+    ``None`` or ``"unet"`` (:data:`DEFAULT_SPEC`): :func:`default_model`, the shipped trained
+    UNet (needs torch and diffusers); ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior
+    (tiled, exact score);
     ``"gmm-shift"``: the same prior averaged over 16 shifted tilings (no block grid,
     :mod:`rdptheory.models.gmm_shifted`);
-    ``"unet"``: the shipped trained UNet (:func:`rdptheory.models.load_default`, needs torch and
-    diffusers); a ``.npz`` path: a patch prior written by
+    a ``.npz`` path: a patch prior written by
     :func:`rdptheory.models.prior.save_prior`; a directory: a diffusers model (latent if it
     has ``vae/``, else pixel; see :mod:`rdptheory.models.diffusers_models`). Anything else,
     such as a hub id, raises ``FileNotFoundError`` saying how to supply local weights.
@@ -91,6 +151,9 @@ def load_model(spec: str | None = None) -> ImageModel:
     if spec == "unet":
         return load_default()
     if spec.endswith(".npz") and pathlib.Path(spec).is_file():
+        from rdptheory.models.patch_gmm import PatchGMMImageModel
+        from rdptheory.models.prior import load_prior
+
         return PatchGMMImageModel(load_prior(spec))
     from rdptheory.models.flow_models import is_flow_directory, load_flow_model
 
@@ -103,6 +166,8 @@ def load_model(spec: str | None = None) -> ImageModel:
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "DEFAULT_SPEC",
+    "INSTALL_HINT",
     "ImageModel",
     "PatchGMM",
     "PatchGMMImageModel",
