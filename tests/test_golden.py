@@ -52,9 +52,10 @@ def _encode(codec: str, backend: str) -> tuple[bytes, object]:
         return c.compress(x), None
     from rdptheory.data import bundled_image
     from rdptheory.images.codec import CodecConfig, compress_with_report
+    from rdptheory.models import load_model  # the tiled GMM: the golden's model (torch-free)
 
     img = bundled_image("china").pixels[150:157, 250:255]
-    r = compress_with_report(img, noise_var=0.01, seed=3,
+    r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=0.01, seed=3,
                              config=CodecConfig(backend=backend, n_levels=8))
     return r.data, r
 
@@ -78,7 +79,7 @@ def test_golden_files_decode_to_the_encoders_own_state():
     decoder)."""
     from rdptheory.images import _format
     from rdptheory.images.codec import _replay
-    from rdptheory.models import default_model
+    from rdptheory.models import load_model
 
     data, msg = _encode("rcc_message", "numpy")
     mu_p = np.random.default_rng(20261206).normal(size=12)
@@ -91,5 +92,5 @@ def test_golden_files_decode_to_the_encoders_own_state():
         assert np.array_equal(z, m.sample)
     data, report = _encode("image", "numpy")
     stream = _format.unpack_stream(data)
-    y = _replay(stream, default_model(), stream.header.n_steps, "numpy")
+    y = _replay(stream, load_model("patch-gmm"), stream.header.n_steps, "numpy")
     assert np.array_equal(y, report.state)

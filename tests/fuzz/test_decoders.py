@@ -307,14 +307,24 @@ def test_gaussian_decompress(isolated, mode, algorithm, slow):
 
 
 # ------------------------------------------------------------------ image codec
+def _fuzz_model():
+    """The tiled patch GMM (torch-free, cheap): the model every image fuzz case is coded with.
+
+    The parsing and limits under test come before the model, so the default UNet would only
+    add time."""
+    from rdptheory.models import load_model
+
+    return load_model("patch-gmm")
+
+
 @functools.cache
 def image_case() -> bytes:
     from rdptheory.data import bundled_image
     from rdptheory.images.codec import CodecConfig, compress
 
     img = bundled_image("china").pixels[150:157, 250:255]  # 7 x 5
-    return compress(img, noise_var=0.01, seed=3, config=CodecConfig(backend="numpy",
-                                                                    n_levels=8))
+    return compress(img, model=_fuzz_model(), noise_var=0.01, seed=3,
+                    config=CodecConfig(backend="numpy", n_levels=8))
 
 
 ISSUE_SIZES = [(37000, 37000), (8000, 8000), (2000, 2000), (1, 1431655765), (4096, 4096),
@@ -348,7 +358,8 @@ FUZZ_MAX_PIXELS = 64 * 64
 def _decode_image(data: bytes, rho: float) -> np.ndarray:
     from rdptheory.images.codec import decompress
 
-    return decompress(data, rho=rho, ode_steps=3, backend="numpy", max_pixels=FUZZ_MAX_PIXELS)
+    return decompress(data, model=_fuzz_model(), rho=rho, ode_steps=3, backend="numpy",
+                      max_pixels=FUZZ_MAX_PIXELS)
 
 
 def _truncate_image(data: bytes) -> bytes:
@@ -404,7 +415,7 @@ def test_crafted_image_headers_are_refused(isolated, size):
 
         for max_pixels in (DEFAULT_MAX_PIXELS, 2**40):
             with pytest.raises(ValueError, match="max_pixels|payload bytes"):
-                decompress(data, max_pixels=max_pixels)
+                decompress(data, model=_fuzz_model(), max_pixels=max_pixels)
             with pytest.raises(ValueError, match="max_pixels|payload bytes"):
                 truncate(data, 1, max_pixels=max_pixels)
 

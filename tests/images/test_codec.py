@@ -1,5 +1,10 @@
 """The image codec with the embedded prior: round trips, rate accounting, rate/ρ behaviour,
-prefix decoding and clean failures on bad files."""
+prefix decoding and clean failures on bad files.
+
+Every call names the tiled exact-score patch GMM (``load_model("patch-gmm")``): these tests
+check the codec against exact values, which that model gives without torch. The default model
+(the shipped UNet) is tested in ``tests/models/test_shipped.py``.
+"""
 
 import numpy as np
 import pytest
@@ -16,10 +21,17 @@ from rdptheory.images.codec import (
     truncate,
 )
 from rdptheory.metrics import psnr
-from rdptheory.models import PatchGMMImageModel, default_model
+from rdptheory.models import PatchGMMImageModel, load_model
 
 CONFIG = CodecConfig(backend="numpy", n_levels=16)
 RHOS = (1.0, 1.5, 2.0)
+
+
+def gmm() -> PatchGMMImageModel:
+    """The tiled exact-score patch GMM (cached by ``load_model``)."""
+    model = load_model("patch-gmm")
+    assert isinstance(model, PatchGMMImageModel)
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +42,7 @@ def image():
 
 @pytest.fixture(scope="module")
 def coded(image):
-    return compress_with_report(image, noise_var=0.003, seed=3, config=CONFIG)
+    return compress_with_report(image, model=gmm(), noise_var=0.003, seed=3, config=CONFIG)
 
 
 @pytest.mark.parametrize("backend", [  # triton runs interpreted on CPU here: ~1 min
@@ -38,7 +50,7 @@ def coded(image):
 def test_decoder_state_is_the_encoders_bit_for_bit(coded, backend):
     """The replayed chain on every backend equals the state the (numpy) encoder sent."""
     stream = _format.unpack_stream(coded.data)
-    y = _replay(stream, default_model(), stream.header.n_steps, backend)
+    y = _replay(stream, gmm(), stream.header.n_steps, backend)
     assert y.dtype == coded.state.dtype == np.float64
     np.testing.assert_array_equal(y, coded.state)
 
@@ -47,23 +59,23 @@ def test_decoded_image_is_the_pf_ode_of_the_encoders_state(image, coded):
     from rdptheory.data import from_model_space
     from rdptheory.diffusion import decode
 
-    model = default_model()
+    model = gmm()
     x_hat = decode(model, coded.state, coded.noise_var, 1.0, schedule="vp", solver="heun",
                    steps=24)
     want = from_model_space(np.asarray(model.from_code_space(x_hat))[0][:, :13, :18])
-    got = decompress(coded.data, rho=1.0, backend="numpy")
+    got = decompress(coded.data, model=gmm(), rho=1.0, backend="numpy")
     assert got.shape == image.shape and got.dtype == np.uint8
     np.testing.assert_array_equal(got, want)
 
 
 def test_truncated_file_is_the_file_the_encoder_writes_when_it_stops_there(image, coded):
     t = CONFIG.t_max * (CONFIG.t_min / CONFIG.t_max) ** (np.arange(16) / 15)
-    early = compress_with_report(image, noise_var=float(t[4] ** 2) * (1 - 1e-9), seed=3,
-                                 config=CONFIG)
+    early = compress_with_report(image, model=gmm(), noise_var=float(t[4] ** 2) * (1 - 1e-9),
+                                 seed=3, config=CONFIG)
     assert early.n_steps == 5
     assert truncate(coded.data, 5) == early.data
     stream = _format.unpack_stream(coded.data)
-    np.testing.assert_array_equal(_replay(stream, default_model(), 5, "numpy"), early.state)
+    np.testing.assert_array_equal(_replay(stream, gmm(), 5, "numpy"), early.state)
 
 
 def test_bpp_is_the_file_size(image, coded):
@@ -72,9 +84,9 @@ def test_bpp_is_the_file_size(image, coded):
 
 
 def test_target_bpp_is_respected(image):
-    r = compress_with_report(image, bpp=12.0, seed=1, config=CONFIG)
+    r = compress_with_report(image, model=gmm(), bpp=12.0, seed=1, config=CONFIG)
     assert r.bpp <= 12.0 and r.n_steps >= 2
-    assert r.data == compress(image, bpp=12.0, seed=1, config=CONFIG)
+    assert r.data == compress(image, model=gmm(), bpp=12.0, seed=1, config=CONFIG)
 
 
 def test_psnr_rises_with_rate_at_every_rho(image, coded):
@@ -82,22 +94,24 @@ def test_psnr_rises_with_rate_at_every_rho(image, coded):
     sizes = [len(truncate(coded.data, k)) for k in steps]
     assert sizes == sorted(sizes) and sizes[-1] == len(coded.data)
     for rho in RHOS:
-        p = [psnr(image, decompress(coded.data, rho=rho, max_steps=k, backend="numpy"))
+        p = [psnr(image, decompress(coded.data, model=gmm(), rho=rho, max_steps=k,
+                                    backend="numpy"))
              for k in steps]
         assert p[0] < p[1] < p[2], (rho, p)
 
 
 def test_rho_changes_the_reconstruction(coded):
-    a = decompress(coded.data, rho=1.0, max_steps=6, backend="numpy")
-    b = decompress(coded.data, rho=2.0, max_steps=6, backend="numpy")
+    a = decompress(coded.data, model=gmm(), rho=1.0, max_steps=6, backend="numpy")
+    b = decompress(coded.data, model=gmm(), rho=2.0, max_steps=6, backend="numpy")
     assert np.abs(a.astype(int) - b.astype(int)).mean() > 1.0
 
 
 def test_prefix_decoding_equals_truncated_file(coded):
     short = truncate(coded.data, 5)
     assert len(short) < len(coded.data)
-    assert np.array_equal(decompress(short, rho=1.5, backend="numpy"),
-                          decompress(coded.data, rho=1.5, max_steps=5, backend="numpy"))
+    assert np.array_equal(decompress(short, model=gmm(), rho=1.5, backend="numpy"),
+                          decompress(coded.data, model=gmm(), rho=1.5, max_steps=5,
+                                     backend="numpy"))
 
 
 def test_bad_files_fail_cleanly(coded, random_gmm):
@@ -111,7 +125,7 @@ def test_bad_files_fail_cleanly(coded, random_gmm):
     }
     for blob in bad.values():
         with pytest.raises(ValueError, match="image stream"):
-            decompress(blob, backend="numpy")
+            decompress(blob, model=gmm(), backend="numpy")
     other = PatchGMMImageModel(random_gmm(patch=2))
     with pytest.raises(ValueError, match="another model"):
         decompress(data, model=other, backend="numpy")
@@ -121,13 +135,13 @@ def test_bad_files_fail_cleanly(coded, random_gmm):
 
 def test_bad_arguments(image):
     with pytest.raises(ValueError, match="exactly one"):
-        compress(image, config=CONFIG)
+        compress(image, model=gmm(), config=CONFIG)
     with pytest.raises(ValueError, match="exactly one"):
-        compress(image, bpp=1.0, noise_var=0.1, config=CONFIG)
+        compress(image, model=gmm(), bpp=1.0, noise_var=0.1, config=CONFIG)
     with pytest.raises(ValueError, match="uint8"):
-        compress(image.astype(float), bpp=1.0, config=CONFIG)
+        compress(image.astype(float), model=gmm(), bpp=1.0, config=CONFIG)
     with pytest.raises(ValueError, match="bpp"):
-        compress(image, bpp=-1.0, config=CONFIG)
+        compress(image, model=gmm(), bpp=-1.0, config=CONFIG)
     with pytest.raises(ValueError, match="t_min"):
         CodecConfig(t_max=0.1, t_min=0.2)
     with pytest.raises(ValueError, match="max_chunk_bits"):

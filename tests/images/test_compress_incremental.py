@@ -11,6 +11,7 @@ import pytest
 
 from rdptheory.data import bundled_image
 from rdptheory.images.codec import CodecConfig, compress_with_report, truncate
+from rdptheory.models import load_model
 
 CONFIG = CodecConfig(backend="numpy", n_levels=10)
 
@@ -25,8 +26,10 @@ def _old_encoder_output(full: bytes, n_steps: int, budget_bits: float) -> bytes:
 @pytest.mark.parametrize(("bpp", "seed"), [(4.0, 5), (7.0, 11)])
 def test_bytes_equal_the_recode_every_step_encoder(bpp, seed):
     image = bundled_image("china").pixels[150:162, 250:264]
-    full = compress_with_report(image, noise_var=0.003, seed=seed, config=CONFIG)
-    got = compress_with_report(image, bpp=bpp, seed=seed, config=CONFIG)
+    full = compress_with_report(image, noise_var=0.003, seed=seed, config=CONFIG,
+                                model=load_model("patch-gmm"))
+    got = compress_with_report(image, bpp=bpp, seed=seed, config=CONFIG,
+                               model=load_model("patch-gmm"))
     want = _old_encoder_output(full.data, full.n_steps, bpp * image.shape[0] * image.shape[1])
     assert 1 < got.n_steps < full.n_steps
     assert got.data == want
