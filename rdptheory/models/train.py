@@ -60,7 +60,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,17 +70,33 @@ from rdptheory.models.data import (
     split_holdout,
     training_photographs,
 )
+from rdptheory.models.shaped_noise import (
+    DEAD_VARIANCE,
+    FAMILY_LADDERS,
+    ShapedFamily,
+    block_dct_basis,
+    dct_statistics,
+    equivalent_sigma,
+)
 from rdptheory.models.unet import (
     UNET_S_CONFIG,
     EDMPreconditioning,
+    blocks_to_image,
     build_unet,
     edm_denoiser,
     edm_loss_weight,
+    image_to_blocks,
     save_preconditioning,
+    shaped_denoiser,
+    shaped_loss_weight,
 )
 
 #: Noise levels (model-space std) of the validation table.
 VALIDATION_LEVELS: tuple[float, ...] = (0.04, 0.1, 0.2, 0.4, 0.8, 1.6)
+#: Noise kinds of ``--noise`` (module docstring).
+NOISES: tuple[str, ...] = ("isotropic", "shaped")
+#: Smallest ODE-path scale τ of the shaped sampler's "path" states, and their variance floor.
+PATH_TAU_MIN = 1e-10
 STATE_FILE = "state.pt"
 MODEL_DIR = "model"
 
@@ -102,6 +118,10 @@ class TrainConfig:
     seed: int = 0
     sigma_focus: tuple[float, float] | None = None
     focus_weight: float = 0.0
+    noise: str = "isotropic"
+    shaped_ladder: str = "perception"
+    shaped_perception: float = 0.0
+    shaped_mix: tuple[float, float] = (0.15, 0.25)
     unet: dict[str, Any] = field(default_factory=lambda: dict(UNET_S_CONFIG))
 
     def __post_init__(self) -> None:
@@ -130,6 +150,19 @@ class TrainConfig:
                                  f"sigma_max, got {self.sigma_focus!r}")
             object.__setattr__(self, "sigma_focus", (float(self.sigma_focus[0]),
                                                      float(self.sigma_focus[1])))
+        if self.noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+        if self.shaped_ladder not in FAMILY_LADDERS:
+            raise ValueError(f"shaped_ladder must be one of {FAMILY_LADDERS}, got "
+                             f"{self.shaped_ladder!r}")
+        if not (math.isfinite(self.shaped_perception) and self.shaped_perception >= 0):
+            raise ValueError(f"shaped_perception must be finite and >= 0, got "
+                             f"{self.shaped_perception!r}")
+        mix = tuple(float(v) for v in self.shaped_mix)
+        if len(mix) != 2 or min(mix) < 0 or sum(mix) > 1:
+            raise ValueError(f"shaped_mix must be (isotropic, path) weights >= 0 summing to <= 1,"
+                             f" got {self.shaped_mix!r}")
+        object.__setattr__(self, "shaped_mix", mix)
 
     @property
     def preconditioning(self) -> EDMPreconditioning:
@@ -163,6 +196,59 @@ def noise_draw(cfg: TrainConfig, step: int, shape: tuple[int, ...]) -> tuple[np.
     return sigma, rng.standard_normal(shape, dtype=np.float32)
 
 
+class ShapedDraw(NamedTuple):
+    """One batch of shaped noise (:func:`shaped_noise_draw`)."""
+
+    snr: np.ndarray  #: (B, d) float64, per-coefficient SNR (0 = not sent)
+    sigma: np.ndarray  #: (B,) float64, the conditioning σ_eq
+    eps: np.ndarray  #: (B, d, h, w) float32 standard normal, the noise of w = √snr x^B + ε
+    kind: np.ndarray  #: (B,) int: 0 isotropic, 1 ladder level, 2 ODE-path state
+
+
+def shaped_noise_draw(cfg: TrainConfig, family: ShapedFamily, step: int, batch: int,
+                      blocks: tuple[int, int]) -> ShapedDraw:
+    """Noise levels and noise for step ``step`` of ``--noise shaped``; pure in (seed, step).
+
+    Each sample is, independently (weights ``cfg.shaped_mix = (w_iso, w_path)``):
+
+    - isotropic (w_iso): ``snr_i = 1/t²`` for every coefficient;
+    - a ladder level (1 − w_iso − w_path): ``snr = family.snr(t²)`` (the codec's shaped
+      ladder at water level θ = t²);
+    - an ODE-path state (w_path): the ladder level's variances ``1/snr_i`` (``DEAD_VARIANCE``
+      where not sent) times ``τ``, floored at ``σ_min²``, as the shaped decoder's probability
+      flow visits them; ``ln τ`` uniform on ``[ln PATH_TAU_MIN, 0]``;
+
+    with ``ln t`` uniform on ``[ln σ_min, ln σ_max]`` (with ``cfg.sigma_focus``: from the
+    mixture of :func:`noise_draw`, the same for every kind). ``sigma`` is
+    :func:`~rdptheory.models.shaped_noise.equivalent_sigma` clipped to ``[σ_min, σ_max]``.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, int(step), 2]))
+    u = rng.uniform(size=batch)
+    log_t = rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), size=batch)
+    log_tau = rng.uniform(math.log(PATH_TAU_MIN), 0.0, size=batch)
+    if cfg.sigma_focus is not None:
+        flo, fhi = math.log(cfg.sigma_focus[0]), math.log(cfg.sigma_focus[1])
+        focus = rng.uniform(flo, fhi, size=batch)
+        log_t = np.where(rng.uniform(size=batch) < cfg.focus_weight, focus, log_t)
+    eps = rng.standard_normal((batch, family.dim, *blocks), dtype=np.float32)
+    w_iso, w_path = cfg.shaped_mix
+    kind = np.where(u < w_iso, 0, np.where(u < w_iso + w_path, 2, 1))
+    snr = np.empty((batch, family.dim))
+    floor = cfg.sigma_min**2
+    for b in range(batch):
+        t2 = math.exp(2.0 * log_t[b])
+        if kind[b] == 0:
+            snr[b] = 1.0 / t2
+            continue
+        level = family.snr(t2)
+        if kind[b] == 2:
+            var = np.where(level > 0, 1.0 / np.where(level > 0, level, 1.0), DEAD_VARIANCE)
+            level = 1.0 / np.maximum(var * math.exp(log_tau[b]), floor)
+        snr[b] = level
+    sigma = equivalent_sigma(snr, family.variances, low=cfg.sigma_min, high=cfg.sigma_max)
+    return ShapedDraw(snr, sigma, eps, kind)
+
+
 def psnr_8bit(estimate: np.ndarray, clean: np.ndarray) -> np.ndarray:
     """PSNR (peak 255) per image of ``estimate`` rounded to 8 bits against ``clean``, both (N, C, H, W) in [-1, 1]."""  # noqa: E501
     to8 = lambda a: np.clip(np.rint((np.asarray(a, np.float64) + 1.0) * 127.5), 0, 255)  # noqa: E731
@@ -188,17 +274,70 @@ def denoising_psnr(denoise: Any, crops: np.ndarray, levels: tuple[float, ...] = 
     return out
 
 
+def wiener_blocks(w: np.ndarray, snr: np.ndarray, family: ShapedFamily) -> np.ndarray:
+    """Per-coefficient linear MMSE estimate of ``x^B`` from ``w = √snr x^B + ε`` (baseline).
+
+    ``μ_i + λ_i √snr_i (w_i − √snr_i μ_i)/(1 + λ_i snr_i)`` with the family's table (exact for
+    independent Gaussian coefficients); ``w`` (N, d, h, w), ``snr`` (d,).
+    """
+    lam, mu = family.variances[:, None, None], family.means[:, None, None]
+    s = np.asarray(snr, dtype=np.float64)[:, None, None]
+    return mu + lam * np.sqrt(s) * (w - np.sqrt(s) * mu) / (1.0 + lam * s)
+
+
+def shaped_denoising_psnr(denoise: Any, crops: np.ndarray, family: ShapedFamily,
+                          levels: tuple[float, ...] = VALIDATION_LEVELS,
+                          seed: int = 1234) -> dict[str, list[float]]:
+    """Mean PSNR under shaped noise at water levels ``θ = t²`` for ``t`` in ``levels``.
+
+    ``denoise(w, snr)`` maps the scaled observation (float64 ``(N, d, h, w)``, block-DCT
+    layout of :func:`rdptheory.models.unet.image_to_blocks`) and the SNR vector ``(d,)`` to
+    the estimate of ``x^B``; one fixed noise draw per level (``seed``). Returns lists
+    ``{"t", "wiener", "model"}`` (``wiener``: :func:`wiener_blocks`, the per-coefficient
+    linear baseline; the noisy image itself has infinite error on unsent coefficients).
+    """
+    import torch
+
+    x = np.asarray(crops, dtype=np.float64)
+    basis = torch.from_numpy(block_dct_basis(family.patch, family.channels))
+    xb = image_to_blocks(torch.from_numpy(x), basis, family.patch).numpy()
+
+    def to_image(blocks: np.ndarray) -> np.ndarray:
+        return blocks_to_image(torch.from_numpy(blocks), basis, family.patch,
+                               family.channels).numpy()
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[float]] = {"t": [], "wiener": [], "model": []}
+    for t in levels:
+        snr = family.snr(t * t)
+        w = np.sqrt(snr)[:, None, None] * xb + rng.standard_normal(xb.shape)
+        out["t"].append(float(t))
+        out["wiener"].append(float(psnr_8bit(to_image(wiener_blocks(w, snr, family)), x).mean()))
+        out["model"].append(float(psnr_8bit(to_image(denoise(w, snr)), x).mean()))
+    return out
+
+
 class Trainer:
     """Model, EMA, optimiser and step counter of one run (CPU or CUDA)."""
 
-    def __init__(self, cfg: TrainConfig, parts: list[np.ndarray], device: str = "cpu") -> None:
+    def __init__(self, cfg: TrainConfig, parts: list[np.ndarray], device: str = "cpu",
+                 family: ShapedFamily | None = None) -> None:
         import copy
 
         import torch
 
         self.cfg, self.parts, self.device = cfg, parts, torch.device(device)
         torch.manual_seed(cfg.seed)
-        self.model = edm_denoiser(build_unet(cfg.unet), cfg.preconditioning).to(self.device)
+        self.family: ShapedFamily | None = None
+        if cfg.noise == "shaped":
+            self.family = family if family is not None else shaped_family(cfg, parts)
+            if cfg.crop % self.family.patch:
+                raise ValueError(f"crop must be a multiple of the patch {self.family.patch}")
+            self.model = shaped_denoiser(
+                build_unet(cfg.unet), block_dct_basis(self.family.patch, self.family.channels),
+                self.family.patch, self.family.channels, cfg.preconditioning).to(self.device)
+        else:
+            self.model = edm_denoiser(build_unet(cfg.unet), cfg.preconditioning).to(self.device)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
@@ -212,16 +351,19 @@ class Trainer:
 
         cfg = self.cfg
         x = torch.from_numpy(random_batch(self.parts, cfg.batch, cfg.crop, cfg.seed, self.step))
-        sigma_np, n_np = noise_draw(cfg, self.step, tuple(x.shape))
-        x = x.to(self.device)
-        sigma = torch.from_numpy(sigma_np).to(self.device)
-        y = x + sigma.reshape(-1, 1, 1, 1) * torch.from_numpy(n_np).to(self.device)
         for g in self.opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(self.step - self.start_step, progress, cfg.warmup)
         self.model.train()
-        d = self.model(y, sigma)
-        w = edm_loss_weight(sigma, cfg.sigma_data)
-        loss = (w * ((d - x) ** 2).mean(dim=(1, 2, 3))).mean()
+        if self.family is not None:
+            loss = self._shaped_loss(x.to(self.device))
+        else:
+            sigma_np, n_np = noise_draw(cfg, self.step, tuple(x.shape))
+            x = x.to(self.device)
+            sigma = torch.from_numpy(sigma_np).to(self.device)
+            y = x + sigma.reshape(-1, 1, 1, 1) * torch.from_numpy(n_np).to(self.device)
+            d = self.model(y, sigma)
+            w = edm_loss_weight(sigma, cfg.sigma_data)
+            loss = (w * ((d - x) ** 2).mean(dim=(1, 2, 3))).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -233,11 +375,29 @@ class Trainer:
         self.step += 1
         return float(loss.detach())
 
+    def _shaped_loss(self, x: Any) -> Any:
+        """The per-coefficient EDM-weighted x0 loss under a :func:`shaped_noise_draw` batch."""
+        import torch
+
+        fam, p = self.family, self.model.patch
+        assert fam is not None
+        xb = image_to_blocks(x, self.model.basis, p)
+        draw = shaped_noise_draw(self.cfg, fam, self.step, x.shape[0], tuple(xb.shape[2:]))
+        snr = torch.from_numpy(draw.snr).float().to(self.device)
+        sigma = torch.from_numpy(draw.sigma).float().to(self.device)
+        w = torch.sqrt(snr)[:, :, None, None] * xb + torch.from_numpy(draw.eps).to(self.device)
+        d = self.model(w, snr, sigma)
+        weight = shaped_loss_weight(snr, self.cfg.sigma_data)[:, :, None, None]
+        return (weight * (d - xb) ** 2).mean()
+
     def state_dict(self) -> dict[str, Any]:
         """Everything ``--resume`` needs (weights, EMA, optimiser, step, elapsed, config)."""
-        return {"step": self.step, "start_step": self.start_step, "elapsed": self.elapsed,
-                "model": self.model.state_dict(), "ema": self.ema.state_dict(),
-                "opt": self.opt.state_dict(), "cfg": dataclasses.asdict(self.cfg)}
+        state = {"step": self.step, "start_step": self.start_step, "elapsed": self.elapsed,
+                 "model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                 "opt": self.opt.state_dict(), "cfg": dataclasses.asdict(self.cfg)}
+        if self.family is not None:
+            state["family"] = self.family.to_json()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (the config must match; keys a checkpoint written before
@@ -246,6 +406,9 @@ class Trainer:
         saved = {**{k: v for k, v in defaults.items() if k not in ("unet",)}, **state["cfg"]}
         if _jsonable(saved) != _jsonable(dataclasses.asdict(self.cfg)):
             raise ValueError("checkpoint was written with another configuration")
+        if self.family is not None and "family" in state:
+            if state["family"] != self.family.to_json():
+                raise ValueError("checkpoint was written with another shaped-noise table")
         self._load_weights(state)
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         self.start_step = int(state.get("start_step", 0))
@@ -261,6 +424,38 @@ class Trainer:
             raise ValueError("init checkpoint has another UNet architecture")
         self._load_weights(state)
         self.step = self.start_step = int(state["step"])
+        self.elapsed = 0.0
+
+    def init_weights(self, directory: str | pathlib.Path) -> None:
+        """Fine-tune start from a shipped diffusers folder (weights only: fresh optimiser).
+
+        Model and EMA take the folder's ``UNet2DModel`` weights (same architecture and
+        preconditioning required); the step counter continues at the folder's
+        ``training.json`` step (0 if absent), so the batches are new ones, and warm-up,
+        cosine and wall-time budget start there. This is how a shaped-noise network starts
+        from the isotropic one: at isotropic noise the two compute the same function.
+        """
+        from diffusers import UNet2DModel
+
+        from rdptheory.models.unet import load_preconditioning
+
+        folder = pathlib.Path(directory)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is not a model folder")
+        pre = load_preconditioning(folder)
+        if pre is not None and pre != self.cfg.preconditioning:
+            raise ValueError(f"{folder} has another preconditioning: {pre}")
+        unet = UNet2DModel.from_pretrained(folder)
+        mine = self.model.unet.config
+        for key in ("block_out_channels", "layers_per_block", "down_block_types",
+                    "up_block_types", "in_channels", "out_channels"):
+            if tuple(np.atleast_1d(unet.config[key])) != tuple(np.atleast_1d(mine[key])):
+                raise ValueError(f"{folder} has another UNet architecture ({key})")
+        self.model.unet.load_state_dict(unet.state_dict())
+        self.ema.unet.load_state_dict(unet.state_dict())
+        info = folder / "training.json"
+        step = int(json.loads(info.read_text())["step"]) if info.is_file() else 0
+        self.step = self.start_step = step
         self.elapsed = 0.0
 
     def _load_weights(self, state: dict[str, Any]) -> None:
@@ -280,6 +475,32 @@ class Trainer:
                 outs.append(self.ema(yb.to(self.device), sb.to(self.device)).double().cpu()
                             .numpy())
         return np.concatenate(outs)
+
+
+    def ema_shaped_denoise(self, w: np.ndarray, snr: np.ndarray, batch: int = 8) -> np.ndarray:
+        """The EMA model's ``E[x^B | w]`` for float64 ``(N, d, h, w)`` at SNR vector ``(d,)``."""
+        import torch
+
+        assert self.family is not None
+        s = np.asarray(snr, dtype=np.float64)
+        sig = float(equivalent_sigma(s, self.family.variances, low=self.cfg.sigma_min,
+                                     high=self.cfg.sigma_max))
+        outs = []
+        with torch.no_grad():
+            for i in range(0, w.shape[0], batch):
+                wb = torch.from_numpy(np.ascontiguousarray(w[i:i + batch])).float()
+                n = wb.shape[0]
+                sb = torch.from_numpy(s).float().expand(n, -1).contiguous()
+                outs.append(self.ema(wb.to(self.device), sb.to(self.device),
+                                     torch.full((n,), sig).to(self.device)).double().cpu()
+                            .numpy())
+        return np.concatenate(outs)
+
+
+def shaped_family(cfg: TrainConfig, parts: list[np.ndarray]) -> ShapedFamily:
+    """The family of ``cfg`` with the table measured on the training parts (8×8 block DCT)."""
+    means, variances = dct_statistics(list(parts), 8)
+    return ShapedFamily(means, variances, cfg.shaped_ladder, cfg.shaped_perception)
 
 
 def _jsonable(d: Any) -> Any:
@@ -304,6 +525,8 @@ def export_model(trainer: Trainer, directory: pathlib.Path) -> None:
     unet = trainer.ema.unet
     unet.save_pretrained(tmp, safe_serialization=True)
     save_preconditioning(tmp, trainer.cfg.preconditioning)
+    if trainer.family is not None:
+        trainer.family.save(tmp)
     (tmp / "training.json").write_text(json.dumps(
         {"step": trainer.step, "start_step": trainer.start_step,
          "elapsed_s": round(trainer.elapsed, 1),
@@ -321,8 +544,10 @@ def run(cfg: TrainConfig, out: pathlib.Path, *, steps: int | None, minutes: floa
         init_from: str | pathlib.Path | None = None) -> Trainer:
     """Train until ``steps`` or ``minutes`` (at least one given); see the module docstring.
 
-    ``init_from``: a ``state.pt`` of another run to fine-tune from (ignored when ``resume``
-    finds a checkpoint in ``out``, so a stopped fine-tune resumes as itself).
+    ``init_from``: a ``state.pt`` of another run to fine-tune from, or a model folder
+    (diffusers weights, e.g. the shipped ``rdptheory/models/weights``: :meth:`Trainer.
+    init_weights`); ignored when ``resume`` finds a checkpoint in ``out``, so a stopped
+    fine-tune resumes as itself.
     """
     import torch
 
@@ -352,6 +577,9 @@ def _run(cfg: TrainConfig, out: pathlib.Path, steps: int | None, minutes: float 
     if resume and (out / STATE_FILE).is_file():
         trainer.load_state_dict(torch.load(out / STATE_FILE, weights_only=False))
         print(f"resumed at step {trainer.step} ({trainer.elapsed / 60:.1f} min)", flush=True)
+    elif init_from is not None and pathlib.Path(init_from).is_dir():
+        trainer.init_weights(init_from)
+        print(f"fine-tuning from the weights in {init_from} at step {trainer.step}", flush=True)
     elif init_from is not None:
         trainer.init_from(torch.load(init_from, weights_only=False))
         print(f"fine-tuning from {init_from} at step {trainer.step}", flush=True)
@@ -365,7 +593,10 @@ def _run(cfg: TrainConfig, out: pathlib.Path, steps: int | None, minutes: float 
 
     def checkpoint() -> None:
         save_checkpoint(trainer, out)
-        val_psnr = denoising_psnr(trainer.ema_denoise, val)
+        if trainer.family is not None:
+            val_psnr = shaped_denoising_psnr(trainer.ema_shaped_denoise, val, trainer.family)
+        else:
+            val_psnr = denoising_psnr(trainer.ema_denoise, val)
         rec = {"step": trainer.step, "elapsed_min": round(trainer.elapsed / 60, 2),
                "loss": float(np.mean(losses)) if losses else None, "val": val_psnr}
         with open(log, "a") as fh:
@@ -424,7 +655,17 @@ def main(argv: list[str] | None = None) -> int:
                          "(else from the full range); default: full range only")
     ap.add_argument("--focus-weight", type=float, default=0.75)
     ap.add_argument("--init-from", default=None,
-                    help="state.pt of another run to fine-tune from (weights, EMA, optimiser)")
+                    help="state.pt of another run to fine-tune from (weights, EMA, optimiser), "
+                         "or a model folder (weights only)")
+    ap.add_argument("--noise", choices=NOISES, default="isotropic",
+                    help="noise of the training pairs: isotropic (default) or shaped (block-DCT "
+                         "shaped family, see the module docstring)")
+    ap.add_argument("--shaped-ladder", choices=FAMILY_LADDERS, default="perception")
+    ap.add_argument("--perception", type=float, default=0.0,
+                    help="W2^2 budget P of the perception ladder (--noise shaped)")
+    ap.add_argument("--shaped-mix", type=float, nargs=2, default=(0.15, 0.25),
+                    metavar=("ISO", "PATH"),
+                    help="fractions of isotropic and ODE-path samples (--noise shaped)")
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--extra-images", default=None,
                     help="folder of further training images (default ../shared/data/train)")
@@ -441,7 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     focus = tuple(a.sigma_focus) if a.sigma_focus is not None else None
     try:
         cfg = TrainConfig(batch=a.batch, lr=a.lr, seed=a.seed, warmup=a.warmup,
-                          sigma_focus=focus, focus_weight=a.focus_weight if focus else 0.0)
+                          sigma_focus=focus, focus_weight=a.focus_weight if focus else 0.0,
+                          noise=a.noise, shaped_ladder=a.shaped_ladder,
+                          shaped_perception=a.perception, shaped_mix=tuple(a.shaped_mix))
     except ValueError as exc:
         ap.error(str(exc))
     run(cfg, pathlib.Path(a.out), steps=a.steps, minutes=a.minutes, resume=a.resume,

@@ -162,3 +162,109 @@ def edm_loss_weight(sigma: Any, sigma_data: float) -> Any:
     It makes the loss ``‖F_θ − F_target‖²`` with unit weight at every σ (``λ c_out² = 1``).
     """
     return (sigma * sigma + sigma_data * sigma_data) / (sigma * sigma_data) ** 2
+
+
+# ------------------------------------------------------------------ shaped (block-DCT) noise
+
+
+def image_to_blocks(x: Any, basis: Any, patch: int) -> Any:
+    """Block-DCT coefficients ``(B, d, H/p, W/p)`` of a torch image batch ``(B, C, H, W)``.
+
+    Patch flattening (channel, row, column) and ``basis`` columns as in
+    :func:`rdptheory.models.shaped_noise.block_dct_basis`; H and W must be multiples of p.
+    """
+    b, c, hh, ww = x.shape
+    if hh % patch or ww % patch:
+        raise ValueError(f"image sides must be multiples of {patch}, got {hh}x{ww}")
+    h, w = hh // patch, ww // patch
+    t = x.reshape(b, c, h, patch, w, patch).permute(0, 2, 4, 1, 3, 5).reshape(b, h, w, -1)
+    return (t @ basis).permute(0, 3, 1, 2)
+
+
+def blocks_to_image(z: Any, basis: Any, patch: int, channels: int) -> Any:
+    """The inverse of :func:`image_to_blocks` (the basis is orthonormal)."""
+    b, _, h, w = z.shape
+    t = (z.permute(0, 2, 3, 1) @ basis.T).reshape(b, h, w, channels, patch, patch)
+    return t.permute(0, 3, 1, 4, 2, 5).reshape(b, channels, h * patch, w * patch)
+
+
+def shaped_coefficients(snr: Any, sigma_data: float) -> tuple[Any, Any, Any]:
+    """Per-coefficient EDM factors ``(a, c_skip^w, c_out)`` for shaped noise (our derivation).
+
+    With the scaled observation ``w_i = √snr_i x_i + ε_i`` (finite where ``snr_i = 0``) and
+    ``y_i = w_i/√snr_i``, [KAAL22]'s factors at per-coefficient ``σ_i² = 1/snr_i`` become
+
+    .. math::
+
+        c_{in} y_i = a_i w_i,\\ a_i = \\frac{1}{\\sqrt{1 + snr_i σ_d^2}},\\qquad
+        c_{skip} y_i = \\frac{σ_d^2 \\sqrt{snr_i}}{1 + snr_i σ_d^2} w_i,\\qquad
+        c_{out,i} = \\frac{σ_d}{\\sqrt{1 + snr_i σ_d^2}},
+
+    all finite at ``snr_i = 0`` (input pure noise, skip 0, output scale σ_d) and equal to the
+    isotropic EDM factors when every ``snr_i = 1/σ²``.
+    """
+    import torch
+
+    sd2 = sigma_data * sigma_data
+    den = 1.0 + snr * sd2
+    a = torch.rsqrt(den)
+    return a, sd2 * torch.sqrt(snr) / den, sigma_data * a
+
+
+def _shaped_module() -> Any:
+    import torch
+
+    class ShapedEDMDenoiser(torch.nn.Module):
+        """``E[X^B | w]`` under per-block-DCT-coefficient noise around a ``UNet2DModel``.
+
+        ``forward(w, snr, sigma)``: ``w`` the scaled observation in block-coefficient layout
+        ``(B, d, H/p, W/p)``, ``snr`` ``(B, d)`` >= 0, ``sigma`` ``(B,)`` the conditioning
+        scalar (:func:`rdptheory.models.shaped_noise.equivalent_sigma`). Returns the estimate
+        of ``x^B`` in the same layout:
+
+        .. math::
+
+            \\hat x^B = c_{skip}^w \\odot w + c_{out} \\odot
+                \\mathrm{DCT}\\big(F_θ(\\mathrm{DCT}^{-1}(a \\odot w);\\ c_{noise}(σ))\\big)
+
+        (:func:`shaped_coefficients`; ``c_noise`` of the module docstring). With isotropic
+        noise it is :class:`EDMDenoiser` on ``y = w/√snr`` (tested).
+        """
+
+        def __init__(self, unet: Any, basis: Any, patch: int, channels: int,
+                     pre: EDMPreconditioning | None = None) -> None:
+            super().__init__()
+            self.unet = unet
+            self.pre = EDMPreconditioning() if pre is None else pre
+            self.patch, self.channels = int(patch), int(channels)
+            self.register_buffer("basis", torch.as_tensor(basis, dtype=torch.float32))
+
+        def forward(self, w: Any, snr: Any, sigma: Any) -> Any:
+            """The estimate of ``x^B`` (class docstring)."""
+            if w.ndim != 4 or snr.shape != w.shape[:2] or sigma.shape != w.shape[:1]:
+                raise ValueError(f"w must be (B, d, h, w), snr (B, d) and sigma (B,), got "
+                                 f"{tuple(w.shape)}, {tuple(snr.shape)}, {tuple(sigma.shape)}")
+            a, skip, out = (c[:, :, None, None] for c in shaped_coefficients(
+                snr, self.pre.sigma_data))
+            z = blocks_to_image(a * w, self.basis, self.patch, self.channels)
+            lo, hi = math.log(self.pre.sigma_min), math.log(self.pre.sigma_max)
+            c_noise = 1000.0 * (torch.log(sigma) - lo) / (hi - lo)
+            f = self.unet(z, c_noise).sample
+            return skip * w + out * image_to_blocks(f, self.basis, self.patch)
+
+    return ShapedEDMDenoiser
+
+
+def shaped_denoiser(unet: Any, basis: Any, patch: int = 8, channels: int = 3,
+                    pre: EDMPreconditioning | None = None) -> Any:
+    """A ``torch.nn.Module`` ``ShapedEDMDenoiser`` (see :func:`shaped_coefficients`)."""
+    return _shaped_module()(unet, basis, patch, channels, pre)
+
+
+def shaped_loss_weight(snr: Any, sigma_data: float) -> Any:
+    """Per-coefficient EDM weight ``1/c_out² = (1 + snr σ_d²)/σ_d²`` on ``(x̂_i^B − x_i^B)²``.
+
+    The isotropic :func:`edm_loss_weight` when ``snr = 1/σ²``: the loss is ``‖F_θ − F_target‖²``
+    with unit weight on every coefficient.
+    """
+    return (1.0 + snr * sigma_data * sigma_data) / (sigma_data * sigma_data)
