@@ -12,9 +12,12 @@ import argparse
 import pathlib
 
 from rdptheory.cli._images import RHO_MAX, _int_range, _positive, _rho
+from rdptheory.models import DEFAULT_SPEC
 
-_MODEL_HELP = ("'patch-gmm' (default), a .npz patch prior, or a local diffusers folder "
-               "(UNet pipeline, SD-style vae/unet/scheduler, or SD3/Flux-style transformer/)")
+_MODEL_HELP = (f"'{DEFAULT_SPEC}' (the shipped trained UNet, default; needs torch), 'patch-gmm' "
+               "or 'gmm-shift' (the torch-free patch prior, tiled or shift-averaged), a .npz "
+               "patch prior, or a local diffusers folder (UNet pipeline, SD-style "
+               "vae/unet/scheduler, or SD3/Flux-style transformer/)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("source", help="a folder of PNG/JPEG (Kodak, DIV2K, CLIC) or CIFAR-10 python "
                    "batch file/folder")
     p.add_argument("out", help="output folder (items/ and the merged results; reused on resume)")
-    p.add_argument("--model", default="patch-gmm", help=_MODEL_HELP)
+    p.add_argument("--model", default=DEFAULT_SPEC, help=_MODEL_HELP)
     rate = p.add_mutually_exclusive_group(required=True)
     rate.add_argument("--bpp", type=_positive, nargs="+", help="target rates (bits per pixel)")
     rate.add_argument("--noise-var", type=_positive, nargs="+", help="target noise variances")

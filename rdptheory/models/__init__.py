@@ -76,7 +76,6 @@ def default_model_path() -> pathlib.Path:
     return pathlib.Path(__file__).resolve().parent / "weights"
 
 
-@functools.lru_cache(maxsize=1)
 def load_default() -> ImageModel:
     """The shipped UNet as an image model (loaded once per process).
 
@@ -90,6 +89,11 @@ def load_default() -> ImageModel:
             f"the default image model (the shipped UNet) needs {' and '.join(missing)}: "
             f"{INSTALL_HINT}; or use the torch-free patch prior: "
             f"load_model('gmm-shift') (CLI: --model gmm-shift)")
+    return _load_shipped()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_shipped() -> ImageModel:
     from rdptheory.models.diffusers_models import PixelDiffusionModel
 
     d = default_model_path()

@@ -124,3 +124,36 @@ def test_encoder_one_thread_decoder_two_threads_agree_bitwise(model, tmp_path):
     assert np.load(tmp_path / "d.npy").tobytes() == model.denoise(y, 0.3).tobytes()
     here = decompress(r.data, model=model, rho=1.0, ode_steps=3, backend="numpy")
     assert np.array_equal(np.load(tmp_path / "x.npy"), here)
+
+
+# ---- issue 11: the shipped UNet is the default image model ---------------------------------
+#: The 8 fingerprint bytes the shipped weights write into every ``.rdpi`` header (MODEL_CARD.md).
+SHIPPED_FILE_FINGERPRINT = bytes.fromhex("a7c2749d8f39f6c4")
+
+
+def test_the_default_model_is_the_shipped_unet(model):
+    from rdptheory.models import DEFAULT_SPEC, default_model
+
+    assert DEFAULT_SPEC == "unet"
+    assert default_model() is model and load_model(None) is model
+    assert load_model(DEFAULT_SPEC) is model
+    assert load_model("patch-gmm") is not model  # the exact-score GMM stays available by name
+
+
+def test_default_compress_decompress_round_trips_with_the_unet_fingerprint(model):
+    """compress/decompress with no model: the file carries the UNet's fingerprint and decodes to
+    what the explicitly named UNet decodes; the tiled GMM refuses it."""
+    from rdptheory.images import _format
+    from rdptheory.images.codec import compress
+
+    image = bundled_image("flower").pixels[200:232, 300:332]  # 32×32
+    data = compress(image, noise_var=0.25, seed=7, config=CONFIG)
+    assert data == compress(image, model=model, noise_var=0.25, seed=7, config=CONFIG)
+    assert _format.unpack_stream(data).header.fingerprint == SHIPPED_FILE_FINGERPRINT
+    out = decompress(data, rho=1.0, ode_steps=3, backend="numpy")
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.array_equal(out, decompress(data, model=model, rho=1.0, ode_steps=3,
+                                          backend="numpy"))
+    assert np.abs(out.astype(int) - image.astype(int)).mean() < 40  # a decode, not noise
+    with pytest.raises(ValueError, match="another model"):
+        decompress(data, model=load_model("patch-gmm"), backend="numpy")
