@@ -21,7 +21,7 @@ CODEC = CodecConfig(t_max=3.0, t_min=1.0, n_levels=4, backend="numpy")
 SETTINGS = de.EvalSettings("patch-gmm", "noise_var", (4.0, 1.0), (1.0, 2.0), codec=CODEC,
                            ode_steps=2)
 ARGS = ["--model", "patch-gmm", "--noise-var", "4", "1", "--rho", "1", "2", "--t-max", "3",
-        "--t-min", "1",        "--levels", "4", "--backend", "numpy", "--ode-steps", "2", "--quiet"]
+        "--t-min", "1", "--levels", "4", "--backend", "numpy", "--ode-steps", "2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
