@@ -22,7 +22,9 @@ GOLDEN = {
     "rcc_stream": (27, "cbdc9298e96d1d921659239ea2def861"),  # RCC format version 3
     "gaussian_one-shot": (32, "12c3184188203683c7a2ef34d53c0630"),  # RDPG version 4
     "gaussian_progressive": (50, "3aa7f27bd3314a13a0466287a3bb87d7"),  # RDPG version 4
-    "image": (52, "5f6ce0957f5009720a0cd71b8030b310"),  # RDPI version 4
+    "image": (53, "7f652f6cbcd545330317e113f9982b3a"),  # RDPI version 5 (v4: 52 bytes)
+    # RDPI version 5, shaped noise (perception ladder, P = 0.5, block DCT)
+    "image_shaped": (59, "7003337d30bcedb6484d302ffe1dcf54"),
 }
 BACKENDS = ["numpy", "numba", "torch", pytest.param("triton", marks=pytest.mark.slow)]
 
@@ -55,8 +57,10 @@ def _encode(codec: str, backend: str) -> tuple[bytes, object]:
     from rdptheory.models import load_model  # the tiled GMM: the golden's model (torch-free)
 
     img = bundled_image("china").pixels[150:157, 250:255]
+    shaped = dict(noise="shaped", ladder="perception", perception=0.5) if codec.endswith(
+        "shaped") else {}
     r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=0.01, seed=3,
-                             config=CodecConfig(backend=backend, n_levels=8))
+                             config=CodecConfig(backend=backend, n_levels=8, **shaped))
     return r.data, r
 
 
@@ -90,7 +94,8 @@ def test_golden_files_decode_to_the_encoders_own_state():
     for s, m in enumerate(msgs):
         z = reader.read(mu_p * 0.2, 1.0, seed=11, stream=s, backend="numpy")
         assert np.array_equal(z, m.sample)
-    data, report = _encode("image", "numpy")
-    stream = _format.unpack_stream(data)
-    y = _replay(stream, load_model("patch-gmm"), stream.header.n_steps, "numpy")
-    assert np.array_equal(y, report.state)
+    for codec in ("image", "image_shaped"):
+        data, report = _encode(codec, "numpy")
+        stream = _format.unpack_stream(data)
+        y = _replay(stream, load_model("patch-gmm"), stream.header.n_steps, "numpy")
+        assert np.array_equal(y, report.state)

@@ -1,11 +1,13 @@
 """The image bitstream: a versioned container around one range-coded stream of steps.
 
-Layout (:mod:`rdptheory._container`, sealed payload; version 4)::
+Layout (:mod:`rdptheory._container`, sealed payload; version 5)::
 
     magic "RDPI" | version u8 | varint header length
     | header: model fingerprint 8 B | varint H | varint W | varint code-space dimension
               | varint seed | ladder t_max f32, t_min f32 | varint levels | varint steps
               | chunk KL budget B f32
+              | noise ladder id u8 (0 isotropic, 1 mse, 2 perception)
+              | [ladder != 0: basis id u8 (1 dct)] | [ladder = 2: perception budget P f32]
     | header CRC32 u32
     | payload: one RCC stream (:meth:`rdptheory.rcc.RCCStreamWriter.add`) holding, per step,
       its chunk count and the candidate index of every chunk, whole 32-bit words
@@ -15,10 +17,15 @@ The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell mode
 CRCs guard the bytes). The code shape follows from the model and the image size (its size is
 stored to check it and to re-pack a prefix without the model); each step's chunk layout
 follows from its chunk count and the seed. Every byte of the file counts in the rate.
-Version 4: each step sends its chunk count and its indices under the RCC Zipf law (version 3
-sent the step's quantised KL and coded the index buckets with a fitted Gaussian law: 60 bytes
-more on each of the report's 48x48 crops). Versions 1 (fixed-width fields, one CRC), 2
-(interleaved 16-bit pieces) and 3 are not read.
+The shaping recipe (:class:`rdptheory.images.shaped_chain.ShapingRecipe`: ladder, basis, P,
+with the ladder's t_max, t_min and levels above) is all the decoder needs besides the model to
+rebuild a shaped chain; an isotropic file spends one byte on it (ladder id 0), a shaped one 2
+("mse") or 6 ("perception"). For a shaped file the code-space dimension is the chain state's
+size (the tiled GMM: tiles × 3p², the image padded to whole tiles).
+Version 5: the noise recipe. Version 4: each step sends its chunk count and its indices under
+the RCC Zipf law (version 3 sent the step's quantised KL and coded the index buckets with a
+fitted Gaussian law: 60 bytes more on each of the report's 48x48 crops). Versions 1
+(fixed-width fields, one CRC), 2 (interleaved 16-bit pieces), 3 and 4 are not read.
 """
 
 from __future__ import annotations
@@ -31,14 +38,19 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPI"
-#: 4: per step the chunk count and the indices under the RCC Zipf law (3: quantised KL and a
-#: fitted Gaussian law on the index buckets).
-VERSION = 4
+#: 5: the noise recipe (ladder id, basis id, P) after the chunk budget; 4: per step the chunk
+#: count and the indices under the RCC Zipf law (3: quantised KL and a fitted Gaussian law on
+#: the index buckets).
+VERSION = 5
 FINGERPRINT_BYTES = 8
 WHAT = "rdptheory image stream"
 #: Largest ladder a file may declare (levels); the encoder's default is 32.
 MAX_LEVELS = 4096
 _F32 = struct.Struct("<f")
+#: Noise ladder ids (index = the id byte): 0 is the isotropic chain of every image model.
+LADDERS: tuple[str, ...] = ("isotropic", "mse", "perception")
+#: Basis ids of shaped files (index = the id byte); 0 ("none") is the isotropic files' basis.
+BASES: tuple[str, ...] = ("none", "dct")
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,14 @@ class StreamHeader:
     n_levels: int
     n_steps: int
     max_chunk_bits: float
+    ladder: str = "isotropic"
+    basis: str = "none"
+    perception: float = 0.0
+
+    @property
+    def shaped(self) -> bool:
+        """Whether the file codes shaped noise (any ladder but "isotropic")."""
+        return self.ladder != "isotropic"
 
 
 @dataclass(frozen=True)
@@ -65,11 +85,32 @@ class ImageStream:
     payload: bytes
 
 
+def _recipe_bytes(h: StreamHeader) -> bytes:
+    """The recipe fields: ladder id, then basis id and P where the ladder needs them."""
+    if h.ladder not in LADDERS or h.basis not in BASES:
+        raise ValueError(f"unknown noise recipe (ladder {h.ladder!r}, basis {h.basis!r}): "
+                         f"ladders {LADDERS}, bases {BASES}")
+    if not h.shaped:
+        if h.basis != "none" or h.perception != 0.0:
+            raise ValueError("an isotropic stream has basis 'none' and perception 0")
+        return bytes([0])
+    if h.basis == "none":
+        raise ValueError(f"a shaped stream needs a basis, one of {BASES[1:]}")
+    out = bytes([LADDERS.index(h.ladder), BASES.index(h.basis)])
+    if h.ladder == "perception":
+        if not (math.isfinite(h.perception) and h.perception >= 0.0):
+            raise ValueError(f"perception budget must be finite and >= 0, got {h.perception}")
+        return out + _F32.pack(h.perception)
+    if h.perception != 0.0:
+        raise ValueError(f"the {h.ladder} ladder has no perception budget (got {h.perception})")
+    return out
+
+
 def _header_bytes(h: StreamHeader) -> bytes:
     return b"".join([h.fingerprint, put_varint(h.height), put_varint(h.width),
                      put_varint(h.code_dims), put_varint(h.seed), _F32.pack(h.t_max),
                      _F32.pack(h.t_min), put_varint(h.n_levels), put_varint(h.n_steps),
-                     _F32.pack(h.max_chunk_bits)])  # fmt: skip
+                     _F32.pack(h.max_chunk_bits), _recipe_bytes(h)])  # fmt: skip
 
 
 def pack_stream(stream: ImageStream) -> bytes:
@@ -87,14 +128,36 @@ def _read_header(head: bytes) -> StreamHeader:
     (t_max,), (t_min,) = r.unpack("<f", "t_max"), r.unpack("<f", "t_min")
     levels, steps = r.varint("levels", high=MAX_LEVELS), r.varint("steps", high=MAX_LEVELS)
     (bits,) = r.unpack("<f", "the chunk KL budget")
+    ladder, basis, perception = _read_recipe(r)
     r.done()
-    header = StreamHeader(fp, h, w, dims, seed, t_max, t_min, levels, steps, bits)
+    header = StreamHeader(fp, h, w, dims, seed, t_max, t_min, levels, steps, bits, ladder,
+                          basis, perception)
     if not (1 <= steps <= levels and h >= 1 and w >= 1 and dims >= 1
             and math.isfinite(t_max) and 0 < t_min < t_max and 0 < bits <= 24):
         raise ValueError(f"corrupted {WHAT}: inconsistent header (size {h}x{w}, code "
                          f"dimension {dims}, ladder {t_max:.4g}..{t_min:.4g} in {levels} "
                          f"levels, {steps} steps, B = {bits:.4g})")  # fmt: skip
     return header
+
+
+def _read_recipe(r: ByteReader) -> tuple[str, str, float]:
+    """(ladder, basis, P) of the header's recipe; ``ValueError`` for unknown ids or a bad P."""
+    (lid,) = r.take(1, "the noise ladder id")
+    if lid >= len(LADDERS):
+        raise ValueError(f"corrupted {WHAT}: unknown noise ladder id {lid} (known: 0..."
+                         f"{len(LADDERS) - 1} = {', '.join(LADDERS)})")
+    if lid == 0:
+        return LADDERS[0], BASES[0], 0.0
+    (bid,) = r.take(1, "the noise basis id")
+    if not 1 <= bid < len(BASES):
+        raise ValueError(f"corrupted {WHAT}: unknown basis id {bid} for shaped noise (known: "
+                         f"1...{len(BASES) - 1} = {', '.join(BASES[1:])})")
+    p = 0.0
+    if LADDERS[lid] == "perception":
+        (p,) = r.unpack("<f", "the perception budget")
+        if not (math.isfinite(p) and p >= 0.0):
+            raise ValueError(f"corrupted {WHAT}: perception budget {p} is not finite and >= 0")
+    return LADDERS[lid], BASES[bid], float(p)
 
 
 def unpack_stream(data: object) -> ImageStream:

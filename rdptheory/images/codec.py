@@ -16,6 +16,17 @@ already decoded), then integrate the score-scaled PF-ODE from the last level to 
 chosen *at decode time* [WBZ26] (:func:`rdptheory.diffusion.decode`). Any prefix of the steps
 is a valid lower-rate stream (``max_steps``, :func:`truncate`).
 
+Noise (:class:`CodecConfig` ``noise``): ``"isotropic"`` is the chain above, for every image
+model; ``"shaped"`` (issue 15) sends noise whose covariance is diagonal in a fixed basis with
+per-coefficient levels from a :class:`~rdptheory.images.shaped_chain.ShapingRecipe` (the
+recipe is in the file header), for the models that can
+(:func:`rdptheory.images.noise.shaped_chain_for`: today the tiled patch GMM). Both run
+through the same progressive codec, step stream and container: the isotropic chain is a
+:class:`_IsotropicChain`, the shaped one the model's
+:class:`~rdptheory.images.noise.ShapedChain`. A shaped file decodes with one ρ or, as an
+option, the per-direction ρ_i of the Gaussian codec's rule at the same predicted W₂²
+(``per_direction``).
+
 The rate is the whole file: header, side information, candidate indices, CRC.
 """
 
@@ -23,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,6 +48,8 @@ from rdptheory.codec import progressive
 from rdptheory.data import from_model_space, to_model_space
 from rdptheory.diffusion import chain as _chain
 from rdptheory.images import _format
+from rdptheory.images import noise as _noise
+from rdptheory.images.shaped_chain import BASES, ShapingRecipe
 from rdptheory.models import ImageModel, default_model
 
 Algorithm = Literal["pfr", "orc"]
@@ -51,9 +65,19 @@ class CodecConfig:
         [0, 6] (THEORY.md §5); encoding costs ~ 2^(B + padding) candidate draws per coordinate
         and step.
     algorithm, backend : RCC selection algorithm ("pfr" or "orc") and kernel backend.
+    noise : "isotropic" (``y = x + tN``, every image model) or "shaped" (issue 15: noise
+        diagonal in ``basis`` with per-coefficient levels from ``ladder``; only models that can,
+        :func:`rdptheory.images.noise.shaped_chain_for`). The shaped ladder's water levels
+        θ = t² are the ladder ``t_max``, ``t_min``, ``n_levels`` above.
+    ladder : shaped noise only (default "perception"): "mse" (reverse water-filling on the
+        model's coefficient variances) or "perception" (the D(R, P)-optimal forward channel,
+        :func:`rdptheory.images.shaped_chain.ladder_snr`).
+    basis : shaped noise only (default "dct", the 8×8×3 block DCT).
+    perception : shaped "perception" ladder only, the W₂² budget P >= 0 per patch (default 0).
 
-    The float fields are rounded to float32 on construction: the file stores them so, and the
-    encoder must use exactly what the decoder will read.
+    The shaped-noise fields must be left at None for isotropic noise. The float fields are
+    rounded to float32 on construction: the file stores them so, and the encoder must use
+    exactly what the decoder will read.
     """
 
     t_max: float = 5.0
@@ -63,6 +87,10 @@ class CodecConfig:
     padding: int = 2
     algorithm: Algorithm = "pfr"
     backend: str = "auto"
+    noise: str = "isotropic"
+    ladder: str | None = None
+    basis: str | None = None
+    perception: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("t_max", "t_min", "max_chunk_bits"):
@@ -72,6 +100,38 @@ class CodecConfig:
             raise ValueError(f"max_chunk_bits must lie in (0, 24], got {self.max_chunk_bits}")
         check_int(self.padding, "padding", low=0, high=6)
         check_choice(self.algorithm, "algorithm", ("pfr", "orc"))
+        check_choice(self.noise, "noise", _noise.NOISES)
+        if self.noise == "isotropic":
+            for name in ("ladder", "basis", "perception"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} is a shaped-noise setting: with noise='isotropic' "
+                                     f"leave it None (got {getattr(self, name)!r})")
+            return
+        ladder = "perception" if self.ladder is None else self.ladder
+        check_choice(ladder, "ladder", SHAPED_LADDERS)
+        basis = "dct" if self.basis is None else self.basis
+        check_choice(basis, "basis", BASES)
+        if ladder == "mse" and self.perception not in (None, 0.0):
+            raise ValueError(f"the mse ladder has no perception budget, got perception="
+                             f"{self.perception!r} (use ladder='perception')")
+        recipe = ShapingRecipe(ladder, basis, self.t_max, self.t_min, self.n_levels,
+                               0.0 if self.perception is None else self.perception)
+        object.__setattr__(self, "ladder", ladder)
+        object.__setattr__(self, "basis", basis)
+        object.__setattr__(self, "perception", recipe.perception)
+
+    @property
+    def recipe(self) -> ShapingRecipe | None:
+        """The shaping recipe (shaped noise) or None (isotropic noise)."""
+        if self.noise == "isotropic":
+            return None
+        assert self.ladder is not None and self.basis is not None
+        return ShapingRecipe(self.ladder, self.basis, self.t_max, self.t_min, self.n_levels,
+                             float(self.perception or 0.0))
+
+
+#: Ladders of shaped noise (the "isotropic" ladder is ``noise="isotropic"``).
+SHAPED_LADDERS: tuple[str, ...] = ("mse", "perception")
 
 
 DEFAULT_CONFIG = CodecConfig()
@@ -82,8 +142,9 @@ class CompressResult:
     """A compressed image and the encoder's accounting.
 
     ``bpp`` is the file size in bits per pixel, ``kl_bits`` the KL of each step in bits,
-    ``noise_var`` the last level sent (t², model space), ``state`` the chain's last sample
-    (shape ``(1, *code_shape)``), which the decoder reproduces bit for bit.
+    ``noise_var`` the last level sent (t², model space; for shaped noise the recipe's water
+    level θ), ``state`` the chain's last sample (shape ``(1, *code_shape)``, for shaped noise
+    the chain's state shape), which the decoder reproduces bit for bit.
     """
 
     data: bytes
@@ -112,6 +173,62 @@ def _code_image(image: npt.ArrayLike, model: ImageModel) -> np.ndarray:
     return np.asarray(model.to_code_space(to_model_space(u)[None]), dtype=np.float64)
 
 
+class _IsotropicChain:
+    """The isotropic chain ``y = x + tN`` of any image model, as a
+    :class:`~rdptheory.images.noise.ShapedChain` (one scalar level per step): state = the
+    code-space image, DiffC's plug-in step (:class:`~rdptheory.codec.progressive.PlugInModel`),
+    :class:`~rdptheory.codec.progressive.DiffCStepCoder`, the score-scaled PF-ODE
+    (:func:`rdptheory.diffusion.decode`, VP schedule) for the reconstruction."""
+
+    def __init__(self, model: ImageModel, t_max: float, t_min: float, n_levels: int,
+                 height: int, width: int, solver: str = "heun") -> None:
+        self.image_model = model
+        self.state_shape: tuple[int, ...] = (1, *model.code_shape(height, width))
+        t = _ladder(t_max, t_min, n_levels)
+        self.water_levels = t**2
+        self.levels: list[Any] = [float(v) for v in t**2]
+        self.model: progressive.ChainModel = progressive.PlugInModel(model)
+        self.solver = solver
+
+    def to_state(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def from_state(self, y: np.ndarray) -> np.ndarray:
+        return y
+
+    def step_coder(self, *, seed: int, max_chunk_bits: float, padding: int = 2,
+                   algorithm: str = "pfr", backend: str = "auto",
+                   accept: Callable[[int, bytes], bool] | None = None,
+                   ) -> progressive.DiffCStepCoder:
+        return progressive.DiffCStepCoder(seed=seed, max_chunk_bits=max_chunk_bits,
+                                          padding=padding, algorithm=algorithm,
+                                          backend=backend, accept=accept)
+
+    def coded_dims(self) -> list[int]:
+        return [math.prod(self.state_shape)] * len(self.levels)
+
+    def reconstruct(self, y: np.ndarray, n_steps: int, rho: float | np.ndarray,
+                    ode_steps: int) -> np.ndarray:
+        from rdptheory.diffusion import decode
+
+        return np.asarray(decode(self.image_model, y, self.levels[n_steps - 1], rho,
+                                 schedule="vp", solver=self.solver,  # type: ignore[arg-type]
+                                 steps=ode_steps), dtype=np.float64)
+
+    def per_direction_rho(self, rho: float, n_steps: int) -> np.ndarray:
+        raise ValueError("per-direction rho applies to shaped-noise files; this file codes "
+                         "isotropic noise (one level for every coordinate)")
+
+
+def _chain_of(model: ImageModel, h: _format.StreamHeader, solver: str = "heun",
+              ) -> _IsotropicChain | _noise.ShapedChain:
+    """The chain a header describes, as both sides build it (no image-sized allocation)."""
+    if not h.shaped:
+        return _IsotropicChain(model, h.t_max, h.t_min, h.n_levels, h.height, h.width, solver)
+    recipe = ShapingRecipe(h.ladder, h.basis, h.t_max, h.t_min, h.n_levels, h.perception)
+    return _noise.shaped_chain_for(model, recipe, h.height, h.width)
+
+
 def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = None,
                          bpp: float | None = None, noise_var: float | None = None,
                          seed: int = 0, config: CodecConfig = CodecConfig()) -> CompressResult:
@@ -122,9 +239,11 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     image : uint8 array (H, W, 3).
     model : ImageModel (default: the embedded patch-GMM prior).
     bpp : target rate in bits per pixel of the image (whole file); or
-    noise_var : the last noise variance t² to reach (model space); exactly one of the two.
+    noise_var : the last noise variance t² to reach (model space; for shaped noise the
+        recipe's water level θ); exactly one of the two.
     seed : int in [0, 2**63), the shared seed (written into the file).
-    config : CodecConfig.
+    config : CodecConfig (``noise="shaped"`` needs a model that can code shaped noise,
+        :func:`rdptheory.images.noise.shaped_chain_for`; ``ValueError`` otherwise).
 
     Returns
     -------
@@ -135,29 +254,39 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     import time
 
     model = default_model() if model is None else _check_model(model)
+    if not isinstance(config, CodecConfig):
+        raise TypeError(f"config must be a CodecConfig, got {type(config).__name__}")
     x = _code_image(image, model)
     h, w = np.shape(image)[:2]
     budget = _budget_bits(bpp, noise_var, h * w)
     seed = check_int(seed, "seed", low=0, high=2**63 - 1)
-    t = _ladder(config.t_max, config.t_min, config.n_levels)
-    last = len(t) - 1 if noise_var is None else int(np.sum(t**2 >= noise_var)) - 1
+    recipe = config.recipe
+    header = _format.StreamHeader(
+        _fingerprint(model), h, w, 0, seed, config.t_max, config.t_min, config.n_levels, 0,
+        config.max_chunk_bits, "isotropic" if recipe is None else recipe.ladder,
+        "none" if recipe is None else recipe.basis, 0.0 if recipe is None else recipe.perception)
+    chain = _chain_of(model, header)
+    header = _format.StreamHeader(**{**header.__dict__,
+                                     "code_dims": math.prod(chain.state_shape)})
+    last = (len(chain.levels) - 1 if noise_var is None
+            else int(np.sum(chain.water_levels >= noise_var)) - 1)
     if last < 0:
-        raise ValueError(f"noise_var={noise_var} is above the ladder's first level {t[0]**2:.4g}")
+        raise ValueError(f"noise_var={noise_var} is above the ladder's first level "
+                         f"{chain.water_levels[0]:.4g}")
     start = time.perf_counter()
-    header = _format.StreamHeader(_fingerprint(model), h, w, x.size, seed, config.t_max,
-                                  config.t_min, config.n_levels, 0, config.max_chunk_bits)
-    coder, chain = _encode_steps(x, model, t[: last + 1], header, budget, config)
-    n = len(chain.symbols)
+    coder, sent = _encode_steps(chain.to_state(x), chain, last + 1, header, budget, config)
+    n = len(sent.symbols)
     data = _pack_payload(header, n, coder.payload)
-    return CompressResult(data, 8 * len(data) / (h * w), n, float(t[n - 1] ** 2),
-                          tuple(coder.kl_bits), time.perf_counter() - start, chain.states[-1])
+    return CompressResult(data, 8 * len(data) / (h * w), n, float(chain.water_levels[n - 1]),
+                          tuple(coder.kl_bits), time.perf_counter() - start, sent.states[-1])
 
 
-def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
+def _encode_steps(x: np.ndarray, chain: _IsotropicChain | _noise.ShapedChain, n_levels: int,
                   header: _format.StreamHeader, budget: float, config: CodecConfig,
-                  ) -> tuple[progressive.DiffCStepCoder, progressive.ChainResult]:
-    """The chain down the ladder ``t`` (step 0 always), coded into one RCC step stream: the
-    coder (its payload and step KLs) and the chain (the indices and the encoder's states).
+                  ) -> tuple[Any, progressive.ChainResult]:
+    """The chain down its first ``n_levels`` levels (step 0 always), coded into one RCC step
+    stream: the coder (its payload and step KLs) and the chain (the indices and the encoder's
+    states).
 
     The file grows one step at a time: each step is appended to a copy of the accepted stream
     and the copy's exact packed size is checked against the budget
@@ -167,11 +296,11 @@ def _encode_steps(x: np.ndarray, model: ImageModel, t: np.ndarray,
     def fits(n_steps: int, payload: bytes) -> bool:
         return 8 * len(_pack_payload(header, n_steps, payload)) <= budget
 
-    coder = progressive.DiffCStepCoder(seed=header.seed, max_chunk_bits=config.max_chunk_bits,
-                                       padding=config.padding, algorithm=config.algorithm,
-                                       backend=config.backend, accept=fits)
-    chain = progressive.encode_chain(x, progressive.PlugInModel(model), t**2, coder)
-    return coder, chain
+    coder = chain.step_coder(seed=header.seed, max_chunk_bits=config.max_chunk_bits,
+                             padding=config.padding, algorithm=config.algorithm,
+                             backend=config.backend, accept=fits)
+    sent = progressive.encode_chain(x, chain.model, chain.levels[:n_levels], coder)
+    return coder, sent
 
 
 def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:
@@ -204,56 +333,71 @@ def _check_model(model: Any) -> ImageModel:
     return model
 
 
-def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int,
-            backend: str) -> np.ndarray:
-    """The decoder's chain: ``y`` at ladder level ``n_steps − 1`` from the first steps
-    (:func:`~rdptheory.codec.progressive.decode_chain` with the model's plug-in step)."""
+def _replay(stream: _format.ImageStream, model: ImageModel, n_steps: int, backend: str,
+            chain: _IsotropicChain | _noise.ShapedChain | None = None) -> np.ndarray:
+    """The decoder's chain: the state at step ``n_steps − 1`` from the first steps
+    (:func:`~rdptheory.codec.progressive.decode_chain` with the file's chain)."""
     h = stream.header
-    t = _ladder(h.t_max, h.t_min, h.n_levels)
-    coder = progressive.DiffCStepCoder(seed=h.seed, max_chunk_bits=h.max_chunk_bits,
-                                       backend=backend)
-    return progressive.decode_chain(_read_symbols(stream, n_steps),
-                                    progressive.PlugInModel(model), t**2, coder,
-                                    _code_shape(h, model))
+    chain = _chain_of(model, h) if chain is None else chain
+    _check_state(h, chain)
+    coder = chain.step_coder(seed=h.seed, max_chunk_bits=h.max_chunk_bits, backend=backend)
+    return progressive.decode_chain(_read_symbols(stream, n_steps, chain.coded_dims()),
+                                    chain.model, chain.levels, coder, chain.state_shape)
 
 
-def _read_symbols(stream: _format.ImageStream, n_steps: int) -> list[np.ndarray]:
-    """Candidate indices of the first steps; ``ValueError`` if they do not parse."""
+def _read_symbols(stream: _format.ImageStream, n_steps: int,
+                  dims: int | list[int] | None = None) -> list[np.ndarray]:
+    """Candidate indices of the first steps; ``ValueError`` if they do not parse.
+
+    ``dims``: the coded coordinates per step (default the header's code dimension, an
+    upper bound for every chain: enough to re-pack a prefix without the model)."""
     h = stream.header
     try:
-        return rcc.read_steps(stream.payload, n_steps, h.code_dims, h.max_chunk_bits)
+        return rcc.read_steps(stream.payload, n_steps, h.code_dims if dims is None else dims,
+                              h.max_chunk_bits)
     except ValueError as exc:
         raise ValueError(f"corrupted image stream: {exc}") from exc
 
 
-def _code_shape(h: _format.StreamHeader, model: ImageModel) -> tuple[int, ...]:
-    """The model's code shape ``(1, C, H', W')`` for the file's image; it must match the file."""
-    shape = (1, *model.code_shape(h.height, h.width))
-    if int(np.prod(shape)) != h.code_dims:
+def _check_state(h: _format.StreamHeader, chain: _IsotropicChain | _noise.ShapedChain) -> None:
+    """The chain's state size (from the model and the image size) must match the file's."""
+    size = math.prod(chain.state_shape)
+    if size != h.code_dims:
         raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions, the model "
-                         f"expects {int(np.prod(shape))} for a {h.height}x{h.width} image")
-    return shape
+                         f"expects {size} for a {h.height}x{h.width} image")
+    if len(chain.levels) < h.n_steps:
+        raise ValueError(f"corrupted image stream: {h.n_steps} steps, the chain of this "
+                         f"recipe has {len(chain.levels)} levels")
 
 
 #: Largest code-space dimension per image pixel a file may declare (RGB pixel space: 3).
 MAX_CODE_VALUES_PER_PIXEL = 16
+#: Padding (pixels) a shaped file's state may add to each image side (whole tiles).
+MAX_TILE_PAD = 16
 
 
-def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
+def _check_sizes(stream: _format.ImageStream, max_pixels: object,
+                 chain: _IsotropicChain | _noise.ShapedChain | None = None) -> None:
     r"""``ValueError`` unless the header's sizes are below the limits and plausible for the
     payload, checked before anything is allocated.
 
-    The image must have at most ``max_pixels`` pixels. Step 0 sends y_0 ~ N(x, t_0²) against
-    N(0, t_0² + v) (v = PRIOR_DATA_VAR), whose KL is at least its variance part whatever x is:
+    The image must have at most ``max_pixels`` pixels. Step 0 sends y_0 ~ N(x, s²) against
+    N(0, s² + v) per coordinate (isotropic: s² = t_0², v = PRIOR_DATA_VAR), whose KL is at
+    least its variance part whatever x is:
 
-    .. math:: \mathrm{KL}_0 \ge \frac{d}{2}\Big(\log\big(1 + \tfrac{v}{t_0^2}\big)
-              - \frac{v}{t_0^2 + v}\Big)\ \text{nats}
+    .. math:: \mathrm{KL}_0 \ge \sum_i \frac12\Big(\log\big(1 + \tfrac{v_i}{s_i^2}\big)
+              - \frac{v_i}{s_i^2 + v_i}\Big)\ \text{nats}
 
-    so step 0 has at least ⌈(KL_0 − 1)/B⌉ chunks (capped at d), each costing at least
-    ``rcc.stream.min_chunk_bits(B)`` of payload (our own bound). A crafted header declaring a
-    large image over a small payload fails this before the decoder allocates the image. What is
-    left: a header with an extreme ladder (t_0 ≫ 1 makes step 0 nearly free) passes, and
-    then costs what an honest image of that size costs, so ``max_pixels`` caps the work.
+    so step 0 has at least ⌈(KL_0 − 1)/B⌉ chunks (capped at its coded dimension), each
+    costing at least ``rcc.stream.min_chunk_bits(B)`` of payload (our own bound). A crafted
+    header declaring a large image over a small payload fails this before the decoder
+    allocates the image. An isotropic file is checked from its header alone; a shaped one
+    needs its ``chain`` (the model's per-coefficient levels and variances,
+    :func:`rdptheory.images.noise.first_step_kl_floor_nats`), without which only the limits
+    and the per-step minimum are checked (enough to re-pack a prefix: the stream reader
+    bounds its work by the payload's size). What is left: a header with an extreme ladder
+    (t_0 ≫ 1 makes step 0 nearly free) passes, and then costs what an honest image of that
+    size costs, so ``max_pixels`` caps the work.
     """
     h = stream.header
     max_pixels = check_int(max_pixels, "max_pixels", low=1)
@@ -262,13 +406,19 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
         raise ValueError(f"the file declares a {h.height}x{h.width} image ({pixels} pixels), "
                          f"more than max_pixels = {max_pixels}; pass a larger max_pixels "
                          "(CLI: --max-pixels) only for a file you trust")
-    if h.code_dims > MAX_CODE_VALUES_PER_PIXEL * pixels:
+    padded = (h.height + MAX_TILE_PAD) * (h.width + MAX_TILE_PAD) if h.shaped else pixels
+    if h.code_dims > MAX_CODE_VALUES_PER_PIXEL * padded:
         raise ValueError(f"corrupted image stream: {h.code_dims} code dimensions for "
                          f"{pixels} pixels")
-    t0_sq, v = float(_ladder(h.t_max, h.t_min, h.n_levels)[0]) ** 2, _chain.PRIOR_DATA_VAR
-    kl0_nats = 0.5 * h.code_dims * max(np.log1p(v / t0_sq) - v / (t0_sq + v), 0.0)
-    kl0_q = min(kl0_nats / np.log(2.0) * (1.0 - 1e-6) - 1.0, float(rcc.MAX_STEP_KL))
-    chunks = min(max(math.ceil(kl0_q / h.max_chunk_bits), 1), h.code_dims)
+    chunks = 1
+    if not h.shaped:  # from the header alone: s² = t_0², v = PRIOR_DATA_VAR everywhere
+        t0_sq, v = float(_ladder(h.t_max, h.t_min, h.n_levels)[0]) ** 2, _chain.PRIOR_DATA_VAR
+        kl0_nats = 0.5 * h.code_dims * max(np.log1p(v / t0_sq) - v / (t0_sq + v), 0.0)
+        chunks = _min_chunks(kl0_nats, h.max_chunk_bits, h.code_dims)
+    elif chain is not None:
+        _check_state(h, chain)
+        chunks = _min_chunks(_noise.first_step_kl_floor_nats(chain), h.max_chunk_bits,
+                             chain.coded_dims()[0])
     need = (chunks * rcc.stream.min_chunk_bits(h.max_chunk_bits)
             + h.n_steps * rcc.stream.MIN_STEP_BITS)
     have = rcc.stream.payload_budget_bits(len(stream.payload))
@@ -278,9 +428,15 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object) -> None:
                          f"{len(stream.payload)}")
 
 
+def _min_chunks(kl0_nats: float, max_chunk_bits: float, dims: int) -> int:
+    """The fewest chunks a first step of at least ``kl0_nats`` can have (1 bit of slack)."""
+    kl0_q = min(kl0_nats / np.log(2.0) * (1.0 - 1e-6) - 1.0, float(rcc.MAX_STEP_KL))
+    return min(max(math.ceil(kl0_q / max_chunk_bits), 1), dims)
+
+
 def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0,
-               max_steps: int | None = None, ode_steps: int = 24,
-               solver: Literal["euler", "heun"] = "heun", backend: str = "auto",
+               max_steps: int | None = None, ode_steps: int = 24, solver: str = "heun",
+               per_direction: bool = False, backend: str = "auto",
                max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a file to an 8-bit RGB image, with the score scale ρ chosen now [WBZ26].
 
@@ -294,7 +450,13 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     rho : float in [0, :data:`rdptheory._limits.MAX_RHO`] (= 10); 1 = probability-flow ODE,
         2 = the MMSE-end drift (THEORY.md §3).
     max_steps : decode only the first ``max_steps`` steps (a lower-rate prefix); default all.
-    ode_steps, solver : the PF-ODE grid (VP schedule, 1..10000 steps) and integrator.
+    ode_steps, solver : the PF-ODE grid (1..10000 steps) and integrator: for isotropic files
+        the VP-schedule grid and any :func:`rdptheory.diffusion.decode` solver; shaped files
+        integrate along their own noise path with the exponential Heun rule of
+        :func:`rdptheory.images.shaped_chain.decode_ode` (``solver`` must be "heun").
+    per_direction : shaped files only: decode with per-direction ρ_i (the Gaussian codec's
+        rule at the W₂² that ``rho`` reaches, ``rho`` in [1, 2];
+        :meth:`rdptheory.images.noise.PatchDCTChain.per_direction_rho`) instead of one ρ.
     backend : RCC kernel backend (any backend decodes any other's stream).
     max_pixels : largest image (H·W) to decode (default
         :data:`rdptheory._limits.DEFAULT_MAX_PIXELS`, 16 Mpx).
@@ -307,28 +469,35 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     ------
     ValueError for anything wrong with ``data`` (damaged, crafted, too large for
     ``max_pixels``, implausible sizes for its payload) before anything large is allocated,
-    and if the reconstruction is not finite; TypeError if ``data`` is not bytes.
+    for a shaped file and a model that cannot code shaped noise, and if the reconstruction is
+    not finite; TypeError if ``data`` is not bytes.
     """
-    from rdptheory.diffusion import decode
-
     model = default_model() if model is None else _check_model(model)
     rho = _check_decode_rho(rho)
     ode_steps = check_int(ode_steps, "ode_steps", low=1, high=MAX_ODE_STEPS)
+    if not isinstance(per_direction, bool):
+        raise TypeError(f"per_direction must be a bool, got {type(per_direction).__name__}")
+    if not isinstance(solver, str):
+        raise TypeError(f"solver must be a string, got {type(solver).__name__}")
     stream = _format.unpack_stream(data)
     h = stream.header
     if h.fingerprint != _fingerprint(model):
         raise ValueError(f"this file was made with another model (fingerprint "
                          f"{h.fingerprint.hex()}, model {model.name} has "
                          f"{_fingerprint(model).hex()})")
+    if h.shaped and solver != "heun":
+        raise ValueError(f"solver={solver!r} applies to isotropic files; shaped files decode "
+                         "with their exponential Heun rule (solver='heun')")
     _check_sizes(stream, max_pixels)
-    _code_shape(h, model)
+    chain = _chain_of(model, h, solver)
+    _check_sizes(stream, max_pixels, chain)
+    _check_state(h, chain)
     n = h.n_steps if max_steps is None else check_int(max_steps, "max_steps", low=1,
                                                       high=h.n_steps)
+    scale: float | np.ndarray = chain.per_direction_rho(rho, n) if per_direction else rho
     try:
-        y = _replay(stream, model, n, backend)
-        t_n = _ladder(h.t_max, h.t_min, h.n_levels)[n - 1]
-        x_hat = decode(model, y, float(t_n**2), rho, schedule="vp", solver=solver,
-                       steps=ode_steps)
+        y = _replay(stream, model, n, backend, chain)
+        x_hat = chain.reconstruct(y, n, scale, ode_steps)
         image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
     except MemoryError as exc:
         raise ValueError(f"not enough memory to decode a {h.height}x{h.width} image: lower "
@@ -336,7 +505,7 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     if not np.isfinite(image).all():
         raise ValueError(f"the decoded image is not finite (rho = {rho:g}, {ode_steps} ODE "
                          "steps): use a smaller rho or more ode_steps")
-    return from_model_space(image[:, : h.height, : h.width])  # latent models decode padded
+    return from_model_space(image[:, : h.height, : h.width])  # padded states decode padded
 
 
 #: Largest PF-ODE grid the decoder accepts.
@@ -355,7 +524,8 @@ def truncate(data: bytes, n_steps: int, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     """A valid file holding only the first ``n_steps`` steps of ``data`` (a lower rate).
 
     ``ValueError`` for a damaged or implausible file, or one whose image exceeds
-    ``max_pixels`` (as :func:`decompress`); no model is needed.
+    ``max_pixels`` (as :func:`decompress`); no model is needed, for either noise (the step
+    stream is re-packed; each step's chunk count is bounded by the header's code dimension).
     """
     stream = _format.unpack_stream(data)
     _check_sizes(stream, max_pixels)

@@ -1,9 +1,9 @@
 """rdptheory.images._format against hand-built RDPI files (kills mutmut mutants).
 
 Every file here is assembled by hand from the layout in the module docstring (magic "RDPI",
-version 4, LEB128 header length, header fields, CRC32s from ``zlib``), never by the packer, and
-every bound the reader enforces is probed on both sides (``make mutants
-MUTANTS='rdptheory.images._format*'``).
+version 5, LEB128 header length, header fields with the noise recipe last, CRC32s from
+``zlib``), never by the packer, and every bound the reader enforces is probed on both sides
+(``make mutants MUTANTS='rdptheory.images._format*'``).
 """
 
 import math
@@ -41,19 +41,22 @@ FIELDS = dict(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_max
 
 
 def header_bytes(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_max=80.0,
-                 t_min=0.5, n_levels=32, n_steps=27, max_chunk_bits=12.0) -> bytes:
+                 t_min=0.5, n_levels=32, n_steps=27, max_chunk_bits=12.0,
+                 recipe=b"\x00") -> bytes:
     return (fingerprint + leb(height) + leb(width) + leb(code_dims) + leb(seed) + f32(t_max)
-            + f32(t_min) + leb(n_levels) + leb(n_steps) + f32(max_chunk_bits))
+            + f32(t_min) + leb(n_levels) + leb(n_steps) + f32(max_chunk_bits) + recipe)
 
 
-def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 4) -> bytes:
+def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 5) -> bytes:
     head = b"RDPI" + bytes([version]) + leb(len(header)) + header
     return head + crc(head) + payload + crc(payload)
 
 
 def test_spec_constants():
-    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 4, 8, 4096)
+    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 5, 8, 4096)
     assert f.WHAT == WHAT
+    assert f.LADDERS == ("isotropic", "mse", "perception")
+    assert f.BASES == ("none", "dct")
 
 
 def test_pack_and_unpack_match_a_hand_built_file():
@@ -86,9 +89,10 @@ def test_pack_and_unpack_need_whole_words(size):
 
 
 def test_other_versions_and_magics_are_refused():
-    with pytest.raises(ValueError, match=rf"^unsupported {WHAT} version 3 \(this reader reads "
-                                         r"version 4\)"):
-        f.unpack_stream(rdpi(header_bytes(), version=3))
+    for old in (3, 4):
+        with pytest.raises(ValueError, match=rf"^unsupported {WHAT} version {old} \(this reader "
+                                             r"reads version 5\)"):
+            f.unpack_stream(rdpi(header_bytes(), version=old))
     with pytest.raises(ValueError, match=rf"^not an {WHAT}: magic b'RDPG'"):
         f.unpack_stream(b"RDPG" + rdpi(header_bytes())[4:])
 
@@ -151,13 +155,13 @@ def test_inconsistent_headers_are_refused(fields):
 CUTS = [(0, "the model fingerprint"), (7, "the model fingerprint"), (8, "height"),
         (9, "width"), (10, "code dimension"), (11, "code dimension"), (12, "seed"),
         (13, "t_max"), (16, "t_max"), (17, "t_min"), (21, "levels"), (22, "steps"),
-        (23, "the chunk KL budget"), (26, "the chunk KL budget")]
+        (23, "the chunk KL budget"), (26, "the chunk KL budget"), (27, "the noise ladder id")]
 
 
 @pytest.mark.parametrize(("cut", "name"), CUTS)
 def test_a_header_cut_short_names_the_field(cut, name):
     full = header_bytes()
-    assert len(full) == 27
+    assert len(full) == 28
     with pytest.raises(ValueError, match=rf"^(corrupted {WHAT}: truncated while reading {name}"
                                          rf"|data is truncated while reading {name} in the "
                                          rf"{WHAT})$"):
@@ -167,3 +171,67 @@ def test_a_header_cut_short_names_the_field(cut, name):
 def test_a_header_with_trailing_bytes_is_refused():
     with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: 2 unread bytes$"):
         f.unpack_stream(rdpi(header_bytes() + b"\x00\x00"))
+
+
+# ---- the noise recipe (version 5) --------------------------------------------------------
+SHAPED = [(b"\x01\x01", dict(ladder="mse", basis="dct", perception=0.0)),
+          (b"\x02\x01" + f32(0.0), dict(ladder="perception", basis="dct", perception=0.0)),
+          (b"\x02\x01" + f32(0.25), dict(ladder="perception", basis="dct", perception=0.25)),
+          (b"\x02\x01" + f32(3.0e38), dict(ladder="perception", basis="dct",
+                                            perception=struct.unpack("<f", f32(3.0e38))[0]))]
+
+
+def test_an_isotropic_header_reads_as_isotropic():
+    head = f.unpack_stream(rdpi(header_bytes())).header
+    assert (head.ladder, head.basis, head.perception, head.shaped) == ("isotropic", "none",
+                                                                       0.0, False)
+
+
+@pytest.mark.parametrize(("recipe", "fields"), SHAPED)
+def test_shaped_recipes_round_trip_byte_for_byte(recipe, fields):
+    data = rdpi(header_bytes(recipe=recipe))
+    stream = f.unpack_stream(data)
+    assert stream.header == f.StreamHeader(**{**FIELDS, **fields})
+    assert stream.header.shaped
+    assert f.pack_stream(stream) == data
+
+
+@pytest.mark.parametrize(("recipe", "message"), [
+    (b"\x03", "unknown noise ladder id 3"), (b"\xff", "unknown noise ladder id 255"),
+    (b"\x01\x00", "unknown basis id 0 for shaped noise"),
+    (b"\x01\x02", "unknown basis id 2 for shaped noise"),
+    (b"\x02\x01" + f32(-0.5), "perception budget -0.5 is not finite and >= 0"),
+    (b"\x02\x01" + f32(math.nan), "perception budget nan is not finite and >= 0"),
+    (b"\x02\x01" + f32(math.inf), "perception budget inf is not finite and >= 0")])
+def test_bad_recipes_are_refused_with_their_field(recipe, message):
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: {message}"):
+        f.unpack_stream(rdpi(header_bytes(recipe=recipe)))
+
+
+@pytest.mark.parametrize(("recipe", "name"), [
+    (b"\x01", "the noise basis id"), (b"\x02", "the noise basis id"),
+    (b"\x02\x01", "the perception budget"), (b"\x02\x01\x00\x00\x00", "the perception budget")])
+def test_a_recipe_cut_short_names_the_field(recipe, name):
+    with pytest.raises(ValueError, match=rf"^(corrupted {WHAT}: truncated while reading {name}"
+                                         rf"|data is truncated while reading {name} in the "
+                                         rf"{WHAT})$"):
+        f.unpack_stream(rdpi(header_bytes(recipe=recipe)))
+
+
+@pytest.mark.parametrize("recipe", [b"\x00\x01", b"\x01\x01" + f32(0.0)])
+def test_bytes_after_the_recipe_are_refused(recipe):
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: (1|4) unread bytes$"):
+        f.unpack_stream(rdpi(header_bytes(recipe=recipe)))
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    (dict(ladder="foo"), "unknown noise recipe"), (dict(basis="eigen"), "unknown noise recipe"),
+    (dict(basis="dct"), "an isotropic stream has basis 'none' and perception 0"),
+    (dict(perception=0.5), "an isotropic stream has basis 'none' and perception 0"),
+    (dict(ladder="mse"), "a shaped stream needs a basis"),
+    (dict(ladder="mse", basis="dct", perception=0.5), "the mse ladder has no perception budget"),
+    (dict(ladder="perception", basis="dct", perception=-1.0), "perception budget must be"),
+    (dict(ladder="perception", basis="dct", perception=math.nan), "perception budget must be")])
+def test_the_packer_refuses_a_recipe_it_cannot_write(fields, message):
+    with pytest.raises(ValueError, match=message):
+        f.pack_stream(f.ImageStream(f.StreamHeader(**{**FIELDS, **fields}), b""))
