@@ -77,10 +77,23 @@ def _images(rep: _Report) -> None:
                          f"({exc})")
         return
     try:
+        model = _image_model(rep)
         rep.images.extend((str(t), Path(p)) for t, p in report_section(rep.out / "images",
-                                                                       quick=True))
+                                                                       quick=True, model=model))
     except Exception as exc:  # the image codec must not take the whole report down
         rep.notes.append(f"image section failed: {type(exc).__name__}: {exc}")
+
+
+def _image_model(rep: _Report) -> Any:
+    """The codec model of the image section: the default (the shipped UNet); without torch or
+    diffusers, the torch-free shift-averaged patch GMM, with a note saying so."""
+    from rdptheory.models import default_model, load_model
+
+    try:
+        return default_model()
+    except ImportError as exc:
+        rep.notes.append(f"image section: {exc}; its codec figures use gmm-shift instead")
+        return load_model("gmm-shift")
 
 
 def run(args: argparse.Namespace) -> int:

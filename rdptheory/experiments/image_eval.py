@@ -36,7 +36,7 @@ from rdptheory.images.codec import (
     compress_with_report,
     decompress,
 )
-from rdptheory.models import ImageModel, PatchGMMImageModel, default_model
+from rdptheory.models import ImageModel, PatchGMMImageModel, default_model, load_model
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,10 @@ def _mean_blockiness(images: Sequence[np.ndarray]) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-#: The baselines :func:`evaluate` runs by default (cheap: milliseconds per image).
-DEFAULT_BASELINES: tuple[str, ...] = ("jpeg", "webp")
+#: The baselines :func:`evaluate` (and ``rdptheory eval``) runs by default: every codec of
+#: :data:`rdptheory.experiments.baselines.CODECS`; those this Pillow lacks are listed as
+#: skipped, with the reason. Cheap next to our codec (a bisection of ~10 encodes per image).
+DEFAULT_BASELINES: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000")
 
 
 def run_baselines(targets: Sequence[float], originals: Sequence[np.ndarray],
@@ -287,6 +289,9 @@ def rho_sweep(patches: np.ndarray, noise_vars: Sequence[float], rhos: Sequence[f
               ode_steps: int = 32) -> tuple[RhoPoint, ...]:
     """Decode ``Y = X + tN`` patch by patch at each ρ (exact score; no coding).
 
+    ``model``: a patch-GMM image model (its exact score and covariance are what this measures);
+    ``None`` is the tiled exact-score prior ``load_model("patch-gmm")``, not the default UNet.
+
     .. math:: \\hat X = \\mathrm{ODE}_ρ(X + tN), \\qquad
               D = \\tfrac1d E\\|X-\\hat X\\|^2, \\qquad P = \\tfrac1d W_2^2(\\mathcal N(μ_X,Σ_X),
               \\mathcal N(μ_{\\hat X}, Σ_{\\hat X}))
@@ -299,7 +304,11 @@ def rho_sweep(patches: np.ndarray, noise_vars: Sequence[float], rhos: Sequence[f
     from rdptheory.diffusion import decode
     from rdptheory.gaussian import score_scaled_point
 
-    model = default_model() if model is None else model
+    chosen = load_model("patch-gmm") if model is None else model
+    if not isinstance(chosen, PatchGMMImageModel):
+        raise TypeError(f"rho_sweep needs a patch-GMM image model (exact score), got "
+                        f"{type(chosen).__name__}")
+    model = chosen
     p = model.prior.patch
     x = np.asarray(patches, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != model.prior.dim or len(x) < 2:

@@ -50,7 +50,7 @@ from rdptheory.experiments.image_eval import (
     run_baselines,
 )
 from rdptheory.images.codec import CodecConfig, compress_with_report, decompress, truncate
-from rdptheory.models import default_model
+from rdptheory.models import ImageModel, PatchGMMImageModel, default_model, load_model
 
 _PATCH = 8  # patch size of the perception and blockiness measures (any model)
 _BASELINES = ("jpeg", "webp")
@@ -75,11 +75,14 @@ class PrefixDecodes:
 def codec_prefix_decodes(images: Sequence[np.ndarray], names: Sequence[str], *,
                          noise_var: float, rhos: tuple[float, ...], n_points: int,
                          config: CodecConfig, seed: int = 0, ode_steps: int = 16,
-                         baselines: Sequence[str] = ()) -> PrefixDecodes:
+                         baselines: Sequence[str] = (),
+                         model: ImageModel | None = None) -> PrefixDecodes:
     """Encode each image once down to ``noise_var``; decode ``n_points`` common prefixes of
     each stream at every ρ (so every curve is one bitstream per image). ``baselines`` (Pillow
-    codec names) code each image at the rate of each prefix; the curve carries them."""
-    model = default_model()
+    codec names) code each image at the rate of each prefix; the curve carries them.
+    ``model``: the codec's image model (``None``: :func:`rdptheory.models.default_model`, the
+    shipped UNet)."""
+    model = default_model() if model is None else model
     res = [compress_with_report(px, model=model, noise_var=noise_var, seed=seed, config=config)
            for px in images]
     n = min(r.n_steps for r in res)
@@ -111,11 +114,11 @@ def codec_prefix_decodes(images: Sequence[np.ndarray], names: Sequence[str], *,
 
 def codec_prefix_curve(pixels: np.ndarray, *, noise_var: float, rhos: tuple[float, ...],
                        n_points: int, config: CodecConfig, seed: int = 0,
-                       ode_steps: int = 16) -> EvalResult:
+                       ode_steps: int = 16, model: ImageModel | None = None) -> EvalResult:
     """Encode one image once down to ``noise_var``; decode ``n_points`` prefixes at every ρ."""
     return codec_prefix_decodes([pixels], ["crop"], noise_var=noise_var, rhos=rhos,
                                 n_points=n_points, config=config, seed=seed,
-                                ode_steps=ode_steps).curve
+                                ode_steps=ode_steps, model=model).curve
 
 
 @dataclass(frozen=True)
@@ -159,28 +162,44 @@ def _write_codec_numbers(out: pathlib.Path, pd: PrefixDecodes, rows: list, ks: t
                       for r, _, b, db in row])
 
 
-def _codec_figures(out: pathlib.Path, s: _Settings, config: CodecConfig
-                   ) -> list[tuple[str, pathlib.Path]]:
+def _tiled_gmm() -> PatchGMMImageModel:
+    """The tiled exact-score patch GMM (the decoder-alone figures and the mosaic comparison)."""
+    model = load_model("patch-gmm")
+    assert isinstance(model, PatchGMMImageModel)
+    return model
+
+
+def _mosaic_note(model: ImageModel) -> str:
+    """A caption clause on where the model's blockiness comes from."""
+    if isinstance(model, PatchGMMImageModel):
+        return "each 8×8 tile is decoded on its own, so low rates are a mosaic"
+    return "a fully convolutional network: no block grid of its own"
+
+
+def _codec_figures(out: pathlib.Path, s: _Settings, config: CodecConfig,
+                   model: ImageModel) -> list[tuple[str, pathlib.Path]]:
     images = [center_crop(bundled_image(n).pixels, s.size) for n in _CODEC_IMAGES]
     pd = codec_prefix_decodes(images, _CODEC_IMAGES, noise_var=s.codec_noise_var, rhos=s.rhos,
                               n_points=s.n_points, config=config, ode_steps=s.ode_steps,
-                              baselines=_BASELINES)
+                              baselines=_BASELINES, model=model)
     ks = (pd.steps[-1], pd.steps[-2])  # the whole stream and a lower-rate prefix of it
     rows = [[(rho, pd.decodes[0][(k, rho)], pd.bpp[0][k],
               metrics.psnr(images[0], pd.decodes[0][(k, rho)])) for rho in s.rhos] for k in ks]
     _write_codec_numbers(out, pd, rows, ks)
     crops = f"{s.size}×{s.size} centre crops of {' and '.join(_CODEC_IMAGES)}"
-    rd = (f"Image codec on {len(images)} unseen photographs ({crops}; the patch prior was "
-          f"fitted on other images): (a) PSNR and (b) Fréchet distance of pooled 8×8 patches "
+    rd = (f"Image codec with the {model.name} model on {len(images)} unseen photographs "
+          f"({crops}; the model was fitted on other images): (a) PSNR and (b) Fréchet "
+          f"distance of pooled 8×8 patches "
           f"against the rate of the whole file (a one-step file, mostly header, is already "
           f"{min(pd.one_step_bpp):.2f} bpp at this size). Each image is encoded once down to "
           f"t² = {s.codec_noise_var:g} (model space); every point decodes a prefix of that one "
-          f"stream, at the ρ chosen at decode time. Grey: Pillow JPEG (optimize=True) and WebP "
+          f"stream, at the ρ chosen at decode time ({s.ode_steps} Heun steps). Grey: Pillow "
+          f"JPEG (optimize=True) and WebP "
           f"(method 6) on the same crops at the rate of each prefix. {_bd_sentence(pd.curve)}")
     blk = (f"Blockiness (edge energy across the 8-pixel grid over edge energy inside the "
            f"blocks; originals {pd.curve.original_blockiness:.2f}, shaded ±10 %) of the same "
-           f"decodes as the rate–distortion figure ({model_name()}: each 8×8 tile is decoded "
-           f"on its own, so low rates are a mosaic) and of JPEG and WebP at the same rates.")
+           f"decodes as the rate–distortion figure ({model.name}: {_mosaic_note(model)}) and of "
+           f"JPEG and WebP at the same rates.")
     rec = (f"One encode, any ρ at decode time: the {s.size}×{s.size} {_CODEC_IMAGES[0]} crop "
            f"and decodes of the same bitstream at ρ = {', '.join(f'{r:g}' for r in s.rhos)} "
            f"(top: the whole stream, {ks[0]} steps; bottom: its first {ks[1]} steps). Panel "
@@ -192,9 +211,10 @@ def _codec_figures(out: pathlib.Path, s: _Settings, config: CodecConfig
                                         row_labels=labels))]
 
 
-def model_name() -> str:
-    """The report's codec model, as named in captions."""
-    return default_model().name
+def model_name(model: ImageModel | None = None) -> str:
+    """The report's codec model (``None``: the default, the shipped UNet), as named in
+    captions."""
+    return (default_model() if model is None else model).name
 
 
 def _bd_sentence(curve: EvalResult) -> str:
@@ -207,21 +227,26 @@ def _bd_sentence(curve: EvalResult) -> str:
 
 
 def classical_comparison(images: Sequence[np.ndarray], *, bpp: float, config: CodecConfig,
-                         ode_steps: int, rho: float = 1.0, seed: int = 0) -> list[list[tuple]]:
-    """Per image: the tiled and the shift-averaged patch GMM at ``bpp`` (decoded at ``rho``),
-    and JPEG and WebP at the rate of the shift-averaged file (highest quality not above it).
+                         ode_steps: int, rho: float = 1.0, seed: int = 0,
+                         model: ImageModel | None = None) -> list[list[tuple]]:
+    """Per image: the tiled and the shift-averaged patch GMM and the codec's ``model``
+    (``None``: the default, the shipped UNet) at ``bpp`` (decoded at ``rho``), and JPEG and
+    WebP at the rate of ``model``'s file (highest quality not above it).
 
     Returns rows of ``(label, image uint8, bpp, psnr_db, blockiness)``.
     """
     from rdptheory.experiments import baselines
     from rdptheory.models.gmm_shifted import shifted_model
 
+    model = default_model() if model is None else model
+    models = (("tiled GMM", _tiled_gmm()), ("shifted GMM", shifted_model()),
+              (model.name, model))
     rows = []
     for px in images:
         row = []
-        for label, model in (("tiled GMM", default_model()), ("shifted GMM", shifted_model())):
-            res = compress_with_report(px, model=model, bpp=bpp, seed=seed, config=config)
-            rec = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
+        for label, m in models:
+            res = compress_with_report(px, model=m, bpp=bpp, seed=seed, config=config)
+            rec = decompress(res.data, model=m, rho=rho, ode_steps=ode_steps,
                              backend=config.backend)
             row.append((f"{label}, ρ = {rho:g}", rec, res.bpp))
         for codec, label in (("jpeg", "JPEG"), ("webp", "WebP")):
@@ -232,11 +257,11 @@ def classical_comparison(images: Sequence[np.ndarray], *, bpp: float, config: Co
     return rows
 
 
-def _classical_figure(out: pathlib.Path, s: _Settings,
-                      config: CodecConfig) -> list[tuple[str, pathlib.Path]]:
+def _classical_figure(out: pathlib.Path, s: _Settings, config: CodecConfig,
+                      model: ImageModel) -> list[tuple[str, pathlib.Path]]:
     images = [center_crop(bundled_image(n).pixels, s.compare_size) for n in _CODEC_IMAGES]
     rows = classical_comparison(images, bpp=s.compare_bpp, config=config,
-                                ode_steps=s.ode_steps)
+                                ode_steps=s.ode_steps, model=model)
     _style.write_csv(out / "image_vs_classical.csv",
                      ("image", "codec", "bpp", "psnr", "blockiness"),
                      [[n, lab, b, db, bk] for n, row in zip(_CODEC_IMAGES, rows, strict=True)
@@ -244,21 +269,23 @@ def _classical_figure(out: pathlib.Path, s: _Settings,
     cap = (f"Ours next to classical codecs at equal rate: {s.compare_size}×{s.compare_size} "
            f"centre crops of {' and '.join(_CODEC_IMAGES)} (unseen), our files at "
            f"{s.compare_bpp:g} bpp with the tiled patch GMM (the exact-score model: an 8×8 "
-           f"mosaic) and the shift-averaged one (posterior means of 16 shifted tilings "
-           f"averaged: no block grid), decoded at ρ = 1; JPEG (optimize=True) and WebP "
-           f"(method 6) at the highest quality whose file is not larger than the shifted "
-           f"model's. Panel titles: bpp of the whole file, PSNR, blockiness (originals ≈ 1).")
+           f"mosaic), the shift-averaged one (posterior means of 16 shifted tilings "
+           f"averaged: no block grid) and the report's codec model ({model.name}), decoded at "
+           f"ρ = 1; JPEG (optimize=True) and WebP (method 6) at the highest quality whose file "
+           f"is not larger than the {model.name} file. Panel titles: bpp of the whole file, "
+           f"PSNR, blockiness (originals ≈ 1).")
     return [(cap, plots.side_by_side(images, rows, out / "image_vs_classical.png"))]
 
 
 def _sweep_sets(s: _Settings) -> list[plots.SweepSet]:
     from rdptheory.models.fit_prior import patch_split
 
-    split = patch_split(default_model().prior.patch, 10, s.n_patch, seed=7)
+    gmm = _tiled_gmm()  # the exact score: this figure is about the decoder, not the model
+    split = patch_split(gmm.prior.patch, 10, s.n_patch, seed=7)
     sets = []
     for label, x in (("held-out patches, training photographs", split.heldout),
                      ("patches of unseen photographs", split.unseen)):
-        pts = rho_sweep(x, s.levels, s.sweep_rhos, ode_steps=s.sweep_steps)
+        pts = rho_sweep(x, s.levels, s.sweep_rhos, model=gmm, ode_steps=s.sweep_steps)
         sets.append(plots.SweepSet(label, pts))
     return sets
 
@@ -299,9 +326,13 @@ def _one_blas_thread():
     return threadpool_limits(limits=1)
 
 
-def report_section(out_dir: str | pathlib.Path, *,
-                   quick: bool = True) -> list[tuple[str, pathlib.Path]]:
+def report_section(out_dir: str | pathlib.Path, *, quick: bool = True,
+                   model: ImageModel | None = None) -> list[tuple[str, pathlib.Path]]:
     """Compute the image figures into ``out_dir``; return ``(caption, png path)`` pairs.
+
+    ``model``: the codec figures' image model (``None``: the default, the shipped UNet; it
+    needs torch and diffusers). The decoder-alone figures always use the tiled exact-score
+    patch GMM, and the classical comparison shows both patch GMMs next to ``model``.
 
     Numbers are written (CSV, JSON) before each plot; every PNG has a PDF beside it.
     ``quick=True`` keeps to about a minute on two loaded cores (48×48 crops of two unseen
@@ -311,7 +342,8 @@ def report_section(out_dir: str | pathlib.Path, *,
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = _QUICK if quick else _FULL
+    model = default_model() if model is None else model
     with _one_blas_thread():  # small BLAS calls: extra threads only contend
         config = CodecConfig(backend="auto")
-        return (_codec_figures(out, s, config) + _classical_figure(out, s, config)
+        return (_codec_figures(out, s, config, model) + _classical_figure(out, s, config, model)
                 + _sweep_figures(out, s))

@@ -12,13 +12,15 @@ from rdptheory.experiments.image_report import (
     report_section,
 )
 from rdptheory.images.codec import CodecConfig
+from rdptheory.models import load_model
 from rdptheory.models.fit_prior import patch_split
 
 
 def test_codec_prefix_curve_rates_increase():
     pixels = bundled_image("china").pixels[200:212, 300:312]
     curve = codec_prefix_curve(pixels, noise_var=0.05, rhos=(1.0, 2.0), n_points=3,
-                               config=CodecConfig(backend="numpy", n_levels=12), ode_steps=6)
+                               config=CodecConfig(backend="numpy", n_levels=12), ode_steps=6,
+                               model=load_model("patch-gmm"))  # the default UNet: next test
     bpp = sorted({p.bpp for p in curve.points})
     assert len(bpp) == 3 and len(curve.points) == 6
     for rho in (1.0, 2.0):
@@ -37,6 +39,7 @@ def test_rho_sweep_theory_columns_and_rho_one_perception():
 
 def test_prefix_decodes_one_stream_many_rhos():
     # the reconstruction figure's premise: one stream, rho changes the decode, prefixes cost less
+    # (with the default model, the shipped UNet, as in the report)
     imgs = [bundled_image("china").pixels[200:210, 300:310],
             bundled_image("flower").pixels[:10, :10]]
     pd = codec_prefix_decodes(imgs, ("a", "b"), noise_var=0.05, rhos=(1.0, 2.0), n_points=2,
@@ -47,6 +50,7 @@ def test_prefix_decodes_one_stream_many_rhos():
         assert not np.array_equal(pd.decodes[i][(k1, 1.0)], pd.decodes[i][(k1, 2.0)])
         assert pd.decodes[i][(k1, 1.0)].shape == imgs[i].shape
     assert pd.curve.images == ("a", "b") and len(pd.curve.points) == 4
+    assert pd.curve.description.startswith("unet-s;")
 
 
 def _fake_points():
@@ -75,7 +79,10 @@ def test_report_section_quick(tmp_path):
     assert all(p.with_suffix(".pdf").exists() for _, p in figs)
     assert "BD-rate" in figs[0][0] and "JPEG" in figs[3][0]
     assert len((tmp_path / "image_bd_rate.csv").read_text().splitlines()) == 4
-    assert len((tmp_path / "image_vs_classical.csv").read_text().splitlines()) == 9
+    # 2 images x (tiled GMM, shifted GMM, the default UNet, JPEG, WebP) + header
+    lines = (tmp_path / "image_vs_classical.csv").read_text().splitlines()
+    assert len(lines) == 11 and sum("unet-s" in ln for ln in lines) == 2
+    assert "unet-s" in figs[0][0] and "no block grid of its own" in figs[1][0]
     for name in ("image_rate_distortion", "image_reconstructions", "image_rho_sweep"):
         assert len((tmp_path / f"{name}.csv").read_text().splitlines()) > 3
 
@@ -107,3 +114,22 @@ def test_evaluate_json_holds_the_baselines_of_the_same_run(tmp_path):
         "rho,bd_rate_vs_jpeg_percent,bd_rate_vs_webp_percent"
     with pytest.raises(ValueError, match="baselines"):
         evaluate(imgs, bpps=[6.0], baselines=("bpg",))
+
+
+def test_eval_defaults_are_the_unet_and_every_classical_codec():
+    """`rdptheory eval` (evaluate with no model/baselines) runs the default model and JPEG,
+    WebP, AVIF and JPEG 2000 in the same run (issue 11 item 4)."""
+    import inspect
+
+    from rdptheory.experiments.baselines import CODECS
+    from rdptheory.experiments.image_eval import DEFAULT_BASELINES, evaluate
+
+    assert DEFAULT_BASELINES == CODECS == ("jpeg", "webp", "avif", "jpeg2000")
+    sig = inspect.signature(evaluate).parameters
+    assert sig["baselines"].default == CODECS and sig["model"].default is None
+
+
+def test_rho_sweep_needs_an_exact_score_model():
+    x = patch_split(8, 10, 4, seed=3).heldout
+    with pytest.raises(TypeError, match="patch-GMM"):
+        rho_sweep(x, [0.05], [1.0], model=object(), ode_steps=2)

@@ -40,3 +40,15 @@ def test_writers(tmp_path, monkeypatch):
     assert "<img src='figures/rdp_surface.png'" in html and "FMM21 alpha" in html
     md = (tmp_path / "report.md").read_text()
     assert "| dp_closed_form | HOLDS |" in md and "image section skipped" in md
+
+
+def test_image_section_falls_back_to_the_torch_free_model_with_a_note(tmp_path, monkeypatch):
+    rep = _report._Report(tmp_path, quick=True)
+    from rdptheory.models import DEFAULT_MODEL_NAME
+
+    assert _report._image_model(rep).name == DEFAULT_MODEL_NAME and not rep.notes
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    model = _report._image_model(rep)
+    assert model.name.startswith("patch-gmm") and "shift" in model.name, model.name
+    (note,) = rep.notes
+    assert "rdptheory[images,torch]" in note and "use gmm-shift instead" in note
