@@ -203,6 +203,8 @@ class ShapedDraw(NamedTuple):
     sigma: np.ndarray  #: (B,) float64, the conditioning σ_eq
     eps: np.ndarray  #: (B, d, h, w) float32 standard normal, the noise of w = √snr x^B + ε
     kind: np.ndarray  #: (B,) int: 0 isotropic, 1 ladder level, 2 ODE-path state
+    theta: np.ndarray  #: (B,) float64, the water level t² drawn
+    tau: np.ndarray  #: (B,) float64, the ODE-path scale (used by kind 2 only)
 
 
 def shaped_noise_draw(cfg: TrainConfig, family: ShapedFamily, step: int, batch: int,
@@ -246,7 +248,8 @@ def shaped_noise_draw(cfg: TrainConfig, family: ShapedFamily, step: int, batch: 
             level = 1.0 / np.maximum(var * math.exp(log_tau[b]), floor)
         snr[b] = level
     sigma = equivalent_sigma(snr, family.variances, low=cfg.sigma_min, high=cfg.sigma_max)
-    return ShapedDraw(snr, sigma, eps, kind)
+    return ShapedDraw(snr, sigma, eps, kind, np.array([math.exp(2.0 * v) for v in log_t]),
+                      np.array([math.exp(v) for v in log_tau]))
 
 
 def psnr_8bit(estimate: np.ndarray, clean: np.ndarray) -> np.ndarray:
