@@ -82,6 +82,13 @@ def _chunk_bits(text: str) -> float:
     return value
 
 
+def _nonnegative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value:g}")
+    return value
+
+
 def _int_range(low: int, high: int | None = None):
     def check(text: str) -> int:
         value = _integer(text)
@@ -114,6 +121,18 @@ def _codec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-bits", type=_chunk_bits, default=8.0,
                    help=f"RCC KL budget per chunk in bits, in (0, {CHUNK_BITS_MAX:g}] (encode cost "
                    "~ 2^(bits+2) per dim: 14 bits takes ~6 s on a 32x32 image)")
+    p.add_argument("--noise", choices=("isotropic", "shaped"), default="isotropic",
+                   help="isotropic: y = x + tN (every model, default); shaped: noise diagonal in "
+                   "the 8x8x3 block DCT with per-coefficient levels (issue 15; models that can: "
+                   "'patch-gmm'); the recipe goes into the file")
+    p.add_argument("--shaping-ladder", choices=("mse", "perception"), default=None,
+                   help="--noise shaped only: 'perception' (D(R,P) forward channel, default) or "
+                   "'mse' (reverse water-filling)")
+    p.add_argument("--shaping-basis", choices=("dct",), default=None,
+                   help="--noise shaped only: the fixed basis (default dct)")
+    p.add_argument("--perception-budget", type=_nonnegative, default=None,
+                   help="--noise shaped with the perception ladder only: W2^2 budget P >= 0 per "
+                   "8x8 patch, model space (default 0)")
 
 
 def _io_options(p: argparse.ArgumentParser) -> None:
@@ -129,6 +148,14 @@ def _check_codec_args(args: argparse.Namespace) -> None:
     _check_backend(args.backend)
     if args.t_min >= args.t_max:
         raise ValueError(f"--t-min must be < --t-max, got {args.t_min:g} >= {args.t_max:g}")
+    shaping = [f"--{name.replace('_', '-')}" for name in ("shaping_ladder", "shaping_basis",
+                                                           "perception_budget")
+               if getattr(args, name) is not None]
+    if args.noise == "isotropic" and shaping:
+        raise ValueError(f"{', '.join(shaping)} applies to shaped noise: add --noise shaped")
+    if args.shaping_ladder == "mse" and args.perception_budget is not None:
+        raise ValueError("--perception-budget applies to the perception ladder, not "
+                         "--shaping-ladder mse")
 
 
 def _config(args: argparse.Namespace):
@@ -136,7 +163,9 @@ def _config(args: argparse.Namespace):
 
     _check_codec_args(args)
     return CodecConfig(t_max=args.t_max, t_min=args.t_min, n_levels=args.levels,
-                       max_chunk_bits=args.chunk_bits, backend=args.backend)
+                       max_chunk_bits=args.chunk_bits, backend=args.backend, noise=args.noise,
+                       ladder=args.shaping_ladder, basis=args.shaping_basis,
+                       perception=args.perception_budget)
 
 
 def _image_format(out: str) -> str:
@@ -208,13 +237,16 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
     kwargs = {}
     if "max_pixels" in inspect.signature(decompress).parameters:
         kwargs["max_pixels"] = args.max_pixels
+    if args.per_direction:
+        kwargs["per_direction"] = True
     out = decompress(data, model=load_model(args.model), rho=args.rho, max_steps=args.max_steps,
                      ode_steps=args.ode_steps, backend=args.backend, **kwargs)
     if out.dtype != np.uint8 or out.ndim != 3:  # never write what is not an 8-bit image
         raise ValueError(f"the decoder returned a {out.dtype} array of shape {out.shape}")
     with atomic_path(args.out) as tmp:
         Image.fromarray(out).save(tmp, format=fmt)
-    print(f"{args.out}: {out.shape[0]}x{out.shape[1]} decoded at rho={args.rho:g}")
+    how = " per direction" if args.per_direction else ""
+    print(f"{args.out}: {out.shape[0]}x{out.shape[1]} decoded at rho={args.rho:g}{how}")
     return 0
 
 
@@ -301,6 +333,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ode-steps", type=_int_range(1, ODE_STEPS_MAX), default=24,
                    help="PF-ODE steps (Heun)")
     p.add_argument("--backend", default="auto", help="RCC kernel backend")
+    p.add_argument("--per-direction", action="store_true",
+                   help="shaped-noise files only: per-direction rho_i reaching the W2^2 of "
+                   "--rho (in [1, 2]) at the least Gaussian MSE, instead of one rho (the noise "
+                   "recipe is read from the file)")
     _io_options(p)
     p.set_defaults(func=_cmd_decompress)
 

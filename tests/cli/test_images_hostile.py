@@ -278,6 +278,16 @@ def test_decompress_refuses_a_header_over_the_pixel_limit(work):
     (["eval", "--images", "a.png", "--bpp", "1", "--crop", "0"], "--crop"),
     (["eval", "--images", "a.png", "--bpp", "1", "--limit", "0"], "--limit"),
     (["eval", "--images", "a.png", "--bpp", "1", "--rho", "5"], "rho must lie"),
+    (["compress", "a.png", "o.rdp", "--bpp", "1", "--shaping-ladder", "mse"],
+     "--shaping-ladder applies to shaped noise: add --noise shaped"),
+    (["compress", "a.png", "o.rdp", "--bpp", "1", "--noise", "shaped", "--shaping-ladder",
+      "mse", "--perception-budget", "0.5"], "--perception-budget applies to the perception"),
+    (["compress", "a.png", "o.rdp", "--bpp", "1", "--noise", "shaped", "--perception-budget",
+      "-1"], "must be >= 0, got -1"),
+    (["compress", "a.png", "o.rdp", "--bpp", "1", "--noise", "shaped", "--model", "gmm-shift"],
+     "cannot code shaped noise"),
+    (["eval", "--images", "a.png", "--bpp", "1", "--shaping-basis", "dct"],
+     "--shaping-basis applies to shaped noise"),
 ])
 def test_numeric_options_are_checked(work, argv, needle):
     folder, original = work
@@ -341,3 +351,35 @@ def test_numba_without_a_writable_cache_folder(tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "True", "(3,", "4)", "True"]
+
+
+# ---- shaped noise: a shaped file needs a model that can decode it, per-direction rho -------
+def test_shaped_file_from_the_shell(work):
+    folder, original = work
+    proc = run_cli("compress", "a.png", "s.rdp", "--noise-var", "0.5", "--noise", "shaped",
+                   "--model", "patch-gmm", "--perception-budget", "0.25", *FAST, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    head = _format.unpack_stream((folder / "s.rdp").read_bytes()).header
+    assert (head.ladder, head.basis, head.perception) == ("perception", "dct", 0.25)
+    proc = run_cli("decompress", "s.rdp", "o.png", "--model", "patch-gmm", "--rho", "1.5",
+                   "--per-direction", "--backend", "numpy", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "per direction" in proc.stdout
+    assert np.asarray(Image.open(folder / "o.png")).shape == (16, 16, 3)
+    assert_clean_error(run_cli("decompress", "s.rdp", "p.png", "--model", "patch-gmm",
+                               "--rho", "3", "--per-direction", cwd=folder),
+                       "per-direction rho needs rho in [1, 2]")
+    iso = compress(np.asarray(Image.open(folder / "a.png").convert("RGB")),
+                   model=_gmm(), noise_var=0.5, config=CodecConfig(backend="numpy", n_levels=4))
+    (folder / "i.rdp").write_bytes(iso)
+    assert_clean_error(run_cli("decompress", "i.rdp", "q.png", "--model", "patch-gmm",
+                               "--per-direction", cwd=folder),
+                       "per-direction rho applies to shaped-noise files")
+    assert not (folder / "p.png").exists() and not (folder / "q.png").exists()
+    _survives(folder, original)
+
+
+def _gmm():
+    from rdptheory.models import load_model
+
+    return load_model("patch-gmm")
