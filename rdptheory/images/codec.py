@@ -237,7 +237,7 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     Parameters
     ----------
     image : uint8 array (H, W, 3).
-    model : ImageModel (default: the embedded patch-GMM prior).
+    model : ImageModel (default: :func:`rdptheory.models.default_model`).
     bpp : target rate in bits per pixel of the image (whole file); or
     noise_var : the last noise variance t² to reach (model space; for shaped noise the
         recipe's water level θ); exactly one of the two.
