@@ -3,9 +3,10 @@ PF-ODE decoder (THEORY.md §3-§4).
 
 Modules: :mod:`.schedules` (noise schedules as data), :mod:`.scores` (ε / v / x₀ / score /
 velocity conversions), :mod:`.models` (the model protocol; Gaussian, GMM and prediction
-adapters), :mod:`.solvers` (``decode``, ``euler_step``, ``heun_step``), :mod:`.steering`
-(choosing ρ; D(P)-optimal decoders) and :mod:`.verify` (Monte Carlo / quadrature harness,
-imported on demand: ``from rdptheory.diffusion import verify``).
+adapters), :mod:`.solvers` (``decode``, ``euler_step``, ``heun_step``,
+``exponential_step``), :mod:`.steering` (choosing ρ; D(P)-optimal decoders) and
+:mod:`.verify` (Monte Carlo / quadrature harness, imported on demand:
+``from rdptheory.diffusion import verify``).
 
 >>> import numpy as np
 >>> from rdptheory.diffusion import GaussianModel, decode
@@ -42,8 +43,11 @@ from rdptheory.diffusion.solvers import (
     decode,
     decode_adaptive,
     euler_step,
+    exponential_coefficients,
+    exponential_step,
     heun_step,
     integrate,
+    integrate_exponential,
     pf_ode_drift,
 )
 from rdptheory.diffusion.steering import (
@@ -83,9 +87,12 @@ __all__ = [
     "decode",
     "decode_adaptive",
     "euler_step",
+    "exponential_coefficients",
+    "exponential_step",
     "get_schedule",
     "heun_step",
     "integrate",
+    "integrate_exponential",
     "noise_var_from_alpha_bar",
     "pf_ode_drift",
     "sigma_from_noise_var",
