@@ -187,13 +187,16 @@ def _water_levels(recipe: _sc.ShapingRecipe, variances: np.ndarray, n_steps: int
     ``ladder_snr`` drops the rows that send nothing new; for the "mse" and "perception"
     ladders these are the leading levels with θ >= max λ_i (nothing is live before the water
     level drops below the largest variance; after that every live SNR grows with 1/θ). The
-    mapping is checked against the number of kept rows (``RuntimeError`` if it disagrees).
+    mapping is checked against the number of kept rows (``ValueError`` if it disagrees: a
+    ladder whose later level sends nothing new, which this codec does not code).
     """
     t2 = _chain.noise_ladder(recipe.t_max, recipe.t_min, recipe.n_levels) ** 2
     dropped = int(np.sum(t2 >= variances.max())) if recipe.ladder != "isotropic" else 0
     if len(t2) - dropped != n_steps:
-        raise RuntimeError(f"the {recipe.ladder} ladder kept {n_steps} of {len(t2)} levels, "
-                           f"expected {len(t2) - dropped}")
+        raise ValueError(f"the {recipe.ladder} ladder ({recipe.t_max:g}..{recipe.t_min:g} in "
+                         f"{recipe.n_levels} levels) repeats a level after its first live one "
+                         f"({n_steps} of {len(t2)} kept, {len(t2) - dropped} expected): "
+                         "choose another ladder")
     return t2[dropped:]
 
 

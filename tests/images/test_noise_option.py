@@ -258,3 +258,17 @@ def test_crafted_shaped_headers_are_refused_before_decoding():
         assert "corrupted" in str(exc)
     else:
         assert not np.array_equal(y, encoded(SHAPED).state)
+
+
+def test_water_levels_map_each_step_to_its_ladder_level():
+    """mse ladder from t_max = 20 (θ = 400 above every λ_i: the first levels send nothing and
+    are dropped): step j's best coefficient has snr = 1/θ_j − 1/λ_max exactly."""
+    recipe = ShapingRecipe("mse", "dct", 20.0, 0.2, 12)
+    chain = noise.PatchDCTChain(gmm().prior, recipe, 8, 8)
+    lam_max = chain.variances.max()
+    t2 = np.geomspace(20.0, 0.2, 12) ** 2
+    np.testing.assert_allclose(chain.water_levels, t2[t2 < lam_max], rtol=1e-6)
+    assert len(chain.water_levels) == len(chain.levels) < 12
+    best = np.array([lv.min() for lv in chain.levels])
+    np.testing.assert_allclose(best, 1.0 / (1.0 / chain.water_levels - 1.0 / lam_max),
+                               rtol=1e-5)
