@@ -181,6 +181,13 @@ def _shaped_prior(gmm: PatchGMM, basis: str) -> tuple[Any, np.ndarray]:
     return _SHAPED_CACHE[key]
 
 
+def _block_dct(patch: int, channels: int) -> np.ndarray:
+    """The orthonormal block DCT (d, d) of a ``patch × patch × channels`` tile."""
+    from rdptheory.images.shaped import block_dct_basis
+
+    return block_dct_basis(patch, channels)
+
+
 def _water_levels(recipe: _sc.ShapingRecipe, variances: np.ndarray, n_steps: int) -> np.ndarray:
     """The water level θ = t² of each kept ladder row (:func:`~shaped_chain.ladder_snr`).
 
@@ -201,43 +208,79 @@ def _water_levels(recipe: _sc.ShapingRecipe, variances: np.ndarray, n_steps: int
 
 
 class PatchDCTChain:
-    """The shaped chain of the tiled patch GMM (:mod:`rdptheory.images.shaped_chain`).
+    """The shaped chain of a patch model in the block DCT (:mod:`rdptheory.images.shaped_chain`).
 
-    The code-space image (model space, ``(1, 3, H, W)``) is padded at its bottom and right
+    The code-space image (model space, ``(1, C, H, W)``) is padded at its bottom and right
     edges by edge replication to whole ``p × p`` tiles (the decoder crops), cut into patches
-    and rotated into the recipe's basis: the state is ``(N, d)`` (N tiles, d = 3p²). Levels
-    from :func:`~rdptheory.images.shaped_chain.ladder_snr` through
-    :func:`~rdptheory.images.shaped_chain.chain_levels`; the chain model is
-    :class:`~rdptheory.images.shaped_chain.ShapedChainModel` (exact shaped posterior), the
-    step coder :class:`~rdptheory.images.shaped_chain.SentStepCoder` (only the sent
-    coefficients are RCC-coded) and the decoder
-    :func:`~rdptheory.images.shaped_chain.decode_ode`.
+    (:func:`~rdptheory.images.shaped_chain.to_patches` order) and rotated into the block DCT
+    (:func:`rdptheory.images.shaped.block_dct_basis`): the state is ``(N, d)`` (N tiles of the
+    padded image, d = Cp²). Levels from :func:`~rdptheory.images.shaped_chain.ladder_snr` on
+    the model's coefficient variances λ_i through
+    :func:`~rdptheory.images.shaped_chain.chain_levels`; the step coder is
+    :class:`~rdptheory.images.shaped_chain.SentStepCoder` (only the sent coefficients are
+    RCC-coded) and the decoder :func:`~rdptheory.images.shaped_chain.decode_ode`.
+
+    Any patch model plugs in with two objects over the padded image's state: ``chain_model``,
+    the progressive codec's ``ChainModel`` (``denoise(y, t2)``, ``posterior_var``,
+    ``prior_var``), and ``ode_model``, what ``decode_ode`` needs (``dim`` and
+    ``posterior_scaled(w, snr) -> (mean, _)``). :meth:`for_gmm` builds the tiled GMM's (exact
+    shaped posterior, :class:`~rdptheory.images.shaped_chain.ShapedChainModel`).
 
     Parameters
     ----------
-    gmm : PatchGMM (the tiled model's prior)
-    recipe : ShapingRecipe
+    chain_model, ode_model : the model over the ``(N, d)`` state (above)
+    variances : λ_i (d,) > 0, the model's per-coefficient variances (the ladder's spectrum)
+    recipe : ShapingRecipe (basis "dct")
     height, width : the image size (pixels, >= 1)
+    patch, channels : the tile (default 8×8, 3 channels)
     """
 
-    def __init__(self, gmm: PatchGMM, recipe: _sc.ShapingRecipe, height: int,
-                 width: int) -> None:
+    def __init__(self, chain_model: progressive.ChainModel, ode_model: Any,
+                 variances: np.ndarray, recipe: _sc.ShapingRecipe, height: int, width: int, *,
+                 patch: int = 8, channels: int = 3) -> None:
+        if not isinstance(recipe, _sc.ShapingRecipe):
+            raise TypeError(f"recipe must be a ShapingRecipe, got {type(recipe).__name__}")
+        if recipe.basis != "dct":
+            raise ValueError(f"PatchDCTChain codes the block DCT, not basis {recipe.basis!r}")
+        if not callable(getattr(chain_model, "denoise", None)):
+            raise TypeError("chain_model must be a progressive ChainModel (denoise, "
+                            f"posterior_var, prior_var), got {type(chain_model).__name__}")
+        if not callable(getattr(ode_model, "posterior_scaled", None)):
+            raise TypeError("ode_model must have posterior_scaled(w, snr) and dim, got "
+                            f"{type(ode_model).__name__}")
+        self.recipe = recipe
+        self.height = check_int(height, "height", low=1)
+        self.width = check_int(width, "width", low=1)
+        self.patch = check_int(patch, "patch", low=1)
+        self.channels = check_int(channels, "channels", low=1)
+        self.basis = _block_dct(self.patch, self.channels)
+        d = self.basis.shape[0]
+        self.variances = np.asarray(variances, dtype=np.float64)
+        if self.variances.shape != (d,) or int(ode_model.dim) != d:
+            raise ValueError(f"variances and the model must have {d} coefficients, got "
+                             f"{self.variances.shape} and {ode_model.dim}")
+        p = self.patch
+        self.padded = (-(-self.height // p) * p, -(-self.width // p) * p)
+        n = (self.padded[0] // p) * (self.padded[1] // p)
+        self.state_shape: tuple[int, ...] = (n, d)
+        self.levels: list[Any] = _sc.chain_levels(_sc.ladder_snr(recipe, self.variances))
+        self.water_levels = _water_levels(recipe, self.variances, len(self.levels))
+        self.model: progressive.ChainModel = chain_model
+        self.ode_model = ode_model
+
+    @classmethod
+    def for_gmm(cls, gmm: PatchGMM, recipe: _sc.ShapingRecipe, height: int,
+                width: int) -> PatchDCTChain:
+        """The tiled patch GMM's chain: exact shaped posterior (
+        :class:`~rdptheory.images.shaped_chain.ShapedChainModel`), λ from the mixture's overall
+        covariance."""
         if not isinstance(gmm, PatchGMM):
             raise TypeError(f"gmm must be a PatchGMM, got {type(gmm).__name__}")
         if not isinstance(recipe, _sc.ShapingRecipe):
             raise TypeError(f"recipe must be a ShapingRecipe, got {type(recipe).__name__}")
-        self.recipe = recipe
-        self.height = check_int(height, "height", low=1)
-        self.width = check_int(width, "width", low=1)
-        self.patch, self.channels = gmm.patch, gmm.channels
-        self.prior, self.variances = _shaped_prior(gmm, recipe.basis)
-        p = self.patch
-        self.padded = (-(-self.height // p) * p, -(-self.width // p) * p)
-        n = (self.padded[0] // p) * (self.padded[1] // p)
-        self.state_shape: tuple[int, ...] = (n, self.prior.dim)
-        self.levels: list[Any] = _sc.chain_levels(_sc.ladder_snr(recipe, self.variances))
-        self.water_levels = _water_levels(recipe, self.variances, len(self.levels))
-        self.model: progressive.ChainModel = _sc.ShapedChainModel(self.prior)
+        prior, lam = _shaped_prior(gmm, recipe.basis)
+        return cls(_sc.ShapedChainModel(prior), prior, lam, recipe, height, width,
+                   patch=gmm.patch, channels=gmm.channels)
 
     def to_state(self, x: np.ndarray) -> np.ndarray:
         """Patches of the edge-padded image in the basis, ``(N, d)``."""
@@ -246,11 +289,11 @@ class PatchDCTChain:
             raise ValueError(f"x must have shape (1, {self.channels}, {self.height}, "
                              f"{self.width}), got {a.shape}")
         pad = ((0, 0), (0, self.padded[0] - self.height), (0, self.padded[1] - self.width))
-        return self.prior.to_basis(_sc.to_patches(np.pad(a[0], pad, mode="edge"), self.patch))
+        return _sc.to_patches(np.pad(a[0], pad, mode="edge"), self.patch) @ self.basis
 
     def from_state(self, y: np.ndarray) -> np.ndarray:
         """The padded image ``(1, C, H', W')`` of a state."""
-        rows = self.prior.from_basis(y)
+        rows = np.asarray(y, dtype=np.float64) @ self.basis.T
         return _sc.from_patches(rows, self.channels, *self.padded, self.patch)[None]
 
     def step_coder(self, *, seed: int, max_chunk_bits: float, padding: int = 2,
@@ -273,7 +316,7 @@ class PatchDCTChain:
     def reconstruct(self, y: np.ndarray, n_steps: int, rho: float | np.ndarray,
                     ode_steps: int) -> np.ndarray:
         """:func:`~rdptheory.images.shaped_chain.decode_ode` at the step's levels, as an image."""
-        xb = _sc.decode_ode(self.prior, y, self._level(n_steps), rho, steps=ode_steps)
+        xb = _sc.decode_ode(self.ode_model, y, self._level(n_steps), rho, steps=ode_steps)
         return self.from_state(xb)
 
     def per_direction_rho(self, rho: float, n_steps: int) -> np.ndarray:
@@ -299,7 +342,7 @@ class PatchDCTChain:
 
 def _patch_gmm_chain(model: Any, recipe: _sc.ShapingRecipe, height: int,
                      width: int) -> PatchDCTChain:
-    return PatchDCTChain(model.prior, recipe, height, width)
+    return PatchDCTChain.for_gmm(model.prior, recipe, height, width)
 
 
 register_shaped(PatchGMMImageModel, _patch_gmm_chain)
