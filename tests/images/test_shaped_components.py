@@ -138,9 +138,17 @@ def test_inferred_component_is_the_argmax_responsibility():
 
 def _chain(seed=0, **kw):
     g = _gmm(d=6, k=3, seed=seed)
-    r = ComponentRecipe(kw.pop("ladder", "perception"), t_max=3.0, t_switch=0.7, n_switch=3,
-                        t_min=0.1, n_levels=5, **kw)
+    r = ComponentRecipe(kw.pop("ladder", "perception"), t_max=3.0, t_switch=0.8, n_switch=3,
+                        t_min=0.3, n_levels=5, **kw)
     return g, ComponentChain(g, r)
+
+
+def _draw(g, n, seed):
+    """n draws from the mixture (small steps: the RCC candidates stay few)."""
+    rng = np.random.default_rng(seed)
+    k = rng.choice(len(g.weights), size=n, p=g.weights)
+    covs = g.covariances()
+    return np.stack([rng.multivariate_normal(g.means[j], covs[j]) for j in k])
 
 
 @pytest.mark.parametrize("ladder", ["mse", "perception"])
@@ -149,7 +157,7 @@ def test_round_trip_is_bit_exact(ladder, given):
     """Encoder and decoder states agree bit for bit, prefix by prefix, through one RCC step
     stream read back from bytes; the components are the same."""
     g, ch = _chain(ladder=ladder)
-    x = np.random.default_rng(8).normal(size=(12, 6)) * 0.5
+    x = _draw(g, 12, 8)
     comp = np.arange(12) % 3 if given else None
     enc = LiveStepCoder(seed=3, max_chunk_bits=8.0, backend="numpy")
     res = ch.encode(x, enc, comp=comp)
@@ -172,7 +180,7 @@ def test_non_live_coordinates_keep_their_state():
     """After the switch a coefficient whose level does not fall is not coded and keeps its
     value exactly; the live ones move."""
     g, ch = _chain(ladder="mse", spacing="geometric")
-    x = np.random.default_rng(9).normal(size=(10, 6)) * 0.5
+    x = _draw(g, 10, 9)
     res = ch.encode(x, LiveStepCoder(seed=1, max_chunk_bits=8.0, backend="numpy"))
     n0 = ch.recipe.n_switch
     assert len(res.states) == ch.recipe.n_steps
@@ -213,7 +221,7 @@ def test_empty_step_is_a_zero_kl_dummy():
     """A step whose levels do not fall anywhere is sent as one zero-KL coordinate, and the
     state does not move."""
     g, ch = _chain()
-    x = np.random.default_rng(12).normal(size=(4, 6))
+    x = _draw(g, 4, 12)
     coder = LiveStepCoder(seed=2, max_chunk_bits=8.0, backend="numpy")
     res = ch.encode(x, coder)
     from rdptheory.codec.progressive import step_gaussians
