@@ -57,6 +57,7 @@ from rdptheory.gaussian import drp_vector_solution
 __all__ = [
     "DEAD_VARIANCE",
     "FAMILY_LADDERS",
+    "SKIPS",
     "SHAPING_FILE",
     "ShapedFamily",
     "block_dct_basis",
@@ -68,6 +69,10 @@ __all__ = [
 
 #: Ladders the network is trained on (the codec's shaped ladders).
 FAMILY_LADDERS: tuple[str, ...] = ("mse", "perception")
+#: Skip connections of the shaped network (:func:`rdptheory.models.unet.shaped_denoiser`):
+#: "edm" (EDM's σ_d prior on every coefficient, the isotropic network at isotropic noise) or
+#: "wiener" (the per-coefficient linear MMSE of the table, the network a residual on it).
+SKIPS: tuple[str, ...] = ("edm", "wiener")
 #: File next to the shaped network's weights holding its :class:`ShapedFamily`.
 SHAPING_FILE = "rdptheory_shaping.json"
 #: Noise variance standing for "not sent yet" in training states on the decoder's ODE path
@@ -213,6 +218,8 @@ class ShapedFamily:
     ladder : "perception" (default) or "mse".
     perception : the W₂² budget P of the "perception" ladder (per patch), >= 0.
     patch, channels : the block geometry (d = channels·patch²).
+    skip : the network's skip connection, one of :data:`SKIPS` (a property of the network
+        trained for the family, stored with it).
     """
 
     means: np.ndarray
@@ -221,6 +228,7 @@ class ShapedFamily:
     perception: float = 0.0
     patch: int = 8
     channels: int = 3
+    skip: str = "edm"
     _cache: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -233,6 +241,7 @@ class ShapedFamily:
             raise ValueError(f"means and variances must be finite arrays of shape ({d},), got "
                              f"{mu.shape}, {lam.shape}")
         check_choice(self.ladder, "ladder", FAMILY_LADDERS)
+        check_choice(self.skip, "skip", SKIPS)
         object.__setattr__(self, "perception",
                            float(check_nonnegative(self.perception, "perception")))
         object.__setattr__(self, "variances", lam)
@@ -259,7 +268,7 @@ class ShapedFamily:
     def to_json(self) -> dict[str, Any]:
         """The record written as :data:`SHAPING_FILE` (floats as written by ``repr``)."""
         return {"basis": "block-dct", "patch": self.patch, "channels": self.channels,
-                "ladder": self.ladder, "perception": self.perception,
+                "ladder": self.ladder, "perception": self.perception, "skip": self.skip,
                 "conditioning": "equivalent isotropic sigma (rdptheory.models.shaped_noise)",
                 "means": [float(v) for v in self.means],
                 "variances": [float(v) for v in self.variances]}
@@ -273,7 +282,8 @@ class ShapedFamily:
             return cls(np.asarray(record["means"], dtype=np.float64),
                        np.asarray(record["variances"], dtype=np.float64),
                        str(record["ladder"]), float(record["perception"]),
-                       int(record["patch"]), int(record["channels"]))
+                       int(record["patch"]), int(record["channels"]),
+                       str(record.get("skip", "edm")))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed shaping record: {exc}") from None
 

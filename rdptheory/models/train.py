@@ -73,6 +73,7 @@ from rdptheory.models.data import (
 from rdptheory.models.shaped_noise import (
     DEAD_VARIANCE,
     FAMILY_LADDERS,
+    SKIPS,
     ShapedFamily,
     block_dct_basis,
     dct_statistics,
@@ -122,6 +123,7 @@ class TrainConfig:
     shaped_ladder: str = "perception"
     shaped_perception: float = 0.0
     shaped_mix: tuple[float, float] = (0.15, 0.25)
+    shaped_skip: str = "edm"
     unet: dict[str, Any] = field(default_factory=lambda: dict(UNET_S_CONFIG))
 
     def __post_init__(self) -> None:
@@ -158,6 +160,8 @@ class TrainConfig:
         if not (math.isfinite(self.shaped_perception) and self.shaped_perception >= 0):
             raise ValueError(f"shaped_perception must be finite and >= 0, got "
                              f"{self.shaped_perception!r}")
+        if self.shaped_skip not in SKIPS:
+            raise ValueError(f"shaped_skip must be one of {SKIPS}, got {self.shaped_skip!r}")
         mix = tuple(float(v) for v in self.shaped_mix)
         if len(mix) != 2 or min(mix) < 0 or sum(mix) > 1:
             raise ValueError(f"shaped_mix must be (isotropic, path) weights >= 0 summing to <= 1,"
@@ -336,9 +340,11 @@ class Trainer:
             self.family = family if family is not None else shaped_family(cfg, parts)
             if cfg.crop % self.family.patch:
                 raise ValueError(f"crop must be a multiple of the patch {self.family.patch}")
+            fam = self.family
             self.model = shaped_denoiser(
-                build_unet(cfg.unet), block_dct_basis(self.family.patch, self.family.channels),
-                self.family.patch, self.family.channels, cfg.preconditioning).to(self.device)
+                build_unet(cfg.unet), block_dct_basis(fam.patch, fam.channels), fam.patch,
+                fam.channels, cfg.preconditioning, fam.skip, fam.means,
+                fam.variances).to(self.device)
         else:
             self.model = edm_denoiser(build_unet(cfg.unet), cfg.preconditioning).to(self.device)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
@@ -371,7 +377,8 @@ class Trainer:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
-        decay = min(cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))
+        k = self.step - self.start_step  # the warm-up restarts with a fine-tune
+        decay = min(cfg.ema_decay, (1.0 + k) / (10.0 + k))
         with torch.no_grad():
             for pe, pm in zip(self.ema.parameters(), self.model.parameters(), strict=True):
                 pe.lerp_(pm, 1.0 - decay)
@@ -390,7 +397,11 @@ class Trainer:
         sigma = torch.from_numpy(draw.sigma).float().to(self.device)
         w = torch.sqrt(snr)[:, :, None, None] * xb + torch.from_numpy(draw.eps).to(self.device)
         d = self.model(w, snr, sigma)
-        weight = shaped_loss_weight(snr, self.cfg.sigma_data)[:, :, None, None]
+        if fam.skip == "wiener":  # MSE, normalised per sample by the Gaussian MMSE
+            lam = self.model.variances
+            weight = (1.0 / (lam / (1.0 + lam * snr)).mean(dim=1))[:, None, None, None]
+        else:
+            weight = shaped_loss_weight(snr, self.cfg.sigma_data)[:, :, None, None]
         return (weight * (d - xb) ** 2).mean()
 
     def state_dict(self) -> dict[str, Any]:
@@ -456,6 +467,13 @@ class Trainer:
                 raise ValueError(f"{folder} has another UNet architecture ({key})")
         self.model.unet.load_state_dict(unet.state_dict())
         self.ema.unet.load_state_dict(unet.state_dict())
+        if self.family is not None and self.family.skip == "wiener":
+            import torch
+
+            with torch.no_grad():  # F = 0: the fine-tune starts at the Wiener filter
+                for m in (self.model, self.ema):
+                    m.unet.conv_out.weight.zero_()
+                    m.unet.conv_out.bias.zero_()
         info = folder / "training.json"
         step = int(json.loads(info.read_text())["step"]) if info.is_file() else 0
         self.step = self.start_step = step
@@ -503,7 +521,8 @@ class Trainer:
 def shaped_family(cfg: TrainConfig, parts: list[np.ndarray]) -> ShapedFamily:
     """The family of ``cfg`` with the table measured on the training parts (8×8 block DCT)."""
     means, variances = dct_statistics(list(parts), 8)
-    return ShapedFamily(means, variances, cfg.shaped_ladder, cfg.shaped_perception)
+    return ShapedFamily(means, variances, cfg.shaped_ladder, cfg.shaped_perception,
+                        skip=cfg.shaped_skip)
 
 
 def _jsonable(d: Any) -> Any:
@@ -666,6 +685,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shaped-ladder", choices=FAMILY_LADDERS, default="perception")
     ap.add_argument("--perception", type=float, default=0.0,
                     help="W2^2 budget P of the perception ladder (--noise shaped)")
+    ap.add_argument("--shaped-skip", choices=SKIPS, default="edm",
+                    help="skip connection of the shaped net: edm (the isotropic EDM form) or "
+                         "wiener (per-coefficient linear MMSE; fine-tunes start there)")
     ap.add_argument("--shaped-mix", type=float, nargs=2, default=(0.15, 0.25),
                     metavar=("ISO", "PATH"),
                     help="fractions of isotropic and ODE-path samples (--noise shaped)")
@@ -687,7 +709,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig(batch=a.batch, lr=a.lr, seed=a.seed, warmup=a.warmup,
                           sigma_focus=focus, focus_weight=a.focus_weight if focus else 0.0,
                           noise=a.noise, shaped_ladder=a.shaped_ladder,
-                          shaped_perception=a.perception, shaped_mix=tuple(a.shaped_mix))
+                          shaped_perception=a.perception, shaped_mix=tuple(a.shaped_mix),
+                          shaped_skip=a.shaped_skip)
     except ValueError as exc:
         ap.error(str(exc))
     run(cfg, pathlib.Path(a.out), steps=a.steps, minutes=a.minutes, resume=a.resume,

@@ -211,6 +211,26 @@ def shaped_coefficients(snr: Any, sigma_data: float) -> tuple[Any, Any, Any]:
     return a, sd2 * torch.sqrt(snr) / den, sigma_data * a
 
 
+def wiener_coefficients(snr: Any, variances: Any) -> tuple[Any, Any]:
+    r"""Factors ``(a, c_out)`` of the "wiener" skip (our design): per coefficient
+
+    .. math::
+
+        \hat x_i = \mu_i + \frac{\lambda_i\sqrt{snr_i}}{1 + \lambda_i snr_i}
+            (w_i - \sqrt{snr_i}\mu_i) + c_{out,i}\,F_i,\qquad
+        a_i = \frac{1}{\sqrt{1 + \lambda_i snr_i}},\qquad
+        c_{out,i} = \sqrt{\frac{\lambda_i}{1 + \lambda_i snr_i}},
+
+    the skip being the linear MMSE of independent ``N(μ_i, λ_i)`` coefficients (the table),
+    the network input ``a_i (w_i − √snr_i μ_i)`` of unit variance under that model and
+    ``c_out`` its posterior std (so ``F = 0`` is exactly the Wiener filter).
+    """
+    import torch
+
+    den = 1.0 + variances * snr
+    return torch.rsqrt(den), torch.sqrt(variances / den)
+
+
 def _shaped_module() -> Any:
     import torch
 
@@ -232,23 +252,43 @@ def _shaped_module() -> Any:
         """
 
         def __init__(self, unet: Any, basis: Any, patch: int, channels: int,
-                     pre: EDMPreconditioning | None = None) -> None:
+                     pre: EDMPreconditioning | None = None, skip: str = "edm",
+                     means: Any = None, variances: Any = None) -> None:
             super().__init__()
             self.unet = unet
             self.pre = EDMPreconditioning() if pre is None else pre
             self.patch, self.channels = int(patch), int(channels)
+            if skip not in ("edm", "wiener"):
+                raise ValueError(f"skip must be 'edm' or 'wiener', got {skip!r}")
+            if skip == "wiener" and (means is None or variances is None):
+                raise ValueError("the wiener skip needs the table's means and variances")
+            self.skip = skip
             self.register_buffer("basis", torch.as_tensor(basis, dtype=torch.float32))
+            if skip == "wiener":
+                self.register_buffer("means", torch.as_tensor(means, dtype=torch.float32))
+                self.register_buffer("variances",
+                                     torch.as_tensor(variances, dtype=torch.float32))
 
         def forward(self, w: Any, snr: Any, sigma: Any) -> Any:
             """The estimate of ``x^B`` (class docstring)."""
             if w.ndim != 4 or snr.shape != w.shape[:2] or sigma.shape != w.shape[:1]:
                 raise ValueError(f"w must be (B, d, h, w), snr (B, d) and sigma (B,), got "
                                  f"{tuple(w.shape)}, {tuple(snr.shape)}, {tuple(sigma.shape)}")
+            lo, hi = math.log(self.pre.sigma_min), math.log(self.pre.sigma_max)
+            c_noise = 1000.0 * (torch.log(sigma) - lo) / (hi - lo)
+            if self.skip == "wiener":
+                a, out = (c[:, :, None, None] for c in wiener_coefficients(
+                    snr, self.variances))
+                resid = w - torch.sqrt(snr)[:, :, None, None] * self.means[:, None, None]
+                lin = self.means[:, None, None] + (
+                    self.variances[:, None, None] * torch.sqrt(snr)[:, :, None, None] * a * a
+                    * resid)
+                z = blocks_to_image(a * resid, self.basis, self.patch, self.channels)
+                f = self.unet(z, c_noise).sample
+                return lin + out * image_to_blocks(f, self.basis, self.patch)
             a, skip, out = (c[:, :, None, None] for c in shaped_coefficients(
                 snr, self.pre.sigma_data))
             z = blocks_to_image(a * w, self.basis, self.patch, self.channels)
-            lo, hi = math.log(self.pre.sigma_min), math.log(self.pre.sigma_max)
-            c_noise = 1000.0 * (torch.log(sigma) - lo) / (hi - lo)
             f = self.unet(z, c_noise).sample
             return skip * w + out * image_to_blocks(f, self.basis, self.patch)
 
@@ -256,9 +296,11 @@ def _shaped_module() -> Any:
 
 
 def shaped_denoiser(unet: Any, basis: Any, patch: int = 8, channels: int = 3,
-                    pre: EDMPreconditioning | None = None) -> Any:
-    """A ``torch.nn.Module`` ``ShapedEDMDenoiser`` (see :func:`shaped_coefficients`)."""
-    return _shaped_module()(unet, basis, patch, channels, pre)
+                    pre: EDMPreconditioning | None = None, skip: str = "edm",
+                    means: Any = None, variances: Any = None) -> Any:
+    """A ``torch.nn.Module`` ``ShapedEDMDenoiser``: skip "edm" (:func:`shaped_coefficients`)
+    or "wiener" (:func:`wiener_coefficients`, with the table's ``means`` and ``variances``)."""
+    return _shaped_module()(unet, basis, patch, channels, pre, skip, means, variances)
 
 
 def shaped_loss_weight(snr: Any, sigma_data: float) -> Any:
