@@ -133,3 +133,65 @@ def test_rho_sweep_needs_an_exact_score_model():
     x = patch_split(8, 10, 4, seed=3).heldout
     with pytest.raises(TypeError, match="patch-GMM"):
         rho_sweep(x, [0.05], [1.0], model=object(), ode_steps=2)
+
+
+def test_memo_model_decodes_the_same_bytes_without_repeating_the_replay():
+    """The report's MemoModel: the encoder's calls serve every later replay of the same chain;
+    decodes are bitwise those of the plain model, and the file is the same file."""
+    from rdptheory.experiments.image_report import MemoModel
+    from rdptheory.images.codec import compress_with_report, decompress, truncate
+
+    gmm = load_model("patch-gmm")
+    memo = MemoModel(gmm)
+    assert memo.fingerprint() == gmm.fingerprint() and memo.name == gmm.name
+    px = bundled_image("china").pixels[200:212, 300:312]
+    cfg = CodecConfig(backend="numpy", n_levels=8)
+    plain = compress_with_report(px, model=gmm, noise_var=0.05, seed=2, config=cfg)
+    res = compress_with_report(px, model=memo, noise_var=0.05, seed=2, config=cfg)
+    assert res.data == plain.data and res.n_steps >= 3
+    encoder_calls = memo.calls
+    for k in (2, res.n_steps):
+        for rho in (1.0, 2.0):
+            got = decompress(truncate(res.data, k), model=memo, rho=rho, ode_steps=3,
+                             backend="numpy")
+            want = decompress(truncate(res.data, k), model=gmm, rho=rho, ode_steps=3,
+                              backend="numpy")
+            assert np.array_equal(got, want), (k, rho)
+    # every replayed chain step was a hit; only the PF-ODE calls (5 per Heun-3 decode, the
+    # first of them at the replayed state possibly a hit too) reached the model
+    assert memo.hits >= 2 * (2 + res.n_steps) - 4
+    assert memo.calls - encoder_calls <= 4 * 5
+
+
+def test_memo_model_bounds_its_memory_and_copies():
+    from rdptheory.experiments.image_report import MemoModel
+
+    class Fake:
+        name = "fake"
+
+        def __init__(self):
+            self.n = 0
+
+        def denoise(self, y, t2):
+            self.n += 1
+            return np.asarray(y) * 0.5
+
+        def score(self, y, t2):
+            return -y
+
+    fake = Fake()
+    memo = MemoModel(fake, max_bytes=3 * 8 * 4)  # three (4,) float64 outputs
+    ys = [np.full(4, float(i)) for i in range(4)]
+    for y in ys:
+        memo.denoise(y, 0.1)
+    assert fake.n == 4 and memo._bytes == 3 * 32
+    out = memo.denoise(ys[3], 0.1)
+    out[:] = 99.0  # the caller's copy; the cache keeps its own
+    assert fake.n == 4 and np.array_equal(memo.denoise(ys[3], 0.1), ys[3] * 0.5)
+    memo.denoise(ys[0], 0.1)  # dropped (least recently used): recomputed
+    assert fake.n == 5
+    memo.denoise(ys[1], 0.2)  # another noise level: another entry
+    assert fake.n == 6 and np.array_equal(memo.score(ys[1], 0.2), -ys[1])
+    assert memo.denoise([1.0], 0.1) is not None and fake.n == 7  # not an array: uncached
+    with pytest.raises(ValueError, match="max_bytes"):
+        MemoModel(fake, max_bytes=-1)
