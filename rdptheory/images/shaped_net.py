@@ -78,7 +78,7 @@ class ShapedNet:
     def __init__(self, directory: str | pathlib.Path | None = None) -> None:
         from diffusers import UNet2DModel
 
-        from rdptheory.models.unet import edm_denoiser, load_preconditioning, shaped_denoiser
+        from rdptheory.models.unet import load_preconditioning, shaped_denoiser
 
         d = local_dir(shipped_shaped_dir() if directory is None else directory)
         pre = load_preconditioning(d)
@@ -92,10 +92,10 @@ class ShapedNet:
             raise ValueError(f"{d}: the UNet (downsampling {factor}, {self.unet.config.in_channels}"
                              f" channels) does not fit {self.channels}x{self.patch}x{self.patch}"
                              " blocks")
+        fam = self.family
         self.module = shaped_denoiser(self.unet, block_dct_basis(self.patch, self.channels),
-                                      self.patch, self.channels, pre).eval()
-        self._edm = edm_denoiser(self.unet, pre).eval()
-        self.factor = factor
+                                      self.patch, self.channels, pre, fam.skip, fam.means,
+                                      fam.variances).eval()
         self.name = f"shaped-unet:{d.name}"
         extra = json.dumps({"pre": pre.to_json(), "family": self.family.to_json()},
                            sort_keys=True).encode()
@@ -161,16 +161,23 @@ class ShapedNet:
     # -------------------------------------------------------------- ImageModel (isotropic)
 
     def denoise(self, y: Any, noise_var: Any) -> Any:
-        """``D_θ(y; t)`` at isotropic noise (the EDM form; ``y`` (B, C, H, W), any size:
-        reflect-padded to the UNet's multiple and cropped back)."""
+        """The network at isotropic noise ``t²`` (every ``snr_i = 1/t²``; ``y`` (B, C, H, W),
+        any size: reflect-padded to whole tiles and cropped back). For the "edm" skip this
+        is the EDM denoiser of :mod:`rdptheory.models.unet` (float32 rounding apart)."""
         import torch
 
+        from rdptheory.models.unet import blocks_to_image, image_to_blocks
+
         arr, t2, back = network_input(y, noise_var, "the shaped UNet")
-        padded = pad_to_multiple(arr, self.factor)
-        with fixed_torch_threads():
-            out = self._edm(torch.from_numpy(np.ascontiguousarray(padded)).float(),
-                            torch.from_numpy(np.sqrt(t2)).float())
-        return back(out.double().numpy()[:, :, :arr.shape[2], :arr.shape[3]])
+        padded = pad_to_multiple(arr, self.patch)
+        basis = self.module.basis.double()
+        xb = image_to_blocks(torch.from_numpy(np.ascontiguousarray(padded)), basis,
+                             self.patch).numpy()
+        out = np.concatenate([self.denoise_blocks(xb[i:i + 1] / np.sqrt(t2[i]),
+                                                  np.full(self.dim, 1.0 / t2[i]))
+                              for i in range(arr.shape[0])])
+        img = blocks_to_image(torch.from_numpy(out), basis, self.patch, self.channels).numpy()
+        return back(img[:, :, :arr.shape[2], :arr.shape[3]])
 
     def score(self, y: Any, noise_var: Any) -> Any:
         """Tweedie's score ``(D(y, t²) − y)/t²`` of :meth:`denoise`."""

@@ -195,8 +195,9 @@ def test_image_model_and_codec_round_trip(net, folder):
 
     assert isinstance(net, ImageModel)
     y = np.random.default_rng(4).normal(size=(1, 3, 16, 16))
-    np.testing.assert_array_equal(net.denoise(y, 0.25), PixelDiffusionModel(folder).denoise(
-        y, 0.25))
+    np.testing.assert_allclose(net.denoise(y, 0.25), PixelDiffusionModel(folder).denoise(
+        y, 0.25), rtol=0, atol=3e-5)
+    assert net.denoise(y[:, :, :13, :11], 0.25).shape == (1, 3, 13, 11)
     assert net.code_shape(13, 20) == (3, 13, 20)
     img = (bundled_image("chelsea").pixels[100:113, 100:120]).copy()  # 13x20: padded tiles
     cfg = CodecConfig(noise="shaped", n_levels=12)
@@ -208,3 +209,31 @@ def test_image_model_and_codec_round_trip(net, folder):
     a = decompress(res.data, model=net, rho=2.0)
     b = decompress(res.data, model=net, rho=2.0)
     assert a.shape == img.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+def test_wiener_skip_net_starts_at_the_wiener_filter(folder, tmp_path, image):
+    """A 'wiener' skip folder with conv_out zeroed (how a fine-tune starts) is exactly the
+    table's per-coefficient linear MMSE, through the chain model as well."""
+    import shutil
+
+    from diffusers import UNet2DModel
+
+    from rdptheory.models.train import wiener_blocks
+
+    d = tmp_path / "wiener"
+    shutil.copytree(folder, d)
+    fam = ShapedFamily.load(d)
+    ShapedFamily(fam.means, fam.variances, skip="wiener").save(d)
+    unet = UNet2DModel.from_pretrained(d)
+    with torch.no_grad():
+        unet.conv_out.weight.zero_()
+        unet.conv_out.bias.zero_()
+    unet.save_pretrained(d, safe_serialization=True)
+    net = ShapedNet(d)
+    cm = net.for_image(16, 24)
+    xb = to_patches(image, 8) @ block_dct_basis()
+    lv = chain_levels(ladder_snr(ShapingRecipe("perception", n_levels=8), net.variances))[5]
+    y = xb + np.sqrt(lv) * np.random.default_rng(6).standard_normal(xb.shape)
+    w = (y / np.sqrt(lv)).reshape(2, 3, 192).transpose(2, 0, 1)[None]
+    ref = wiener_blocks(w, 1 / lv, net.family)[0].transpose(1, 2, 0).reshape(6, 192)
+    np.testing.assert_allclose(cm.denoise(y, lv), ref, rtol=1e-5, atol=1e-5)

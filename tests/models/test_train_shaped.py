@@ -270,3 +270,44 @@ def test_config_validation():
         TrainConfig(shaped_perception=-1.0)
     with pytest.raises(ValueError, match="crop"):
         Trainer(_cfg(crop=12), [np.random.default_rng(0).normal(size=(3, 32, 32))])
+
+
+def test_wiener_skip_is_the_linear_mmse_plus_a_residual(parts, family):
+    """skip='wiener': with F = 0 (conv_out zeroed, as a fine-tune from isotropic weights starts)
+    the module is exactly the per-coefficient Wiener filter of the table; the factors are the
+    Gaussian ones (input of unit variance, output the posterior std)."""
+    from rdptheory.models.unet import wiener_coefficients
+
+    fam = ShapedFamily(family.means, family.variances, skip="wiener")
+    tr = Trainer(_cfg(shaped_skip="wiener"), parts, family=fam)
+    with torch.no_grad():
+        tr.ema.unet.conv_out.weight.zero_()
+        tr.ema.unet.conv_out.bias.zero_()
+    rng = np.random.default_rng(5)
+    xb = image_to_blocks(torch.from_numpy(rng.normal(size=(2, 3, 16, 16))),
+                         torch.from_numpy(block_dct_basis()), 8).numpy()
+    snr = fam.snr(0.02)
+    w = np.sqrt(snr)[:, None, None] * xb + rng.standard_normal(xb.shape)
+    np.testing.assert_allclose(tr.ema_shaped_denoise(w, snr), wiener_blocks(w, snr, fam),
+                               rtol=1e-5, atol=1e-5)
+    lam = torch.tensor([0.5, 2.0], dtype=torch.float64)
+    a, out = wiener_coefficients(torch.tensor([[0.0, 3.0]], dtype=torch.float64), lam)
+    np.testing.assert_allclose(a.numpy(), [[1.0, 1 / math.sqrt(7)]], rtol=1e-14)
+    np.testing.assert_allclose(out.numpy(), [[math.sqrt(0.5), math.sqrt(2 / 7)]], rtol=1e-14)
+    with pytest.raises(ValueError, match="wiener skip needs"):
+        shaped_denoiser(build_unet(TINY), torch.from_numpy(block_dct_basis()), skip="wiener")
+    with pytest.raises(ValueError, match="shaped_skip"):
+        TrainConfig(shaped_skip="none")
+
+
+def test_fine_tune_ema_warm_up_restarts(parts, family):
+    """The EMA after the first step of a fine-tune is (1/10) old + (9/10) new weights: the
+    warm-up decay min(0.998, (1 + k)/(10 + k)) counts k from the fine-tune's start."""
+    tr = Trainer(_cfg(), parts, family=family)
+    tr.step = tr.start_step = 500
+    old = {k: v.clone() for k, v in tr.ema.state_dict().items()}
+    tr.train_step(0.0)
+    new = tr.model.state_dict()
+    key = "unet.conv_in.weight"
+    np.testing.assert_allclose(tr.ema.state_dict()[key].numpy(),
+                               (0.1 * old[key] + 0.9 * new[key]).numpy(), rtol=1e-5, atol=1e-7)
