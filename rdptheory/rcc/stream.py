@@ -63,11 +63,13 @@ class RCCStreamWriter:
         self.model = check_model_params(max_chunk_bits, padding, algorithm == "pfr_es")
         self._enc = fmt.new_encoder()
         self._count = 0
+        self._step_counts: list[int] = []
 
     def copy(self) -> RCCStreamWriter:
         """An independent writer holding the same messages and steps."""
         other = RCCStreamWriter.__new__(RCCStreamWriter)
         other.model, other._enc, other._count = self.model, self._enc.clone(), self._count
+        other._step_counts = list(self._step_counts)
         return other
 
     @property
@@ -90,8 +92,12 @@ class RCCStreamWriter:
     def add(self, indices: npt.ArrayLike) -> None:
         """Append one step: the candidate indices of its C equal chunks
         (:func:`~rdptheory.rcc.coding.encode_step`'s ``indices``, 1 <= C <= 2**24 - 1), under
-        the steps' index law (B, padding 2, heavy tail; the stream's padding does not matter)."""
-        fmt.write_step(self._enc, np.asarray(indices, dtype=np.int64), self.model)
+        the steps' index law (B, padding 2, heavy tail; the stream's padding does not matter).
+        From the third step on, the count is sent as its difference from the prediction of
+        the earlier steps' counts (:func:`~rdptheory.rcc._format.predicted_count`)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        fmt.write_step(self._enc, idx, self.model, self._step_counts)
+        self._step_counts.append(int(idx.size))
         self._count += 1
 
     def payload(self) -> bytes:
@@ -122,6 +128,7 @@ class RCCStreamReader:
         self.model, self._count, body = fmt.unpack_stream(data)
         self._dec = fmt.new_decoder(body)
         self._read = 0
+        self._step_counts: list[int] = []
 
     @property
     def num_messages(self) -> int:
@@ -163,8 +170,9 @@ class RCCStreamReader:
             raise ValueError(f"the stream holds only {self._count} messages")
         dims = check_int(dims, "dims", low=1, high=fmt.MAX_DIMS)
         try:
-            count = fmt.read_step_count(self._dec, dims)
+            count = fmt.read_step_count(self._dec, dims, self._step_counts)
             idx = fmt.read_step_indices(self._dec, count, self.model)
+            self._step_counts.append(count)
         except ValueError:
             raise
         except Exception as exc:  # constriction signals garbage with AssertionError
@@ -195,9 +203,10 @@ class RCCStreamReader:
 #: The writer of diffusion steps is the one stream writer.
 StepStreamWriter = RCCStreamWriter
 
-#: Lower bound on what an honest step costs beyond its chunks (bits): its chunk count's bit
-#: length is uniform on 24 values.
-MIN_STEP_BITS = float(np.log2(fmt.STEP_COUNT_BUCKETS))
+#: Lower bound on what an honest step costs beyond its chunks (bits): the cheaper of a whole
+#: count (its bit length is uniform on 24 values) and a count difference (the most probable
+#: bucket of :data:`~rdptheory.rcc._format.STEP_DELTA_LAW`, 2.63 bits).
+MIN_STEP_BITS = float(min(np.log2(fmt.STEP_COUNT_BUCKETS), -np.log2(fmt.STEP_DELTA_LAW.max())))
 #: A range coder's output holds at least the information it coded minus this many bits (its
 #: final state is at most two 32-bit words).
 CODER_SLACK_BITS = 64.0
@@ -251,7 +260,7 @@ def read_steps(payload: bytes, n_steps: int, dims: int | Sequence[int],
     spent = 0.0
     try:
         for step, d in enumerate(dim_list):
-            n = fmt.read_step_count(dec, d)
+            n = fmt.read_step_count(dec, d, [len(o) for o in out])
             spent += MIN_STEP_BITS + n * per_chunk
             if spent + (n_steps - step - 1) * MIN_STEP_BITS > budget:
                 raise ValueError(f"corrupted RCC step stream: step {step} declares {n} chunks, "

@@ -111,7 +111,7 @@ def test_step_reader_refuses_chunks_the_payload_cannot_hold():
     with pytest.raises(ValueError, match="whole 32-bit words"):
         rcc.read_steps(b"abc", 1, dims=10, max_chunk_bits=8.0)
     with pytest.raises(ValueError, match="do not fit"):
-        rcc.read_steps(b"", 20, dims=10, max_chunk_bits=8.0)
+        rcc.read_steps(b"", 25, dims=10, max_chunk_bits=8.0)  # 25 x 2.63 bits > 64
 
 
 def test_step_sample_round_trip_with_concentrated_kl_needs_a_split():
@@ -238,10 +238,11 @@ def test_step_reader_validates_dims_and_reports_garbage():
         rcc.read_steps(w.payload(), -1, 4, 8.0)
     from rdptheory.rcc import _format
 
-    garbage = rcc.RCCStreamReader(_format.pack_stream(w.model, 3, b"G\x0b"))
-    with pytest.raises(ValueError, match="corrupted RCC stream: Tried to decode"):
-        for _ in range(3):
-            garbage.read_step(1000)
+    garbage = rcc.RCCStreamReader(_format.pack_stream(w.model, 4, b"G\x0b"))
+    # three one-chunk steps, then a count difference below 1 (a predicted count, step 3)
+    assert [garbage.read_step(1000).size for _ in range(3)] == [1, 1, 1]
+    with pytest.raises(ValueError, match="^corrupted RCC step: -3 chunks for 1000 coordinates$"):
+        garbage.read_step(1000)
     with pytest.raises(ValueError, match="dims must be >= 1"):
         rcc.read_steps(w.payload(), 1, 0, 8.0)
     with pytest.raises(ValueError, match="dims gives 1 dimensions for 2 steps"):
@@ -255,7 +256,10 @@ def test_min_chunk_bits_is_the_most_probable_buckets_code_length():
         p_max = IndexModel(float(np.float32(b)), 2, exact_tail=True).bucket_probabilities().max()
         assert rcc.stream.min_chunk_bits(b) == pytest.approx(-np.log2(p_max), rel=1e-12)
         assert 0 < rcc.stream.min_chunk_bits(b) < 8
-    assert rcc.stream.MIN_STEP_BITS == pytest.approx(np.log2(24), rel=1e-15)
+    # the cheaper of a whole count (log2 24) and a count difference (its likeliest bucket)
+    law = rcc._format.STEP_DELTA_LAW
+    assert rcc.stream.MIN_STEP_BITS == pytest.approx(-np.log2(law.max()), rel=1e-15)
+    assert rcc.stream.MIN_STEP_BITS < np.log2(24)
 
 
 def test_step_reader_budget_is_cumulative_and_edges():
@@ -277,3 +281,90 @@ def test_step_reader_budget_is_cumulative_and_edges():
         rcc.read_steps(one, 1, 2**24, 8.0)
     with pytest.raises(ValueError, match="a step needs between 1 and 16777215 chunks, got 0"):
         rcc.write_steps([np.zeros(0, np.int64)], 8.0)
+
+
+# ------------------------------------------------------------------ predicted chunk counts
+
+
+def test_predicted_count_is_the_geometric_extrapolation():
+    from rdptheory.rcc._format import MAX_DIMS, predicted_count
+
+    assert predicted_count([], 100) is None and predicted_count([61], 100) is None
+    assert predicted_count([61, 8], 100) == 8  # step 2: step 1's count (step 0 is no reference)
+    assert predicted_count([61, 8, 10], 100) == 13  # round(100 / 8) = round(12.5) = 13
+    assert predicted_count([61, 8, 10, 13], 100) == 17  # round(16.9)
+    assert predicted_count([1, 100, 10], 5) == 1  # round(0.1) = 0, clipped to 1
+    assert predicted_count([1, 2, 10], 40) == 40  # round(50) clipped to dims
+    assert predicted_count([1, 2, MAX_DIMS], MAX_DIMS) == MAX_DIMS
+
+
+@pytest.mark.parametrize("counts", [[61, 8, 10, 13, 17, 20, 26, 33, 42], [3, 1, 1, 900, 1, 2, 700],
+                                    [1, 1, 1, 1], [5, 9, 2, 1, 400, 399, 1]])
+def test_steps_with_predicted_counts_round_trip(counts):
+    rng = np.random.default_rng(len(counts))
+    steps = [rng.integers(0, 2**9, size=c) for c in counts]
+    payload = rcc.write_steps(steps, 8.0)
+    got = rcc.read_steps(payload, len(steps), 1000, 8.0)
+    assert [g.tolist() for g in got] == [s.tolist() for s in steps]
+    w = rcc.RCCStreamWriter(8.0)
+    for s in steps:
+        w.add(s)
+    r = rcc.RCCStreamReader(w.to_bytes())
+    assert [r.read_step(1000).tolist() for _ in steps] == [s.tolist() for s in steps]
+
+
+def test_a_predicted_count_costs_its_difference_bucket():
+    """Step k >= 2 sends zz(C - Ĉ): its bucket under STEP_DELTA_LAW, then bit_length - 1 raw
+    bits (ideal length within the coder's termination, against a stream without the step)."""
+    from rdptheory.rcc import _format
+
+    model = rcc.stream.check_model_params(8.0, 2)
+    idx = np.zeros(1, np.int64)
+    law = _format.STEP_DELTA_LAW
+    for count, cost in [(13, -np.log2(law[0])),  # Ĉ = 13: u = 0
+                        (12, -np.log2(law[1])),  # u = 1
+                        (20, -np.log2(law[4]) + 3),  # D = 7: u = 14, bucket 4
+                        (1, -np.log2(law[5]) + 4)]:  # D = -12: u = 23, bucket 5
+        bits = []
+        for steps in ([8, 10], [8, 10, count]):
+            enc = _format.new_encoder()
+            for k, c in enumerate(steps):
+                _format.write_step(enc, np.zeros(c, np.int64), model, steps[:k])
+            for _ in range(200):  # push the steps far from the termination
+                _format.write_step(enc, idx, model)
+            bits.append(32 * enc.get_compressed().size)
+        extra = cost + model_bits(count)
+        assert extra - 64 <= bits[1] - bits[0] <= extra + 64
+
+
+def model_bits(count):
+    """Ideal bits of ``count`` zero indices under the steps' Zipf law at B = 8."""
+    from rdptheory.rcc import _format
+
+    law = _format.step_index_model(rcc.stream.check_model_params(8.0, 2))
+    return float(law.index_bits(np.zeros(count, np.int64)).sum())
+
+
+def test_a_difference_outside_the_dimension_is_corrupt():
+    from rdptheory.rcc import _format
+
+    model = rcc.stream.check_model_params(8.0, 2)
+    enc = _format.new_encoder()
+    for k, c in enumerate([4, 4, 9]):  # the third count 9 is predicted 4
+        _format.write_step(enc, np.zeros(c, np.int64), model, [4, 4, 9][:k])
+    payload = enc.get_compressed().astype("<u4").tobytes()
+    assert [s.size for s in rcc.read_steps(payload, 3, 9, 8.0)] == [4, 4, 9]
+    with pytest.raises(ValueError, match=r"step 2 .*: corrupted RCC step: 9 chunks for 8 "
+                                         r"coordinates|corrupted RCC step: 9 chunks for 8"):
+        rcc.read_steps(payload, 3, 8, 8.0)
+
+
+def test_a_copied_writer_keeps_the_counts_it_predicts_from():
+    w = rcc.RCCStreamWriter(8.0)
+    for c in (7, 3, 5):
+        w.add(np.ones(c, np.int64))
+    trial = w.copy()
+    trial.add(np.ones(8, np.int64))
+    w.add(np.ones(8, np.int64))
+    assert trial.payload() == w.payload()
+    assert [s.size for s in rcc.read_steps(w.payload(), 4, 10, 8.0)] == [7, 3, 5, 8]

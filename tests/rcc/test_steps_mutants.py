@@ -68,7 +68,7 @@ def test_write_step_refuses_counts_outside_the_format(monkeypatch, count):
 
 @pytest.mark.parametrize("exc", [AssertionError("bad word"), RuntimeError("range")])
 def test_read_steps_names_a_payload_that_does_not_decode(monkeypatch, exc):
-    def failing_count(dec, dims):
+    def failing_count(dec, dims, history=()):
         raise exc
 
     monkeypatch.setattr(fmt, "read_step_count", failing_count)

@@ -20,9 +20,12 @@ MAX_DIMS = 2**24 - 1  # the format's largest state dimension
 WHAT = "corrupted RCC step stream"
 
 
-def test_min_step_bits_is_log2_of_the_count_buckets():
+def test_min_step_bits_is_the_cheapest_count_code():
     assert fmt.MAX_DIMS == MAX_DIMS
-    assert stream.MIN_STEP_BITS == math.log2(24)  # bucket of a count <= 2^24 - 1: 24 values
+    # a whole count's bucket is uniform on 24 values (count <= 2^24 - 1); a count difference
+    # costs at least its likeliest bucket under the difference law
+    assert stream.MIN_STEP_BITS == min(math.log2(24), -math.log2(fmt.STEP_DELTA_LAW.max()))
+    assert stream.MIN_STEP_BITS == -math.log2(fmt.STEP_DELTA_LAW.max())
 
 
 def test_payload_must_be_whole_words():
@@ -61,7 +64,8 @@ class FakeCoder:
     def __init__(self, counts):
         self.counts, self.dims = list(counts), []
 
-    def count(self, dec, dims):
+    def count(self, dec, dims, history=()):
+        assert list(history) == self.counts[: len(self.dims)]  # the earlier steps' counts
         self.dims.append(dims)
         return self.counts[len(self.dims) - 1]
 
@@ -118,18 +122,20 @@ def test_budget_guard_refuses_exactly_the_steps_the_rule_refuses(monkeypatch, ma
 
 
 def test_too_many_steps_for_the_payload():
-    # 14 steps need 14 log2(24) = 64.2 bits > 64 (empty payload); 13 need 59.6.
-    with pytest.raises(ValueError, match=rf"^{WHAT}: 14 steps do not fit in 0 payload bytes$"):
-        stream.read_steps(b"", 14, 4, 8.0)
-    with pytest.raises(ValueError, match=rf"^{WHAT}: 21 steps do not fit in 4 payload bytes$"):
-        stream.read_steps(bytes(4), 21, 4, 8.0)
+    # 25 steps need 25 x 2.634 = 65.9 bits > 64 (empty payload); 24 need 63.2.
+    assert 24 * stream.MIN_STEP_BITS <= 64 < 25 * stream.MIN_STEP_BITS
+    assert 36 * stream.MIN_STEP_BITS <= 96 < 37 * stream.MIN_STEP_BITS
+    with pytest.raises(ValueError, match=rf"^{WHAT}: 25 steps do not fit in 0 payload bytes$"):
+        stream.read_steps(b"", 25, 4, 8.0)
+    with pytest.raises(ValueError, match=rf"^{WHAT}: 37 steps do not fit in 4 payload bytes$"):
+        stream.read_steps(bytes(4), 37, 4, 8.0)
 
 
 def test_coder_failures_are_named_once(monkeypatch):
-    def value_error(dec, dims):
+    def value_error(dec, dims, history=()):
         raise ValueError("corrupted RCC step: 9 chunks for 5 coordinates")
 
-    def runtime_error(dec, dims):
+    def runtime_error(dec, dims, history=()):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(fmt, "read_step_count", value_error)
