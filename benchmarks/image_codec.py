@@ -67,7 +67,9 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from rdptheory.data import bundled_image, center_crop  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rdptheory.data import bundled_image, center_crop, from_model_space  # noqa: E402
 from rdptheory.images import CodecConfig, compress_with_report, decompress  # noqa: E402
 from rdptheory.metrics import (
     blockiness,  # noqa: E402
@@ -116,33 +118,187 @@ def _run_model(spec, model, pixels, size, bpps, backend, ode_steps, rhos) -> lis
     return rows
 
 
+#: Decoder settings of the solver study: (solver, schedule, ODE steps); the first is the reference.
+SOLVER_CONFIGS: tuple[tuple[str, str, int], ...] = (
+    ("heun", "vp", 24), ("heun", "vp", 4), ("heun", "vp", 8), ("exp1", "vp", 4),
+    ("exp1", "vp", 8), ("exp2", "vp", 2), ("exp2", "vp", 3), ("exp2", "vp", 4),
+    ("exp2", "vp", 6), ("exp2", "vp", 8), ("exp2", "ve", 3), ("exp2", "ve", 4),
+    ("exp2", "ve", 6))
+
+
+class _CallCounter:
+    """An image model whose ``denoise`` calls are counted and CPU-timed (this thread's CPU
+    seconds, robust to other jobs' load); every other attribute is the model's."""
+
+    def __init__(self, model) -> None:
+        self.model, self.calls, self.cpu_s = model, 0, 0.0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def reset(self) -> None:
+        self.calls, self.cpu_s = 0, 0.0
+
+    def denoise(self, y, noise_var):
+        t0 = time.thread_time()
+        out = self.model.denoise(y, noise_var)
+        self.calls += 1
+        self.cpu_s += time.thread_time() - t0
+        return out
+
+    def score(self, y, noise_var):
+        from rdptheory.models.protocol import denoiser_score
+
+        return denoiser_score(self, y, noise_var)
+
+
+def _timed(f):
+    """``(f(), wall seconds, CPU seconds of this process)``."""
+    w, c = time.perf_counter(), time.process_time()
+    out = f()
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+#: The decoder before this benchmark's changes (baseline) and the candidates.
+OLD_DECODER = ("heun", 24)
+DECODERS = (OLD_DECODER, ("heun", 8), ("exp2", 8), ("exp2", 4))
+LEVEL_DECODERS = (("exp2", 8), ("exp2", 4))
+
+
+def codec_rows(spec: str, size: int, bpp: float, levels: list[int], t_final: float,
+               decoders=DECODERS, level_decoders=LEVEL_DECODERS,
+               rho: float = 1.0) -> list[dict]:
+    """Encode china (size²) with ``spec`` at ``bpp`` on the default ladder (32 levels 5 ->
+    0.05), and at equal final noise ``t_final`` on ladders as dense as ``levels``-level ones
+    (K levels from 5 to t_final, K = round((L − 1)·ln(5/t_final)/ln 100) + 1; the default
+    t_final is level 14 of the default ladder, where its 0.5 bpp file of china 256² ends, so
+    the ``bpp`` row is the L = 32 row). Each file is decoded fully (replay + ODE) with the
+    first decoder; the others integrate the ODE from the
+    encoder's final state (the replay reproduces it bit for bit), their decode seconds are
+    the first decoder's replay part plus their own ODE."""
+    model = _CallCounter(load_model(spec))
+    pixels = center_crop(bundled_image("china").pixels, size)
+    compress_with_report(pixels[:16, :16], model=model, noise_var=1.0,
+                         config=CodecConfig(backend="numba"))  # warm-up (JIT, caches)
+    jobs = [("bpp", 32, CodecConfig(backend="numba"), {"bpp": bpp}, decoders)]
+    for n in levels:
+        k = round((n - 1) * np.log(5.0 / t_final) / np.log(100.0)) + 1
+        jobs.append((f"levels{n}", n, CodecConfig(t_min=t_final, n_levels=k, backend="numba"),
+                     {"noise_var": float(np.float32(t_final)) ** 2}, level_decoders))
+    rows = []
+    for label, n_lev, config, target, decs in jobs:
+        model.reset()
+        res, enc_w, enc_c = _timed(lambda c=config, t=target: compress_with_report(
+            pixels, model=model, config=c, **t))
+        row = {"model": spec, "name": model.name, "size": size, "job": label,
+               "n_levels": config.n_levels, "t_min": config.t_min, "ladder_density": n_lev,
+               "bpp": res.bpp, "steps": res.n_steps, "final_t": float(np.sqrt(res.noise_var)),
+               "kl_bits": float(sum(res.kl_bits)), "encode_s": enc_w, "encode_cpu_s": enc_c,
+               "encode_model_calls": model.calls, "encode_model_cpu_s": model.cpu_s,
+               "load_1min": os.getloadavg()[0], "decoders": {}}
+        replay_c = 0.0
+        for i, (solver, steps) in enumerate(decs):
+            model.reset()
+            ode, ode_w, ode_c = _timed(lambda s=solver, n=steps, r=res: _ode_image(
+                model, r, size, rho, s, n))
+            entry = {"ode_calls": model.calls, "ode_cpu_s": ode_c, "ode_s": ode_w,
+                     "psnr": psnr(pixels, ode), "blockiness": blockiness(ode)}
+            if i == 0:
+                model.reset()
+                out, dec_w, dec_c = _timed(lambda s=solver, n=steps, r=res: decompress(
+                    r.data, model=model, rho=rho, ode_steps=n, solver=s, backend="numba"))
+                assert np.array_equal(out, ode), "replay must reproduce the encoder's state"
+                replay_c = dec_c - ode_c
+                entry.update(decode_s=dec_w, decode_cpu_s=dec_c, decode_calls=model.calls)
+            else:
+                entry.update(decode_cpu_s=replay_c + ode_c,
+                             decode_calls=res.n_steps - 1 + entry["ode_calls"])
+            row["decoders"][f"{solver}{steps}"] = entry
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def _ode_image(model, res, size: int, rho: float, solver: str, steps: int) -> np.ndarray:
+    """The decoder's ODE from the encoder's last state, as an 8-bit image."""
+    from rdptheory.diffusion import decode
+
+    x = decode(model, res.state, res.noise_var, rho, schedule="vp", solver=solver, steps=steps)
+    img = np.asarray(model.from_code_space(x), dtype=np.float64)[0]
+    return from_model_space(img[:, :size, :size])
+
+
+def solver_study(models: list[str], images: list[str], size: int, bpps: list[float],
+                 rhos: list[float], configs=SOLVER_CONFIGS) -> list[dict]:
+    """Reconstruction quality against model calls for each decoder setting: each image is
+    encoded once per (model, rate); the chain's last state is decoded with every setting
+    (the decoder's replay reproduces that state bit for bit, so this is the codec's decode).
+    PSNR per image; patch Fréchet distance (8×8 patches) of the images pooled."""
+    from rdptheory.diffusion import decode
+    from rdptheory.metrics import frechet_distance, image_patches
+
+    rows: list[dict] = []
+    for spec in models:
+        model = load_model(spec)
+        for bpp in bpps:
+            states = []
+            for name in images:
+                px = center_crop(bundled_image(name).pixels, size)
+                res = compress_with_report(px, model=model, bpp=bpp,
+                                           config=CodecConfig(backend="numba"))
+                states.append((name, px, res))
+            for rho in rhos:
+                for solver, schedule, steps in configs:
+                    counter, recs, t0 = _CallCounter(model), [], time.perf_counter()
+                    for _, _px, res in states:
+                        x = decode(counter, res.state, res.noise_var, rho, schedule=schedule,
+                                   solver=solver, steps=steps)
+                        img = np.asarray(model.from_code_space(x), dtype=np.float64)[0]
+                        recs.append(from_model_space(img[:, :size, :size]))
+                    row = {"model": spec, "target_bpp": bpp, "rho": rho, "solver": solver,
+                           "schedule": schedule, "steps": steps,
+                           "calls": counter.calls // len(states),
+                           "decode_s": (time.perf_counter() - t0) / len(states),
+                           "bpp": [r.bpp for _, _, r in states],
+                           "psnr": [psnr(px, rec) for (_, px, _), rec in zip(states, recs)],
+                           "patch_fd": frechet_distance(image_patches([p for _, p, _ in states]),
+                                                        image_patches(recs)),
+                           "load_1min": os.getloadavg()[0]}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    return rows
+
+
 def report_times(models: list[str]) -> dict:
-    """Seconds of the report's image section (quick settings, as ``make report``) with the
-    default model, and of its codec figures (the part that uses the default model) with each
-    of ``models`` substituted for the default."""
+    """Seconds of the report's image section (quick settings, as ``make report``) with each of
+    ``models`` as its codec model, in one run: the codec figures and the classical comparison
+    (the parts that use the codec model) per model, the decoder-alone figures (tiled GMM,
+    model-independent) once; ``section_s`` per model is their sum."""
     import tempfile
 
     import rdptheory.experiments.image_report as ir
 
     out: dict = {"models": {}}
-    default = ir.default_model
-    with tempfile.TemporaryDirectory() as d:
+    config = CodecConfig(backend="auto")
+    with tempfile.TemporaryDirectory() as d, ir._one_blas_thread():
+        for sub in ("sweep", *models):
+            (pathlib.Path(d) / sub).mkdir()
         t0 = time.perf_counter()
-        ir.report_section(pathlib.Path(d) / "section", quick=True)
-        out["section_default_s"] = time.perf_counter() - t0
-        try:
-            for spec in models:
-                model = load_model(spec)
-                ir.default_model = lambda m=model: m  # type: ignore[assignment]
-                with ir._one_blas_thread():
-                    t0 = time.perf_counter()
-                    ir._codec_figures(pathlib.Path(d) / spec, ir._QUICK,
-                                      CodecConfig(backend="auto"))
-                    out["models"][spec] = {"codec_figures_s": time.perf_counter() - t0,
-                                           "name": model.name}
-                print(spec, out["models"][spec], flush=True)
-        finally:
-            ir.default_model = default
+        ir._sweep_figures(pathlib.Path(d) / "sweep", ir._QUICK)
+        sweep = time.perf_counter() - t0
+        out["decoder_alone_figures_s"] = sweep
+        for spec in models:
+            model = load_model(spec)
+            row: dict = {"name": model.name}
+            t0 = time.perf_counter()
+            ir._codec_figures(pathlib.Path(d) / spec, ir._QUICK, config, model)
+            row["codec_figures_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ir._classical_figure(pathlib.Path(d) / spec, ir._QUICK, config, model)
+            row["classical_figure_s"] = time.perf_counter() - t0
+            row["section_s"] = row["codec_figures_s"] + row["classical_figure_s"] + sweep
+            out["models"][spec] = row
+            print(spec, row, flush=True)
     out["load_1min"] = os.getloadavg()[0]
     return out
 
@@ -158,7 +314,29 @@ def main() -> None:
     ap.add_argument("--out", type=pathlib.Path, default=None)
     ap.add_argument("--report-time", action="store_true",
                     help="time the report's image section instead (codec figures per model)")
+    ap.add_argument("--codec-rows", action="store_true",
+                    help="encode/decode CPU and wall seconds, calls, bpp, PSNR per model: "
+                         "default ladder at --bpp, and --levels ladders at equal final noise")
+    ap.add_argument("--levels", type=int, nargs="*", default=[24, 16, 12])
+    ap.add_argument("--t-final", type=float, default=0.6248)
+    ap.add_argument("--solver-study", action="store_true",
+                    help="decoder quality vs model calls per solver/steps (china, flower)")
     args = ap.parse_args()
+    if args.codec_rows:
+        rows = [r for spec in args.models for r in codec_rows(
+            spec, args.size, args.bpp[0], args.levels if spec != "gmm" else [], args.t_final)]
+        if args.out:
+            args.out.write_text(json.dumps({"machine": platform.processor()
+                                            or platform.machine(),
+                                            "cpu_count": os.cpu_count(), "rows": rows},
+                                           indent=1))
+        return
+    if args.solver_study:
+        rows = solver_study(args.models, ["china", "flower"], args.size, args.bpp, args.rhos)
+        if args.out:
+            args.out.write_text(json.dumps({"cpu_count": os.cpu_count(), "rows": rows},
+                                           indent=1))
+        return
     if args.report_time:
         res = report_times(args.models)
         print(json.dumps(res, indent=1))
