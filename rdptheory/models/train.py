@@ -421,7 +421,7 @@ class Trainer:
         if _jsonable(saved) != _jsonable(dataclasses.asdict(self.cfg)):
             raise ValueError("checkpoint was written with another configuration")
         if self.family is not None and "family" in state:
-            if state["family"] != self.family.to_json():
+            if ShapedFamily.from_json(state["family"]).to_json() != self.family.to_json():
                 raise ValueError("checkpoint was written with another shaped-noise table")
         self._load_weights(state)
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
