@@ -33,10 +33,25 @@ run's ``state.pt`` (its configuration may differ); the step counter continues fr
 the batches are new ones), the warm-up and the cosine restart at that step (``--steps`` then
 counts the steps of this run) and the wall-time budget starts at zero.
 
+Shaped noise (``--noise shaped``, issue 15 item 3): the pairs carry noise that is
+independent per 8×8×3 block-DCT coefficient, with SNRs from the shaped chain's family
+(:mod:`rdptheory.models.shaped_noise`: a per-coefficient table measured on the training parts
+of the photographs and the recipe ``--shaped-ladder``/``--perception``), drawn by
+:func:`shaped_noise_draw` (isotropic, ladder-level and decoder ODE-path states in the
+proportions ``--shaped-mix``). The network is ``ShapedEDMDenoiser`` of
+:mod:`rdptheory.models.unet` on the scaled observation ``w = √snr x^B + ε``, conditioned on the
+equivalent isotropic σ; its skip (``--shaped-skip``) is EDM's (loss weight
+:func:`~rdptheory.models.unet.shaped_loss_weight`) or the table's per-coefficient linear MMSE
+("wiener": MSE normalised per sample by the Gaussian MMSE; a fine-tune from isotropic
+weights zeroes the last convolution so that it starts at the Wiener filter). ``--init-from``
+a model folder (e.g. ``rdptheory/models/weights``) starts from those weights. The folder
+written gains ``rdptheory_shaping.json`` (the family); load it with
+:class:`rdptheory.images.shaped_net.ShapedNet`.
+
 Optimisation: AdamW (lr 1e-3, linear warm-up, cosine decay to 2% of the peak), gradient
-clipping at 1, an EMA of the weights (decay ``min(0.998, (1 + k)/(10 + k))`` at step ``k``,
-the usual warm-up so that the random initialisation leaves the average quickly) which is what
-is saved. SIGTERM/SIGINT write a checkpoint before exiting. Every batch is a pure
+clipping at 1, an EMA of the weights (decay ``min(0.998, (1 + k)/(10 + k))`` at step ``k``
+of this run, counted from a fine-tune's first step: the usual warm-up so that the random
+or previous weights leave the average quickly) which is what is saved. SIGTERM/SIGINT write a checkpoint before exiting. Every batch is a pure
 function of ``(seed, step)`` and the state checkpoint holds model, EMA, optimiser and step, so
 ``--resume`` continues bit for bit as the uninterrupted run in ``--steps`` mode (in
 ``--minutes`` mode the cosine runs over wall time, so the learning rates depend on speed).

@@ -247,8 +247,10 @@ def _shaped_module() -> Any:
             \\hat x^B = c_{skip}^w \\odot w + c_{out} \\odot
                 \\mathrm{DCT}\\big(F_θ(\\mathrm{DCT}^{-1}(a \\odot w);\\ c_{noise}(σ))\\big)
 
-        (:func:`shaped_coefficients`; ``c_noise`` of the module docstring). With isotropic
-        noise it is :class:`EDMDenoiser` on ``y = w/√snr`` (tested).
+        (skip "edm": :func:`shaped_coefficients`, ``c_noise`` of the module docstring; with
+        isotropic noise it is :class:`EDMDenoiser` on ``y = w/√snr``, tested). Skip "wiener":
+        the table's linear MMSE plus ``c_out ⊙ DCT(F(DCT⁻¹(a ⊙ (w − √snr μ))))`` with the
+        factors of :func:`wiener_coefficients`.
         """
 
         def __init__(self, unet: Any, basis: Any, patch: int, channels: int,
