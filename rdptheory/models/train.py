@@ -51,7 +51,8 @@ written gains ``rdptheory_shaping.json`` (the family); load it with
 Optimisation: AdamW (lr 1e-3, linear warm-up, cosine decay to 2% of the peak), gradient
 clipping at 1, an EMA of the weights (decay ``min(0.998, (1 + k)/(10 + k))`` at step ``k``
 of this run, counted from a fine-tune's first step: the usual warm-up so that the random
-or previous weights leave the average quickly) which is what is saved. SIGTERM/SIGINT write a checkpoint before exiting. Every batch is a pure
+or previous weights leave the average quickly) which is what is saved. SIGTERM/SIGINT
+write a checkpoint before exiting. Every batch is a pure
 function of ``(seed, step)`` and the state checkpoint holds model, EMA, optimiser and step, so
 ``--resume`` continues bit for bit as the uninterrupted run in ``--steps`` mode (in
 ``--minutes`` mode the cosine runs over wall time, so the learning rates depend on speed).
