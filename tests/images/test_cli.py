@@ -21,10 +21,18 @@ def png(tmp_path_factory):
 
 
 def test_compress_decompress(png, tmp_path, capsys):
+    """The default --model is the shipped UNet: its fingerprint is in the file."""
+    pytest.importorskip("torch")
+    from rdptheory.images import _format
+    from rdptheory.images.codec import _fingerprint
+    from rdptheory.models import load_default, load_model
+
     out = tmp_path / "a.rdp"
     assert main(["compress", str(png), str(out), "--bpp", "6", *FAST]) == 0
     assert "bpp" in capsys.readouterr().out
     assert 8 * out.stat().st_size / (16 * 20) <= 6.0
+    fp = _format.unpack_stream(out.read_bytes()).header.fingerprint
+    assert fp == _fingerprint(load_default()) != _fingerprint(load_model("patch-gmm"))
     rec = tmp_path / "a_rec.png"
     assert main(["decompress", str(out), str(rec), "--rho", "1.5", "--backend", "numpy",
                  "--ode-steps", "8"]) == 0
@@ -45,11 +53,15 @@ def test_hub_id_is_a_clean_error(png, tmp_path, capsys):
 
 
 def test_eval_writes_compressai_json_and_plots(png, tmp_path):
+    pytest.importorskip("torch")  # the default model
     out = tmp_path / "ev"
     assert main(["eval", "--images", str(png.parent), "--noise-var", "0.3", "0.05",
                  "--rho", "1", "2", "--out", str(out), "--ode-steps", "6", *FAST]) == 0
     res = json.loads((out / "results.json").read_text())
     assert set(res) >= {"name", "description", "results"}
+    assert res["description"].startswith("unet-s;")  # the default model
+    ran, skipped = set(res["baselines"]), set(res["skipped_baselines"])
+    assert ran | skipped == {"jpeg", "webp", "avif", "jpeg2000"} and {"jpeg", "webp"} <= ran
     r = res["results"]
     assert len(r["bpp"]) == 4 and {"psnr-rgb", "ms-ssim-rgb", "frechet", "sliced-w2sq",
                                     "encoding_time", "decoding_time"} <= set(r)
@@ -66,6 +78,7 @@ def _err_lines(capsys):
 
 
 def test_force_overwrites_and_alpha_warns_once(tmp_path, capsys):
+    pytest.importorskip("torch")  # the default model
     rgba = np.random.default_rng(2).integers(0, 256, (8, 8, 4), dtype=np.uint8)
     Image.fromarray(rgba).save(tmp_path / "a.png")
     out = tmp_path / "a.rdp"
@@ -82,6 +95,7 @@ def test_force_overwrites_and_alpha_warns_once(tmp_path, capsys):
 
 
 def test_a_failing_write_leaves_no_output(png, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("torch")  # the default model
     data = tmp_path / "a.rdp"
     assert main(["compress", str(png), str(data), "--bpp", "4", *FAST]) == 0
 
