@@ -11,7 +11,14 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-from rdptheory.cli._images import RHO_MAX, _int_range, _positive, _rho
+from rdptheory.cli._images import (
+    DEFAULT_LEVELS,
+    DEFAULT_T_MAX,
+    RHO_MAX,
+    _int_range,
+    _positive,
+    _rho,
+)
 from rdptheory.models import DEFAULT_SPEC
 
 _MODEL_HELP = (f"'{DEFAULT_SPEC}' (the shipped trained UNet, default; needs torch), 'patch-gmm' "
@@ -35,8 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"decode score scales in [0, {RHO_MAX:g}]")
     p.add_argument("--limit", type=_int_range(1), default=None, help="at most N images")
     p.add_argument("--seed", type=_int_range(0, 2**63 - 1), default=0)
-    p.add_argument("--levels", type=_int_range(2, 4096), default=32, help="ladder length")
-    p.add_argument("--t-max", type=_positive, default=5.0)
+    p.add_argument("--levels", type=_int_range(2, 4096), default=DEFAULT_LEVELS,
+                   help="ladder length")
+    p.add_argument("--t-max", type=_positive, default=DEFAULT_T_MAX)
     p.add_argument("--t-min", type=_positive, default=0.05)
     p.add_argument("--chunk-bits", type=_positive, default=8.0)
     p.add_argument("--ode-steps", type=_int_range(1, 10_000), default=24)

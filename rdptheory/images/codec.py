@@ -60,7 +60,15 @@ class CodecConfig:
     """Encoder settings (the ladder is written into the file; the rest shapes the RCC).
 
     t_max, t_min : noise std of the first and the last ladder level (model-space units).
-    n_levels : ladder length L (steps the encoder may send).
+    n_levels : ladder length L (steps the encoder may send), at most
+        :data:`rdptheory.images._format.MAX_LEVELS`.
+
+    Defaults (H2's measurement, 2026-12-06, shipped UNet, china/flower 128², same last level
+    t = 0.625): t_max = 10 in 37 levels (the per-level std ratio of the former 5 → 0.05 in 32)
+    costs 5.6 % / 5.7 % fewer file bits than t_max = 5: step 0 codes y_0 ~ N(x, t_0²) against
+    an i.i.d. proposal at ~|x|²/(2t_0²) bits (485-632 bits at t_0 = 5, 108-143 at 10), while the
+    model's steps from 10 to 5 carry the same information for ~200 bits; 5 more model calls per
+    encode and decode replay.
     max_chunk_bits, padding : RCC chunk KL budget B in (0, 24] bits and candidate padding in
         [0, 6] (THEORY.md §5); encoding costs ~ 2^(B + padding) candidate draws per coordinate
         and step.
@@ -80,9 +88,9 @@ class CodecConfig:
     exactly what the decoder will read.
     """
 
-    t_max: float = 5.0
+    t_max: float = 10.0
     t_min: float = 0.05
-    n_levels: int = 32
+    n_levels: int = 37
     max_chunk_bits: float = 8.0
     padding: int = 2
     algorithm: Algorithm = "pfr"
@@ -96,6 +104,7 @@ class CodecConfig:
         for name in ("t_max", "t_min", "max_chunk_bits"):
             object.__setattr__(self, name, float(np.float32(getattr(self, name))))
         _chain.noise_ladder(self.t_max, self.t_min, self.n_levels)  # validates the ladder
+        check_int(self.n_levels, "n_levels", low=2, high=_format.MAX_LEVELS)
         if not 0.0 < self.max_chunk_bits <= 24.0:
             raise ValueError(f"max_chunk_bits must lie in (0, 24], got {self.max_chunk_bits}")
         check_int(self.padding, "padding", low=0, high=6)
@@ -435,7 +444,7 @@ def _min_chunks(kl0_nats: float, max_chunk_bits: float, dims: int) -> int:
 
 
 def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0,
-               max_steps: int | None = None, ode_steps: int = 24, solver: str = "heun",
+               max_steps: int | None = None, ode_steps: int | None = None, solver: str = "heun",
                per_direction: bool = False, backend: str = "auto",
                max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a file to an 8-bit RGB image, with the score scale ρ chosen now [WBZ26].
@@ -451,9 +460,11 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
         2 = the MMSE-end drift (THEORY.md §3).
     max_steps : decode only the first ``max_steps`` steps (a lower-rate prefix); default all.
     ode_steps, solver : the PF-ODE grid (1..10000 steps) and integrator: for isotropic files
-        the VP-schedule grid and any :func:`rdptheory.diffusion.decode` solver; shaped files
-        integrate along their own noise path with the exponential Heun rule of
-        :func:`rdptheory.images.shaped_chain.decode_ode` (``solver`` must be "heun").
+        the VP-schedule grid and any :func:`rdptheory.diffusion.decode` solver ("heun",
+        "euler", "exp1", "exp2", ...; default :data:`ISOTROPIC_ODE_STEPS` Heun steps); shaped
+        files integrate along their own noise path with the exponential Heun rule of
+        :func:`rdptheory.images.shaped_chain.decode_ode` (``solver`` must be "heun"; default
+        :data:`SHAPED_ODE_STEPS` steps).
     per_direction : shaped files only: decode with per-direction ρ_i (the Gaussian codec's
         rule at the W₂² that ``rho`` reaches, ``rho`` in [1, 2];
         :meth:`rdptheory.images.noise.PatchDCTChain.per_direction_rho`) instead of one ρ.
@@ -474,7 +485,8 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     """
     model = default_model() if model is None else _check_model(model)
     rho = _check_decode_rho(rho)
-    ode_steps = check_int(ode_steps, "ode_steps", low=1, high=MAX_ODE_STEPS)
+    if ode_steps is not None:
+        ode_steps = check_int(ode_steps, "ode_steps", low=1, high=MAX_ODE_STEPS)
     if not isinstance(per_direction, bool):
         raise TypeError(f"per_direction must be a bool, got {type(per_direction).__name__}")
     if not isinstance(solver, str):
@@ -489,6 +501,8 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
         raise ValueError(f"solver={solver!r} applies to isotropic files; shaped files decode "
                          "with their exponential Heun rule (solver='heun')")
     _check_sizes(stream, max_pixels)
+    if ode_steps is None:
+        ode_steps = SHAPED_ODE_STEPS if h.shaped else ISOTROPIC_ODE_STEPS
     chain = _chain_of(model, h, solver)
     _check_sizes(stream, max_pixels, chain)
     _check_state(h, chain)
@@ -510,6 +524,14 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
 
 #: Largest PF-ODE grid the decoder accepts.
 MAX_ODE_STEPS = 10_000
+#: Default PF-ODE steps of isotropic files (Heun, VP grid: 15 model calls). H1's measurement
+#: (2026-12-06, ``benchmarks/image_codec.py --solver-study``, china/flower 128², UNet and
+#: gmm-shift at 0.25/0.5 bpp, ρ = 1): within 0.06 dB of 24 steps at the same patch Fréchet
+#: distance, 3.1× fewer model calls (the default was 24).
+ISOTROPIC_ODE_STEPS = 8
+#: Default steps of the shaped decoder (:func:`rdptheory.images.shaped_chain.decode_ode`'s own
+#: default; ``benchmarks/shaped_codec.py`` measures with it).
+SHAPED_ODE_STEPS = 24
 
 
 def _check_decode_rho(rho: object) -> float:

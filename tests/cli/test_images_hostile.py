@@ -272,7 +272,7 @@ def test_decompress_refuses_a_header_over_the_pixel_limit(work):
     (["compress", "a.png", "o.rdp", "--bpp", "1", "--seed", str(2**63)], "--seed"),
     (["compress", "a.png", "o.rdp", "--bpp", "1", "--seed", "-1"], "--seed"),
     (["compress", "a.png", "o.rdp", "--bpp", "1", "--t-max", "0"], "--t-max"),
-    (["compress", "a.png", "o.rdp", "--bpp", "1", "--t-min", "6"], "--t-min must be < --t-max"),
+    (["compress", "a.png", "o.rdp", "--bpp", "1", "--t-min", "11"], "--t-min must be < --t-max"),
     (["compress", "a.png", "o.rdp", "--bpp", "1", "--max-pixels", "0"], "--max-pixels"),
     (["compress", "a.png", "o.rdp", "--bpp", "1", "--backend", "nope"], "backend"),
     (["eval", "--images", "a.png", "--bpp", "1", "--crop", "0"], "--crop"),

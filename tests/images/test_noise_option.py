@@ -58,7 +58,7 @@ class Delegate:
         self.inner = gmm()
         self.name = "delegate"
         if with_chain:
-            self.shaped_chain = lambda recipe, h, w: noise.PatchDCTChain(self.inner.prior,
+            self.shaped_chain = lambda recipe, h, w: noise.PatchDCTChain.for_gmm(self.inner.prior,
                                                                          recipe, h, w)
 
     def __getattr__(self, attr):
@@ -90,10 +90,22 @@ def test_config_defaults_and_recipe():
     assert (ISO.noise, ISO.ladder, ISO.basis, ISO.perception, ISO.recipe) == (
         "isotropic", None, None, None, None)
     assert (SHAPED.ladder, SHAPED.basis, SHAPED.perception) == ("perception", "dct", 0.0)
-    assert SHAPED.recipe == ShapingRecipe("perception", "dct", 5.0, 0.2, 8, 0.0)
-    assert MSE.recipe == ShapingRecipe("mse", "dct", 5.0, 0.2, 8, 0.0)
+    assert SHAPED.recipe == ShapingRecipe("perception", "dct", 10.0, 0.2, 8, 0.0)
+    assert MSE.recipe == ShapingRecipe("mse", "dct", 10.0, 0.2, 8, 0.0)
     p = CodecConfig(noise="shaped", perception=0.1)
     assert p.perception == float(np.float32(0.1)) != 0.1  # what the file stores
+
+
+def test_cli_ladder_defaults_are_the_codecs():
+    from rdptheory.cli import _images
+    from rdptheory.images import _format as fmt
+
+    cfg = CodecConfig()
+    assert (_images.DEFAULT_LEVELS, _images.DEFAULT_T_MAX) == (cfg.n_levels, cfg.t_max) == (
+        37, 10.0)
+    assert _images.MAX_LEVELS == fmt.MAX_LEVELS
+    with pytest.raises(ValueError, match="n_levels"):
+        CodecConfig(n_levels=fmt.MAX_LEVELS + 1)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -213,7 +225,7 @@ def test_register_shaped_checks_its_arguments():
 
 
 def test_patch_dct_chain_geometry():
-    chain = noise.PatchDCTChain(gmm().prior, SHAPED.recipe, H, W)
+    chain = noise.PatchDCTChain.for_gmm(gmm().prior, SHAPED.recipe, H, W)
     x = np.random.default_rng(0).normal(size=(1, 3, H, W))
     back = chain.from_state(chain.to_state(x))
     assert back.shape == (1, 3, 16, 16)
@@ -264,7 +276,7 @@ def test_water_levels_map_each_step_to_its_ladder_level():
     """mse ladder from t_max = 20 (θ = 400 above every λ_i: the first levels send nothing and
     are dropped): step j's best coefficient has snr = 1/θ_j − 1/λ_max exactly."""
     recipe = ShapingRecipe("mse", "dct", 20.0, 0.2, 12)
-    chain = noise.PatchDCTChain(gmm().prior, recipe, 8, 8)
+    chain = noise.PatchDCTChain.for_gmm(gmm().prior, recipe, 8, 8)
     lam_max = chain.variances.max()
     t2 = np.geomspace(20.0, 0.2, 12) ** 2
     np.testing.assert_allclose(chain.water_levels, t2[t2 < lam_max], rtol=1e-6)
@@ -272,3 +284,18 @@ def test_water_levels_map_each_step_to_its_ladder_level():
     best = np.array([lv.min() for lv in chain.levels])
     np.testing.assert_allclose(best, 1.0 / (1.0 / chain.water_levels - 1.0 / lam_max),
                                rtol=1e-5)
+
+
+def test_default_ode_steps_per_noise():
+    from rdptheory.images import codec
+
+    assert (codec.ISOTROPIC_ODE_STEPS, codec.SHAPED_ODE_STEPS) == (8, 24)
+    iso, shaped = encoded(ISO).data, encoded(SHAPED).data
+    assert np.array_equal(decompress(iso, model=gmm()), decompress(iso, model=gmm(),
+                                                                   ode_steps=8))
+    assert not np.array_equal(decompress(iso, model=gmm(), rho=1.5),
+                              decompress(iso, model=gmm(), rho=1.5, ode_steps=2))
+    assert np.array_equal(decompress(shaped, model=gmm()), decompress(shaped, model=gmm(),
+                                                                      ode_steps=24))
+    exp2 = decompress(iso, model=gmm(), solver="exp2", ode_steps=4)  # H1's one-call solver
+    assert exp2.shape == (H, W, 3)
