@@ -51,6 +51,7 @@ def run_crop(name: str, size: int, bpp: float, ladders: list[str], ode_steps: in
         cfg = (CodecConfig() if kind == "isotropic"
                else CodecConfig(noise="shaped", ladder=kind))
         res = compress_with_report(img, model=model, bpp=bpp, seed=seed, config=cfg)
+        out["config"] = {"t_max": cfg.t_max, "t_min": cfg.t_min, "n_levels": cfg.n_levels}
         rows = []
         for k in range(1, res.n_steps + 1):
             data = res.data if k == res.n_steps else truncate(res.data, k)
@@ -133,9 +134,10 @@ def summarise(crops: list[dict]) -> dict:
     return summary
 
 
-def _combine(paths: list[Path], out: Path) -> int:
+def _combine(paths: list[Path], out: Path, note: str = "") -> int:
     runs = [json.loads(p.read_text()) for p in paths]
-    merged: dict = {"runs": [str(p) for p in paths], "summary": {}}
+    merged: dict = {"runs": [str(p) for p in paths], "note": note,
+                    "settings": [run["settings"] for run in runs], "summary": {}}
     for table in ("bd_rate_vs_isotropic_rho1", "bd_rate_vs_jpeg_rho1",
                   "per_direction_rho15_vs_single", "frechet_4x4_rho1"):
         for run in runs:
@@ -165,9 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--combine", type=Path, nargs="+", default=None,
                     help="JSON files of runs made one image at a time: write their BD-rate "
                          "tables side by side with the mean over the images (no coding)")
+    ap.add_argument("--note", default="", help="--combine: a note stored with the pooled runs")
     args = ap.parse_args(argv)
     if args.combine:
-        return _combine(args.combine, args.out)
+        return _combine(args.combine, args.out, args.note)
     t0 = time.perf_counter()
     crops = [run_crop(n, args.size, args.bpp, args.ladders, args.ode_steps, args.seed)
              for n in args.images]
