@@ -404,9 +404,11 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object,
     needs its ``chain`` (the model's per-coefficient levels and variances,
     :func:`rdptheory.images.noise.first_step_kl_floor_nats`), without which only the limits
     and the per-step minimum are checked (enough to re-pack a prefix: the stream reader
-    bounds its work by the payload's size). What is left: a header with an extreme ladder
-    (t_0 ≫ 1 makes step 0 nearly free) passes, and then costs what an honest image of that
-    size costs, so ``max_pixels`` caps the work.
+    bounds its work by the payload's size). What is left: a header with a high first level
+    passes (the bound falls like d (v/t_0²)²/4: at the default t_0 = 10 a 2000×2000 claim over a
+    40-byte payload passes, at t_0 = 5 it is refused) and then costs what an honest image of
+    that size costs, so ``max_pixels`` caps the work; a shaped file's first live level is
+    below the largest coefficient variance, which keeps its bound strong.
     """
     h = stream.header
     max_pixels = check_int(max_pixels, "max_pixels", low=1)

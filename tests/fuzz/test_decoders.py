@@ -323,8 +323,12 @@ def image_case() -> bytes:
     from rdptheory.images.codec import CodecConfig, compress
 
     img = bundled_image("china").pixels[150:157, 250:255]  # 7 x 5
+    # t_max = 5 (the ladder before 2026-12-06): the size check's step-0 bound is the variance
+    # part of KL(N(x, t_0²) || N(0, t_0² + v)) ~ d (v/t_0²)²/4, 16x weaker at the default
+    # t_0 = 10, where a 2000x2000 claim over this file's payload passes it and then costs what an
+    # honest image of that size costs (capped by max_pixels; images.codec._check_sizes).
     return compress(img, model=_fuzz_model(), noise_var=0.01, seed=3,
-                    config=CodecConfig(backend="numpy", n_levels=8))
+                    config=CodecConfig(backend="numpy", n_levels=8, t_max=5.0))
 
 
 ISSUE_SIZES = [(37000, 37000), (8000, 8000), (2000, 2000), (1, 1431655765), (4096, 4096),
