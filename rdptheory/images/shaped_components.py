@@ -461,13 +461,13 @@ class ComponentChain:
         for k in range(n_total):
             prev = None if k == 0 else self.level(k - 1, comp)
             if k == self.recipe.n_switch:
-                assert y is not None
-                comp = (infer_components(self.iso, y, float(prev)) if given is None
-                        else given)
+                assert y is not None and prev is not None  # n_switch >= 2
+                ts2 = float(prev)
+                comp = infer_components(self.iso, y, ts2) if given is None else given
                 model = ComponentChainModel(self.models, comp)
                 y = self.rotate(y, comp)
                 xs = None if x is None else self.rotate(x, comp)
-                prev = np.full(shape, float(prev))
+                prev = np.full(shape, ts2)
             s2 = self.level(k, comp)
             step = step_gaussians(model, xs, y, k, s2, prev, shape)
             if symbols is None:
