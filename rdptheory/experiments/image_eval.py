@@ -162,21 +162,30 @@ def bd_rates(result: EvalResult) -> dict[float, dict[str, float | None]]:
     """BD-rate (percent, PCHIP over the overlapping PSNR range) of our codec at each ρ against
     each baseline of the same run: negative = fewer bits than the baseline at equal PSNR.
 
-    Curves are the image-averaged points (mean bpp, mean PSNR per target). ``None`` where the
-    two curves' PSNR ranges do not overlap or a curve has fewer than two distinct points.
+    Curves are the image-averaged points (mean bpp, mean PSNR per target). Repeated points
+    count once: a baseline coded at several of our rates below its smallest file (its
+    headers: JPEG ~1.2 bpp, WebP ~0.5 bpp on a 48×48 crop) gives the same file for each.
+    ``None`` where the two curves' PSNR ranges do not overlap or a curve has fewer than two
+    distinct points.
     """
     out: dict[float, dict[str, float | None]] = {}
     for rho in sorted({p.rho for p in result.points}):
-        ours = [p for p in result.points if p.rho == rho]
+        ours = _distinct([(p.bpp, p.psnr) for p in result.points if p.rho == rho])
         out[rho] = {}
         for curve in result.baselines:
+            ref = _distinct([(p.bpp, p.psnr) for p in curve.points])
             try:
                 out[rho][curve.codec] = metrics.bd_rate(
-                    [p.bpp for p in curve.points], [p.psnr for p in curve.points],
-                    [p.bpp for p in ours], [p.psnr for p in ours])
+                    [b for b, _ in ref], [q for _, q in ref], [b for b, _ in ours],
+                    [q for _, q in ours])
             except ValueError:
                 out[rho][curve.codec] = None
     return out
+
+
+def _distinct(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``points`` without exact repeats, in first-seen order."""
+    return list(dict.fromkeys((float(b), float(q)) for b, q in points))
 
 
 def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,

@@ -195,3 +195,27 @@ def test_memo_model_bounds_its_memory_and_copies():
     assert memo.denoise([1.0], 0.1) is not None and fake.n == 7  # not an array: uncached
     with pytest.raises(ValueError, match="max_bytes"):
         MemoModel(fake, max_bytes=-1)
+
+
+def test_bd_rates_count_a_baselines_repeated_smallest_file_once():
+    """A baseline asked for rates below its smallest file returns that file at each of them:
+    the repeated points count once (they made every BD-rate n/a at 48x48), the value is
+    metrics.bd_rate of the distinct points."""
+    from rdptheory.experiments.image_eval import BaselineCurve, EvalPoint, EvalResult, bd_rates
+    from rdptheory.metrics import bd_rate
+
+    def pt(t, rho, bpp, psnr):
+        return EvalPoint(t, rho, bpp, psnr, 0.9, 1e-3, 1e-3, 1e-3, 0.0, 0.0)
+
+    ours = tuple(pt(t, 1.0, b, q) for t, b, q in ((1, 0.3, 15.5), (2, 0.5, 17.5), (3, 1.3, 22.0),
+                                                   (4, 3.7, 28.4)))
+    jpeg = tuple(pt(t, float("nan"), b, q) for t, b, q in ((1, 1.18, 18.0), (2, 1.18, 18.0),
+                                                            (3, 1.32, 19.0), (4, 3.68, 27.3)))
+    res = EvalResult("x", "d", "steps", ("a",), ours, (BaselineCurve("jpeg", "j", jpeg),))
+    got = bd_rates(res)[1.0]["jpeg"]
+    want = bd_rate([1.18, 1.32, 3.68], [18.0, 19.0, 27.3], [p.bpp for p in ours],
+                   [p.psnr for p in ours])
+    assert got == pytest.approx(want, rel=1e-12) and got < 0
+    flat = tuple(pt(t, float("nan"), 1.18, 18.0) for t in (1, 2, 3))  # one distinct point
+    assert bd_rates(EvalResult("x", "d", "steps", ("a",), ours,
+                               (BaselineCurve("jpeg", "j", flat),)))[1.0]["jpeg"] is None
