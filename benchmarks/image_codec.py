@@ -48,11 +48,13 @@ cores) are not met on this box: the UNet's decode is 48 network calls of the 256
 the same run took 229 s / 304 s (UNet) and 204 s / 34 s (GMM).
 
 ``--report-time`` times the report's image section (quick settings, as ``make report``) with
-the default model and its codec figures with each ``--models`` entry substituted for the
-default (``benchmarks/results/image_report_time.json``, load ~6): whole section 193 s with
-the GMM; codec figures 22 s with the GMM, 79 s with the shipped UNet (an ad hoc run of the
-same code at load 10-15: 382 s, 60 s, 202 s). The UNet as the report's model would add
-~60-140 s to a report already measured at 705 s (README), over its ~8 min budget.
+each ``--models`` entry as its codec model, in one run (``benchmarks/results/
+image_report_time.json``; 2026-12-06, commit 1091392, the UNet the default, 4 Heun steps and
+the report's MemoModel; load 14-19 on the shared 2-core box): codec figures 174 s with the
+UNet, 130 s with the tiled GMM; the 64×64 classical comparison (both GMMs and the codec
+model) 241 s / 244 s; the decoder-alone figures (tiled GMM, model-independent) 374 s; section
+790 s / 749 s. Before (12 Heun steps, no MemoModel, 32-level ladder, load ~6): codec figures
+79 s UNet / 22 s GMM (the UNet's: 1012 network calls of 48×48; now 214).
 """
 
 from __future__ import annotations
