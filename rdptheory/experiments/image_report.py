@@ -1,31 +1,39 @@
 """Image figures for the main report (``rdptheory report`` calls :func:`report_section`).
 
-1. The codec on unseen photographs (centre crops of china and flower; the patch prior was
-   fitted on other images): PSNR and patch Fréchet distance against the file rate. Each image
-   is encoded once; every point decodes a prefix of that one stream at a decode-time ρ.
+1. The codec on unseen photographs (centre crops of china and flower; no model was fitted on
+   them), with the codec model given to :func:`report_section` (default: the shipped UNet,
+   :func:`rdptheory.models.default_model`): PSNR and patch Fréchet distance against the file
+   rate. Each image is encoded once; every point decodes a prefix of that one stream at a
+   decode-time ρ (through :class:`MemoModel`, so the replays reuse the encoder's model calls).
    Pillow JPEG (``optimize=True``) and WebP (method 6) code the same crops at the rate of each
    prefix in the same run and are drawn on the same axes; the captions give our BD-rate
-   against them and a blockiness figure shows the 8×8 mosaic of the tiled prior.
+   against them and a blockiness figure compares the block grids.
 2. The reconstructions themselves: the original crop and decodes of the same bitstream at
    ρ = 1, 1.5, 2, for the whole stream and for a prefix of it; and, on two 64×64 crops, the
-   tiled and the shift-averaged patch GMM (:mod:`rdptheory.models.gmm_shifted`) next to JPEG
-   and WebP at the rate of our file.
-3. The decoder alone (exact score, Y = X + tN, no coding) over ρ on in-distribution held-out
-   patches and on patches of unseen photographs: distortion–perception and PSNR against ρ,
-   each against the Gaussian-theory values of the prior's covariance (THEORY.md §3).
+   tiled and the shift-averaged patch GMM (:mod:`rdptheory.models.gmm_shifted`) and the codec
+   model next to JPEG and WebP at the rate of the codec model's file.
+3. The decoder alone (exact score of the tiled patch GMM, Y = X + tN, no coding) over ρ on
+   in-distribution held-out patches and on patches of unseen photographs:
+   distortion–perception and PSNR against ρ, each against the Gaussian-theory values of the
+   prior's covariance (THEORY.md §3).
 Every figure's numbers are written (CSV, and JSON for the curves) before it is drawn; the
 style is the report's (:mod:`rdptheory.experiments.style`).
 
-Findings of the quick run (48×48 crops, 1000 patches per set, 8 Heun steps; measured for this
-module, not taken from a paper). Codec: ρ = 1 has the best PSNR at every rate (e.g. 29.3 /
-29.1 / 28.7 dB at ρ = 1 / 1.5 / 2 on the china crop at 3.5 bpp) *and* the lowest patch
-Fréchet distance — the Gaussian ordering (ρ = 2 the higher PSNR) does not carry over to
-unseen photographs. Decoder alone: perception worsens monotonically from ρ = 1 to 2 on both
-sets, as Gaussian theory predicts; on held-out patches PSNR peaks at ρ = 1.5–1.75 within
-0.1 dB of the exact posterior mean (ρ = 1 is 0.5–1.0 dB lower); on unseen patches it peaks
-at ρ = 1.25–1.5, above the exact posterior mean by 0.2–0.3 dB. The Gaussian theory curve
-of the prior's covariance predicts the shape, not the level: it is 2.5–3 dB below the
-held-out PSNR (the mixture is a far better model than one Gaussian).
+Findings of the quick run (48×48 crops, 1000 patches per set; measured for this module, not
+taken from a paper). Codec with the UNet (2026-12-06, 37-level ladder to t² = 0.01, 4 Heun
+steps): at ρ = 1 the prefixes give 15.6 / 17.5 / 22.0 / 28.4 dB at 0.23 / 0.44 / 1.30 /
+3.70 bpp (mean of the two crops); BD-rate at ρ = 1 −31 % against JPEG (which pays ~1.2 bpp
+of headers on a 48×48 crop) and +68 % against WebP. On the 64×64 crops at ~1.1 bpp (ρ = 1):
+UNet 23.7 / 21.0 dB (china / flower), shifted GMM 23.9 / 20.9, tiled GMM 22.6 / 20.4, JPEG
+22.4 / 19.8, WebP 26.9 / 22.1; blockiness UNet 0.84 / 1.00, tiled GMM 1.81 / 2.41 (originals
+≈ 1). Earlier runs with the tiled GMM as the codec model: ρ = 1 had the best PSNR at every
+rate *and* the lowest patch Fréchet distance — the Gaussian ordering (ρ = 2 the higher PSNR)
+does not carry over to unseen photographs. Decoder alone: perception worsens monotonically
+from ρ = 1 to 2 on both sets, as Gaussian theory predicts; on held-out patches PSNR peaks at
+ρ = 1.5–1.75 within 0.1 dB of the exact posterior mean (ρ = 1 is 0.5–1.0 dB lower); on
+unseen patches it peaks at ρ = 1.25–1.5, above the exact posterior mean by 0.2–0.3 dB. The
+Gaussian theory curve of the prior's covariance predicts the shape, not the level: it is
+2.5–3 dB below the held-out PSNR (the mixture is a far better model than one Gaussian).
 """
 
 from __future__ import annotations
