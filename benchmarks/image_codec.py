@@ -133,19 +133,26 @@ class _CallCounter:
     seconds, robust to other jobs' load); every other attribute is the model's."""
 
     def __init__(self, model) -> None:
-        self.model, self.calls, self.cpu_s = model, 0, 0.0
+        self.model, self.call_cpu = model, []
+
+    @property
+    def calls(self) -> int:
+        return len(self.call_cpu)
+
+    @property
+    def cpu_s(self) -> float:
+        return float(sum(self.call_cpu))
 
     def __getattr__(self, name):
         return getattr(self.model, name)
 
     def reset(self) -> None:
-        self.calls, self.cpu_s = 0, 0.0
+        self.call_cpu = []
 
     def denoise(self, y, noise_var):
         t0 = time.thread_time()
         out = self.model.denoise(y, noise_var)
-        self.calls += 1
-        self.cpu_s += time.thread_time() - t0
+        self.call_cpu.append(time.thread_time() - t0)
         return out
 
     def score(self, y, noise_var):
@@ -161,31 +168,36 @@ def _timed(f):
     return out, time.perf_counter() - w, time.process_time() - c
 
 
-#: The decoder before this benchmark's changes (baseline) and the candidates.
+#: The decoder before this benchmark's changes (baseline) and the candidates; the first of a
+#: list is timed through the whole ``decompress`` (replay + ODE), the others as ODE only.
 OLD_DECODER = ("heun", 24)
-DECODERS = (OLD_DECODER, ("heun", 8), ("exp2", 8), ("exp2", 4))
-LEVEL_DECODERS = (("exp2", 8), ("exp2", 4))
+DECODERS = (("heun", 8), ("exp2", 4), OLD_DECODER)
+LEVEL_DECODERS = (("exp2", 4),)
 
 
-def codec_rows(spec: str, size: int, bpp: float, levels: list[int], t_final: float,
+def codec_rows(spec: str, size: int, bpp: float | None, levels: list[int], t_final: float,
                decoders=DECODERS, level_decoders=LEVEL_DECODERS,
-               rho: float = 1.0) -> list[dict]:
-    """Encode china (size²) with ``spec`` at ``bpp`` on the default ladder (32 levels 5 ->
-    0.05), and at equal final noise ``t_final`` on ladders as dense as ``levels``-level ones
-    (K levels from 5 to t_final, K = round((L − 1)·ln(5/t_final)/ln 100) + 1; the default
-    t_final is level 14 of the default ladder, where its 0.5 bpp file of china 256² ends, so
-    the ``bpp`` row is the L = 32 row). Each file is decoded fully (replay + ODE) with the
-    first decoder; the others integrate the ODE from the
-    encoder's final state (the replay reproduces it bit for bit), their decode seconds are
-    the first decoder's replay part plus their own ODE."""
+               rho: float = 1.0, backend: str = "numba") -> list[dict]:
+    """Encode china (size²) with ``spec`` at ``bpp`` on the default ladder (``CodecConfig()``;
+    skipped when ``bpp`` is None), and at equal final noise ``t_final`` on ladders as dense as
+    ``levels``-level default ones: K levels from the default t_max to t_final,
+    K = round((L − 1)·ln(t_max/t_final)/ln(t_max/t_min)) + 1.
+
+    The first decoder decodes the file (``decompress``: replay + ODE; its model calls are
+    CPU-timed one by one, so the replay's share is known); every other decoder integrates the
+    ODE from the encoder's final state (the replay reproduces it bit for bit, checked on the
+    first) and is credited the same replay. CPU seconds are this process's (1 thread), robust
+    to other jobs' load; wall seconds are not."""
     model = _CallCounter(load_model(spec))
     pixels = center_crop(bundled_image("china").pixels, size)
     compress_with_report(pixels[:16, :16], model=model, noise_var=1.0,
-                         config=CodecConfig(backend="numba"))  # warm-up (JIT, caches)
-    jobs = [("bpp", 32, CodecConfig(backend="numba"), {"bpp": bpp}, decoders)]
+                         config=CodecConfig(backend=backend))  # warm-up (JIT, caches)
+    default = CodecConfig(backend=backend)
+    jobs: list = [] if bpp is None else [("bpp", default.n_levels, default, {"bpp": bpp}, decoders)]
     for n in levels:
-        k = round((n - 1) * np.log(5.0 / t_final) / np.log(100.0)) + 1
-        jobs.append((f"levels{n}", n, CodecConfig(t_min=t_final, n_levels=k, backend="numba"),
+        k = round((n - 1) * np.log(default.t_max / t_final)
+                  / np.log(default.t_max / default.t_min)) + 1
+        jobs.append((f"levels{n}", n, CodecConfig(t_min=t_final, n_levels=k, backend=backend),
                      {"noise_var": float(np.float32(t_final)) ** 2}, level_decoders))
     rows = []
     for label, n_lev, config, target, decs in jobs:
@@ -193,7 +205,8 @@ def codec_rows(spec: str, size: int, bpp: float, levels: list[int], t_final: flo
         res, enc_w, enc_c = _timed(lambda c=config, t=target: compress_with_report(
             pixels, model=model, config=c, **t))
         row = {"model": spec, "name": model.name, "size": size, "job": label,
-               "n_levels": config.n_levels, "t_min": config.t_min, "ladder_density": n_lev,
+               "t_max": config.t_max, "n_levels": config.n_levels, "t_min": config.t_min,
+               "ladder_density": n_lev,
                "bpp": res.bpp, "steps": res.n_steps, "final_t": float(np.sqrt(res.noise_var)),
                "kl_bits": float(sum(res.kl_bits)), "encode_s": enc_w, "encode_cpu_s": enc_c,
                "encode_model_calls": model.calls, "encode_model_cpu_s": model.cpu_s,
@@ -201,20 +214,23 @@ def codec_rows(spec: str, size: int, bpp: float, levels: list[int], t_final: flo
         replay_c = 0.0
         for i, (solver, steps) in enumerate(decs):
             model.reset()
-            ode, ode_w, ode_c = _timed(lambda s=solver, n=steps, r=res: _ode_image(
-                model, r, size, rho, s, n))
-            entry = {"ode_calls": model.calls, "ode_cpu_s": ode_c, "ode_s": ode_w,
-                     "psnr": psnr(pixels, ode), "blockiness": blockiness(ode)}
             if i == 0:
-                model.reset()
                 out, dec_w, dec_c = _timed(lambda s=solver, n=steps, r=res: decompress(
-                    r.data, model=model, rho=rho, ode_steps=n, solver=s, backend="numba"))
-                assert np.array_equal(out, ode), "replay must reproduce the encoder's state"
-                replay_c = dec_c - ode_c
-                entry.update(decode_s=dec_w, decode_cpu_s=dec_c, decode_calls=model.calls)
+                    r.data, model=model, rho=rho, ode_steps=n, solver=s, backend=backend))
+                n_replay, n_calls = res.n_steps - 1, model.calls
+                replay_c = dec_c - sum(model.call_cpu[n_replay:])
+                entry = {"decode_s": dec_w, "decode_cpu_s": dec_c, "decode_calls": n_calls,
+                         "ode_calls": n_calls - n_replay, "ode_cpu_s": dec_c - replay_c,
+                         "replay_cpu_s": replay_c}
+                assert np.array_equal(out, _ode_image(model, res, size, rho, solver, steps)), \
+                    "replay must reproduce the encoder's state"
             else:
-                entry.update(decode_cpu_s=replay_c + ode_c,
-                             decode_calls=res.n_steps - 1 + entry["ode_calls"])
+                out, ode_w, ode_c = _timed(lambda s=solver, n=steps, r=res: _ode_image(
+                    model, r, size, rho, s, n))
+                entry = {"ode_calls": model.calls, "ode_cpu_s": ode_c,
+                         "decode_cpu_s": replay_c + ode_c,
+                         "decode_calls": res.n_steps - 1 + model.calls}
+            entry.update(psnr=psnr(pixels, out), blockiness=blockiness(out))
             row["decoders"][f"{solver}{steps}"] = entry
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -320,13 +336,23 @@ def main() -> None:
                     help="encode/decode CPU and wall seconds, calls, bpp, PSNR per model: "
                          "default ladder at --bpp, and --levels ladders at equal final noise")
     ap.add_argument("--levels", type=int, nargs="*", default=[24, 16, 12])
+    ap.add_argument("--decoders", nargs="+", default=[f"{s}:{n}" for s, n in DECODERS],
+                    help="solver:steps for the --bpp row (the first decodes the file)")
+    ap.add_argument("--level-decoders", nargs="+",
+                    default=[f"{s}:{n}" for s, n in LEVEL_DECODERS])
+    ap.add_argument("--no-bpp-row", action="store_true")
     ap.add_argument("--t-final", type=float, default=0.6248)
     ap.add_argument("--solver-study", action="store_true",
                     help="decoder quality vs model calls per solver/steps (china, flower)")
     args = ap.parse_args()
     if args.codec_rows:
+        def parse(items):
+            return tuple((i.split(":")[0], int(i.split(":")[1])) for i in items)
+
         rows = [r for spec in args.models for r in codec_rows(
-            spec, args.size, args.bpp[0], args.levels if spec != "gmm" else [], args.t_final)]
+            spec, args.size, None if args.no_bpp_row else args.bpp[0],
+            args.levels if spec != "gmm" else [], args.t_final, parse(args.decoders),
+            parse(args.level_decoders))]
         if args.out:
             args.out.write_text(json.dumps({"machine": platform.processor()
                                             or platform.machine(),
