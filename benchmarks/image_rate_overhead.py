@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/image_rate_overhead.py [--model unet] [--bpp 0.25 0.5 1.0]
         [--images china flower] [--configs '[{}, {"max_chunk_bits": 10.0}]'] [--decode]
         [--noise-var 0.389] [--out benchmarks/results/image_rate_overhead.json]
+    .venv/bin/python benchmarks/image_rate_overhead.py --rcc-step 256 1600
 
 Each file (:func:`rdptheory.images.codec.compress_with_report`) is split into: the container
 and header (everything but the payload), the step side information (each step's chunk count,
@@ -45,6 +46,13 @@ Not kept: B = 10 (-4.7 / -4.8 / -5.9 % of the file on china, but PSNR at the sam
 -0.07 / -0.13 / -0.21 dB on that one image and ~4x the RCC work: 2^(B + padding) candidates
 per coordinate and step; RCC is ~70 % of the encode time at B = 8); 48 levels 5 -> 0.05
 (+0.1 dB on average, mixed sign per image, for 1.5x the model calls).
+
+RCC time of one step at 256x256 (``--rcc-step 256 1600``: a synthetic 1600-bit step over
+d = 196608 coordinates, sigma 0.3, PFR, numba, one thread, load ~3.5; the work is
+~d 2^(B + padding) once chunks reach B; two runs): B = 8 / padding 2: 1.4-1.7 s; B = 9:
+2.5-3.3 s; B = 10: 8.7-10.3 s; B = 8 / padding 1: 0.7-0.9 s. A 0.5 bpp file at 256^2
+(~33 kbit, ~20 full steps) spends ~30 s in RCC at B = 8 -- more than the issue's 15 s encode
+target on its own.
 """
 
 from __future__ import annotations
@@ -98,6 +106,26 @@ def count_bits(count: int, history: list[int]) -> float:
     return -math.log2(rf.STEP_DELTA_LAW[b]) + max(b - 1, 0)
 
 
+def time_rcc_step(side: int, kl_bits: float) -> None:
+    """Seconds of one :func:`rdptheory.rcc.encode_step` of ``kl_bits`` bits over a
+    ``side x side x 3`` state (sigma 0.3, ±delta offsets) per (B, padding)."""
+    from rdptheory import rcc
+
+    d = 3 * side * side
+    rng = np.random.default_rng(0)
+    mu_p = rng.normal(size=d)
+    mu_q = mu_p + 0.3 * math.sqrt(2 * kl_bits * math.log(2) / d) * rng.choice([-1, 1], size=d)
+    rcc.encode_step(mu_q[:300], 0.3, mu_p[:300], 0.3, seed=1, stream=3, max_chunk_bits=8.0,
+                    padding=2, algorithm="pfr", backend="numba")  # JIT
+    for b, pad in [(8, 2), (9, 2), (10, 2), (8, 1), (8, 2)]:
+        t0 = time.perf_counter()
+        code = rcc.encode_step(mu_q, 0.3, mu_p, 0.3, seed=1, stream=3, max_chunk_bits=b,
+                               padding=pad, algorithm="pfr", backend="numba")
+        print(json.dumps({"side": side, "dims": d, "kl_bits": round(code.kl_bits, 1), "B": b,
+                          "padding": pad, "chunks": int(code.indices.size),
+                          "rcc_s": round(time.perf_counter() - t0, 2)}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="unet")
@@ -108,7 +136,11 @@ def main() -> None:
     ap.add_argument("--configs", default="[{}]", help="JSON list of CodecConfig overrides")
     ap.add_argument("--decode", action="store_true")
     ap.add_argument("--out", type=pathlib.Path, default=None)
+    ap.add_argument("--rcc-step", nargs=2, type=float, default=None, metavar=("SIDE", "KL"),
+                    help="only time one synthetic RCC step of KL bits at SIDE x SIDE x 3")
     args = ap.parse_args()
+    if args.rcc_step:
+        return time_rcc_step(int(args.rcc_step[0]), args.rcc_step[1])
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from image_vs_classical import load_crops
 
