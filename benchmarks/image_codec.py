@@ -34,18 +34,31 @@ Heun steps). Every backend produces the same file and the same reconstruction::
 (torch on CPU is the slow path of the kernels; its timings are the noisiest, the box's load
 changed during the run.)
 
-256×256 at ~0.5 bpp, both models (``--size 256 --bpp 0.5 --models gmm unet --rhos 1``,
-defaults otherwise: 24 Heun steps; measured 2026-12-06 on the shared 2-core box at load 6-8,
-code of commit e595094, the shipped fine-tuned UNet; ``benchmarks/results/image_codec_256.json``)::
+256×256 at ~0.5 bpp, ``--codec-rows`` (2026-12-06, shared 2-core box at load 4-20, so the
+seconds below are CPU seconds of the benchmark process, 1 torch thread; wall seconds were
+2-20x larger and are in the JSON; ``benchmarks/results/image_codec_256.json``). Default ladder
+(t_max 10 -> 0.05 in 37 levels); decoders: heun 24 (the old default, baseline), heun 8 (the
+new default), exp2 4 (the one-call solver); decode = replay (steps − 1 calls) + ODE::
 
-    model  bpp     steps  encode s  decode s  PSNR ρ=1  blockiness
-    gmm    0.4424  15     73.1      17.2      20.12     3.39
-    unet   0.4897  15     88.8      119.4     20.01     0.97
+    model      bpp     steps  enc CPU s  (model)  dec CPU s h24/h8/e4  calls     PSNR h24/h8/e4
+    unet       0.4762  20     62.5       (22.7)   78.2/41.6/27.6       66/34/23  20.06/20.05/19.96
+    gmm-shift  0.4601  21     57.3       (13.8)   38.6/21.1/15.3       67/35/24  21.45/21.39/21.60
+    gmm        0.4474  20     44.9        (3.3)   10.5/ 5.5/ 3.8       66/34/23  20.22/20.18/20.28
 
-The issue's targets (encode ≤ 15 s, decode ≤ 10 s for the trained model on 2 unloaded
-cores) are not met on this box: the UNet's decode is 48 network calls of the 256×256 image
-(24 Heun steps) plus the chain replay, on one torch thread (``MODEL_THREADS``). At load 15-20
-the same run took 229 s / 304 s (UNet) and 204 s / 34 s (GMM).
+One UNet call is ~1.15 CPU-s at 256² (20 calls: 22.7 s); the rest of the encode is RCC. Equal
+final noise t = 0.6248 with fewer levels (K levels from 10; exp2 4 decode)::
+
+    model      K  bpp     enc CPU s (model)  dec CPU s (calls)  PSNR ρ=1
+    unet       8  0.5133  26.4 (8.0)         12.4 (11)          19.89
+    unet       6  0.9684  16.9 (5.6)          9.4 (9)           19.89
+    gmm-shift  8  0.4176  20.7 (3.8)          6.8 (11)          20.95
+    gmm-shift  6  0.4474  17.6 (3.2)          4.9 (9)           20.92
+
+The issue's targets (UNet encode ≤ 15 s, decode ≤ 10 s) are not met with the default ladder:
+the decode is 19 replay calls + the ODE, the encode 20 calls + ~40 s of RCC. An 8-level ladder
+to t = 0.62 with exp2 4 reaches 26 / 12 CPU-s for +8 % bits; 6 levels reach 17 / 9 s but
+nearly double the UNet's file. Previous session (wall, load 6-8, 32-level ladder, heun 24):
+GMM 73 / 17 s, UNet 89 / 119 s.
 
 ``--report-time`` times the report's image section (quick settings, as ``make report``) with
 each ``--models`` entry as its codec model, in one run (``benchmarks/results/
