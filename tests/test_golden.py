@@ -22,9 +22,9 @@ GOLDEN = {
     "rcc_stream": (27, "cbdc9298e96d1d921659239ea2def861"),  # RCC format version 3
     "gaussian_one-shot": (32, "12c3184188203683c7a2ef34d53c0630"),  # RDPG version 4
     "gaussian_progressive": (50, "3aa7f27bd3314a13a0466287a3bb87d7"),  # RDPG version 4
-    "image": (61, "f05af70da02a6cc0c8c17259b97b0ae0"),  # RDPI version 5
+    "image": (61, "489767ecc316fffb446e7c1f9b58304f"),  # RDPI version 5
     # RDPI version 5, shaped noise (perception ladder, P = 0.5, block DCT)
-    "image_shaped": (63, "481d344f974de0b1abe2247f5f2c34bf"),
+    "image_shaped": (64, "1e81f90df4e308f7d401e27181aa0adc"),
 }
 BACKENDS = ["numpy", "numba", "torch", pytest.param("triton", marks=pytest.mark.slow)]
 

@@ -3,9 +3,10 @@
 Layout (:mod:`rdptheory._container`, sealed payload; version 5)::
 
     magic "RDPI" | version u8 | varint header length
-    | header: model fingerprint 8 B | varint H | varint W | varint code-space dimension
-              | varint seed | ladder t_max f32, t_min f32 | varint levels | varint steps
-              | chunk KL budget B f32
+    | header: model fingerprint 8 B | layout u8 | varint H | varint W
+              | [layout bit 7: varint code-space dimension] | varint seed
+              | [ladder preset 127: ladder t_max f32, t_min f32 | varint levels
+                 | chunk KL budget B f32] | varint steps
               | noise ladder id u8 (0 isotropic, 1 mse, 2 perception)
               | [ladder != 0: basis id u8 (1 dct)] | [ladder = 2: perception budget P f32]
     | header CRC32 u32
@@ -13,6 +14,14 @@ Layout (:mod:`rdptheory._container`, sealed payload; version 5)::
       its chunk count and the candidate index of every chunk, whole 32-bit words
     | payload CRC32 u32
 
+The layout byte: bits 0-6 are the ladder preset, 0 = :data:`LADDER_PRESETS` [0] (the
+encoder's defaults, :class:`rdptheory.images.codec.CodecConfig` reads them from there) and
+127 = the four ladder fields follow explicitly (1-126 are unknown and refused); bit 7 set
+means the code-space dimension follows explicitly, clear means it is ``3·H·W`` (pixel-space
+models). The packer writes the short form whenever it holds (a default 128x128 file's header
+is 16 bytes, 32 with every field explicit); the reader also accepts the explicit forms of the
+same values. A preset is part of the format: new defaults get a new preset id, preset 0 never
+changes.
 The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell models apart; the
 CRCs guard the bytes). The code shape follows from the model and the image size (its size is
 stored to check it and to re-pack a prefix without the model); each step's chunk layout
@@ -38,19 +47,50 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPI"
-#: 5: the noise recipe (ladder id, basis id, P) after the chunk budget; 4: per step the chunk
+#: 5: the layout byte (ladder preset, implied code dimension), the noise recipe (ladder id,
+#: basis id, P) last; 4: per step the chunk
 #: count and the indices under the RCC Zipf law (3: quantised KL and a fitted Gaussian law on
 #: the index buckets).
 VERSION = 5
 FINGERPRINT_BYTES = 8
 WHAT = "rdptheory image stream"
-#: Largest ladder a file may declare (levels); the encoder's default is 32.
+#: Largest ladder a file may declare (levels); the encoder's default is 37.
 MAX_LEVELS = 4096
 _F32 = struct.Struct("<f")
 #: Noise ladder ids (index = the id byte): 0 is the isotropic chain of every image model.
 LADDERS: tuple[str, ...] = ("isotropic", "mse", "perception")
 #: Basis ids of shaped files (index = the id byte); 0 ("none") is the isotropic files' basis.
 BASES: tuple[str, ...] = ("none", "dct")
+
+
+@dataclass(frozen=True)
+class LadderPreset:
+    """A ladder and chunk budget a file names by one id instead of 13 bytes of fields."""
+
+    t_max: float
+    t_min: float
+    n_levels: int
+    max_chunk_bits: float
+
+    def stored(self) -> LadderPreset:
+        """The preset as a file holds it: its floats rounded to float32."""
+        return LadderPreset(_f32(self.t_max), _f32(self.t_min), self.n_levels,
+                            _f32(self.max_chunk_bits))
+
+
+def _f32(value: float) -> float:
+    return float(_F32.unpack(_F32.pack(value))[0])
+
+
+#: Ladder presets (index = the id in the layout byte's bits 0-6). Preset 0 is the encoder's
+#: default ladder (H2's measurement, 2026-12-06: t_max 10 to t_min 0.05 in 37 levels, chunk
+#: budget B = 8 bits); :class:`rdptheory.images.codec.CodecConfig` takes its defaults from it.
+#: Files depend on these values: append new presets, never edit one.
+LADDER_PRESETS: tuple[LadderPreset, ...] = (LadderPreset(10.0, 0.05, 37, 8.0),)
+#: The layout byte's ladder preset meaning "t_max, t_min, levels and B follow explicitly".
+EXPLICIT_LADDER = 0x7F
+#: The layout byte's bit meaning "the code-space dimension follows" (clear: 3·H·W).
+EXPLICIT_DIMS = 0x80
 
 
 @dataclass(frozen=True)
@@ -107,10 +147,18 @@ def _recipe_bytes(h: StreamHeader) -> bytes:
 
 
 def _header_bytes(h: StreamHeader) -> bytes:
-    return b"".join([h.fingerprint, put_varint(h.height), put_varint(h.width),
-                     put_varint(h.code_dims), put_varint(h.seed), _F32.pack(h.t_max),
-                     _F32.pack(h.t_min), put_varint(h.n_levels), put_varint(h.n_steps),
-                     _F32.pack(h.max_chunk_bits), _recipe_bytes(h)])  # fmt: skip
+    """The header fields (module layout), each optional field in its short form if it has one."""
+    ladder = LadderPreset(h.t_max, h.t_min, h.n_levels, h.max_chunk_bits).stored()
+    stored = [p.stored() for p in LADDER_PRESETS]
+    preset = stored.index(ladder) if ladder in stored else EXPLICIT_LADDER
+    implied = h.code_dims == 3 * h.height * h.width
+    explicit = b"" if preset != EXPLICIT_LADDER else b"".join(
+        [_F32.pack(h.t_max), _F32.pack(h.t_min), put_varint(h.n_levels),
+         _F32.pack(h.max_chunk_bits)])
+    return b"".join([h.fingerprint, bytes([preset | (0 if implied else EXPLICIT_DIMS)]),
+                     put_varint(h.height), put_varint(h.width),
+                     b"" if implied else put_varint(h.code_dims), put_varint(h.seed), explicit,
+                     put_varint(h.n_steps), _recipe_bytes(h)])  # fmt: skip
 
 
 def pack_stream(stream: ImageStream) -> bytes:
@@ -123,11 +171,22 @@ def pack_stream(stream: ImageStream) -> bytes:
 def _read_header(head: bytes) -> StreamHeader:
     r = ByteReader(head, WHAT)
     fp = r.take(FINGERPRINT_BYTES, "the model fingerprint")
+    layout = r.u8("the layout byte")
+    preset = layout & ~EXPLICIT_DIMS
+    if preset != EXPLICIT_LADDER and preset >= len(LADDER_PRESETS):
+        raise ValueError(f"corrupted {WHAT}: unknown ladder preset {preset} (known: 0..."
+                         f"{len(LADDER_PRESETS) - 1}, {EXPLICIT_LADDER} = explicit fields)")
     h, w = r.varint("height", high=2**31 - 1), r.varint("width", high=2**31 - 1)
-    dims, seed = r.varint("code dimension", high=2**62), r.varint("seed", high=2**63 - 1)
-    (t_max,), (t_min,) = r.unpack("<f", "t_max"), r.unpack("<f", "t_min")
-    levels, steps = r.varint("levels", high=MAX_LEVELS), r.varint("steps", high=MAX_LEVELS)
-    (bits,) = r.unpack("<f", "the chunk KL budget")
+    dims = (r.varint("code dimension", high=2**62) if layout & EXPLICIT_DIMS else 3 * h * w)
+    seed = r.varint("seed", high=2**63 - 1)
+    if preset == EXPLICIT_LADDER:
+        (t_max,), (t_min,) = r.unpack("<f", "t_max"), r.unpack("<f", "t_min")
+        levels = r.varint("levels", high=MAX_LEVELS)
+        (bits,) = r.unpack("<f", "the chunk KL budget")
+    else:
+        known = LADDER_PRESETS[preset].stored()
+        t_max, t_min, levels, bits = known.t_max, known.t_min, known.n_levels, known.max_chunk_bits
+    steps = r.varint("steps", high=MAX_LEVELS)
     ladder, basis, perception = _read_recipe(r)
     r.done()
     header = StreamHeader(fp, h, w, dims, seed, t_max, t_min, levels, steps, bits, ladder,

@@ -83,15 +83,19 @@ class CodecConfig:
     basis : shaped noise only (default "dct", the 8×8×3 block DCT).
     perception : shaped "perception" ladder only, the W₂² budget P >= 0 per patch (default 0).
 
+    The defaults are the file format's ladder preset 0
+    (:data:`rdptheory.images._format.LADDER_PRESETS`): a file on them names the preset in one
+    byte instead of 13 bytes of ladder fields.
+
     The shaped-noise fields must be left at None for isotropic noise. The float fields are
     rounded to float32 on construction: the file stores them so, and the encoder must use
     exactly what the decoder will read.
     """
 
-    t_max: float = 10.0
-    t_min: float = 0.05
-    n_levels: int = 37
-    max_chunk_bits: float = 8.0
+    t_max: float = _format.LADDER_PRESETS[0].t_max
+    t_min: float = _format.LADDER_PRESETS[0].t_min
+    n_levels: int = _format.LADDER_PRESETS[0].n_levels
+    max_chunk_bits: float = _format.LADDER_PRESETS[0].max_chunk_bits
     padding: int = 2
     algorithm: Algorithm = "pfr"
     backend: str = "auto"

@@ -336,6 +336,11 @@ ISSUE_SIZES = [(37000, 37000), (8000, 8000), (2000, 2000), (1, 1431655765), (409
 
 
 def _image_header(src, original) -> bytes:
+    """A crafted RDPI v5 header: the file's fingerprint, then a layout byte (ladder preset in
+    bits 0-6, 127 = explicit ladder; bit 7 = explicit code dimension), sizes, ladder, steps and
+    an isotropic recipe byte; the crafted layout is sometimes an unknown preset."""
+    from rdptheory.images._format import FINGERPRINT_BYTES
+
     kind = src.int(0, 3)
     if kind == 0:
         return src.binary(0, 48)
@@ -347,9 +352,13 @@ def _image_header(src, original) -> bytes:
     ladder = (5.0, 0.05) if own or src.int(0, 1) else (src.f32(), src.f32())
     levels, steps = (8, src.int(0, 9)) if own else (size(src), size(src))
     bits = 8.0 if own else src.f32()
-    return (original[:8] + put_varint(h) + put_varint(w) + put_varint(dims)
-            + put_varint(3 if own else size(src)) + struct.pack("<ff", *ladder)
-            + put_varint(levels) + put_varint(steps) + struct.pack("<f", bits))
+    layout = (src.choice([0xFF, 0x7F]) if own
+              else src.choice([0xFF, 0x7F, 0x80, 0x00, src.int(0, 255)]))
+    explicit_ladder = struct.pack("<ff", *ladder) + put_varint(levels) + struct.pack("<f", bits)
+    return (original[:FINGERPRINT_BYTES] + bytes([layout]) + put_varint(h) + put_varint(w)
+            + (put_varint(dims) if layout & 0x80 else b"") + put_varint(3 if own else size(src))
+            + (explicit_ladder if layout & 0x7F == 0x7F else b"") + put_varint(steps)
+            + (b"\x00" if own or src.int(0, 3) else src.binary(0, 6)))
 
 
 #: The fuzz decodes with a 64 x 64 pixel limit: a crafted header may declare any image up to

@@ -42,9 +42,15 @@ FIELDS = dict(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_max
 
 def header_bytes(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_max=80.0,
                  t_min=0.5, n_levels=32, n_steps=27, max_chunk_bits=12.0,
-                 recipe=b"\x00") -> bytes:
-    return (fingerprint + leb(height) + leb(width) + leb(code_dims) + leb(seed) + f32(t_max)
-            + f32(t_min) + leb(n_levels) + leb(n_steps) + f32(max_chunk_bits) + recipe)
+                 recipe=b"\x00", layout=0xFF) -> bytes:
+    """The header; ``layout``: bits 0-6 the ladder preset (127 = the four ladder fields
+    follow), bit 7 = the code dimension follows (else it is 3·H·W and ``code_dims`` is unused).
+    """
+    dims = leb(code_dims) if layout & 0x80 else b""
+    ladder = (f32(t_max) + f32(t_min) + leb(n_levels) + f32(max_chunk_bits)
+              if layout & 0x7F == 0x7F else b"")
+    return (fingerprint + bytes([layout]) + leb(height) + leb(width) + dims + leb(seed) + ladder
+            + leb(n_steps) + recipe)
 
 
 def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 5) -> bytes:
@@ -57,6 +63,8 @@ def test_spec_constants():
     assert f.WHAT == WHAT
     assert f.LADDERS == ("isotropic", "mse", "perception")
     assert f.BASES == ("none", "dct")
+    assert f.LADDER_PRESETS == (f.LadderPreset(10.0, 0.05, 37, 8.0),)
+    assert (f.EXPLICIT_LADDER, f.EXPLICIT_DIMS) == (0x7F, 0x80)
 
 
 def test_pack_and_unpack_match_a_hand_built_file():
@@ -151,17 +159,19 @@ def test_inconsistent_headers_are_refused(fields):
         f.unpack_stream(rdpi(header_bytes(**fields)))
 
 
-# Header offsets of each field for the default header (every varint but code_dims is 1 byte).
-CUTS = [(0, "the model fingerprint"), (7, "the model fingerprint"), (8, "height"),
-        (9, "width"), (10, "code dimension"), (11, "code dimension"), (12, "seed"),
-        (13, "t_max"), (16, "t_max"), (17, "t_min"), (21, "levels"), (22, "steps"),
-        (23, "the chunk KL budget"), (26, "the chunk KL budget"), (27, "the noise ladder id")]
+# Header offsets of each field for the all-explicit header (every varint but code_dims is 1
+# byte).
+CUTS = [(0, "the model fingerprint"), (7, "the model fingerprint"), (8, "the layout byte"),
+        (9, "height"), (10, "width"), (11, "code dimension"), (12, "code dimension"),
+        (13, "seed"), (14, "t_max"), (17, "t_max"), (18, "t_min"), (22, "levels"),
+        (23, "the chunk KL budget"), (26, "the chunk KL budget"), (27, "steps"),
+        (28, "the noise ladder id")]
 
 
 @pytest.mark.parametrize(("cut", "name"), CUTS)
 def test_a_header_cut_short_names_the_field(cut, name):
     full = header_bytes()
-    assert len(full) == 28
+    assert len(full) == 29
     with pytest.raises(ValueError, match=rf"^(corrupted {WHAT}: truncated while reading {name}"
                                          rf"|data is truncated while reading {name} in the "
                                          rf"{WHAT})$"):
@@ -171,6 +181,61 @@ def test_a_header_cut_short_names_the_field(cut, name):
 def test_a_header_with_trailing_bytes_is_refused():
     with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: 2 unread bytes$"):
         f.unpack_stream(rdpi(header_bytes() + b"\x00\x00"))
+
+
+# ---- the layout byte: ladder preset, implied code dimension -------------------------------
+#: FIELDS on the default ladder (preset 0, as a file stores it: float32) with 3·H·W dims.
+DEFAULT_LADDER = dict(t_max=10.0, t_min=struct.unpack("<f", f32(0.05))[0], n_levels=37,
+                      max_chunk_bits=8.0)
+SHORT = {**FIELDS, **DEFAULT_LADDER, "code_dims": 3 * 48 * 40}
+
+
+def test_the_short_form_is_what_the_packer_writes():
+    data = rdpi(header_bytes(layout=0x00))
+    assert len(header_bytes(layout=0x00)) == 8 + 1 + 1 + 1 + 1 + 1 + 1  # 13 bytes fewer
+    stream = f.unpack_stream(data)
+    assert stream.header == f.StreamHeader(**SHORT)
+    assert f.pack_stream(stream) == data
+
+
+@pytest.mark.parametrize("layout", [0x7F, 0x80, 0xFF])
+def test_explicit_forms_of_the_short_values_are_read_and_repacked_short(layout):
+    data = rdpi(header_bytes(**{**SHORT, "layout": layout}))
+    stream = f.unpack_stream(data)
+    assert stream.header == f.StreamHeader(**SHORT)
+    assert f.pack_stream(stream) == rdpi(header_bytes(layout=0x00))
+
+
+@pytest.mark.parametrize(("layout", "fields"), [
+    (0x80, dict(code_dims=1920)), (0x7F, dict(t_max=80.0)), (0x7F, dict(n_levels=36)),
+    (0x7F, dict(max_chunk_bits=8.5)), (0x7F, dict(t_min=0.0625)),
+    (0xFF, dict(code_dims=1920, t_max=80.0))])
+def test_one_field_off_the_short_value_is_written_explicitly(layout, fields):
+    head = f.StreamHeader(**{**SHORT, **fields})
+    data = f.pack_stream(f.ImageStream(head, b""))
+    assert data == rdpi(header_bytes(**{**SHORT, **fields, "layout": layout}), b"")
+    assert f.unpack_stream(data).header == head
+
+
+def test_the_preset_is_compared_as_the_file_stores_it():
+    """t_min = 0.05 as float64 stores as the preset's float32: the short form."""
+    data = f.pack_stream(f.ImageStream(f.StreamHeader(**{**SHORT, "t_min": 0.05}), b""))
+    assert data == rdpi(header_bytes(layout=0x00), b"")
+
+
+def test_the_implied_code_dimension_is_three_per_pixel():
+    for height, width in [(1, 1), (48, 40), (2**31 - 1, 2**31 - 1)]:
+        head = f.unpack_stream(rdpi(header_bytes(height=height, width=width,
+                                                 layout=0x7F))).header
+        assert head.code_dims == 3 * height * width
+
+
+@pytest.mark.parametrize("layout", [0x01, 0x02, 0x7E, 0x81, 0xFE])
+def test_an_unknown_ladder_preset_is_refused(layout):
+    with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: unknown ladder preset "
+                                         rf"{layout & 0x7F} \(known: 0...0, 127 = explicit "
+                                         r"fields\)$"):
+        f.unpack_stream(rdpi(header_bytes(layout=layout)))
 
 
 # ---- the noise recipe (version 5) --------------------------------------------------------
