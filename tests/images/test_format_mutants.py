@@ -300,3 +300,32 @@ def test_bytes_after_the_recipe_are_refused(recipe):
 def test_the_packer_refuses_a_recipe_it_cannot_write(fields, message):
     with pytest.raises(ValueError, match=message):
         f.pack_stream(f.ImageStream(f.StreamHeader(**{**FIELDS, **fields}), b""))
+
+
+# ---- the codec writes the short forms ------------------------------------------------------
+def test_codec_defaults_are_ladder_preset_0():
+    from rdptheory.images.codec import CodecConfig
+
+    c, p = CodecConfig(), f.LADDER_PRESETS[0].stored()
+    assert (c.t_max, c.t_min, c.n_levels, c.max_chunk_bits) == (p.t_max, p.t_min, p.n_levels,
+                                                                 p.max_chunk_bits)
+
+
+def test_a_default_file_has_the_short_header_and_truncates_without_the_model():
+    import numpy as np
+
+    from rdptheory.images.codec import CodecConfig, compress_with_report, truncate
+    from rdptheory.models import load_model
+
+    img = np.random.default_rng(5).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=2.0, seed=1,
+                             config=CodecConfig(backend="numpy"))
+    hlen = r.data[5]  # one-byte varint header length after magic and version
+    assert r.data[6 + f.FINGERPRINT_BYTES] == 0x00  # preset 0, code dims 3·H·W implied
+    assert hlen == f.FINGERPRINT_BYTES + 1 + 1 + 1 + 1 + 1 + 1
+    head = f.unpack_stream(r.data).header
+    assert (head.code_dims, head.t_max, head.n_levels, head.n_steps) == (192, 10.0, 37,
+                                                                         r.n_steps)
+    assert r.n_steps >= 2
+    cut = f.unpack_stream(truncate(r.data, 1))
+    assert cut.header == f.StreamHeader(**{**head.__dict__, "n_steps": 1})
