@@ -25,6 +25,8 @@ GOLDEN = {
     "image": (61, "489767ecc316fffb446e7c1f9b58304f"),  # RDPI version 5
     # RDPI version 5, shaped noise (perception ladder, P = 0.5, block DCT)
     "image_shaped": (64, "1e81f90df4e308f7d401e27181aa0adc"),
+    # RDPI version 5 on the default CodecConfig: ladder preset 0, code dims 3·H·W (short header)
+    "image_default": (44, "c37ec7a10b4048c146fe030d105e7cfd"),
 }
 BACKENDS = ["numpy", "numba", "torch", pytest.param("triton", marks=pytest.mark.slow)]
 
@@ -57,6 +59,10 @@ def _encode(codec: str, backend: str) -> tuple[bytes, object]:
     from rdptheory.models import load_model  # the tiled GMM: the golden's model (torch-free)
 
     img = bundled_image("china").pixels[150:157, 250:255]
+    if codec == "image_default":
+        r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=2.0, seed=3,
+                                 config=CodecConfig(backend=backend))
+        return r.data, r
     shaped = dict(noise="shaped", ladder="perception", perception=0.5) if codec.endswith(
         "shaped") else {}
     r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=0.01, seed=3,
@@ -94,7 +100,7 @@ def test_golden_files_decode_to_the_encoders_own_state():
     for s, m in enumerate(msgs):
         z = reader.read(mu_p * 0.2, 1.0, seed=11, stream=s, backend="numpy")
         assert np.array_equal(z, m.sample)
-    for codec in ("image", "image_shaped"):
+    for codec in ("image", "image_shaped", "image_default"):
         data, report = _encode(codec, "numpy")
         stream = _format.unpack_stream(data)
         y = _replay(stream, load_model("patch-gmm"), stream.header.n_steps, "numpy")
