@@ -5,7 +5,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from rdptheory.models import ImageModel, PatchGMMImageModel, default_model
+from rdptheory.models import ImageModel, PatchGMMImageModel, load_model
 from rdptheory.models.prior import gmm_posterior_mean, marginal_tile_prior
 
 
@@ -50,8 +50,10 @@ def test_bad_inputs(model):
         PatchGMMImageModel(prior="nope")
 
 
-def test_default_model_loads():
-    m = default_model()
+def test_shipped_prior_loads_by_name():
+    """The embedded prior loads by name (the default image model is the UNet since 2026-12-06)."""
+    m = load_model("patch-gmm")
+    assert isinstance(m, PatchGMMImageModel) and load_model("gmm") is m
     assert m.prior.channels == 3 and m.code_shape(10, 12) == (3, 10, 12)
 
 
