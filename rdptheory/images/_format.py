@@ -3,7 +3,7 @@
 Layout (:mod:`rdptheory._container`, sealed payload; version 5)::
 
     magic "RDPI" | version u8 | varint header length
-    | header: model fingerprint 8 B | layout u8 | varint H | varint W
+    | header: model fingerprint 4 B | layout u8 | varint H | varint W
               | [layout bit 7: varint code-space dimension] | varint seed
               | [ladder preset 127: ladder t_max f32, t_min f32 | varint levels
                  | chunk KL budget B f32] | varint steps
@@ -19,13 +19,14 @@ encoder's defaults, :class:`rdptheory.images.codec.CodecConfig` reads them from 
 127 = the four ladder fields follow explicitly (1-126 are unknown and refused); bit 7 set
 means the code-space dimension follows explicitly, clear means it is ``3·H·W`` (pixel-space
 models). The packer writes the short form whenever it holds (a default 128x128 file's header
-is 16 bytes, 32 with every field explicit); the reader also accepts the explicit forms of the
+is 12 bytes, 28 with every field explicit); the reader also accepts the explicit forms of the
 same values. A preset is part of the format: new defaults get a new preset id, preset 0 never
 changes.
-The fingerprint is the first 8 bytes of the model's SHA-256 (enough to tell models apart; the
-CRCs guard the bytes). The code shape follows from the model and the image size (its size is
-stored to check it and to re-pack a prefix without the model); each step's chunk layout
-follows from its chunk count and the seed. Every byte of the file counts in the rate.
+The fingerprint is the first 4 bytes of the model's SHA-256: it only tells models apart (two
+models share it with probability 2^-32); the CRCs guard the bytes. The code shape follows
+from the model and the image size (its size is stored to check it and to re-pack a prefix
+without the model); each step's chunk layout follows from its chunk count and the seed.
+Every byte of the file counts in the rate.
 The shaping recipe (:class:`rdptheory.images.shaped_chain.ShapingRecipe`: ladder, basis, P,
 with the ladder's t_max, t_min and levels above) is all the decoder needs besides the model to
 rebuild a shaped chain; an isotropic file spends one byte on it (ladder id 0), a shaped one 2
@@ -47,12 +48,12 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPI"
-#: 5: the layout byte (ladder preset, implied code dimension), the noise recipe (ladder id,
-#: basis id, P) last; 4: per step the chunk
+#: 5: a 4-byte model fingerprint, the layout byte (ladder preset, implied code dimension),
+#: the noise recipe (ladder id, basis id, P) last; 4: per step the chunk
 #: count and the indices under the RCC Zipf law (3: quantised KL and a fitted Gaussian law on
 #: the index buckets).
 VERSION = 5
-FINGERPRINT_BYTES = 8
+FINGERPRINT_BYTES = 4
 WHAT = "rdptheory image stream"
 #: Largest ladder a file may declare (levels); the encoder's default is 37.
 MAX_LEVELS = 4096
@@ -164,7 +165,8 @@ def _header_bytes(h: StreamHeader) -> bytes:
 def pack_stream(stream: ImageStream) -> bytes:
     """Serialise an :class:`ImageStream` (module layout)."""
     if len(stream.header.fingerprint) != FINGERPRINT_BYTES or len(stream.payload) % 4:
-        raise ValueError("an image stream needs an 8-byte fingerprint and whole-word payload")
+        raise ValueError(f"an image stream needs a {FINGERPRINT_BYTES}-byte fingerprint and "
+                         "whole-word payload")
     return _container.seal(MAGIC, VERSION, _header_bytes(stream.header), stream.payload)
 
 

@@ -15,7 +15,7 @@ import pytest
 from rdptheory.images import _format as f
 
 WHAT = "rdptheory image stream"
-FP = bytes(range(1, 9))
+FP = bytes(range(1, 5))
 
 
 def leb(value: int) -> bytes:
@@ -59,7 +59,7 @@ def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 5) 
 
 
 def test_spec_constants():
-    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 5, 8, 4096)
+    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 5, 4, 4096)
     assert f.WHAT == WHAT
     assert f.LADDERS == ("isotropic", "mse", "perception")
     assert f.BASES == ("none", "dct")
@@ -78,10 +78,10 @@ def test_pack_and_unpack_match_a_hand_built_file():
     assert f.unpack_stream(rdpi(header_bytes(), b"")).payload == b""
 
 
-@pytest.mark.parametrize("fingerprint", [FP[:7], FP + b"\x09", b""])
-def test_pack_needs_an_8_byte_fingerprint(fingerprint):
+@pytest.mark.parametrize("fingerprint", [FP[:3], FP + b"\x05", b"", bytes(range(1, 9))])
+def test_pack_needs_a_4_byte_fingerprint(fingerprint):
     head = f.StreamHeader(**{**FIELDS, "fingerprint": fingerprint})
-    with pytest.raises(ValueError, match=r"^an image stream needs an 8-byte fingerprint and "
+    with pytest.raises(ValueError, match=r"^an image stream needs a 4-byte fingerprint and "
                                          r"whole-word payload$"):
         f.pack_stream(f.ImageStream(head, b""))
 
@@ -161,17 +161,17 @@ def test_inconsistent_headers_are_refused(fields):
 
 # Header offsets of each field for the all-explicit header (every varint but code_dims is 1
 # byte).
-CUTS = [(0, "the model fingerprint"), (7, "the model fingerprint"), (8, "the layout byte"),
-        (9, "height"), (10, "width"), (11, "code dimension"), (12, "code dimension"),
-        (13, "seed"), (14, "t_max"), (17, "t_max"), (18, "t_min"), (22, "levels"),
-        (23, "the chunk KL budget"), (26, "the chunk KL budget"), (27, "steps"),
-        (28, "the noise ladder id")]
+CUTS = [(0, "the model fingerprint"), (3, "the model fingerprint"), (4, "the layout byte"),
+        (5, "height"), (6, "width"), (7, "code dimension"), (8, "code dimension"),
+        (9, "seed"), (10, "t_max"), (13, "t_max"), (14, "t_min"), (18, "levels"),
+        (19, "the chunk KL budget"), (22, "the chunk KL budget"), (23, "steps"),
+        (24, "the noise ladder id")]
 
 
 @pytest.mark.parametrize(("cut", "name"), CUTS)
 def test_a_header_cut_short_names_the_field(cut, name):
     full = header_bytes()
-    assert len(full) == 29
+    assert len(full) == 25
     with pytest.raises(ValueError, match=rf"^(corrupted {WHAT}: truncated while reading {name}"
                                          rf"|data is truncated while reading {name} in the "
                                          rf"{WHAT})$"):
@@ -192,7 +192,7 @@ SHORT = {**FIELDS, **DEFAULT_LADDER, "code_dims": 3 * 48 * 40}
 
 def test_the_short_form_is_what_the_packer_writes():
     data = rdpi(header_bytes(layout=0x00))
-    assert len(header_bytes(layout=0x00)) == 8 + 1 + 1 + 1 + 1 + 1 + 1  # 13 bytes fewer
+    assert len(header_bytes(layout=0x00)) == 4 + 1 + 1 + 1 + 1 + 1 + 1  # 13 bytes fewer
     stream = f.unpack_stream(data)
     assert stream.header == f.StreamHeader(**SHORT)
     assert f.pack_stream(stream) == data
@@ -322,7 +322,7 @@ def test_a_default_file_has_the_short_header_and_truncates_without_the_model():
                              config=CodecConfig(backend="numpy"))
     hlen = r.data[5]  # one-byte varint header length after magic and version
     assert r.data[6 + f.FINGERPRINT_BYTES] == 0x00  # preset 0, code dims 3·H·W implied
-    assert hlen == f.FINGERPRINT_BYTES + 1 + 1 + 1 + 1 + 1 + 1
+    assert hlen == f.FINGERPRINT_BYTES + 1 + 1 + 1 + 1 + 1 + 1 == 10
     head = f.unpack_stream(r.data).header
     assert (head.code_dims, head.t_max, head.n_levels, head.n_steps) == (192, 10.0, 37,
                                                                          r.n_steps)
