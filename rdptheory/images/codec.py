@@ -261,8 +261,8 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     Returns
     -------
     CompressResult (``data`` is the file; ``bpp = 8·len(data)/(H·W)``). Step 0 is always
-    sent, so a ``bpp`` below its cost (about the 70-byte container plus a few bits) is
-    exceeded.
+    sent, so a ``bpp`` below its cost (the ~26-byte container and header of a default file plus
+    step 0) is exceeded.
     """
     import time
 
