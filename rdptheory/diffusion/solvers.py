@@ -177,14 +177,14 @@ def _phi1(z: np.ndarray) -> np.ndarray:
 def exponential_coefficients(
     rho: npt.ArrayLike, v_cur: float, v_next: float, v_prev: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weights ``(a, b, c)`` of :func:`exponential_step` from level v_cur to v_next ≥ 0.
+    r"""Weights ``(a, b, c)`` of :func:`exponential_step` from level v_cur to v_next ≥ 0.
 
     With u = ½ ln v and h = u_next − u_cur < 0, the ODE dy/du = ρ(y − D) integrated exactly
     over the step with D linear in v through (v_prev, D_prev) and (v_cur, D_cur):
 
-    .. math:: a = e^{\rho h} = (v_{next}/v_{cur})^{\rho/2},\\qquad b = 1 - a,\\qquad
-              c = \frac{\rho\\, v_{next}\\, h\\, \varphi_1((\rho - 2) h)
-              + v_{cur}(1 - a)}{v_{prev} - v_{cur}},\\quad \varphi_1(z) = \frac{e^z - 1}{z}
+    .. math:: a = e^{\rho h} = (v_{next}/v_{cur})^{\rho/2},\qquad b = 1 - a,\qquad
+              c = \frac{\rho\, v_{next}\, h\, \varphi_1((\rho - 2) h)
+              + v_{cur}(1 - a)}{v_{prev} - v_{cur}},\quad \varphi_1(z) = \frac{e^z - 1}{z}
 
     (``c = 0`` without a previous level: D frozen, first order). Into v_next = 0 the limits
     are a = 0 (ρ > 0; 1 at ρ = 0) and c = v_cur(1 − a)/(v_prev − v_cur): the ODE ends at
