@@ -1,8 +1,8 @@
-"""The score-scaled probability-flow ODE decoder (THEORY.md §3) and its step functions.
+r"""The score-scaled probability-flow ODE decoder (THEORY.md §3) and its step functions.
 
 From the received level t² = ``noise_var`` down to 0 the decoder integrates
 
-.. math:: dX = [f(X, t) - \\tfrac12 \\rho\\, g(t)^2 \\nabla \\log p_t(X)]\\, dt
+.. math:: dX = [f(X, t) - \tfrac12 \rho\, g(t)^2 \nabla \log p_t(X)]\, dt
 
 ρ = 1 is the PF-ODE (DiffC-F of [TSHM22]); ρ = 2 the reverse-SDE drift without noise
 ([WBZ26], arXiv 2603.04005v1; its exact parameterisation was not available to us, this is the
@@ -32,7 +32,7 @@ One model call per step (``solver="exp1"`` / ``"exp2"``, :func:`exponential_step
 denoiser parameterisation D(y, v) = E[X | X + √v N = y] the VE drift is
 dy/dv = (ρ/2v)(y − D), i.e. with u = ln σ = ½ ln v
 
-.. math:: \frac{dy}{du} = \rho\\,(y - D(y, u)),
+.. math:: \frac{dy}{du} = \rho\,(y - D(y, u)),
 
 whose linear part integrates exactly (variation of constants). Freezing D over a step gives the
 first-order exponential integrator (DDIM [SME21] at ρ = 1); interpolating D linearly through the

@@ -488,13 +488,13 @@ def rdp_vector_solution(
     *,
     perception: Perception = "w2sq",
 ) -> RDPVectorSolution:
-    """Solve R(D, P) for N(0, diag(λ)) with W₂² or reverse-KL perception, with a certificate.
+    r"""Solve R(D, P) for N(0, diag(λ)) with W₂² or reverse-KL perception, with a certificate.
 
     .. math::
 
-        R(D, P) = \\min_{c_i \\in [0,1],\\, \\hat s_i \\ge 0} \\sum_i -\\tfrac12\\log(1 - c_i^2)
-        \\ \\text{s.t.}\\ \\sum_i (\\lambda_i + \\hat s_i^2 - 2 c_i \\sqrt{\\lambda_i}\\hat s_i)
-        \\le D,\\ \\sum_i (\\sqrt{\\lambda_i} - \\hat s_i)^2 \\le P
+        R(D, P) = \min_{c_i \in [0,1],\, \hat s_i \ge 0} \sum_i -\tfrac12\log(1 - c_i^2)
+        \ \text{s.t.}\ \sum_i (\lambda_i + \hat s_i^2 - 2 c_i \sqrt{\lambda_i}\hat s_i)
+        \le D,\ \sum_i (\sqrt{\lambda_i} - \hat s_i)^2 \le P
 
     Derived (THEORY.md §2), not stated in the paper; consistent with [QSC+24]. Convex in
     (ŝ_i², c_i√λ_i ŝ_i) and solved through its Lagrange dual: the per-component problem is
@@ -515,7 +515,7 @@ def rdp_vector_solution(
 
     .. math::
 
-        P_i^{kl\\_reverse} = \tfrac12\big(u_i^2 - 1 - \\log u_i^2\big)
+        P_i^{kl\_reverse} = \tfrac12\big(u_i^2 - 1 - \log u_i^2\big)
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The patch GMM without a block grid: posterior means averaged over shifted tilings [ZW11].
+r"""The patch GMM without a block grid: posterior means averaged over shifted tilings [ZW11].
 
 :class:`~rdptheory.models.patch_gmm.PatchGMMImageModel` cuts the image into one fixed grid of
 independent ``p × p`` tiles, so its posterior mean — and every reconstruction the codec
@@ -7,7 +7,7 @@ tilings (EPLL-style [ZW11]):
 
 .. math::
 
-    D(y, t^2) = \frac1S \\sum_{(a, b) \\in \\mathcal S} E_{a,b}[X \\mid X + tN = y],
+    D(y, t^2) = \frac1S \sum_{(a, b) \in \mathcal S} E_{a,b}[X \mid X + tN = y],
 
 where ``E_{a,b}`` is the tiled model's exact posterior mean for the grid whose tile corners
 sit at rows ``≡ a`` and columns ``≡ b (mod p)``: every tile is denoised by the mixture's
