@@ -50,7 +50,7 @@ from rdptheory.models._torch_common import (
     module_fingerprint,
     pad_to_multiple,
 )
-from rdptheory.models.protocol import denoiser_score, network_input
+from rdptheory.models.protocol import PixelSpaceModel, network_input
 from rdptheory.models.shaped_noise import ShapedFamily, block_dct_basis, equivalent_sigma
 
 __all__ = ["ShapedNet", "ShapedNetChainModel", "shipped_shaped_dir"]
@@ -63,7 +63,7 @@ def shipped_shaped_dir() -> pathlib.Path:
     return pathlib.Path(rdptheory.models.__file__).resolve().parent / "weights_shaped"
 
 
-class ShapedNet:
+class ShapedNet(PixelSpaceModel):
     """A shaped-noise network folder: diffusers ``UNet2DModel`` weights, the EDM
     preconditioning record and the :class:`~rdptheory.models.shaped_noise.ShapedFamily`
     (``rdptheory_shaping.json``: table λ, μ and recipe).
@@ -178,22 +178,6 @@ class ShapedNet:
                               for i in range(arr.shape[0])])
         img = blocks_to_image(torch.from_numpy(out), basis, self.patch, self.channels).numpy()
         return back(img[:, :, :arr.shape[2], :arr.shape[3]])
-
-    def score(self, y: Any, noise_var: Any) -> Any:
-        """Tweedie's score ``(D(y, t²) − y)/t²`` of :meth:`denoise`."""
-        return denoiser_score(self, y, noise_var)
-
-    def to_code_space(self, x: np.ndarray) -> np.ndarray:
-        """Identity: the network works on the image in ``[-1, 1]``."""
-        return np.asarray(x, dtype=np.float64)
-
-    def from_code_space(self, z: np.ndarray) -> np.ndarray:
-        """Identity."""
-        return np.asarray(z, dtype=np.float64)
-
-    def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        """``(channels, height, width)``."""
-        return (self.channels, int(height), int(width))
 
     def shaped_chain(self, recipe: Any, height: int, width: int) -> Any:
         """The codec's shaped chain of a ``height × width`` image under ``recipe``

@@ -94,14 +94,13 @@ def network_input(y: Any, noise_var: Any, what: str) -> tuple[np.ndarray, np.nda
     return arr, t2, back
 
 
-class PixelPriorModel:
-    """What every pixel-space patch-prior model shares: the code space is the image itself and
-    the score is Tweedie's ``(D(y, t²) − y)/t²`` of the model's own ``denoise`` (THEORY.md §4).
-
-    Subclasses define ``prior`` (a :class:`PatchGMM`), ``denoise`` and ``fingerprint``.
+class PixelSpaceModel:
+    """What every pixel-space model shares: the code space is the image itself (``channels``
+    colour planes) and the score is Tweedie's ``(D(y, t²) − y)/t²`` of the model's own
+    ``denoise`` (THEORY.md §4). Subclasses define ``channels``, ``denoise`` and ``fingerprint``.
     """
 
-    prior: PatchGMM
+    channels: int
 
     def denoise(self, y: Any, noise_var: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -111,7 +110,7 @@ class PixelPriorModel:
         return denoiser_score(self, y, noise_var)
 
     def to_code_space(self, x: np.ndarray) -> np.ndarray:
-        """Identity: the prior lives in pixel space ``[-1, 1]``."""
+        """Identity: the model lives in pixel space ``[-1, 1]``."""
         return np.asarray(x, dtype=np.float64)
 
     def from_code_space(self, z: np.ndarray) -> np.ndarray:
@@ -120,4 +119,19 @@ class PixelPriorModel:
 
     def code_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """``(channels, height, width)``: the code space is the image itself."""
-        return (self.prior.channels, int(height), int(width))
+        return (self.channels, int(height), int(width))
+
+
+class PixelPriorModel(PixelSpaceModel):
+    """What every pixel-space patch-prior model shares: the code space is the image itself and
+    the score is Tweedie's ``(D(y, t²) − y)/t²`` of the model's own ``denoise`` (THEORY.md §4).
+
+    Subclasses define ``prior`` (a :class:`PatchGMM`), ``denoise`` and ``fingerprint``.
+    """
+
+    prior: PatchGMM
+
+    @property
+    def channels(self) -> int:  # type: ignore[override]
+        """Colour channels of the prior's patches."""
+        return self.prior.channels
