@@ -102,38 +102,75 @@ def ssim(original: np.ndarray, reconstruction: np.ndarray) -> float:
                                        use_sample_covariance=False))
 
 
+#: The label of the posterior-mean decode (``decompress(..., estimator="posterior-mean")``).
+MEAN = "mean"
+
+
+def decode_label(rho: float | None) -> str:
+    """A decode's label: ``"rho=1.25"`` for the ODE at ρ, :data:`MEAN` for the posterior mean."""
+    return MEAN if rho is None else f"rho={rho:g}"
+
+
+def row_decode(row: dict) -> str:
+    """The decode label of a row (rows of runs before the posterior-mean decode have only
+    ``rho``)."""
+    return row["decode"] if "decode" in row else decode_label(row["rho"])
+
+
+def _decode_order(label: str) -> tuple[float, str]:
+    """ρ rows by ρ, then the posterior mean."""
+    return (float(label[4:]), "") if label.startswith("rho=") else (float("inf"), label)
+
+
 def run_model(args: tuple) -> dict:
-    """Encode every crop at every rate with one model; decode at every ρ (one process)."""
-    spec, size, bpps, rhos, ode_steps, backend, names, save_dir, ladder = args
+    """Encode every crop at every rate with one model; decode at every ρ and with the posterior
+    mean (one process).
+
+    The decodes replay the chain through a :class:`~rdptheory.experiments.image_report.MemoModel`
+    (the replay's states are the encoder's bit for bit, so its model calls are the encoder's:
+    remembered, not repeated; the decodes are unchanged). ``decode_s`` is therefore the RCC
+    replay plus the decode's own model calls (ODE: ``2·ode_steps − 1`` Heun calls; mean: one).
+    """
+    spec, size, bpps, rhos, ode_steps, backend, names, save_dir, ladder, mean = args
     from rdptheory import metrics
+    from rdptheory.experiments.image_report import MemoModel
     from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
     from rdptheory.models import load_model
 
-    model = load_model(spec)
+    base = load_model(spec)
     config = CodecConfig(backend=backend, **ladder)
-    compress_with_report(np.zeros((16, 16, 3), np.uint8), model=model, noise_var=1.0,
+    compress_with_report(np.zeros((16, 16, 3), np.uint8), model=base, noise_var=1.0,
                          config=config)  # warm-up: JIT, model caches
+    decodes: list[float | None] = [*rhos, *([None] if mean else [])]
     rows, recs = [], {}
+    cpu0 = time.process_time()
     for name, px in load_crops(size, names).items():
         for bpp in bpps:
+            model = MemoModel(base, max_bytes=1 << 30)  # one stream's calls at a time
+            c0 = time.process_time()
             res = compress_with_report(px, model=model, bpp=bpp, config=config)
-            for rho in rhos:
-                t0 = time.perf_counter()
-                out = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
-                                 backend=backend)
-                dec = time.perf_counter() - t0
+            enc_cpu = time.process_time() - c0
+            for rho in decodes:
+                t0, c0 = time.perf_counter(), time.process_time()
+                kw = ({"estimator": "posterior-mean"} if rho is None else
+                      {"rho": rho, "ode_steps": ode_steps})
+                out = decompress(res.data, model=model, backend=backend, **kw)
+                dec, dec_cpu = time.perf_counter() - t0, time.process_time() - c0
+                label = decode_label(rho)
                 rows.append({"model": spec, "image": name, "target_bpp": bpp, "bpp": res.bpp,
-                             "steps": res.n_steps, "rho": rho, "psnr": metrics.psnr(px, out),
+                             "steps": res.n_steps, "decode": label, "rho": rho,
+                             "psnr": metrics.psnr(px, out),
                              "ssim": ssim(px, out), "ms_ssim": metrics.ms_ssim(px, out),
                              "blockiness": metrics.blockiness(out), "encode_s": res.seconds,
-                             "decode_s": dec})
+                             "encode_cpu_s": enc_cpu, "decode_s": dec, "decode_cpu_s": dec_cpu})
                 if save_dir:
                     np.save(pathlib.Path(save_dir) / f"{spec.replace('/', '_')}_{name}_"
-                            f"{bpp:g}_{rho:g}.npy", out)
-                recs[(name, bpp, rho)] = out
+                            f"{bpp:g}_{label.removeprefix('rho=')}.npy", out)
+                recs[(name, bpp, label)] = out
                 print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in rows[-1].items()), flush=True)
-    return {"model": spec, "name": model.name, "rows": rows, "recs": recs}
+    return {"model": spec, "name": base.name, "rows": rows, "recs": recs,
+            "cpu_s": time.process_time() - cpu0}
 
 
 def baseline_sweeps(crops: dict[str, np.ndarray]) -> dict:
@@ -163,20 +200,23 @@ def _dedupe(bpp: list[float], psnr: list[float]) -> tuple[list[float], list[floa
     return [seen[q] for q in qs], qs
 
 
-def bd_table(rows: list[dict], sweeps: dict, rhos: list[float]) -> dict:
-    """BD-rate (percent) per model, ρ, baseline: per image and the mean over images."""
+def bd_table(rows: list[dict], sweeps: dict, decodes: list[str]) -> dict:
+    """BD-rate (percent) per model, decode (ρ or mean), baseline: per image and the mean over
+    images."""
     from rdptheory.metrics import bd_rate
 
     out: dict = {}
     for model in sorted({r["model"] for r in rows}):
         out[model] = {}
-        for rho in rhos:
-            out[model][f"rho={rho:g}"] = {}
+        for label in decodes:
+            if not any(r["model"] == model and row_decode(r) == label for r in rows):
+                continue
+            out[model][label] = {}
             for codec, per_image in sweeps.items():
                 vals = {}
                 for name, curve in per_image.items():
                     ours = sorted((r["bpp"], r["psnr"]) for r in rows if r["model"] == model
-                                  and r["image"] == name and r["rho"] == rho)
+                                  and r["image"] == name and row_decode(r) == label)
                     if not ours:
                         continue
                     try:
@@ -186,30 +226,39 @@ def bd_table(rows: list[dict], sweeps: dict, rhos: list[float]) -> dict:
                         vals[name] = f"n/a ({exc})"
                 num = [v for v in vals.values() if isinstance(v, float)]
                 vals["mean"] = float(np.mean(num)) if num else None
-                out[model][f"rho={rho:g}"][codec] = vals
+                out[model][label][codec] = vals
     return out
 
 
 def frechet_low_rate(results: list[dict], crops: dict[str, np.ndarray], max_bpp: float) -> dict:
-    """Patch Fréchet distance (8×8 patches pooled over the crops) of our ρ = 1 decodes and of
-    WebP / JPEG at the same per-image rates, for each target rate ≤ ``max_bpp``."""
+    """Patch Fréchet distance (8×8 patches pooled over the crops) of our ρ = 1 decodes (and
+    posterior-mean decodes where the run made them) and of WebP / JPEG at the same per-image
+    rates, for each target rate ≤ ``max_bpp``."""
     from rdptheory import metrics
     from rdptheory.experiments import baselines
 
     out: dict = {}
     for res in results:
+        recs = {(k[0], k[1], k[2] if isinstance(k[2], str) else decode_label(k[2])): v
+                for k, v in res["recs"].items()}
         for bpp in sorted({r["target_bpp"] for r in res["rows"]}):
-            names = [n for n in crops if (n, bpp, 1.0) in res["recs"]]
+            names = [n for n in crops if (n, bpp, "rho=1") in recs]
             if bpp > max_bpp or not names:
                 continue
             px = [crops[n] for n in names]
             orig = metrics.image_patches(px)
-            ours = [res["recs"][(n, bpp, 1.0)] for n in names]
+            ours = [recs[(n, bpp, "rho=1")] for n in names]
             rates = {r["image"]: r["bpp"] for r in res["rows"]
-                     if r["target_bpp"] == bpp and r["rho"] == 1.0}
+                     if r["target_bpp"] == bpp and row_decode(r) == "rho=1"}
             entry = {"images": names,
                      "ours_rho1": metrics.frechet_distance(orig, metrics.image_patches(ours)),
                      "ours_mean_bpp": float(np.mean([rates[n] for n in names]))}
+            if all((n, bpp, MEAN) in recs for n in names):
+                means = [recs[(n, bpp, MEAN)] for n in names]
+                entry["ours_posterior_mean"] = metrics.frechet_distance(
+                    orig, metrics.image_patches(means))
+                entry["ours_posterior_mean_mean_psnr"] = float(np.mean(
+                    [metrics.psnr(p, o) for p, o in zip(px, means, strict=True)]))
             for codec in ("webp", "jpeg"):
                 coded = [baselines.at_bpp(crops[n], codec, rates[n]) for n in names]
                 entry[codec] = metrics.frechet_distance(
@@ -238,9 +287,10 @@ def equal_rate(rows: list[dict], sweeps: dict) -> dict:
     """Mean PSNR and SSIM per (model, target, ρ) next to each baseline's at the same per-image
     rates (interpolated on its sweep; images outside a sweep's range are left out of both)."""
     out: dict = {}
-    keys = sorted({(r["model"], r["target_bpp"], r["rho"]) for r in rows})
-    for model, bpp, rho in keys:
-        sel = [r for r in rows if (r["model"], r["target_bpp"], r["rho"]) == (model, bpp, rho)]
+    keys = sorted({(r["model"], r["target_bpp"], row_decode(r)) for r in rows})
+    for model, bpp, label in keys:
+        sel = [r for r in rows if (r["model"], r["target_bpp"], row_decode(r)) == (model, bpp,
+                                                                                   label)]
         entry: dict = {"bpp": float(np.mean([r["bpp"] for r in sel]))}
         for metric in ("psnr", "ssim"):
             if not all(metric in r for r in sel):
@@ -255,25 +305,32 @@ def equal_rate(rows: list[dict], sweeps: dict) -> dict:
                     entry[f"{codec}_{metric}_n"] = len(pairs)
                     entry[f"ours_minus_{codec}_{metric}"] = float(np.mean(
                         [a - b for a, b in pairs]))
-        out[f"{model}@{bpp:g}@rho={rho:g}"] = entry
+        out[f"{model}@{bpp:g}@{label}"] = entry
     return out
 
 
-def summary(rows: list[dict], rhos: list[float]) -> dict:
-    """Mean PSNR / blockiness / timings per (model, target, ρ) and the PSNR-best ρ per rate."""
+def summary(rows: list[dict]) -> dict:
+    """Mean PSNR / blockiness / timings per (model, target, decode), the PSNR-best decode per
+    rate (ρ rows and the posterior mean) and the PSNR-best ρ among the ODE decodes."""
     out: dict = {}
     for model in sorted({r["model"] for r in rows}):
         for bpp in sorted({r["target_bpp"] for r in rows if r["model"] == model}):
             sel = [r for r in rows if r["model"] == model and r["target_bpp"] == bpp]
-            rhos = sorted({r["rho"] for r in sel})
-            keys = [k for k in ("bpp", "psnr", "ssim", "ms_ssim", "blockiness", "decode_s")
-                    if all(k in r for r in sel)]
-            per_rho = {f"{rho:g}": {k: float(np.mean([r[k] for r in sel if r["rho"] == rho]))
-                                    for k in keys}
-                       for rho in rhos}
-            best = max(rhos, key=lambda q: per_rho[f"{q:g}"]["psnr"])
-            out[f"{model}@{bpp:g}"] = {"per_rho": per_rho, "best_rho": best,
-                                       "encode_s": float(np.mean([r["encode_s"] for r in sel]))}
+            labels = sorted({row_decode(r) for r in sel}, key=_decode_order)
+            keys = [k for k in ("bpp", "psnr", "ssim", "ms_ssim", "blockiness", "decode_s",
+                                "decode_cpu_s") if all(k in r for r in sel)]
+            per = {lab.removeprefix("rho="): {
+                k: float(np.mean([r[k] for r in sel if row_decode(r) == lab])) for k in keys}
+                for lab in labels}
+            rho_labels = [lab.removeprefix("rho=") for lab in labels if lab != MEAN]
+            entry = {"per_decode": per,
+                     "best_decode": max(per, key=lambda q: per[q]["psnr"]),
+                     "best_rho": float(max(rho_labels, key=lambda q: per[q]["psnr"]))
+                     if rho_labels else None,
+                     "encode_s": float(np.mean([r["encode_s"] for r in sel]))}
+            if all("encode_cpu_s" in r for r in sel):
+                entry["encode_cpu_s"] = float(np.mean([r["encode_cpu_s"] for r in sel]))
+            out[f"{model}@{bpp:g}"] = entry
     return out
 
 
@@ -281,7 +338,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--bpp", type=float, nargs="+", default=[0.25, 0.5, 1.0])
-    ap.add_argument("--rho", type=float, nargs="+", default=[1.0, 1.5, 2.0])
+    ap.add_argument("--rho", type=float, nargs="+", default=[1.0, 1.25, 1.5, 2.0])
+    ap.add_argument("--no-mean", action="store_true",
+                    help="skip the posterior-mean decode (decompress estimator='posterior-mean')")
     ap.add_argument("--models", nargs="+", default=["gmm", "gmm-shift"])
     ap.add_argument("--ode-steps", type=int, default=12)
     ap.add_argument("--backend", default="numba")
@@ -308,7 +367,7 @@ def main() -> None:
     ladder = {k: getattr(args, k) for k in ("t_max", "t_min", "n_levels", "max_chunk_bits",
                                              "padding") if getattr(args, k) is not None}
     jobs = [(m, args.size, args.bpp, args.rho, args.ode_steps, args.backend, tuple(args.images),
-             args.save_recs, ladder) for m in args.models]
+             args.save_recs, ladder, not args.no_mean) for m in args.models]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
         results = list(pool.map(run_model, jobs))
@@ -319,6 +378,7 @@ def main() -> None:
         "settings": {k: str(v) if isinstance(v, pathlib.Path) else v
                      for k, v in vars(args).items()},
         "models": {res["model"]: res["name"] for res in results},
+        "cpu_s": {res["model"]: res["cpu_s"] for res in results},
         "frechet_low_rate": frechet_low_rate(results, crops, 0.3), "rows": rows}
     write_report(report, crops, args.out)
 
@@ -335,6 +395,7 @@ def merge(paths: list[pathlib.Path], out: pathlib.Path,
               "wall_s": _flat(run["wall_s"] for run in runs),
               "settings": _flat(run["settings"] for run in runs),
               "models": {k: v for run in runs for k, v in run["models"].items()},
+              "cpu_s": {k: v for run in runs for k, v in run.get("cpu_s", {}).items()},
               "frechet_low_rate": {k: v for run in runs
                                    for k, v in run["frechet_low_rate"].items()},
               "rows": rows}
@@ -355,8 +416,11 @@ def _saved_results(rows: list[dict], folder: pathlib.Path) -> list[dict]:
         got = {}
         for r in sel:
             f = folder / f"{model.replace('/', '_')}_{r['image']}_{r['target_bpp']:g}_1.npy"
-            if r["rho"] == 1.0 and f.is_file():
-                got[(r["image"], r["target_bpp"], 1.0)] = np.load(f)
+            if row_decode(r) == "rho=1" and f.is_file():
+                got[(r["image"], r["target_bpp"], "rho=1")] = np.load(f)
+            fm = folder / f"{model.replace('/', '_')}_{r['image']}_{r['target_bpp']:g}_{MEAN}.npy"
+            if row_decode(r) == MEAN and fm.is_file():
+                got[(r["image"], r["target_bpp"], MEAN)] = np.load(fm)
         out.append({"model": model, "rows": sel, "recs": got})
     return out
 
@@ -378,7 +442,7 @@ def _run_from_log(path: pathlib.Path) -> dict:
             try:
                 row[k] = int(v) if k == "steps" else float(v)
             except ValueError:
-                row[k] = v
+                row[k] = None if v == "None" else v
         rows.append(row)
     return {"machine": f"{path.name}: rows printed by an unfinished run", "wall_s": None,
             "settings": {"size": 128, "log": str(path)}, "frechet_low_rate": {},
@@ -391,14 +455,14 @@ def write_report(report: dict, crops: dict[str, np.ndarray], out: pathlib.Path) 
     from rdptheory.experiments import baselines
 
     rows = report["rows"]
-    rhos = sorted({r["rho"] for r in rows})
+    decodes = sorted({row_decode(r) for r in rows}, key=_decode_order)
     sweeps = baseline_sweeps(crops)
     report.update({
         "skipped_baselines": {c: baselines.unavailable(c) for c in baselines.CODECS
                               if baselines.unavailable(c)},
         "original_blockiness": {n: metrics.blockiness(px) for n, px in crops.items()},
-        "summary": summary(rows, rhos),
-        "bd_rate_percent": bd_table(rows, sweeps, rhos),
+        "summary": summary(rows),
+        "bd_rate_percent": bd_table(rows, sweeps, decodes),
         "equal_rate": equal_rate(rows, sweeps),
         "baseline_sweeps": sweeps})
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -406,8 +470,8 @@ def write_report(report: dict, crops: dict[str, np.ndarray], out: pathlib.Path) 
     print(json.dumps({k: report[k] for k in ("summary", "frechet_low_rate",
                                              "original_blockiness")}, indent=1))
     for model, per_rho in report["bd_rate_percent"].items():
-        for rho, per_codec in per_rho.items():
-            print(model, rho, {c: (None if v["mean"] is None else round(v["mean"], 1))
+        for label, per_codec in per_rho.items():
+            print(model, label, {c: (None if v["mean"] is None else round(v["mean"], 1))
                                for c, v in per_codec.items()})
 
 

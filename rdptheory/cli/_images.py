@@ -37,6 +37,8 @@ CHUNK_BITS_MAX = 16.0
 #: The codec's ladder defaults (``rdptheory.images.CodecConfig``; kept equal by a test, not
 #: imported here: the parser stays light) and the file format's largest ladder.
 DEFAULT_LEVELS, DEFAULT_T_MAX, MAX_LEVELS = 37, 10.0, 4096
+#: The decoder's estimators (``rdptheory.images.codec.ESTIMATORS``; kept equal by a test).
+ESTIMATORS = ("ode", "posterior-mean")
 #: Largest PF-ODE step count (each step is two model evaluations).
 ODE_STEPS_MAX = 10_000
 _SEED_MAX = 2**63 - 1
@@ -219,12 +221,25 @@ def _check_stream_size(data: bytes, max_pixels: int) -> None:
                          "pass a larger --max-pixels only if the file is trusted")
 
 
+def _check_estimator_args(args: argparse.Namespace) -> None:
+    """The ODE-only options are refused with ``--estimator posterior-mean`` (one line)."""
+    if args.estimator != "posterior-mean":
+        return
+    given = [f"--{name.replace('_', '-')}" for name in ("rho", "ode_steps", "solver")
+             if getattr(args, name) is not None]
+    given += ["--per-direction"] if args.per_direction else []
+    if given:
+        raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to the "
+                         "ODE decoder, not --estimator posterior-mean")
+
+
 def _cmd_decompress(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
     from rdptheory._io import atomic_path, check_input_file, check_output_path
 
+    _check_estimator_args(args)
     fmt = _image_format(args.out)  # cheap checks before the heavy imports
     src = check_input_file(args.input, "input bitstream")
     check_output_path(args.out, [args.input], force=args.force)
@@ -238,20 +253,25 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
                          f"of at most --max-pixels {args.max_pixels} pixels can hold ({limit})")
     data = src.read_bytes()
     _check_stream_size(data, args.max_pixels)
-    kwargs = {}
+    kwargs: dict = {}
+    if args.estimator != "ode":
+        kwargs["estimator"] = args.estimator
     if "max_pixels" in inspect.signature(decompress).parameters:
         kwargs["max_pixels"] = args.max_pixels
     if args.per_direction:
         kwargs["per_direction"] = True
+    if args.solver is not None:
+        kwargs["solver"] = args.solver
     out = decompress(data, model=load_model(args.model), rho=args.rho, max_steps=args.max_steps,
-                     ode_steps=args.ode_steps, solver=args.solver, backend=args.backend,
-                     **kwargs)
+                     ode_steps=args.ode_steps, backend=args.backend, **kwargs)
     if out.dtype != np.uint8 or out.ndim != 3:  # never write what is not an 8-bit image
         raise ValueError(f"the decoder returned a {out.dtype} array of shape {out.shape}")
     with atomic_path(args.out) as tmp:
         Image.fromarray(out).save(tmp, format=fmt)
     how = " per direction" if args.per_direction else ""
-    print(f"{args.out}: {out.shape[0]}x{out.shape[1]} decoded at rho={args.rho:g}{how}")
+    what = ("as the model's posterior mean" if args.estimator == "posterior-mean" else
+            f"at rho={1.0 if args.rho is None else args.rho:g}{how}")
+    print(f"{args.out}: {out.shape[0]}x{out.shape[1]} decoded {what}")
     return 0
 
 
@@ -330,17 +350,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="bitstream from `rdptheory compress`")
     p.add_argument("out", help="output image (.png, .bmp, .tif, .jpg, ...)")
     p.add_argument("--model", default=DEFAULT_SPEC, help=_MODEL_HELP)
-    p.add_argument("--rho", type=_rho, default=1.0,
-                   help=f"score scale in [0, {RHO_MAX:g}]: 1 = PF-ODE (realism), 2 = MMSE-end "
-                   "drift")
+    p.add_argument("--rho", type=_rho, default=None,
+                   help=f"score scale in [0, {RHO_MAX:g}] of the ODE decoder: 1 = PF-ODE (realism, "
+                   "default), 2 = MMSE-end drift")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="ode",
+                   help="ode: the score-scaled PF-ODE at --rho (default); posterior-mean: the "
+                   "model's posterior mean E[X|Y] at the file's last level (one model call after "
+                   "the replay; --rho, --ode-steps, --solver, --per-direction do not apply)")
     p.add_argument("--max-steps", type=_int_range(1), default=None,
                    help="decode only a prefix of steps (>= 1)")
     p.add_argument("--ode-steps", type=_int_range(1, ODE_STEPS_MAX), default=None,
                    help="PF-ODE steps (default: 8 for isotropic files, 24 for shaped ones)")
-    p.add_argument("--solver", choices=("heun", "euler", "exp1", "exp2"), default="heun",
+    p.add_argument("--solver", choices=("heun", "euler", "exp1", "exp2"), default=None,
                    help="isotropic files: PF-ODE integrator (heun: 2 model calls per step; exp1/"
                    "exp2: one call per step, exp2 at 8 steps ~+0.1 dB PSNR, ~10-15%% worse patch "
-                   "realism); shaped files use their own exponential Heun rule (heun)")
+                   "realism); shaped files use their own exponential Heun rule (heun; "
+                   "default heun)")
     p.add_argument("--backend", default="auto", help="RCC kernel backend")
     p.add_argument("--per-direction", action="store_true",
                    help="shaped-noise files only: per-direction rho_i reaching the W2^2 of "

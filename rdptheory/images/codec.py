@@ -449,21 +449,44 @@ def _min_chunks(kl0_nats: float, max_chunk_bits: float, dims: int) -> int:
     return min(max(math.ceil(kl0_q / max_chunk_bits), 1), dims)
 
 
-def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0,
+#: Decode-time estimators: the score-scaled PF-ODE at a chosen ρ, or the model's posterior
+#: mean at the file's last level.
+ESTIMATORS: tuple[str, ...] = ("ode", "posterior-mean")
+
+
+def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | None = None,
                max_steps: int | None = None, ode_steps: int | None = None, solver: str = "heun",
                per_direction: bool = False, backend: str = "auto",
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+               max_pixels: int = DEFAULT_MAX_PIXELS, estimator: str = "ode") -> np.ndarray:
     """Decode a file to an 8-bit RGB image, with the score scale ρ chosen now [WBZ26].
 
     .. math:: dX = [f - \\tfrac12 ρ g^2 ∇\\log p_t(X)]\\,dt \\quad\\text{from } t_n^2
               \\text{ to } 0
+
+    or, with ``estimator="posterior-mean"``, the model's estimate of the posterior mean of the
+    image given the chain's last state (one model call after the replay):
+
+    .. math:: \\hat x = E[X \\mid Y_{t_n} = y_n]
+
+    For a Gaussian source the ρ = 2 ODE reaches this same point (THEORY.md §3); for any other
+    model it does not (the ODE transports the state along the ρ-scaled flow, the posterior
+    mean averages over it), so the two are separate decodes. The estimate is the chain model's
+    ``denoise`` at the last level (:class:`~rdptheory.codec.progressive.ChainModel`): for an
+    isotropic file the image model's denoiser ``E[X | X + t_n N]`` (exact for the tiled patch
+    GMM, a trained approximation for a network); for a shaped file the shaped chain's own
+    posterior mean at its per-coefficient levels (exact for the tiled patch GMM). For a latent
+    model it is the latent posterior mean, decoded.
 
     Parameters
     ----------
     data : bytes from :func:`compress`.
     model : the ImageModel the file was made with (checked by fingerprint).
     rho : float in [0, :data:`rdptheory._limits.MAX_RHO`] (= 10); 1 = probability-flow ODE,
-        2 = the MMSE-end drift (THEORY.md §3).
+        2 = the MMSE-end drift (THEORY.md §3). Default 1 for the ODE; must be left None with
+        ``estimator="posterior-mean"``.
+    estimator : "ode" (default: the score-scaled PF-ODE at ``rho``) or "posterior-mean" (the
+        model's posterior mean at the last level; ``rho``, ``ode_steps`` and ``per_direction``
+        do not apply and must be left at their defaults).
     max_steps : decode only the first ``max_steps`` steps (a lower-rate prefix); default all.
     ode_steps, solver : the PF-ODE grid (1..10000 steps) and integrator: for isotropic files
         the VP-schedule grid and any :func:`rdptheory.diffusion.decode` solver ("heun",
@@ -490,7 +513,8 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     not finite; TypeError if ``data`` is not bytes.
     """
     model = default_model() if model is None else _check_model(model)
-    rho = _check_decode_rho(rho)
+    estimator = _check_estimator(estimator, rho, ode_steps, per_direction, solver)
+    rho = _check_decode_rho(1.0 if rho is None else rho)
     if ode_steps is not None:
         ode_steps = check_int(ode_steps, "ode_steps", low=1, high=MAX_ODE_STEPS)
     if not isinstance(per_direction, bool):
@@ -517,12 +541,17 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float = 1.0
     scale: float | np.ndarray = chain.per_direction_rho(rho, n) if per_direction else rho
     try:
         y = _replay(stream, model, n, backend, chain)
-        x_hat = chain.reconstruct(y, n, scale, ode_steps)
+        if estimator == "posterior-mean":
+            x_hat = posterior_mean(chain, y, n)
+        else:
+            x_hat = chain.reconstruct(y, n, scale, ode_steps)
         image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
     except MemoryError as exc:
         raise ValueError(f"not enough memory to decode a {h.height}x{h.width} image: lower "
                          "max_pixels (CLI: --max-pixels) to refuse such files up front") from exc
     if not np.isfinite(image).all():
+        if estimator == "posterior-mean":
+            raise ValueError("the decoded image (the model's posterior mean) is not finite")
         raise ValueError(f"the decoded image is not finite (rho = {rho:g}, {ode_steps} ODE "
                          "steps): use a smaller rho or more ode_steps")
     return from_model_space(image[:, : h.height, : h.width])  # padded states decode padded
@@ -538,6 +567,39 @@ ISOTROPIC_ODE_STEPS = 8
 #: Default steps of the shaped decoder (:func:`rdptheory.images.shaped_chain.decode_ode`'s own
 #: default; ``benchmarks/shaped_codec.py`` measures with it).
 SHAPED_ODE_STEPS = 24
+
+
+def posterior_mean(chain: _IsotropicChain | _noise.ShapedChain, y: np.ndarray,
+                   n_steps: int) -> np.ndarray:
+    """The chain model's posterior mean ``E[X | Y = y]`` at the level of step ``n_steps``, as a
+    code-space image (``(1, C, H', W')``): one ``denoise`` call on the state, then
+    ``from_state``."""
+    level = chain.levels[check_int(n_steps, "n_steps", low=1, high=len(chain.levels)) - 1]
+    mean = np.asarray(chain.model.denoise(np.asarray(y), level), dtype=np.float64)
+    if mean.shape != tuple(chain.state_shape):
+        raise ValueError(f"the model's denoiser returned shape {mean.shape}, the chain's state "
+                         f"is {tuple(chain.state_shape)}")
+    return np.asarray(chain.from_state(mean), dtype=np.float64)
+
+
+def _check_estimator(estimator: object, rho: object, ode_steps: object, per_direction: object,
+                     solver: object) -> str:
+    """``estimator`` as one of :data:`ESTIMATORS`; the ODE-only options refused with the
+    posterior mean (it has no ρ, grid or integrator)."""
+    if not isinstance(estimator, str):
+        raise TypeError(f"estimator must be a string, got {type(estimator).__name__}")
+    check_choice(estimator, "estimator", ESTIMATORS)
+    if estimator == "posterior-mean":
+        given = [name for name, value, default in (("rho", rho, None),
+                                                    ("ode_steps", ode_steps, None),
+                                                    ("per_direction", per_direction, False),
+                                                    ("solver", solver, "heun"))
+                 if value is not default and value != default]
+        if given:
+            raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                             "the ODE decoder, not estimator='posterior-mean' (leave "
+                             f"{'it' if len(given) == 1 else 'them'} at the default)")
+    return estimator
 
 
 def _check_decode_rho(rho: object) -> float:
