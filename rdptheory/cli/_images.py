@@ -319,13 +319,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     config = _config(args)
     imgs = _eval_images(args)
     _check_eval_images(imgs)
+    kwargs = {"posterior_mean": True} if args.posterior_mean else {}
     result = evaluate(imgs, model=load_model(args.model), bpps=args.bpp,
                       noise_vars=args.noise_var, rhos=args.rho, seed=args.seed,
-                      config=config, ode_steps=args.ode_steps, show_progress=True)
+                      config=config, ode_steps=args.ode_steps, show_progress=True, **kwargs)
     paths = write_outputs(result, args.out)
     print(f"{'target':>8} {'rho':>5} {'bpp':>7} {'PSNR':>7} {'MS-SSIM':>8} {'Frechet':>9}")
     for p in result.points:
-        print(f"{p.target:8.4g} {p.rho:5.2f} {p.bpp:7.4f} {p.psnr:7.2f} {p.ms_ssim:8.4f} "
+        rho = "mean" if p.rho == float("inf") else f"{p.rho:5.2f}"
+        print(f"{p.target:8.4g} {rho:>5} {p.bpp:7.4f} {p.psnr:7.2f} {p.ms_ssim:8.4f} "
               f"{p.frechet:9.2e}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -391,6 +393,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"score scales in [0, {RHO_MAX:g}]")
     p.add_argument("--ode-steps", type=_int_range(1, ODE_STEPS_MAX), default=None,
                    help="PF-ODE steps (default: the decoder's, 8 isotropic / 24 shaped)")
+    p.add_argument("--posterior-mean", action="store_true",
+                   help="also decode each file with the model's posterior mean E[X|Y] at its "
+                   "last level (decompress --estimator posterior-mean): rows 'mean' next to the "
+                   "rho rows")
     p.add_argument("--seed", type=_int_range(0, _SEED_MAX), default=0)
     p.add_argument("--out", default="rdp_eval", help="output folder (results.json, plots)")
     _codec_options(p)

@@ -19,6 +19,7 @@ what Gaussian theory predicts for the prior's covariance (THEORY.md §3,
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import time
 from collections.abc import Sequence
@@ -46,7 +47,9 @@ class EvalPoint:
     ``mse`` is per dimension on the [0, 1] pixel scale; ``frechet`` and ``sliced_w2sq`` are
     per-dimension squared distances between patch distributions on the same scale;
     ``blockiness`` is the per-image mean of :func:`rdptheory.metrics.image.blockiness`
-    (originals ≈ 1). Baseline points have ``rho = nan``.
+    (originals ≈ 1). Baseline points have ``rho = nan``; the posterior-mean decode
+    (``decompress(..., estimator="posterior-mean")``) has ``rho =``
+    :data:`POSTERIOR_MEAN_RHO` (``inf``: a marker that sorts after every ρ, not a score scale).
     """
 
     target: float
@@ -60,6 +63,15 @@ class EvalPoint:
     encoding_time: float
     decoding_time: float
     blockiness: float = float("nan")
+
+
+#: The ``rho`` of the posterior-mean decode's points (a marker; :func:`rho_label` names it).
+POSTERIOR_MEAN_RHO = math.inf
+
+
+def rho_label(rho: float) -> str:
+    """``"1.5"`` for an ODE decode at ρ = 1.5, ``"mean"`` for the posterior-mean decode."""
+    return "mean" if rho == POSTERIOR_MEAN_RHO else f"{rho:g}"
 
 
 @dataclass(frozen=True)
@@ -193,8 +205,13 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
              rhos: Sequence[float] = (1.0, 1.5, 2.0), seed: int = 0,
              config: CodecConfig = DEFAULT_CONFIG, ode_steps: int = 24, patch: int = 8,
              name: str = "rdptheory-diffc", show_progress: bool | None = None,
-             baselines: Sequence[str] = DEFAULT_BASELINES) -> EvalResult:
+             baselines: Sequence[str] = DEFAULT_BASELINES,
+             posterior_mean: bool = False) -> EvalResult:
     """Compress each image at each target (``bpps`` or ``noise_vars``) and decode at each ρ.
+
+    ``posterior_mean``: also decode each file with the model's posterior mean at its last level
+    (:func:`rdptheory.images.decompress` ``estimator="posterior-mean"``), as points with
+    ``rho =`` :data:`POSTERIOR_MEAN_RHO`; ``rhos`` may then be empty.
 
     ``baselines`` (names of :data:`rdptheory.experiments.baselines.CODECS`; ``()`` for none) code
     the same images at our files' rates in the same run (:func:`run_baselines`); a codec this
@@ -212,27 +229,34 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
         raise ValueError("images must be a non-empty sequence of NamedImage")
     if (bpps is None) == (noise_vars is None):
         raise ValueError("give exactly one of bpps and noise_vars")
+    if not isinstance(posterior_mean, bool):
+        raise TypeError(f"posterior_mean must be a bool, got {type(posterior_mean).__name__}")
     rhos = [float(check_rho(r)) for r in rhos]
+    if not rhos and not posterior_mean:
+        raise ValueError("give at least one rho or posterior_mean=True")
+    decodes = [*rhos, *([POSTERIOR_MEAN_RHO] if posterior_mean else [])]
     model = default_model() if model is None else model
     kind, targets = ("bpp", list(bpps)) if bpps is not None else ("noise_var", list(noise_vars))
     jobs = [(t, im) for t in targets for im in images]
-    recs: dict[tuple[float, float], list] = {(t, r): [] for t in targets for r in rhos}
+    recs: dict[tuple[float, float], list] = {(t, r): [] for t in targets for r in decodes}
     rates: dict[float, list[float]] = {t: [] for t in targets}
     for target, im in progress(jobs, desc="eval", enabled=show_progress):
         kw = {"bpp": target} if kind == "bpp" else {"noise_var": target}
         res = compress_with_report(im.pixels, model=model, seed=seed, config=config, **kw)
         rates[target].append(res.bpp)
-        for rho in rhos:
+        for rho in decodes:
             t0 = time.perf_counter()
-            out = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
-                             backend=config.backend)
+            kw = ({"estimator": "posterior-mean"} if rho == POSTERIOR_MEAN_RHO else
+                  {"rho": rho, "ode_steps": ode_steps})
+            out = decompress(res.data, model=model, backend=config.backend, **kw)
             recs[(target, rho)].append((im.pixels, out, res.bpp, res.seconds,
                                         time.perf_counter() - t0))
     points = tuple(eval_point(t, r, [(a, b) for a, b, *_ in v], [e[2] for e in v],
                           [e[3] for e in v], [e[4] for e in v], patch)
                    for (t, r), v in recs.items())
     desc = (f"{model.name}; DiffC-style RCC chain, score-scaled PF-ODE decoding at rho "
-            f"{rhos}; ladder t {config.t_max}->{config.t_min} in {config.n_levels} levels")
+            f"{rhos}{' and the posterior mean (rho=inf)' if posterior_mean else ''}; ladder t "
+            f"{config.t_max}->{config.t_min} in {config.n_levels} levels")
     originals = [im.pixels for im in images]
     curves, skipped = run_baselines(targets, originals, [rates[t] for t in targets],
                                     baselines, patch=patch)
@@ -255,21 +279,29 @@ def to_compressai_json(result: EvalResult) -> str:
 
     Beside ``results`` (ours, one entry per (target, ρ)): ``baselines``, one CompressAI-style
     record per classical codec of the same run (same images, one entry per target);
-    ``bd_rate_percent``, our BD-rate at each ρ (key ``"rho=1"``) against each baseline
+    ``bd_rate_percent``, our BD-rate at each ρ (key ``"rho=1"``; ``"mean"`` for the
+    posterior-mean decode, whose ``results`` entries have ``rho`` null and ``decode``
+    ``"mean"``) against each baseline
     (:func:`bd_rates`); ``original_blockiness``; ``skipped_baselines`` with reasons.
     """
     return json.dumps({
         "name": result.name, "description": result.description,
         "target_kind": result.target_kind, "images": list(result.images),
-        "results": _results(result.points),
+        "results": {**_results(result.points),
+                    "decode": [_bd_key(p.rho) for p in result.points]},
         "original_blockiness": _finite(result.original_blockiness),
         "baselines": {c.codec: {"name": c.codec, "description": c.description,
                                 "results": _results(c.points, drop=("rho",))}
                       for c in result.baselines},
-        "bd_rate_percent": {f"rho={rho:g}": {k: (None if v is None else _finite(v))
+        "bd_rate_percent": {_bd_key(rho): {k: (None if v is None else _finite(v))
                                              for k, v in row.items()}
                             for rho, row in bd_rates(result).items()},
         "skipped_baselines": dict(result.skipped)}, indent=2)
+
+
+def _bd_key(rho: float) -> str:
+    """``"rho=1.5"`` for an ODE decode, ``"mean"`` for the posterior-mean decode."""
+    return "mean" if rho == POSTERIOR_MEAN_RHO else f"rho={rho:g}"
 
 
 def _finite(v: float) -> float | None:
@@ -373,6 +405,6 @@ def bd_rate_table(result: EvalResult) -> str:
     codecs = [c.codec for c in result.baselines]
     lines = ["rho," + ",".join(f"bd_rate_vs_{c}_percent" for c in codecs)]
     for rho, row in table.items():
-        lines.append(f"{rho:g}," + ",".join("" if row[c] is None else f"{row[c]:.2f}"
+        lines.append(f"{rho_label(rho)}," + ",".join("" if row[c] is None else f"{row[c]:.2f}"
                                             for c in codecs))
     return "\n".join(lines) + "\n"

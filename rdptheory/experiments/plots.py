@@ -59,8 +59,9 @@ BASELINE_LABEL = {"jpeg": "JPEG (optimize)", "webp": "WebP (m6)", "avif": "AVIF"
 def _rd_axes(ax, result, field: str) -> None:
     groups = _by_rho(result)
     for rho, pts in groups.items():
+        label = "ours, posterior mean" if rho == float("inf") else f"ours, ρ = {rho:g}"
         ax.plot([p.bpp for p in pts], [getattr(p, field) for p in pts], "o-",
-                color=_rho_color(rho, list(groups)), label=f"ours, ρ = {rho:g}")
+                color=_rho_color(rho, list(groups)), label=label)
     for curve in getattr(result, "baselines", ()):
         pts = sorted(curve.points, key=lambda q: q.bpp)
         style, color = BASELINE_STYLE.get(curve.codec, ("x:", "0.5"))

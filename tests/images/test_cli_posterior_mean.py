@@ -61,3 +61,37 @@ def test_unknown_estimator_is_refused(stream, tmp_path, capsys):
         main(["decompress", str(stream), str(tmp_path / "x.png"), "--estimator", "mmse"])
     assert exc.value.code == 2
     assert "invalid choice: 'mmse'" in capsys.readouterr().err
+
+
+def test_eval_posterior_mean_rows_are_the_library_decodes(stream, tmp_path):
+    """``eval --posterior-mean``: a "mean" row per target next to the ρ rows, whose PSNR is
+    that of the library's posterior-mean decode of the same file (same seed, same config)."""
+    import json
+
+    from rdptheory.images.codec import CodecConfig, compress
+    from rdptheory.metrics import psnr
+
+    png = stream.parent / "a.png"
+    out = tmp_path / "ev"
+    assert main(["eval", "--images", str(png), "--noise-var", "0.05", "--rho", "1",
+                 "--posterior-mean", "--out", str(out), "--ode-steps", "4", *FAST]) == 0
+    res = json.loads((out / "results.json").read_text())
+    r = res["results"]
+    assert r["decode"] == ["rho=1", "mean"] and r["rho"] == [1.0, None]
+    assert set(res["bd_rate_percent"]) <= {"rho=1", "mean"}
+    image = load_image(png).pixels
+    data = compress(image, model=load_model("patch-gmm"), noise_var=0.05, seed=0,
+                    config=CodecConfig(backend="numpy", n_levels=12))
+    want = psnr(image, decompress(data, model=load_model("patch-gmm"),
+                                  estimator="posterior-mean", backend="numpy"))
+    assert r["psnr-rgb"][1] == pytest.approx(want, abs=1e-9)
+
+
+def test_evaluate_needs_a_decode(stream):
+    from rdptheory.experiments.image_eval import evaluate
+
+    img = load_image(stream.parent / "a.png")
+    with pytest.raises(ValueError, match="at least one rho"):
+        evaluate([img], model=load_model("patch-gmm"), noise_vars=[0.1], rhos=())
+    with pytest.raises(TypeError, match="posterior_mean must be a bool"):
+        evaluate([img], model=load_model("patch-gmm"), noise_vars=[0.1], posterior_mean=1)
