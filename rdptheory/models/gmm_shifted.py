@@ -47,7 +47,14 @@ import numpy as np
 from scipy.special import logsumexp
 
 from rdptheory._validation import check_choice, check_int
-from rdptheory.models.prior import PatchGMM, Span, load_prior, marginal_window_prior
+from rdptheory.models.prior import (
+    DEFAULT_PRIOR_PATH,
+    PHOTO_PRIOR_PATH,
+    PatchGMM,
+    Span,
+    load_prior,
+    marginal_window_prior,
+)
 from rdptheory.models.protocol import PixelPriorModel, as_numpy, batch_noise_var
 
 _BLOCK = 2048  # patches per GMM evaluation (bounds the (K, N, d) temporaries)
@@ -183,7 +190,19 @@ class ShiftedPatchGMMImageModel(PixelPriorModel):
                               + self.prior.fingerprint()).digest()
 
 
-@functools.lru_cache(maxsize=1)
-def shifted_model() -> ShiftedPatchGMMImageModel:
-    """The shipped patch GMM averaged over its 16 balanced shifts (loaded once per process)."""
-    return ShiftedPatchGMMImageModel()
+#: Shipped priors of the shifted model by name: the original five-photograph fit and the
+#: photograph prior of issue 11 (:mod:`rdptheory.models.fit_prior`, ``--data photos``).
+SHIFT_PRIORS = {"skimage": DEFAULT_PRIOR_PATH, "photos": PHOTO_PRIOR_PATH}
+
+
+@functools.lru_cache(maxsize=2)
+def shifted_model(prior: str = "skimage") -> ShiftedPatchGMMImageModel:
+    """A shipped patch GMM averaged over its 16 balanced shifts (each loaded once per process).
+
+    ``prior``: ``"skimage"`` (default; ``priors/patch_gmm.npz``, 8×8, K = 8, five
+    scikit-image photographs) or ``"photos"`` (``priors/patch_gmm_photos.npz``, fitted on the
+    shipped UNet's training photographs; its figures are in
+    ``benchmarks/results/patch_prior.json``).
+    """
+    check_choice(prior, "prior", tuple(SHIFT_PRIORS))
+    return ShiftedPatchGMMImageModel(load_prior(SHIFT_PRIORS[prior]))

@@ -37,6 +37,9 @@ from rdptheory.diffusion.models import GMMModel
 
 #: The shipped prior file (refit with ``python -m rdptheory.models.fit_prior``).
 DEFAULT_PRIOR_PATH = pathlib.Path(__file__).with_name("priors") / "patch_gmm.npz"
+#: The photograph prior (issue 11): fitted on the shipped UNet's training photographs
+#: (``python -m rdptheory.models.fit_prior --data photos``); used by the shifted GMM.
+PHOTO_PRIOR_PATH = DEFAULT_PRIOR_PATH.with_name("patch_gmm_photos.npz")
 _FORMAT_VERSION = 1
 
 
