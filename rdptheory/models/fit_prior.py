@@ -7,19 +7,26 @@ Two priors ship, both 8×8×3 full-covariance Gaussian mixtures in model space:
   matplotlib's grace_hopper and the two DIV2K photographs of ``../shared/data/train``), 100 000
   random patches of the left 85 % of each (the same number per photograph), by this module's
   EM (:func:`em_gmm`), stopped when the likelihood of 10 000 patches of the right 15 % strips
-  stops improving; china and flower are never used. The shifted GMM loads it as
-  ``shifted_model("photos")`` (:mod:`rdptheory.models.gmm_shifted`). Measured
-  (``benchmarks/patch_prior.py``, ``benchmarks/results/patch_prior.json``)::
+  stops improving; china and flower are never used. Its patch means are modelled apart
+  (``dc="separate"``, :func:`fit_photo_prior`): one Gaussian for the three channel means, 16
+  components for the zero-mean part. The shifted GMM loads it as ``shifted_model("photos")``
+  (:mod:`rdptheory.models.gmm_shifted`). Measured 2026-12-06 (100 000 patches, seed 0;
+  ``benchmarks/patch_prior.py``)::
 
-      prior                 held-out  unseen   PSNR t=0.05 0.1  0.2  0.4  0.8 (dB, 16 shifts)
-      five photos, K = 8      3.810    3.782        36.41 32.29 28.22 24.45 21.15
-      photos, K = 16          3.579    3.596        36.88 32.82 28.61 24.66 21.20
+      prior                  held-out unseen  PSNR t=0.05  0.1   0.2   0.4   0.8  CPU/call
+      five photos, K=8 (1)     3.810   3.782      36.41  32.29 28.22 24.45 21.15   1.0
+      photos, K=16, joint      3.579   3.596      36.88  32.82 28.61 24.66 21.20   1.6
+      photos, K=16, separate   3.623   3.560      36.96  32.86 28.80 24.95 21.38   1.6
+      photos, K=32, joint      3.575   3.607      36.74  32.80 28.70 24.79 21.25   3.1
 
-  (bits per 8-bit dimension on the strips and on china/flower patches; PSNR of the 16-shift
-  posterior mean on four unseen 128×128 crops.)
+  (bits per 8-bit dimension on the held-out strips and on china/flower patches; PSNR of the
+  16-shift posterior mean, mean of four unseen 128×128 crops; CPU seconds per 128×128 call
+  relative to (1), the shipped ``patch_gmm.npz``, which saw part of the strips.) K = 32 fits
+  the strips better but the unseen photographs worse; separating the patch mean costs
+  in-distribution likelihood but generalises best, hence the shipped K = 16, separate.
 - ``priors/patch_gmm.npz`` (``--data skimage``): the first prior, described below. The tiled
-  exact-score model, the golden bitstreams and ``gmm-shift`` use it; it is never refitted in
-  place.
+  exact-score model, the golden bitstreams and ``shifted_model()`` (default ``"skimage"``)
+  use it; it is never refitted in place.
 
 EM (scikit-learn ``GaussianMixture``, full covariances, k-means++ initialisation) on
 dequantised colour patches of scikit-image's bundled photographs (``TRAIN_IMAGES``), as in
@@ -78,8 +85,8 @@ DEFAULT_COMPONENTS = 8
 DEFAULT_TRAIN_PATCHES = 30000
 HELDOUT_FRACTION = 0.2
 #: Defaults of the photograph prior (``--data photos``, the module docstring's table).
-PHOTO_COMPONENTS = 32
-PHOTO_DC = "joint"
+PHOTO_COMPONENTS = 16
+PHOTO_DC = "separate"
 PHOTO_TRAIN_PATCHES = 100000
 PHOTO_TEST_PATCHES = 10000
 
