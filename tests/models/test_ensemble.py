@@ -18,6 +18,8 @@ from rdptheory.diffusion import GMMModel
 from rdptheory.models import load_model
 from rdptheory.models.ensemble import (
     DIHEDRAL,
+    ENSEMBLE_SPECS,
+    SHIPPED_BLENDS,
     TRANSFORM_SETS,
     BlendTable,
     EnsembleModel,
@@ -320,11 +322,15 @@ def test_blend_file_round_trip_and_member_check(tmp_path):
         read_blend_file(path)
 
 
-def test_shipped_table_is_valid_and_fitted_for_the_shipped_patch_prior():
-    """The shipped table covers the codec's ladder and the ODE below it, and its GMM member's
-    fingerprint is the current shifted GMM's (a changed prior needs a refit)."""
-    specs, table, prov = read_blend_file(blend_table_path())
-    assert [s for s, _, _ in specs] == ["unet", "gmm-shift"]
+@pytest.mark.parametrize("spec", sorted(SHIPPED_BLENDS))
+def test_shipped_table_is_valid_and_fitted_for_the_shipped_patch_prior(spec):
+    """A shipped table covers the codec's ladder and the ODE below it, lists the members and
+    transforms of its spec, and its GMM member's fingerprint is the current shifted GMM's (a
+    changed prior needs a refit)."""
+    specs, table, prov = read_blend_file(blend_table_path(spec))
+    _, members, transforms, _ = SHIPPED_BLENDS[spec]
+    assert [s for s, _, _ in specs] == list(members) == ["unet", "gmm-shift"]
+    assert [tr for _, tr, _ in specs] == list(transforms)
     assert np.exp(table.log_t[0]) <= 0.01 + 1e-12 and np.exp(table.log_t[-1]) >= 10 - 1e-9
     assert "held-out" in prov["data"]
     assert specs[1][2] == load_model("gmm-shift").fingerprint().hex()
@@ -428,6 +434,8 @@ def test_fit_validation():
 def test_load_ensemble_rejects_unknown_spec():
     with pytest.raises(ValueError, match="spec must be one of"):
         load_ensemble("unet-x3")
+    with pytest.raises(ValueError, match="spec must be one of"):
+        blend_table_path("unet-x8")
 
 
 def test_convex_weights_ties_and_degenerate_members():
@@ -450,8 +458,8 @@ def test_shipped_ensembles_are_their_formula_and_distinct():
     pytest.importorskip("diffusers")
     unet = load_model("unet")
     x8, blend = load_model("unet-x8"), load_model("unet+gmm")
-    fps = {unet.fingerprint(), x8.fingerprint(), blend.fingerprint()}
-    assert len(fps) == 3
+    fps = {unet.fingerprint(), *(load_model(s).fingerprint() for s in ENSEMBLE_SPECS)}
+    assert len(fps) == 1 + len(ENSEMBLE_SPECS) == 5
     y = np.random.default_rng(10).normal(0.0, 0.5, (1, 3, 32, 32))
     np.testing.assert_array_equal(x8.denoise(y, 0.04),
                                   self_ensemble(unet, y, np.array([0.04]), DIHEDRAL))
