@@ -137,8 +137,9 @@ def load_model(spec: str | None = None) -> ImageModel:
     (tiled, exact score);
     ``"gmm-shift"``: the same prior averaged over 16 shifted tilings (no block grid,
     :mod:`rdptheory.models.gmm_shifted`);
-    ``"unet-x8"``: the UNet averaged over the 8 dihedral transforms; ``"unet+gmm"``: that,
-    blended per noise level with ``"gmm-shift"`` (:mod:`rdptheory.models.ensemble`; torch);
+    ``"unet-x8"`` / ``"unet-x4"``: the UNet averaged over the 8 dihedral transforms / the 4
+    rotations; ``"unet+gmm"`` / ``"unet-x4+gmm"``: those blended per noise level with
+    ``"gmm-shift"`` (:mod:`rdptheory.models.ensemble`; torch);
     a ``.npz`` path: a patch prior written by
     :func:`rdptheory.models.prior.save_prior`; a directory: a diffusers model (latent if it
     has ``vae/``, else pixel; see :mod:`rdptheory.models.diffusers_models`). Anything else,
@@ -156,7 +157,7 @@ def load_model(spec: str | None = None) -> ImageModel:
         return shifted_model()
     if spec == "unet":
         return load_default()
-    if spec in ("unet-x8", "unet+gmm"):  # stacked denoisers (rdptheory.models.ensemble)
+    if spec in ("unet-x8", "unet-x4", "unet+gmm", "unet-x4+gmm"):  # models.ensemble
         from rdptheory.models.ensemble import load_ensemble
 
         return load_ensemble(spec)
