@@ -22,11 +22,11 @@ GOLDEN = {
     "rcc_stream": (27, "cbdc9298e96d1d921659239ea2def861"),  # RCC format version 3
     "gaussian_one-shot": (32, "12c3184188203683c7a2ef34d53c0630"),  # RDPG version 4
     "gaussian_progressive": (50, "3aa7f27bd3314a13a0466287a3bb87d7"),  # RDPG version 4
-    "image": (57, "1aaf5d135e8b7849cae24a6d5e6ac25a"),  # RDPI version 5
-    # RDPI version 5, shaped noise (perception ladder, P = 0.5, block DCT)
-    "image_shaped": (60, "c6ccd05c64b70f5ec560fd64d5be0cb1"),
-    # RDPI version 5 on the default CodecConfig: ladder preset 0, code dims 3·H·W (short header)
-    "image_default": (40, "038a7b1eea94687ff87546952a82f330"),
+    "image": (57, "29c68e9d06962e7a2dc4ac53662a7c1d"),  # RDPI version 6
+    # RDPI version 6, shaped noise (perception ladder, P = 0.5, block DCT; stratified layout)
+    "image_shaped": (64, "24741257aa8ca75e80fc6118a0170224"),
+    # RDPI version 6 on the default CodecConfig: ladder preset 0, code dims 3·H·W (short header)
+    "image_default": (40, "0be999db0eaece7a6530004867944d78"),
 }
 BACKENDS = ["numpy", "numba", "torch", pytest.param("triton", marks=pytest.mark.slow)]
 

@@ -318,14 +318,18 @@ class DiffCStepCoder:
         self.payload = self._writer.payload()
         self.kl_bits: list[float] = []
 
-    def encode(self, step: ChainStep) -> tuple[np.ndarray, np.ndarray]:
-        """``(indices, sample)``; :class:`StopChain` if the step is not sent."""
+    def encode(self, step: ChainStep, layout_proxy: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """``(indices, sample)``; :class:`StopChain` if the step is not sent.
+        ``layout_proxy``: a decoder-known per-coordinate KL proxy for the stratified layout
+        (:func:`rdptheory.rcc.encode_step`); the decoder passes the same."""
         assert step.mu_q is not None  # the encoder's view
         try:
             code = rcc.encode_step(step.mu_q, step.sigma_q, step.mu_p, step.sigma_p,
                                    seed=self.seed, stream=step.k,
                                    max_chunk_bits=self.max_chunk_bits, padding=self.padding,
-                                   algorithm=self.algorithm, backend=self.backend)
+                                   algorithm=self.algorithm, backend=self.backend,
+                                   layout_proxy=layout_proxy)
         except rcc.StepTooLarge:
             raise StopChain from None
         trial = self._writer.copy()
@@ -337,10 +341,11 @@ class DiffCStepCoder:
         self.kl_bits.append(code.kl_bits)
         return code.indices, code.sample
 
-    def decode(self, symbol: np.ndarray, step: ChainStep) -> np.ndarray:
+    def decode(self, symbol: np.ndarray, step: ChainStep,
+               layout_proxy: np.ndarray | None = None) -> np.ndarray:
         """The step's sample from its indices (:func:`rcc.decode_step`)."""
         return rcc.decode_step(symbol, step.mu_p, step.sigma_p, seed=self.seed, stream=step.k,
-                               backend=self.backend)
+                               backend=self.backend, layout_proxy=layout_proxy)
 
     @staticmethod
     def read(payload: bytes, n_steps: int, dims: int, max_chunk_bits: float) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 """The image bitstream: a versioned container around one range-coded stream of steps.
 
-Layout (:mod:`rdptheory._container`, sealed payload; version 5)::
+Layout (:mod:`rdptheory._container`, sealed payload; version 6)::
 
     magic "RDPI" | version u8 | varint header length
     | header: model fingerprint 4 B | layout u8 | varint H | varint W
@@ -32,10 +32,14 @@ with the ladder's t_max, t_min and levels above) is all the decoder needs beside
 rebuild a shaped chain; an isotropic file spends one byte on it (ladder id 0), a shaped one 2
 ("mse") or 6 ("perception"). For a shaped file the code-space dimension is the chain state's
 size (the tiled GMM: tiles × 3p², the image padded to whole tiles).
-Version 5: the noise recipe. Version 4: each step sends its chunk count and its indices under
-the RCC Zipf law (version 3 sent the step's quantised KL and coded the index buckets with a
-fitted Gaussian law: 60 bytes more on each of the report's 48x48 crops). Versions 1
-(fixed-width fields, one CRC), 2 (interleaved 16-bit pieces), 3 and 4 are not read.
+Version 6: the steps of a shaped-noise file use the stratified chunk layout (a
+decoder-known KL proxy deals the coordinates to the chunks,
+:class:`rdptheory.images.shaped_chain.SentStepCoder`); the fields and isotropic payloads are
+those of version 5. Version 5: the noise recipe. Version 4: each step sends its chunk count
+and its indices under the RCC Zipf law (version 3 sent the step's quantised KL and coded the
+index buckets with a fitted Gaussian law: 60 bytes more on each of the report's 48x48
+crops). Versions 1 (fixed-width fields, one CRC), 2 (interleaved 16-bit pieces), 3, 4 and 5
+are not read.
 """
 
 from __future__ import annotations
@@ -48,11 +52,12 @@ from rdptheory import _container
 from rdptheory._bytes import ByteReader, put_varint
 
 MAGIC = b"RDPI"
+#: 6: shaped files' steps on the stratified chunk layout (same fields);
 #: 5: a 4-byte model fingerprint, the layout byte (ladder preset, implied code dimension),
 #: the noise recipe (ladder id, basis id, P) last; 4: per step the chunk
 #: count and the indices under the RCC Zipf law (3: quantised KL and a fitted Gaussian law on
 #: the index buckets).
-VERSION = 5
+VERSION = 6
 FINGERPRINT_BYTES = 4
 WHAT = "rdptheory image stream"
 #: Largest ladder a file may declare (levels); the encoder's default is 37.

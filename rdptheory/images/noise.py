@@ -300,7 +300,7 @@ class PatchDCTChain:
                    algorithm: str = "pfr", backend: str = "auto",
                    accept: Callable[[int, bytes], bool] | None = None) -> _sc.SentStepCoder:
         """:class:`~rdptheory.images.shaped_chain.SentStepCoder` over this chain's levels."""
-        return _sc.SentStepCoder(self.levels, self.state_shape[0], seed=seed,
+        return _sc.SentStepCoder(self.levels, self.state_shape[0], self.variances, seed=seed,
                                  max_chunk_bits=max_chunk_bits, padding=padding,
                                  algorithm=algorithm, backend=backend, accept=accept)
 

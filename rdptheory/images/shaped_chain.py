@@ -77,6 +77,7 @@ __all__ = [
     "BASES",
     "LADDERS",
     "T_DEAD2",
+    "STEP_LAYOUTS",
     "SentStepCoder",
     "ShapedChainModel",
     "ShapingRecipe",
@@ -93,6 +94,8 @@ __all__ = [
 LADDERS: tuple[str, ...] = ("isotropic", "mse", "perception")
 #: Fixed bases both sides know (the block DCT of the model's patch size).
 BASES: tuple[str, ...] = ("dct",)
+#: Chunk layouts of :class:`SentStepCoder` ("stratified": RDPI 6; "diffc": RDPI 5).
+STEP_LAYOUTS: tuple[str, ...] = ("stratified", "diffc")
 #: Noise variance of a coefficient not sent yet (model space; the shipped prior's largest
 #: DCT variance is ~31).
 T_DEAD2 = 1e6
@@ -389,26 +392,47 @@ class SentStepCoder:
     ``(seed, k)``), which keeps the state a draw at the dead level (what a ρ = 1 decode
     samples the unsent coefficients from). The rest is
     :class:`rdptheory.codec.progressive.DiffCStepCoder` (one RCC step stream, the same
-    ``accept`` budget hook) over the sent coefficients of all patches, so DiffC's equal split
-    is not diluted by coordinates without KL. Read a payload with
+    ``accept`` budget hook) over the sent coefficients of all patches. Read a payload with
     :meth:`read` and the same levels.
+
+    **Layout** (``layout``): ``"stratified"`` (RDPI 6, the default) deals the sent
+    coordinates to the step's chunks by a decoder-known KL proxy
+    (:func:`rdptheory.rcc.layouts.stratified_split`, :meth:`proxy`); ``"diffc"`` is DiffC's
+    random equal split (RDPI 5 files; kept to measure the difference). On shaped steps a few
+    coordinates carry most of the KL (at 1 bpp on china 128², shaped net: 50 % of a step's KL
+    in < 1 % of its coordinates), so a random equal split gives chunks of very unequal KL and
+    often doubles the chunk count (``benchmarks/shaped_net.py`` measures the bytes).
 
     Parameters
     ----------
     levels : the chain's levels (:func:`chain_levels`)
     n_patches : N (the state is (N, d))
+    variances : λ_i (d,) > 0, the model's coefficient variances (the stratified proxy's prior)
     t_dead2 : the dead level of :func:`chain_levels`
+    layout : "stratified" or "diffc"
     **kwargs : :class:`~rdptheory.codec.progressive.DiffCStepCoder` settings
     """
 
-    def __init__(self, levels: list[np.ndarray], n_patches: int, *, t_dead2: float = T_DEAD2,
-                 **kwargs: object) -> None:
+    def __init__(self, levels: list[np.ndarray], n_patches: int,
+                 variances: npt.ArrayLike | None = None, *, t_dead2: float = T_DEAD2,
+                 layout: str = "stratified", **kwargs: object) -> None:
         from rdptheory.codec.progressive import DiffCStepCoder
 
+        self.layout = check_choice(layout, "layout", STEP_LAYOUTS)
         self.inner = DiffCStepCoder(**kwargs)  # type: ignore[arg-type]
         self.t_dead2 = float(check_positive(t_dead2, "t_dead2"))
         self.n_patches = check_int(n_patches, "n_patches", low=1)
         self.sent = [np.asarray(lv) < 0.5 * self.t_dead2 for lv in levels]
+        d = self.sent[0].size if self.sent else 0
+        if self.layout == "stratified":
+            if variances is None:
+                raise ValueError("the stratified layout needs the model's variances")
+            self.variances = check_positive(variances, "variances")
+            if self.variances.shape != (d,):
+                raise ValueError(f"variances must have shape ({d},), got "
+                                 f"{self.variances.shape}")
+        self._z: np.ndarray | None = None  # standardised innovations of the last step
+        self._last = (-1, np.zeros(d))  # (its index, its SNR increments)
 
     @property
     def payload(self) -> bytes:
@@ -420,6 +444,51 @@ class SentStepCoder:
         """KL of each step sent (bits)."""
         return self.inner.kl_bits
 
+    @staticmethod
+    def snr_increment(step) -> np.ndarray:
+        """``Δsnr_i = 1/s_i² − 1/t_i²`` of a step (``1/s_i²`` for the first), shape (d,)."""
+        s2 = np.asarray(step.s2, dtype=np.float64).ravel()
+        return 1.0 / s2 - (0.0 if step.t2 is None else 1.0 / np.asarray(
+            step.t2, dtype=np.float64).ravel())
+
+    def proxy(self, step) -> np.ndarray:
+        r"""The decoder-known KL proxy of every coordinate of ``step``, (N, d) (our own).
+
+        A sent coefficient's step has :math:`\delta_j^2/\sigma_j^2 = \Delta\mathrm{snr}_i
+        (x_j - \hat x_j)^2` (twice its KL in nats), and the previous step's standardised
+        innovation :math:`z_j = (y_j - \mu_{p,j})/\sigma_{p,j}`, known to both sides, has
+        :math:`E z_j^2 = 1 + \Delta\mathrm{snr}'_i (x_j - \hat x'_j)^2`. So
+
+        .. math:: \widetilde{\mathrm{KL}}_j = \frac{\Delta\mathrm{snr}_i}
+                  {\Delta\mathrm{snr}'_i}\, z_j^2
+
+        on coefficients coded on the previous step, and the Gaussian prediction
+        :math:`\Delta\mathrm{snr}_i\, \lambda_i t_i^2/(\lambda_i + t_i^2)` elsewhere (the
+        first step and first messages, with the previous level t_i²; λ_i for the first step).
+        """
+        dsnr = self.snr_increment(step)
+        lam = self.variances
+        if step.t2 is None:
+            v = lam
+        else:
+            t2 = np.asarray(step.t2, dtype=np.float64).ravel()
+            v = lam * t2 / (lam + t2)
+        out = np.tile(dsnr * v, (self.n_patches, 1))
+        k_prev, prev = self._last
+        if self._z is not None and k_prev == step.k - 1 >= 0:
+            hist = self.sent[k_prev] & (prev > 0) & (dsnr > 0)
+            out[:, hist] = (dsnr[hist] / prev[hist]) * self._z[:, hist] ** 2
+        return out
+
+    def _remember(self, step, sample: np.ndarray) -> None:
+        """Keep the step's standardised innovations for the next step's proxy."""
+        if self.layout != "stratified":
+            return
+        mu = np.asarray(step.mu_p, dtype=np.float64)
+        sd = np.broadcast_to(np.asarray(step.sigma_p, dtype=np.float64), mu.shape)
+        self._z = (sample - mu) / sd
+        self._last = (step.k, self.snr_increment(step))
+
     def _sub(self, step, mask: np.ndarray):
         def cut(v):
             return None if v is None else (v if np.ndim(v) == 0 else np.asarray(
@@ -428,12 +497,16 @@ class SentStepCoder:
         return step._replace(mu_q=cut(step.mu_q), sigma_q=cut(step.sigma_q),
                              mu_p=cut(step.mu_p), sigma_p=cut(step.sigma_p))
 
+    def _layout_proxy(self, step, mask: np.ndarray) -> np.ndarray | None:
+        return None if self.layout != "stratified" else self.proxy(step)[:, mask]
+
     def encode(self, step):
         """``(symbol, sample)`` of the sent coefficients; :class:`StopChain` as the inner coder."""
         mask = self.sent[step.k]
-        symbol, sub = self.inner.encode(self._sub(step, mask))
+        symbol, sub = self.inner.encode(self._sub(step, mask), self._layout_proxy(step, mask))
         out = self._dead_draw(step)
         out[:, mask] = sub
+        self._remember(step, out)
         return symbol, out
 
     def _dead_draw(self, step) -> np.ndarray:
@@ -446,7 +519,9 @@ class SentStepCoder:
         """The step's state from its symbol (the encoder's, bit for bit)."""
         mask = self.sent[step.k]
         out = self._dead_draw(step)
-        out[:, mask] = self.inner.decode(symbol, self._sub(step, mask))
+        out[:, mask] = self.inner.decode(symbol, self._sub(step, mask),
+                                         self._layout_proxy(step, mask))
+        self._remember(step, out)
         return out
 
     def read(self, payload: bytes, n_steps: int) -> list[tuple[int, int, np.ndarray]]:

@@ -25,7 +25,15 @@ from ._chunking import (
 from ._format import check_model_params
 from ._index_coding import MAX_INDEX_BITS, IndexModel
 from ._select import log_weight_bound, select
-from .layouts import diffc_permutation, diffc_split, equal_sizes, equal_starts
+from .layouts import (
+    diffc_permutation,
+    diffc_split,
+    equal_sizes,
+    equal_starts,
+    stratified_layout,
+    stratified_order,
+    stratified_split,
+)
 from .message import DEFAULT_MAX_CHUNK_BITS, DEFAULT_PADDING, RCCMessage, known_layout
 
 Algorithm = Literal["pfr", "pfr_es", "orc"]
@@ -447,7 +455,8 @@ def _step_std(sigma: npt.ArrayLike, shape: tuple[int, ...], name: str) -> np.nda
 
 def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
                 sigma_p: npt.ArrayLike, *, seed: int, stream: int, max_chunk_bits: float,
-                padding: int, algorithm: str, backend: str) -> StepCode:
+                padding: int, algorithm: str, backend: str,
+                layout_proxy: npt.ArrayLike | None = None) -> StepCode:
     """One step of a diffusion chain on the ``diffc`` layout whose size is the step's KL.
 
     .. math:: \\mathrm{KL}_q = \\lceil \\mathrm{KL}(q\\|p) \\rceil,\\quad
@@ -462,6 +471,10 @@ def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
     same value broadcast by hand give identical bytes. ``mu_q``/``mu_p`` are trusted (the
     codec validates them); a sigma that does not broadcast raises ``ValueError``.
     Raises :class:`StepTooLarge` if a chunk would carry more than :data:`MAX_CHUNK_BITS`.
+
+    ``layout_proxy`` (optional, one finite value per coordinate, known to the decoder): use
+    the stratified layout of :func:`~rdptheory.rcc.layouts.stratified_split` instead (the
+    stream still carries only C); :func:`decode_step` needs the same proxy.
     """
     shape = np.shape(mu_p)
     mq, mp = np.ravel(mu_q), np.ravel(mu_p)
@@ -470,7 +483,11 @@ def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
     sq, sp = _step_std(sigma_q, shape, "sigma_q"), _step_std(sigma_p, shape, "sigma_p")
     kl = kl_nats_to_bits(diagonal_gaussian_kl_nats(mq, sq, mp, sp))
     kl_q = int(min(np.ceil(float(kl.sum()) - 1e-9), MAX_STEP_KL))
-    lay = diffc_split(kl, kl_q, max_chunk_bits, seed, stream)
+    if layout_proxy is None:
+        lay = diffc_split(kl, kl_q, max_chunk_bits, seed, stream)
+    else:
+        lay = stratified_split(kl, _step_proxy(layout_proxy, mp.size), kl_q, max_chunk_bits,
+                               seed, stream, _step_bucket_bits(max_chunk_bits))
     if lay.chunk_kl.max() > MAX_CHUNK_BITS:
         raise StepTooLarge(f"a chunk carries {lay.chunk_kl.max():.1f} bits of KL")
     bits = candidate_bits(lay.chunk_kl, padding)
@@ -484,7 +501,8 @@ def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
 
 
 def decode_step(indices: npt.ArrayLike, mu_p: np.ndarray, sigma_p: npt.ArrayLike, *,
-                seed: int, stream: int, backend: str) -> np.ndarray:
+                seed: int, stream: int, backend: str,
+                layout_proxy: npt.ArrayLike | None = None) -> np.ndarray:
     """The decoder's sample of one :func:`encode_step` step from its candidate ``indices``.
 
     .. math:: \\hat z_{\\pi(j)} = \\mu_{p\\pi(j)} + \\sigma_{p\\pi(j)}\\,
@@ -492,16 +510,38 @@ def decode_step(indices: npt.ArrayLike, mu_p: np.ndarray, sigma_p: npt.ArrayLike
 
     with π the shared permutation of (seed, stream) and s_c the boundaries of C = len(indices)
     equal chunks. ``sigma_p``: a positive scalar or a per-coordinate array broadcasting to
-    ``mu_p``, as given to :func:`encode_step`.
+    ``mu_p``, as given to :func:`encode_step`; ``layout_proxy``: the encoder's (the
+    stratified layout of :func:`~rdptheory.rcc.layouts.stratified_layout` with C chunks).
     """
     mp = np.ravel(mu_p)
     sp = _step_std(sigma_p, np.shape(mu_p), "sigma_p")
     idx = np.asarray(indices, dtype=np.int64).ravel()
     if not 1 <= idx.size <= mp.size:
         raise ValueError(f"corrupted RCC step: {idx.size} chunks for {mp.size} coordinates")
-    perm = diffc_permutation(seed, stream, mp.size)
-    return _permuted_sample(mp, sp, perm, equal_starts(mp.size, idx.size), idx, seed, stream,
+    if layout_proxy is None:
+        perm, starts = diffc_permutation(seed, stream, mp.size), equal_starts(mp.size, idx.size)
+    else:
+        order = stratified_order(_step_proxy(layout_proxy, mp.size), seed, stream)
+        perm, starts = stratified_layout(order, idx.size)
+    return _permuted_sample(mp, sp, perm, starts, idx, seed, stream,
                             backend).reshape(np.shape(mu_p))  # fmt: skip
+
+
+def _step_bucket_bits(max_chunk_bits: float) -> np.ndarray:
+    """Code length (bits) of an index in each bucket under the steps' index model:
+    ``-log2 P(b) + max(b - 1, 0)``, b = 0..MAX_INDEX_BITS."""
+    model = fmt.step_index_model(check_model_params(max_chunk_bits, 2))
+    b = np.arange(MAX_INDEX_BITS + 1)
+    return -np.log2(model.bucket_probabilities()) + np.maximum(b - 1, 0)
+
+
+def _step_proxy(proxy: npt.ArrayLike, dims: int) -> np.ndarray:
+    """A step's layout proxy, flat float64 with one finite entry per coordinate."""
+    w = np.ravel(np.asarray(proxy, dtype=np.float64))
+    if w.size != dims or not np.isfinite(w).all():
+        raise ValueError(f"layout_proxy must be finite with one entry per coordinate ({dims}),"
+                         f" got {w.size} entries")
+    return w
 
 
 def _permuted_sample(mu_p, sigma_p, perm, starts, indices, seed, stream, backend) -> np.ndarray:

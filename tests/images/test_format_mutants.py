@@ -1,7 +1,7 @@
 """rdptheory.images._format against hand-built RDPI files (kills mutmut mutants).
 
 Every file here is assembled by hand from the layout in the module docstring (magic "RDPI",
-version 5, LEB128 header length, header fields with the noise recipe last, CRC32s from
+version 6, LEB128 header length, header fields with the noise recipe last, CRC32s from
 ``zlib``), never by the packer, and every bound the reader enforces is probed on both sides
 (``make mutants MUTANTS='rdptheory.images._format*'``).
 """
@@ -53,13 +53,13 @@ def header_bytes(fingerprint=FP, height=48, width=40, code_dims=1920, seed=7, t_
             + leb(n_steps) + recipe)
 
 
-def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 5) -> bytes:
+def rdpi(header: bytes, payload: bytes = b"\x01\x02\x03\x04", version: int = 6) -> bytes:
     head = b"RDPI" + bytes([version]) + leb(len(header)) + header
     return head + crc(head) + payload + crc(payload)
 
 
 def test_spec_constants():
-    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 5, 4, 4096)
+    assert (f.MAGIC, f.VERSION, f.FINGERPRINT_BYTES, f.MAX_LEVELS) == (b"RDPI", 6, 4, 4096)
     assert f.WHAT == WHAT
     assert f.LADDERS == ("isotropic", "mse", "perception")
     assert f.BASES == ("none", "dct")
@@ -97,9 +97,9 @@ def test_pack_and_unpack_need_whole_words(size):
 
 
 def test_other_versions_and_magics_are_refused():
-    for old in (3, 4):
+    for old in (3, 4, 5):
         with pytest.raises(ValueError, match=rf"^unsupported {WHAT} version {old} \(this reader "
-                                             r"reads version 5\)"):
+                                             r"reads version 6\)"):
             f.unpack_stream(rdpi(header_bytes(), version=old))
     with pytest.raises(ValueError, match=rf"^not an {WHAT}: magic b'RDPG'"):
         f.unpack_stream(b"RDPG" + rdpi(header_bytes())[4:])

@@ -209,16 +209,19 @@ def test_decoder_reproduces_encoder_state_every_prefix():
     assert len(progressive.encode_chain(xb, cm, lv, budget).symbols) == 3
 
 
-def test_sent_step_coder_round_trip_and_skips_dead_coefficients():
+@pytest.mark.parametrize("layout", ["stratified", "diffc"])
+def test_sent_step_coder_round_trip_and_skips_dead_coefficients(layout):
     """Only sent coefficients are coded (no dead noise in the stream); every prefix decodes to
-    the encoder's state bit for bit; dead coefficients are a shared draw from p."""
+    the encoder's state bit for bit (both chunk layouts); dead coefficients are a shared draw
+    from p."""
     sg, lad, x = _small_chain()
     cm, lv, xb = ShapedChainModel(sg), chain_levels(lad), sg.to_basis(x)
-    kw = {"seed": 12, "max_chunk_bits": 8.0, "backend": "numpy"}
+    kw = {"seed": 12, "max_chunk_bits": 8.0, "backend": "numpy", "layout": layout,
+          "variances": cm.prior_var}
     coder = SentStepCoder(lv, x.shape[0], **kw)
     res = progressive.encode_chain(xb, cm, lv, coder)
     assert len(res.symbols) == len(lv)
-    full = progressive.DiffCStepCoder(**kw)
+    full = progressive.DiffCStepCoder(seed=12, max_chunk_bits=8.0, backend="numpy")
     progressive.encode_chain(xb, cm, lv, full)
     # same first step: the dead coefficients the full coder also codes carry ~nothing
     assert full.kl_bits[0] - 1e-3 < coder.kl_bits[0] < full.kl_bits[0]

@@ -146,7 +146,7 @@ def test_chain_round_trip_is_bit_exact(net, image):
     cm = net.for_image(16, 24)
     xb = to_patches(image, 8) @ block_dct_basis()
     lv = chain_levels(ladder_snr(ShapingRecipe("perception", n_levels=12), net.variances))[:3]
-    kw = {"seed": 5, "max_chunk_bits": 8.0, "backend": "numpy"}
+    kw = {"seed": 5, "max_chunk_bits": 8.0, "backend": "numpy", "variances": net.variances}
     coder = SentStepCoder(lv, cm.n_patches, **kw)
     res = progressive.encode_chain(xb, cm, lv, coder)
     n = len(res.symbols)  # the coder may stop early (a random network predicts badly)
