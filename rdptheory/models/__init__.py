@@ -109,6 +109,13 @@ def _patch_gmm_model() -> PatchGMMImageModel:
     return PatchGMMImageModel()
 
 
+@functools.lru_cache(maxsize=1)
+def _shaped_unet() -> ImageModel:
+    from rdptheory.models.shaped_unet import ShapedNet
+
+    return ShapedNet()
+
+
 def default_model() -> ImageModel:
     """The default image model: the shipped trained UNet (:func:`load_default`, loaded once).
 
@@ -135,11 +142,16 @@ def load_model(spec: str | None = None) -> ImageModel:
     ``None`` or ``"unet"`` (:data:`DEFAULT_SPEC`): :func:`default_model`, the shipped trained
     UNet (needs torch and diffusers); ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior
     (tiled, exact score);
-    ``"gmm-shift"``: the same prior averaged over 16 shifted tilings (no block grid,
-    :mod:`rdptheory.models.gmm_shifted`);
+    ``"gmm-shift"``: a patch prior averaged over 16 shifted tilings (no block grid,
+    :mod:`rdptheory.models.gmm_shifted`), with the photograph prior (K = 16, fitted on the
+    UNet's training photographs); ``"gmm-shift-skimage"``: the same with the embedded prior
+    (the ``gmm-shift`` of earlier releases);
     ``"unet-x8"`` / ``"unet-x4"``: the UNet averaged over the 8 dihedral transforms / the 4
     rotations; ``"unet+gmm"`` / ``"unet-x4+gmm"``: those blended per noise level with
     ``"gmm-shift"`` (:mod:`rdptheory.models.ensemble`; torch);
+    ``"unet-shaped"``: the shipped shaped-noise UNet
+    (:class:`rdptheory.models.shaped_unet.ShapedNet`, ``weights_shaped``; torch), which also
+    codes ``noise="shaped"`` (CLI ``--noise shaped``);
     a ``.npz`` path: a patch prior written by
     :func:`rdptheory.models.prior.save_prior`; a directory: a diffusers model (latent if it
     has ``vae/``, else pixel; see :mod:`rdptheory.models.diffusers_models`). Anything else,
@@ -151,12 +163,14 @@ def load_model(spec: str | None = None) -> ImageModel:
         raise TypeError(f"model must be a string spec, got {type(spec).__name__}")
     if spec in ("patch-gmm", "gmm"):
         return _patch_gmm_model()
-    if spec in ("gmm-shift", "patch-gmm-shift"):  # no block grid (16 shifted tilings)
+    if spec in ("gmm-shift", "patch-gmm-shift", "gmm-shift-skimage"):  # 16 shifted tilings
         from rdptheory.models.gmm_shifted import shifted_model
 
-        return shifted_model()
+        return shifted_model("skimage" if spec == "gmm-shift-skimage" else "photos")
     if spec == "unet":
         return load_default()
+    if spec == "unet-shaped":  # the shaped-noise UNet (issue 15; torch)
+        return _shaped_unet()
     if spec in ("unet-x8", "unet-x4", "unet+gmm", "unet-x4+gmm"):  # models.ensemble
         from rdptheory.models.ensemble import load_ensemble
 

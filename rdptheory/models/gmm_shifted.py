@@ -195,14 +195,21 @@ class ShiftedPatchGMMImageModel(PixelPriorModel):
 SHIFT_PRIORS = {"skimage": DEFAULT_PRIOR_PATH, "photos": PHOTO_PRIOR_PATH}
 
 
-@functools.lru_cache(maxsize=2)
-def shifted_model(prior: str = "skimage") -> ShiftedPatchGMMImageModel:
+def shifted_model(prior: str = "photos") -> ShiftedPatchGMMImageModel:
     """A shipped patch GMM averaged over its 16 balanced shifts (each loaded once per process).
 
-    ``prior``: ``"skimage"`` (default; ``priors/patch_gmm.npz``, 8×8, K = 8, five
-    scikit-image photographs) or ``"photos"`` (``priors/patch_gmm_photos.npz``, fitted on the
-    shipped UNet's training photographs; its figures are in
-    ``benchmarks/results/patch_prior.json``).
+    ``prior``: ``"photos"`` (default since issue 11's photograph prior;
+    ``priors/patch_gmm_photos.npz``, 8×8, K = 16, fitted on the shipped UNet's eight training
+    photographs; its figures are in ``benchmarks/results/patch_prior.json``; spec
+    ``"gmm-shift"``) or ``"skimage"`` (``priors/patch_gmm.npz``, 8×8, K = 8, five scikit-image
+    photographs, the tiled model's prior; spec ``"gmm-shift-skimage"``, which decodes files
+    made with ``gmm-shift`` before the change).
     """
     check_choice(prior, "prior", tuple(SHIFT_PRIORS))
+    return _shifted_model(prior)
+
+
+@functools.lru_cache(maxsize=len(SHIFT_PRIORS))
+def _shifted_model(prior: str) -> ShiftedPatchGMMImageModel:
+    """:func:`shifted_model`'s cache, keyed by the prior's name (not by how it was passed)."""
     return ShiftedPatchGMMImageModel(load_prior(SHIFT_PRIORS[prior]))

@@ -162,6 +162,7 @@ def test_shifted_model_loads_each_shipped_prior():
     photos = shifted_model("photos")
     assert photos.prior.fingerprint() == load_prior(PHOTO_PRIOR_PATH).fingerprint()
     assert shifted_model("photos") is photos and len(photos.shifts) == 16
-    assert shifted_model().fingerprint() != photos.fingerprint()
+    assert shifted_model() is photos  # the default since the photograph prior shipped
+    assert shifted_model("skimage").fingerprint() != photos.fingerprint()
     with pytest.raises(ValueError, match="prior"):
         shifted_model("jpeg")

@@ -135,5 +135,8 @@ def test_protocol_fingerprint_and_torch(random_gmm, check_score_numpy_torch):
         ShiftedPatchGMMImageModel(g, precision="float16")
     from rdptheory.models.gmm_shifted import shifted_model
 
-    assert load_model("gmm-shift") is shifted_model()
+    assert load_model("gmm-shift") is shifted_model() is shifted_model("photos")
+    assert load_model("gmm-shift-skimage") is shifted_model("skimage")
+    assert load_model("gmm-shift").prior.n_components == 16
+    assert load_model("gmm-shift-skimage").prior.n_components == 8
     assert shifted_model().name.startswith("patch-gmm-shift16")
