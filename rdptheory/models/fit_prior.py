@@ -9,8 +9,8 @@ Two priors ship, both 8×8×3 full-covariance Gaussian mixtures in model space:
   EM (:func:`em_gmm`), stopped when the likelihood of 10 000 patches of the right 15 % strips
   stops improving; china and flower are never used. Its patch means are modelled apart
   (``dc="separate"``, :func:`fit_photo_prior`): one Gaussian for the three channel means, 16
-  components for the zero-mean part. The shifted GMM loads it as ``shifted_model("photos")``
-  (:mod:`rdptheory.models.gmm_shifted`). Measured 2026-12-06 (100 000 patches, seed 0;
+  components for the zero-mean part. ``gmm-shift`` uses it (``shifted_model("photos")``, the
+  default, :mod:`rdptheory.models.gmm_shifted`). Measured 2026-12-06 (100 000 patches, seed 0;
   ``benchmarks/patch_prior.py``)::
 
       prior                  held-out unseen  PSNR t=0.05  0.1   0.2   0.4   0.8  CPU/call
@@ -25,8 +25,8 @@ Two priors ship, both 8×8×3 full-covariance Gaussian mixtures in model space:
   the strips better but the unseen photographs worse; separating the patch mean costs
   in-distribution likelihood but generalises best, hence the shipped K = 16, separate.
 - ``priors/patch_gmm.npz`` (``--data skimage``): the first prior, described below. The tiled
-  exact-score model, the golden bitstreams and ``shifted_model()`` (default ``"skimage"``)
-  use it; it is never refitted in place.
+  exact-score model, the golden bitstreams and ``gmm-shift-skimage``
+  (``shifted_model("skimage")``) use it; it is never refitted in place.
 
 EM (scikit-learn ``GaussianMixture``, full covariances, k-means++ initialisation) on
 dequantised colour patches of scikit-image's bundled photographs (``TRAIN_IMAGES``), as in
