@@ -13,7 +13,9 @@ which dispatches on a small protocol rather than on model classes:
   import ``rdptheory.images``) is registered with :func:`register_shaped` and a factory
   ``factory(model, recipe, height, width)``; the tiled patch GMM
   (:class:`~rdptheory.models.patch_gmm.PatchGMMImageModel`) is registered here, with
-  :class:`PatchDCTChain`;
+  :class:`PatchDCTChain`, and the shaped-noise UNet
+  (:class:`~rdptheory.models.shaped_unet.ShapedNet`) by :mod:`rdptheory.images.shaped_net`,
+  which is imported the first time such a model is met;
 - anything else raises ``ValueError`` (the model cannot code shaped noise).
 
 A :class:`ShapedChain` is everything both sides need for one image: the state's shape, the
@@ -135,6 +137,8 @@ def shaped_chain_for(model: Any, recipe: _sc.ShapingRecipe, height: int,
     width = check_int(width, "width", low=1)
     if isinstance(model, ShapedNoiseModel):
         return model.shaped_chain(recipe, height, width)
+    if type(model).__module__ == "rdptheory.models.shaped_unet":
+        import rdptheory.images.shaped_net  # noqa: F401 (registers the shaped UNet's chain)
     for cls in type(model).__mro__:
         if cls in _FACTORIES:
             return _FACTORIES[cls](model, recipe, height, width)

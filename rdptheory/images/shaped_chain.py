@@ -72,6 +72,7 @@ from rdptheory.images.shaped import (
     shaped_snr,
     water_filling_snr,
 )
+from rdptheory.models.shaped_noise import T_DEAD2
 
 __all__ = [
     "BASES",
@@ -96,9 +97,6 @@ LADDERS: tuple[str, ...] = ("isotropic", "mse", "perception")
 BASES: tuple[str, ...] = ("dct",)
 #: Chunk layouts of :class:`SentStepCoder` ("stratified": RDPI 6; "diffc": RDPI 5).
 STEP_LAYOUTS: tuple[str, ...] = ("stratified", "diffc")
-#: Noise variance of a coefficient not sent yet (model space; the shipped prior's largest
-#: DCT variance is ~31).
-T_DEAD2 = 1e6
 
 
 @dataclass(frozen=True)

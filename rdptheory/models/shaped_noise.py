@@ -54,6 +54,11 @@ from rdptheory._validation import (
 )
 from rdptheory.gaussian import drp_vector_solution
 
+#: Noise variance of a coefficient not sent yet in the shaped chain
+#: (:func:`rdptheory.images.shaped_chain.chain_levels`; model space; the shipped prior's
+#: largest DCT variance is ~31).
+T_DEAD2 = 1e6
+
 __all__ = [
     "DEAD_VARIANCE",
     "FAMILY_LADDERS",

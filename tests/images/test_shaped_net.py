@@ -190,6 +190,7 @@ def test_image_model_and_codec_round_trip(net, folder):
     a shaped file made by the one image codec decodes to the encoder's state (MMSE decode of
     the same state, image identical)."""
     from rdptheory.images import CodecConfig, compress_with_report, decompress
+    from rdptheory.images.noise import shaped_chain_for
     from rdptheory.models.diffusers_models import PixelDiffusionModel
     from rdptheory.models.protocol import ImageModel
 
@@ -201,7 +202,7 @@ def test_image_model_and_codec_round_trip(net, folder):
     assert net.code_shape(13, 20) == (3, 13, 20)
     img = (bundled_image("chelsea").pixels[100:113, 100:120]).copy()  # 13x20: padded tiles
     cfg = CodecConfig(noise="shaped", n_levels=12)
-    chain = net.shaped_chain(cfg.recipe, 13, 20)
+    chain = shaped_chain_for(net, cfg.recipe, 13, 20)
     assert chain.state_shape == (6, 192)
     res = compress_with_report(img, model=net, noise_var=float(chain.water_levels[1]),
                                seed=3, config=cfg)
@@ -264,3 +265,32 @@ def test_shipped_weights_load_and_beat_the_wiener_filter():
     mse_net = ((net.denoise_blocks(w, snr) - xb) ** 2).mean()
     mse_lin = ((wiener_blocks(w, snr, net.family) - xb) ** 2).mean()
     assert mse_net < 0.9 * mse_lin, (mse_net, mse_lin)
+
+
+def test_load_model_unet_shaped_codes_shaped_noise_through_the_codec():
+    """``load_model("unet-shaped")`` is the shipped net (pinned fingerprint, loaded once); a
+    shaped file it writes through the one image codec replays to the encoder's state bit for
+    bit, every prefix equals an encode stopped there, and the CLI spec needs no other hook."""
+    from rdptheory.images import CodecConfig, _format, compress_with_report, truncate
+    from rdptheory.images.codec import _replay
+    from rdptheory.images.noise import PatchDCTChain, shaped_chain_for
+    from rdptheory.images.shaped_net import shipped_shaped_dir
+    from rdptheory.models import load_model
+
+    if not (shipped_shaped_dir() / "diffusion_pytorch_model.safetensors").is_file():
+        pytest.skip("installed without the shaped weights")
+    net = load_model("unet-shaped")
+    assert isinstance(net, ShapedNet) and load_model("unet-shaped") is net
+    assert net.fingerprint().hex() == SHIPPED_FINGERPRINT
+    cfg = CodecConfig(noise="shaped", n_levels=12)
+    chain = shaped_chain_for(net, cfg.recipe, 16, 16)
+    assert isinstance(chain, PatchDCTChain) and chain.state_shape == (4, 192)
+    img = bundled_image("china").pixels[200:216, 300:316].copy()
+    res = compress_with_report(img, model=net, noise_var=float(chain.water_levels[3]), seed=2,
+                               config=cfg)
+    assert res.n_steps == 4
+    stream = _format.unpack_stream(res.data)
+    assert np.array_equal(_replay(stream, net, 4, "numpy"), res.state)
+    early = compress_with_report(img, model=net, noise_var=float(chain.water_levels[1]),
+                                 seed=2, config=cfg)
+    assert truncate(res.data, 2) == early.data
