@@ -116,13 +116,6 @@ def _shaped_unet() -> ImageModel:
     return ShapedNet()
 
 
-@functools.lru_cache(maxsize=1)
-def _shaped_unet() -> ImageModel:
-    from rdptheory.models.shaped_unet import ShapedNet
-
-    return ShapedNet()
-
-
 def default_model() -> ImageModel:
     """The default image model: the shipped trained UNet (:func:`load_default`, loaded once).
 
@@ -159,9 +152,6 @@ def load_model(spec: str | None = None) -> ImageModel:
     ``"unet-shaped"``: the shipped shaped-noise UNet
     (:class:`rdptheory.models.shaped_unet.ShapedNet`, ``weights_shaped``; torch), which also
     codes ``noise="shaped"`` (CLI ``--noise shaped``);
-    ``"unet-shaped"``: the shipped shaped-noise UNet
-    (:class:`rdptheory.models.shaped_unet.ShapedNet`, ``weights_shaped``; torch), which also
-    codes ``noise="shaped"`` (CLI ``--noise shaped``);
     a ``.npz`` path: a patch prior written by
     :func:`rdptheory.models.prior.save_prior`; a directory: a diffusers model (latent if it
     has ``vae/``, else pixel; see :mod:`rdptheory.models.diffusers_models`). Anything else,
@@ -179,8 +169,6 @@ def load_model(spec: str | None = None) -> ImageModel:
         return shifted_model("skimage" if spec == "gmm-shift-skimage" else "photos")
     if spec == "unet":
         return load_default()
-    if spec == "unet-shaped":  # the shaped-noise UNet (issue 15; torch)
-        return _shaped_unet()
     if spec == "unet-shaped":  # the shaped-noise UNet (issue 15; torch)
         return _shaped_unet()
     if spec in ("unet-x8", "unet-x4", "unet+gmm", "unet-x4+gmm"):  # models.ensemble
