@@ -42,10 +42,11 @@ the fingerprints of the members it was fitted for, and loading it with other mem
 ``python -m rdptheory.models.ensemble --spec SPEC`` refits and rewrites one.
 
 Measured (``benchmarks/model_ensemble.py``, unseen china + flower 128² crops, denoising PSNR
-at t = 0.01 / 0.05 / 0.2 / 0.4 / 0.8 / 3.2): UNet S 45.97 / 34.62 / 26.27 / 22.26 / 19.29 /
-16.40 dB; over the 4 rotations +0.09 / +0.13 / +0.24 / +0.20 / +0.12 / +0.14 dB, over all 8
-at most 0.02 dB more; ``"unet+gmm"`` +0.66 / +0.18 / +0.23 / +0.48 / +0.37 / +0.14 dB at
-12× the UNet's CPU per call (128²: 2.3 s against 0.19 s).
+at t = 0.01 / 0.05 / 0.2 / 0.4 / 0.8 / 3.2, ``gmm-shift`` = the photograph prior): UNet S
+45.97 / 34.62 / 26.27 / 22.26 / 19.29 / 16.40 dB; over the 4 rotations +0.08 / +0.12 / +0.24 /
++0.20 / +0.13 / +0.14 dB, over all 8 at most 0.02 dB more; ``"unet-x4+gmm"`` +0.83 / +0.27 /
++0.34 / +0.65 / +0.43 / +0.15 dB at ~4× the UNet's CPU per call (128²: 1.0 s against 0.24 s),
+``"unet+gmm"`` within 0.03 dB of it at ~11× (2.6 s).
 
 Determinism: the members are called one transform at a time (stacking the transforms of a
 square image into one batch changes the UNet's float32 output in the last bits, and is not
@@ -98,7 +99,7 @@ MAX_MEMBERS = 8
 #: The shipped blends: spec → (table file in ``weights/``, member specs, transform sets, name).
 #: ``"unet+gmm"``: the UNet over all 8 dihedral transforms + the shifted GMM over the 4
 #: rotations; ``"unet-x4+gmm"``: the UNet over the 4 rotations + the shifted GMM alone, within
-#: 0.03 dB of it on the unseen crops at 0.4× its cost (``benchmarks/model_ensemble.py``).
+#: 0.03 dB of it on the unseen crops at ~0.4× its cost (``benchmarks/model_ensemble.py``).
 SHIPPED_BLENDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
     "unet+gmm": ("ensemble_blend.json", ("unet", "gmm-shift"), ("x8", "rot4"),
                  "unet-s-x8+gmm-shift-x4"),
