@@ -221,7 +221,9 @@ def test_convex_weight_of_two_linear_denoisers_is_the_mse_optimum(a1, a2, s, t2)
 def test_fitted_weight_on_samples_is_the_sample_minimiser_and_near_the_optimum():
     """On samples the fit equals the clipped 1-D minimiser ⟨x − x̂₂, x̂₁ − x̂₂⟩/‖x̂₁ − x̂₂‖²
     exactly; it estimates the population optimum 7/12 (s = 1, t² = 0.5, a = (1, 0.2)) with
-    standard error ≈ 0.0027 at n = 10⁵ (the ratio estimator's delta method); tolerance 5 SE."""
+    standard error 0.0019 at n = 10⁵ (the least-squares slope's SE
+    √(s t²/(s + t²) / (n (s + t²))) divided by a₁ − a₂; 0.0020 measured over 300 seeds);
+    tolerance 5 SE."""
     rng = np.random.default_rng(4)
     x = rng.normal(0.0, 1.0, 100_000)
     y = x + np.sqrt(0.5) * rng.normal(size=x.size)
@@ -229,7 +231,7 @@ def test_fitted_weight_on_samples_is_the_sample_minimiser_and_near_the_optimum()
     w = fit_convex_weights(np.stack([e1, e2]), x)
     sample = float(np.dot(x - e2, e1 - e2) / np.dot(e1 - e2, e1 - e2))
     np.testing.assert_allclose(w, [sample, 1.0 - sample], rtol=0, atol=1e-12)
-    assert abs(w[0] - 7 / 12) < 5 * 0.0027
+    assert abs(w[0] - 7 / 12) < 5 * 0.002
 
 
 def test_three_member_fit_is_the_simplex_minimum():
@@ -248,8 +250,9 @@ def test_three_member_fit_is_the_simplex_minimum():
 
 def test_fit_blend_recovers_the_optimal_weight_on_a_gaussian_source():
     """fit_blend on images of iid N(0, s) pixels with two shrinkage members a y: at each level
-    the weight is the Wiener weight of the previous test, within 5 standard errors of its
-    sample estimate (SE ≈ 0.01 at these 4·3·32² = 12288 pixels; measured over seeds)."""
+    the weight is the Wiener weight of the previous tests within 5 standard errors (SE 0.0036
+    / 0.0049 / 0.0044 at t = 0.2 / 0.4 / 0.8 for these 4·3·32² = 12288 pixels, measured over
+    200 image and noise seeds; tolerance 0.025)."""
     s, a = 0.25, (1.0, 0.1)
     x = np.random.default_rng(6).normal(0.0, np.sqrt(s), (4, 3, 32, 32))
     members = [ShiftModel(a[0], 0.0), ShiftModel(a[1], 0.0)]
@@ -257,7 +260,7 @@ def test_fit_blend_recovers_the_optimal_weight_on_a_gaussian_source():
     fit = fit_blend(members, ["identity", "identity"], x, t, seed=7, batch=3)
     wiener = s / (s + t**2)
     want = np.clip((wiener - a[1]) / (a[0] - a[1]), 0, 1)
-    np.testing.assert_allclose(fit.table.weights[:, 0], want, rtol=0, atol=0.05)
+    np.testing.assert_allclose(fit.table.weights[:, 0], want, rtol=0, atol=0.025)
     np.testing.assert_allclose(fit.table.log_t, np.log(t))
     assert np.all(fit.blend_mse <= fit.member_mse.min(axis=1) + 1e-15)
     # the reported member MSE is that member's own squared error on the same noise draw
