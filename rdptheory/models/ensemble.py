@@ -153,12 +153,16 @@ def invert_transform(x: np.ndarray, transform: Transform) -> np.ndarray:
 
 
 def self_ensemble(model: ImageModel, y: np.ndarray, noise_var: np.ndarray,
-                  transforms: Sequence[Transform]) -> np.ndarray:
+                  transforms: str | Sequence[Transform]) -> np.ndarray:
     r"""The transform-averaged denoiser :math:`\frac1{|G|}\sum_{g∈G} g^{-1} D(g y, t^2)`.
 
-    ``y`` float64 (B, C, H, W), ``noise_var`` (B,); the model is called once per transform, in
-    the listed order, and the results are summed in that order (deterministic).
+    ``y`` float64 (B, C, H, W), ``noise_var`` (B,); ``transforms`` as for
+    :func:`transform_set`. The model is called once per transform, in the listed order, and
+    the results are summed in that order (deterministic).
     """
+    transforms = transform_set(transforms)
+    if np.ndim(y) != 4:
+        raise ValueError(f"y must have shape (B, C, H, W), got {np.shape(y)}")
     acc: np.ndarray | None = None
     for g in transforms:
         den, _ = as_numpy(model.denoise(apply_transform(y, g), noise_var))

@@ -434,6 +434,14 @@ def test_fit_validation():
         fit_blend([member], ["identity"], np.zeros((3, 4, 4)), [0.1], seed=0)
 
 
+def test_self_ensemble_validation():
+    member = ShiftModel(1.0, 0.0)
+    with pytest.raises(ValueError):
+        self_ensemble(member, np.zeros((1, 3, 4, 4)), np.ones(1), [])
+    with pytest.raises(ValueError):
+        self_ensemble(member, np.zeros((3, 4, 4)), np.ones(1), "x8")
+
+
 def test_load_ensemble_rejects_unknown_spec():
     with pytest.raises(ValueError, match="spec must be one of"):
         load_ensemble("unet-x3")
