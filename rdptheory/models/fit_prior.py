@@ -14,10 +14,10 @@ Two priors ship, both 8×8×3 full-covariance Gaussian mixtures in model space:
   ``benchmarks/patch_prior.py``)::
 
       prior                  held-out unseen  PSNR t=0.05  0.1   0.2   0.4   0.8  CPU/call
-      five photos, K=8 (1)     3.810   3.782      36.41  32.29 28.22 24.45 21.15   1.0
-      photos, K=16, joint      3.579   3.596      36.88  32.82 28.61 24.66 21.20   1.6
-      photos, K=16, separate   3.623   3.560      36.96  32.86 28.80 24.95 21.38   1.6
-      photos, K=32, joint      3.575   3.607      36.74  32.80 28.70 24.79 21.25   3.1
+      five photos, K=8 (1)     3.810   3.782      36.41  32.29 28.22 24.45 21.15   1
+      photos, K=16, joint      3.579   3.596      36.88  32.82 28.61 24.66 21.20   1.5-1.9
+      photos, K=16, separate   3.623   3.560      36.96  32.86 28.80 24.95 21.38   1.5-1.9
+      photos, K=32, joint      3.575   3.607      36.74  32.80 28.70 24.79 21.25   2.2-3.1
 
   (bits per 8-bit dimension on the held-out strips and on china/flower patches; PSNR of the
   16-shift posterior mean, mean of four unseen 128×128 crops; CPU seconds per 128×128 call
