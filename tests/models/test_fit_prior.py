@@ -166,3 +166,19 @@ def test_shifted_model_loads_each_shipped_prior():
     assert shifted_model("skimage").fingerprint() != photos.fingerprint()
     with pytest.raises(ValueError, match="prior"):
         shifted_model("jpeg")
+
+
+def test_cli_fits_and_writes_a_photo_prior_with_its_scores(tmp_path, capsys):
+    from rdptheory.models.fit_prior import bits_per_dim, main
+    from rdptheory.models.prior import load_prior, prior_metadata
+
+    out = tmp_path / "p.npz"
+    assert main(["--patch", "2", "--components", "2", "--train-patches", "400",
+                 "--test-patches", "60", "--max-iter", "3", "--out", str(out)]) == 0
+    g, meta = load_prior(out), prior_metadata(out)
+    assert g.patch == 2 and g.n_components == 2 and meta["dc"] == "separate"
+    assert int(meta["em_iterations"]) <= 3 and meta["train_patches"] == "400"
+    split = photo_patch_split(2, 1, 60, seed=0)
+    assert float(meta["heldout_bpd"]) == pytest.approx(bits_per_dim(g, split.heldout), abs=5e-5)
+    assert float(meta["unseen_bpd"]) == pytest.approx(bits_per_dim(g, split.unseen), abs=5e-5)
+    assert f"held-out {meta['heldout_bpd']}" in capsys.readouterr().out
