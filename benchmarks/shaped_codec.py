@@ -10,12 +10,16 @@ the recipe bytes by hand), every number here comes from the files the package wr
 ``CodecConfig`` ladder, ``--bpp`` budget, seed 1), every prefix made with
 :func:`rdptheory.images.truncate` and decoded with :func:`rdptheory.images.decompress` at
 ρ = 1 (and, for shaped files at the prefixes nearest 0.25/0.5/1 bpp, with the per-direction
-ρ_i at ρ = 1.5 against the single ρ = 1.5). Rate = ``8·len(file)/(H·W)``, the whole RDPI v5
+ρ_i at ρ = 1.5 against the single ρ = 1.5). Rate = ``8·len(file)/(H·W)``, the whole RDPI
 file (header with the shaping recipe, CRCs). Reported: PSNR per prefix, BD-rate (PCHIP,
 percent, negative = fewer bits) of each shaped ladder against the isotropic chain at the same
 ρ, over the prefixes between 0.2 and 1.2 bpp, per crop and mean; BD-rate of each against JPEG
 (Pillow ``optimize=True``); the 4×4 patch Fréchet distance at the prefix nearest 0.25/0.5/1
-bpp. ``--combine`` pools runs made one image at a time.
+bpp. ``--combine`` pools runs made one image at a time. ``--targets`` decodes only the
+prefixes nearest the given rates; ``--reuse`` takes the isotropic rows of an earlier results
+JSON (isotropic files are byte for byte those of RDPI v5 apart from the version byte, checked
+on the goldens), so only the shaped chain is re-measured after a change of its layout. Rows
+carry the prefix's chain KL and the file's bits per KL bit (``bits_per_kl``).
 
 Measured figures: see the module's results JSON and CHANGELOG.md (issue 15 item 4).
 """
@@ -38,7 +42,7 @@ LO, HI = 0.2, 1.2
 
 
 def run_crop(name: str, size: int, bpp: float, ladders: list[str], ode_steps: int,
-             seed: int) -> dict:
+             seed: int, targets: list[float] | None = None, reuse: dict | None = None) -> dict:
     from rdptheory.data import bundled_image, center_crop
     from rdptheory.images import CodecConfig, compress_with_report, decompress, truncate
     from rdptheory.metrics.image import psnr
@@ -48,18 +52,25 @@ def run_crop(name: str, size: int, bpp: float, ladders: list[str], ode_steps: in
     img = center_crop(bundled_image(name).pixels, size)
     out: dict = {"image": name, "size": size, "noises": {}, "_original": img, "_recs": {}}
     for kind in ["isotropic", *ladders]:
+        if reuse is not None and kind in reuse["noises"]:  # rows of an earlier run, same files
+            out["noises"][kind] = reuse["noises"][kind]
+            continue
         cfg = (CodecConfig() if kind == "isotropic"
                else CodecConfig(noise="shaped", ladder=kind))
         res = compress_with_report(img, model=model, bpp=bpp, seed=seed, config=cfg)
         out["config"] = {"t_max": cfg.t_max, "t_min": cfg.t_min, "n_levels": cfg.n_levels}
         rows = []
+        rates = {k: 8 * len(res.data if k == res.n_steps else truncate(res.data, k)) / size**2
+                 for k in range(1, res.n_steps + 1)}
+        chosen = (None if targets is None else
+                  {min(rates, key=lambda k: abs(rates[k] - t)) for t in targets})
         for k in range(1, res.n_steps + 1):
             data = res.data if k == res.n_steps else truncate(res.data, k)
             rate = 8 * len(data) / size**2
             if rate > HI * 1.25:
                 break
-            if rate < 0.6 * LO:  # below every figure's range: not decoded
-                continue
+            if rate < 0.6 * LO or (chosen is not None and k not in chosen):
+                continue  # below every figure's range, or not a chosen prefix: not decoded
             t0 = time.perf_counter()
             rec = decompress(data, model=model, rho=1.0, ode_steps=ode_steps)
             row = {"steps": k, "bpp": rate, "bytes": len(data), "psnr_rho1": psnr(img, rec),
@@ -76,6 +87,9 @@ def run_crop(name: str, size: int, bpp: float, ladders: list[str], ode_steps: in
                                  per_direction=True)
                 row.update(psnr_rho15_single=psnr(img, single),
                            psnr_rho15_per_direction=psnr(img, per))
+        for row in rows:  # chain KL of the prefix and the file's bits per KL bit
+            row["kl_bits"] = float(sum(res.kl_bits[:row["steps"]]))
+            row["bits_per_kl"] = 8 * row["bytes"] / row["kl_bits"]
         out["noises"][kind] = {"encode_seconds": res.seconds, "n_steps": res.n_steps,
                                "kl_bits": sum(res.kl_bits), "rows": rows}
         print(f"{name} {kind:10s} {res.n_steps:2d} steps, encode {res.seconds:.0f} s: " +
@@ -121,6 +135,9 @@ def summarise(crops: list[dict]) -> dict:
             vals = [v for v in per.values() if isinstance(v, float)]
             per["mean"] = float(np.mean(vals)) if len(vals) == len(crops) else None
     for kind in crops[0]["noises"]:
+        if any((kind, r["steps"]) not in c["_recs"] for c in crops
+               for r in c["noises"][kind]["rows"]):
+            continue  # rows reused from an earlier run: no reconstructions here
         for t in TARGETS:
             origs, recs, rates = [], [], []
             for c in crops:
@@ -168,12 +185,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="JSON files of runs made one image at a time: write their BD-rate "
                          "tables side by side with the mean over the images (no coding)")
     ap.add_argument("--note", default="", help="--combine: a note stored with the pooled runs")
+    ap.add_argument("--targets", type=float, nargs="+", default=None,
+                    help="decode only the prefixes nearest these rates (default: every prefix)")
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="a results JSON (one run or --combine) whose isotropic rows are taken "
+                         "as they are (same images, size, seed, budget; isotropic bytes do not "
+                         "depend on the shaped layout)")
     args = ap.parse_args(argv)
     if args.combine:
         return _combine(args.combine, args.out, args.note)
     t0 = time.perf_counter()
-    crops = [run_crop(n, args.size, args.bpp, args.ladders, args.ode_steps, args.seed)
-             for n in args.images]
+    old = {} if args.reuse is None else {c["image"]: {"noises": {
+        "isotropic": c["noises"]["isotropic"]}} for c in json.loads(args.reuse.read_text())[
+        "crops"]}
+    crops = [run_crop(n, args.size, args.bpp, args.ladders, args.ode_steps, args.seed,
+                      args.targets, old.get(n)) for n in args.images]
     summary = summarise(crops)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({

@@ -1,8 +1,8 @@
 """The shaped-noise UNet (issue 15 item 3): denoising under shaped noise, and the codec with it.
 
     .venv/bin/python benchmarks/shaped_net.py [--weights DIR] [--size 64]
-        [--images china flower] [--bpp 1.2] [--ode-steps 12] [--skip-codec]
-        [--out benchmarks/results/shaped_net.json]
+        [--images china flower] [--bpp 1.2] [--ode-steps 12] [--targets 0.2 0.3 ...]
+        [--skip-codec | --skip-denoise] [--out benchmarks/results/shaped_net.json]
 
 Two measurements, both with the weights in ``--weights`` (default the shipped
 ``rdptheory/models/weights_shaped``):
@@ -20,12 +20,28 @@ Two measurements, both with the weights in ``--weights`` (default the shipped
    isotropic chain with the shipped UNet S (``load_model("unet")``, default ``CodecConfig``)
    against the shaped chain with the shaped net (``CodecConfig(noise="shaped")``: perception
    ladder, P = 0, block DCT), one encode per crop to ``--bpp``, the prefixes nearest
-   :data:`TARGETS` decoded at ρ = 1 and ρ = 2 (the ODE's MMSE end) with ``--ode-steps`` Heun
-   steps. BD-rate (PCHIP, percent, negative = fewer bits, over the overlapping PSNR range) of
-   shaped vs isotropic and of each against Pillow JPEG (``optimize=True``, 16-quality sweep).
+   ``--targets`` (default :data:`TARGETS`) decoded at ρ = 1 and ρ = 2 (the ODE's MMSE end)
+   with ``--ode-steps`` Heun steps. BD-rate (PCHIP, percent, negative = fewer bits, over the
+   overlapping PSNR range) of shaped vs isotropic and of each against Pillow JPEG
+   (``optimize=True``) and WebP (``method=6``), 16-quality sweeps on the same crop in the same
+   run. Each row also records the prefix's chain KL and the file's bits per KL bit.
 
-Measured figures: ``benchmarks/results/shaped_net.json`` and the card
-``rdptheory/models/weights_shaped/MODEL_CARD.md``.
+Measured figures: ``benchmarks/results/shaped_net.json`` (64², RDPI 5) and the card
+``rdptheory/models/weights_shaped/MODEL_CARD.md``. RDPI 6 (stratified layout of shaped
+steps), 128² china/flower, ``--bpp 1.1 --ode-steps 8 --targets 0.25 0.5 1.0``
+(``benchmarks/results/shaped_net_128.json``), BD-rate %, mean of the two crops:
+
+=======================  ===========  ===========
+                         ρ = 1        ρ = 2
+=======================  ===========  ===========
+shaped vs isotropic      −12.9        −35.7
+isotropic vs JPEG        +4.3         +53.0
+shaped vs JPEG           −7.1         +1.8
+isotropic vs WebP        +79.6        +147.9
+shaped vs WebP           +62.3        +81.1
+=======================  ===========  ===========
+
+(china / flower shaped vs isotropic at ρ = 1: −15.5 / −10.2; three prefixes per curve.)
 """
 
 from __future__ import annotations
@@ -97,7 +113,8 @@ def denoising_table(net, crops: np.ndarray, seed: int = 1234) -> dict:
 
 
 def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
-              runs: tuple[str, ...] = RUNS, reuse: dict | None = None) -> dict:
+              runs: tuple[str, ...] = RUNS, reuse: dict | None = None,
+              targets: tuple[float, ...] = TARGETS) -> dict:
     from rdptheory.data import bundled_image, center_crop
     from rdptheory.images import CodecConfig, compress_with_report, decompress, truncate
     from rdptheory.metrics.image import psnr
@@ -116,7 +133,7 @@ def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
         files = {k: (res.data if k == res.n_steps else truncate(res.data, k))
                  for k in range(1, res.n_steps + 1)}
         rates = {k: 8 * len(v) / size**2 for k, v in files.items()}
-        pick = sorted({min(rates, key=lambda k: abs(rates[k] - t)) for t in TARGETS})
+        pick = sorted({min(rates, key=lambda k: abs(rates[k] - t)) for t in targets})
         rows = []
         for k in pick:
             row = {"steps": k, "bpp": rates[k], "bytes": len(files[k])}
@@ -126,8 +143,12 @@ def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
                 row[f"psnr_rho{rho:g}"] = psnr(img, rec)
             row["decode_seconds"] = time.perf_counter() - t0
             rows.append(row)
+        for r in rows:  # the chain KL of each decoded prefix and its payload/KL
+            kl = float(sum(res.kl_bits[:r["steps"]]))
+            r["kl_bits"], r["bits_per_kl"] = kl, 8 * r["bytes"] / kl
         out["runs"][key] = {"encode_seconds": res.seconds, "n_steps": res.n_steps,
-                            "kl_bits": float(sum(res.kl_bits)), "rows": rows}
+                            "kl_bits": float(sum(res.kl_bits)), "bytes": len(res.data),
+                            "rows": rows}
         print(f"{name} {key:20s} {res.n_steps:2d} steps, encode {res.seconds:.0f} s: " +
               ", ".join(f"{r['bpp']:.3f}/{r['psnr_rho1']:.2f}/{r['psnr_rho2']:.2f}"
                         for r in rows), flush=True)
@@ -150,19 +171,22 @@ def summarise(crops: list[dict]) -> dict:
 
     summary: dict = {}
     for c in crops:
-        jpeg = [(s.bpp, psnr(c["_original"], s.reconstruction))
-                for s in quality_sweep(c["_original"], "jpeg", n=16)]
+        classical = {codec: [(s.bpp, psnr(c["_original"], s.reconstruction))
+                             for s in quality_sweep(c["_original"], codec, n=16)]
+                     for codec in ("jpeg", "webp")}
         for rho in ("rho1", "rho2"):
             curves = {k: [(r["bpp"], r[f"psnr_{rho}"]) for r in v["rows"]]
                       for k, v in c["runs"].items()}
             for k, cur in curves.items():
-                summary.setdefault(f"bd_rate_vs_jpeg_{rho}", {}).setdefault(k, {})[
-                    c["image"]] = _bd(jpeg, cur)
+                for codec, ref in classical.items():
+                    summary.setdefault(f"bd_rate_vs_{codec}_{rho}", {}).setdefault(k, {})[
+                        c["image"]] = _bd(ref, cur)
             if len(curves) == 2:
                 summary.setdefault(f"bd_rate_shaped_vs_isotropic_{rho}", {})[c["image"]] = _bd(
                     curves["unet/isotropic"], curves["shaped-unet/shaped"])
     for table, per in summary.items():
-        groups = per.values() if table.startswith("bd_rate_vs_jpeg") else [per]
+        groups = per.values() if table.startswith(("bd_rate_vs_jpeg", "bd_rate_vs_webp")) else [
+            per]
         for g in groups:
             vals = [v for v in g.values() if isinstance(v, float)]
             g["mean"] = float(np.mean(vals)) if len(vals) == len(crops) else None
@@ -176,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", nargs="+", default=["china", "flower"])
     ap.add_argument("--bpp", type=float, default=1.2, help="encode budget (prefixes below)")
     ap.add_argument("--ode-steps", type=int, default=12)
+    ap.add_argument("--targets", type=float, nargs="+", default=list(TARGETS),
+                    help="rates (bpp) whose nearest prefixes are decoded")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-codec", action="store_true", help="denoising table only")
     ap.add_argument("--skip-denoise", action="store_true", help="codec only")
@@ -208,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         old = {} if args.reuse is None else {
             c["image"]: c for c in json.loads(args.reuse.read_text()).get("codec", [])}
         crops = [run_codec(n, args.size, args.bpp, args.ode_steps, args.seed, net,
-                           tuple(args.runs), old.get(n)) for n in args.images]
+                           tuple(args.runs), old.get(n), tuple(args.targets))
+                 for n in args.images]
         result["codec_summary"] = summarise(crops)
         result["codec"] = [{k: v for k, v in c.items() if not k.startswith("_")}
                            for c in crops]
