@@ -1,11 +1,11 @@
 """Our image codec against Pillow's classical codecs on unseen photographs, in one run.
 
     .venv/bin/python benchmarks/image_vs_classical.py [--size 128] [--bpp 0.25 0.5 1.0]
-        [--rho 1 1.5 2] [--models gmm gmm-shift] [--ode-steps 12] [--jobs 2]
+        [--rho 1 1.25 1.5 2] [--no-mean] [--models gmm gmm-shift] [--ode-steps 12] [--jobs 2]
         [--images china flower ...] [--out benchmarks/results/image_vs_classical.json]
     .venv/bin/python benchmarks/image_vs_classical.py --merge a.json b.json ... --out all.json
 
-``--merge`` combines runs made on parts of the grid (other models, images or rates) into one
+``--merge`` combines runs made on parts of the grid (other models, images, rates or ρ) into one
 report: their rows are pooled and the baselines, BD-rates and summaries recomputed (the
 patch Fréchet entries of each run are kept as they were, or recomputed from the decodes a
 run saved with ``--save-recs`` when ``--recs FOLDER`` is given). A file ending in ``.log`` is
@@ -13,49 +13,88 @@ read as the printed rows of a run that did not finish.
 
 Images: 128×128 centre crops of scikit-learn's china and flower and scikit-image's
 immunohistochemistry and hubble_deep_field (no model here was fitted on them). Each model
-encodes every crop once per target rate and decodes each file at every ρ; Pillow JPEG
-(``optimize=True``), WebP (method 6), AVIF and JPEG 2000 code the same crops in the same run,
-as a quality sweep (their RD curves) and at the rate of each of our files (equal-rate
-comparisons). Reported:
+encodes every crop once per target rate and decodes each file at every ρ (the score-scaled
+PF-ODE) and, unless ``--no-mean``, with the model's posterior mean at the file's last level
+(``decompress(..., estimator="posterior-mean")``, the row ``mean``); the decodes replay the
+chain through a :class:`~rdptheory.experiments.image_report.MemoModel`, so a run costs the
+encodes plus the decodes' own model calls. Pillow JPEG (``optimize=True``), WebP (method 6),
+AVIF and JPEG 2000 code the same crops in the same run, as a quality sweep (their RD curves)
+and at the rate of each of our files (equal-rate comparisons). Reported:
 
 - BD-rate (PCHIP, overlapping PSNR range; :func:`rdptheory.metrics.image.bd_rate`) of each
-  model at each ρ against each baseline's sweep, per image, and its mean over the images;
-- the ρ with the highest mean PSNR at each rate;
-- blockiness (:func:`rdptheory.metrics.image.blockiness`) at each rate and ρ, and of the
+  model and decode (each ρ, the posterior mean) against each baseline's sweep, per image, and
+  its mean over the images;
+- the decode with the highest mean PSNR at each rate, and the best ρ among the ODE decodes;
+- blockiness (:func:`rdptheory.metrics.image.blockiness`) at each rate and decode, and of the
   originals;
-- patch Fréchet distance (8×8 patches pooled over the four crops) of our ρ = 1 decodes and of
-  WebP at the same per-image rates, for targets ≤ 0.3 bpp;
-- encode and decode seconds per crop (this machine, its load, one BLAS thread per process).
+- patch Fréchet distance (8×8 patches pooled over the crops) of our ρ = 1 and posterior-mean
+  decodes and of WebP / JPEG at the same per-image rates, for targets ≤ 0.3 bpp;
+- encode and decode seconds per crop, wall and CPU (this machine, its load, one BLAS thread
+  per process).
 
-Measured 2026-12-06, second run (``benchmarks/results/image_vs_classical.json``; china and
-flower, 0.25 / 0.5 / 1 bpp, ρ = 1 and 2, 12 Heun steps; the shipped UNet (step 5295) and the
-shifted GMM in one run with JPEG / WebP / AVIF / JPEG 2000, code of commit 699cdbf: ladder
-t_max = 10 in 37 levels, chunk counts sent as differences from a prediction; ``--t-max 10
---t-min 0.05 --n-levels 37 --max-chunk-bits 8 --padding 2``). BD-rate (percent, mean over the
-two images; negative = fewer bits; the first run's figures, ladder 5 -> 0.05 in 32 levels, in
-brackets)::
+Measured 2026-12-06, third run (``benchmarks/results/image_vs_classical.json``: eight runs of
+this script at code 5cb7b46 (+ the models of 8d65d94) merged with ``--merge --recs``; china
+and flower, 0.25 / 0.5 / 1 bpp, the default ladder (preset 0: t 10 -> 0.05 in 37 levels,
+B = 8, padding 2), 8 Heun steps (the decoder's default), JPEG / WebP / AVIF / JPEG 2000 in the
+same runs). Models: the shipped UNet S (``unet``); ``gmm-shift`` on H4's photograph prior
+(K = 16, since 76b094b) and on the former K = 8 prior (``gmm-shift-skimage``); H1's stacked
+denoiser ``unet-x4+gmm`` (UNet over the 4 rotations blended per level with gmm-shift, blend
+table refitted on the photograph prior) and, as a data point, ``unet+gmm`` on the K = 8 prior
+and its first table (label ``unet+gmm-k8prior``). BD-rate (percent, mean over the two images;
+negative = fewer bits; "mean" = the posterior-mean decode)::
 
-    model            ρ    vs JPEG        vs WebP          vs AVIF         vs JPEG 2000
-    shifted GMM      1    -0.3 (+6.6)    +72.9 (+81.7)    +45.7 (+54.1)   -15.6 (-8.6)
-    shifted GMM      2    +33.8 (+38.7)  +130.9 (+137.7)  +92.8 (+98.1)   +15.1 (+21.2)
-    UNet (shipped)   1    +2.1 (+8.2)    +82.3 (+88.6)    +51.4 (+57.9)   -15.4 (-10.1)
-    UNet (shipped)   2    +56.7 (+65.4)  +158.9 (+164.0)  +117.4 (+125.3) +43.2 (+56.7)
+    model              decode     vs JPEG   vs WebP   vs AVIF   vs JPEG 2000
+    unet-x4+gmm        ρ = 1      -11.8     +51.0     +30.0     -27.5
+    unet-x4+gmm        ρ = 1.1    -16.4     +42.1     +22.8     -31.7   (PSNR-best 0.25, 0.5 bpp)
+    unet-x4+gmm        ρ = 1.25   -15.8     +41.5     +23.6     -30.7   (PSNR-best 1 bpp)
+    unet-x4+gmm        mean        -6.8     +59.0     +37.3     -23.2
+    unet+gmm-k8prior   ρ = 1.25   -12.4     +50.0     +28.7     -27.4   (ρ = 1 -11.2, mean -3.9)
+    gmm-shift          ρ = 1       +2.5     +70.7     +48.1     -12.7
+    gmm-shift          ρ = 1.2     -8.2     +52.4     +32.8     -23.3   (PSNR-best 0.25, 0.5 bpp)
+    gmm-shift          ρ = 2      +26.6    +108.5     +79.2     +10.2
+    gmm-shift          mean        +0.1     +66.5     +44.5     -15.4
+    gmm-shift-skimage  ρ = 1.2     -7.7     +59.8     +36.5     -22.4   (ρ = 1 -1.4, mean +0.9)
+    unet               ρ = 1       +0.4     +80.7     +49.5     -16.7
+    unet               ρ = 1.1     -1.5     +76.1     +46.3     -18.4   (PSNR-best every rate)
+    unet               ρ = 2      +56.7    +159.0    +117.8     +41.1
+    unet               mean       +16.6    +114.3     +75.6      -3.1
 
-Per image vs JPEG at ρ = 1: shifted GMM china +1.0, flower -1.6; UNet china +11.3, flower
--7.1. The issue's target (<= -15 % vs JPEG) is not met. Mean PSNR (dB) / SSIM at ρ = 1:
-shifted GMM 18.32 / 20.36 / 22.91 dB at 0.227 / 0.438 / 0.859 bpp (SSIM 0.42 / 0.57 / 0.71);
-UNet 18.66 / 20.47 / 22.91 dB at 0.230 / 0.461 / 0.904 bpp (SSIM 0.44 / 0.57 / 0.69). The
-PSNR-best ρ is 1 for both models at every rate. At equal rate (ρ = 1) the UNet is 0.12 /
-0.49 dB below JPEG and 2.1 / 2.5 dB below WebP at ~0.46 / 0.90 bpp. Blockiness at ρ = 1:
-0.95-1.05 (originals 0.90 china, 0.98 flower). Patch Fréchet distance at the 0.25 target
-(ρ = 1, ours 0.23 bpp, WebP / JPEG at 0.29 / 0.28 bpp): shifted GMM 0.00334, UNet 0.00458,
-WebP 0.00306, JPEG 0.00401 -- still not closer than WebP. Seconds are wall-clock at load
-8-20 (encode 121-209 s, decode 55-158 s per crop; 2042 s for the run): not speed figures.
+(ρ grids: unet and gmm-shift-skimage 1, 1.1, 1.2, 1.25, 1.35, 1.5, 2; gmm-shift 1, 1.1, 1.2,
+1.25, 1.5, 2; unet-x4+gmm 1, 1.1, 1.25; unet+gmm-k8prior 1, 1.25.) Per image vs JPEG (china /
+flower): unet-x4+gmm ρ = 1.1 -8.9 / -24.0; gmm-shift ρ = 1.2 -9.7 / -6.7; unet ρ = 1.1 +7.1 /
+-10.1. The issue's target (<= -15 % vs JPEG at the best ρ) is met by unet-x4+gmm on the mean
+of these two images only (china alone: -8.9 %); no model is below WebP or AVIF. Mean PSNR (dB)
+at the three targets: unet-x4+gmm (0.22 / 0.47 / 0.95 bpp) ρ = 1 18.87 / 21.12 / 23.85, ρ = 1.1
+19.08 / 21.35 / 24.06, ρ = 1.25 18.88 / 21.32 / 24.12, mean 18.67 / 20.89 / 23.74; gmm-shift
+(0.25 / 0.48 / 0.92 bpp) ρ = 1 18.30 / 20.54 / 23.38, ρ = 1.2 18.73 / 21.03 / 23.75, ρ = 2
+17.63 / 19.65 / 22.78, mean 18.35 / 20.64 / 23.47; unet (0.22 / 0.45 / 0.90 bpp) ρ = 1 18.64 /
+20.46 / 22.88, ρ = 1.1 18.67 / 20.53 / 22.98, ρ = 2 16.72 / 18.65 / 21.76, mean 18.42 / 19.93 /
+22.39. The PSNR-best decode is an ODE at ρ = 1.1-1.25 for every model and rate (one exception:
+unet+gmm-k8prior at 0.25 bpp, where only ρ = 1 and 1.25 were tried, peaks at ρ = 1), never
+ρ = 2 or the posterior mean. The ρ = 2 ODE is not the posterior mean for these models
+(THEORY.md §3): 0.6-1.0 dB (gmm-shift) and 0.6-1.7 dB (unet) below it. The posterior mean
+is itself 0.2-0.6 dB below the best ρ (its one denoiser call at the last level, t =
+0.95-1.10 / 0.53-0.61 / 0.29-0.34 at 0.25 / 0.5 / 1 bpp, is a worse estimate on these unseen
+photographs than the ODE at ρ ≈ 1.1-1.25). At equal rate (best ρ) unet-x4+gmm is +0.66 /
++0.53 dB vs JPEG, -1.33 / -1.49 dB vs WebP and +1.27 / +1.32 / +1.47 dB vs JPEG 2000 at 0.47 /
+0.95 bpp (0.22 bpp: JPEG and WebP have no point that low); gmm-shift ρ = 1.2 +0.29 / +0.28 vs
+JPEG, -1.69 / -1.70 vs WebP. Blockiness (originals 0.90 china, 0.98 flower): unet-x4+gmm
+0.80-0.98, unet 0.84-1.05, gmm-shift 0.88-1.27, gmm-shift-skimage 0.85-1.37 (the maxima at
+ρ = 2, 0.25 bpp, china), every rate and decode. Patch Fréchet distance at the 0.25 target
+(WebP / JPEG at 0.29 / 0.28 bpp: 0.00306 / 0.00401): gmm-shift ρ = 1 0.00307 at 0.245 bpp
+(posterior mean 0.00804), unet-x4+gmm 0.00349 at 0.217 bpp (mean 0.00769), unet 0.00456
+(mean 0.00702) -- ties WebP at best, with 14 % fewer bits; the posterior mean is 2-2.6x
+further from the originals than ρ = 1. Seconds per 128² crop, CPU of one process (wall at
+load 7-12 was 3-8x more): encode unet 10.5-18.7, gmm-shift 13.0-22.4, unet-x4+gmm 27.9-42.7,
+unet+gmm 44.6-71.4 CPU-s; one ODE decode (15 model calls; the replay's calls come from the
+memo) unet 3.0-3.8, gmm-shift 4.3-6.2, unet-x4+gmm 16.2-21.2, unet+gmm 34-42 CPU-s; the
+posterior-mean decode 0.18-0.33 CPU-s.
 
-First run (2026-12-06, ladder 5 -> 0.05 in 32 levels, code of commit 1e8921d, merged from a
-stopped three-model run and two runs of the fine-tuned UNet): tiled GMM +40.6 % vs JPEG at
-ρ = 1 (+65.3 at ρ = 2), UNet base (step 2892) +18.4 / +73.4; the tiled GMM alone on all four
-images (``image_vs_classical_gmm_4images.json``): +49.5 % vs JPEG at ρ = 1.
+Second run (2026-12-06, code 699cdbf, 12 Heun steps, ρ = 1 / 2): shifted GMM -0.3 / +33.8 %
+vs JPEG, UNet +2.1 / +56.7 %. First run (ladder 5 -> 0.05 in 32 levels, code 1e8921d): tiled
+GMM +40.6 % vs JPEG at ρ = 1 (+65.3 at ρ = 2), UNet base (step 2892) +18.4 / +73.4; the tiled
+GMM alone on all four images (``image_vs_classical_gmm_4images.json``): +49.5 % vs JPEG at
+ρ = 1.
 """
 
 from __future__ import annotations
