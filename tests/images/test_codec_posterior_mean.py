@@ -151,7 +151,7 @@ def test_shaped_file_posterior_mean_is_the_closed_form_in_the_dct_basis():
     chain = _noise.shaped_chain_for(model, config.recipe, 12, 10)
     prior, basis = model.prior, chain.basis
     level = np.broadcast_to(chain.levels[res.n_steps - 1], (192,))
-    covs = np.einsum("ji,kjl,lm->kim", basis, covariances(prior), basis)  # B^T Σ_k B
+    covs = basis.T @ covariances(prior) @ basis  # B^T Σ_k B, one per component
     want_b = mixture_posterior_mean(res.state, prior.weights, prior.means @ basis, covs,
                                     np.diag(level))
     got = posterior_mean(chain, res.state, res.n_steps)
