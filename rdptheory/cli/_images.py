@@ -319,10 +319,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     config = _config(args)
     imgs = _eval_images(args)
     _check_eval_images(imgs)
-    kwargs = {"posterior_mean": True} if args.posterior_mean else {}
     result = evaluate(imgs, model=load_model(args.model), bpps=args.bpp,
                       noise_vars=args.noise_var, rhos=args.rho, seed=args.seed,
-                      config=config, ode_steps=args.ode_steps, show_progress=True, **kwargs)
+                      config=config, ode_steps=args.ode_steps, show_progress=True,
+                      posterior_mean=args.posterior_mean)
     paths = write_outputs(result, args.out)
     print(f"{'target':>8} {'rho':>5} {'bpp':>7} {'PSNR':>7} {'MS-SSIM':>8} {'Frechet':>9}")
     for p in result.points:

@@ -246,9 +246,12 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
         rates[target].append(res.bpp)
         for rho in decodes:
             t0 = time.perf_counter()
-            kw = ({"estimator": "posterior-mean"} if rho == POSTERIOR_MEAN_RHO else
-                  {"rho": rho, "ode_steps": ode_steps})
-            out = decompress(res.data, model=model, backend=config.backend, **kw)
+            if rho == POSTERIOR_MEAN_RHO:
+                out = decompress(res.data, model=model, backend=config.backend,
+                                 estimator="posterior-mean")
+            else:
+                out = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
+                                 backend=config.backend)
             recs[(target, rho)].append((im.pixels, out, res.bpp, res.seconds,
                                         time.perf_counter() - t0))
     points = tuple(eval_point(t, r, [(a, b) for a, b, *_ in v], [e[2] for e in v],
