@@ -13,22 +13,24 @@ files coded their steps) or ``"stratified"`` (RDPI 6). Recorded per run: steps, 
 chain KL (bits), file bits per KL bit, every prefix's size (:func:`rdptheory.images.truncate`)
 and every step's KL, so prefixes of equal step count can be compared.
 
-Measured (2026-12-06, shared 2-core box, ``benchmarks/results/shaped_layout.json``; the
-``gmm`` runs were not finished in time), shaped net, 128² centre crops, 1 bpp budget:
+Measured (2026-12-06, shared 2-core box, ``benchmarks/results/shaped_layout.json``; gmm:china
+not run), 128² centre crops, 1 bpp budget (net = shaped net, gmm = tiled patch GMM):
 
-========  ==========  =====  =====  =======  =========
-image     layout      steps  bytes  KL bits  bits / KL
-========  ==========  =====  =====  =======  =========
-china     diffc       20     823    4799     1.372
-china     stratified  24     1975   12884    1.226
-flower    diffc       24     1975   12476    1.266
-flower    stratified  24     1791   12506    1.146
-========  ==========  =====  =====  =======  =========
+============  ==========  =====  =====  =======  =========
+run           layout      steps  bytes  KL bits  bits / KL
+============  ==========  =====  =====  =======  =========
+net:china     diffc       20     823    4799     1.372
+net:china     stratified  24     1975   12884    1.226
+net:flower    diffc       24     1975   12476    1.266
+net:flower    stratified  24     1791   12506    1.146
+gmm:flower    diffc       23     1927   12085    1.276
+gmm:flower    stratified  24     2027   13915    1.165
+============  ==========  =====  =====  =======  =========
 
 The DiffC china file stops at 0.40 bpp: its step 20 doubles the chunk count five times (5504
 chunks for 1372 bits of KL), which the budget refuses; at 20 steps the stratified prefix is
 723 bytes (1.226 bits per KL bit) against 823. Flower at the same 24 steps and KL: 9.3 % fewer
-bytes.
+bytes; the GMM's flower prefix of 23 steps is 1695 bytes (1.166) against 1927 (1.276).
 """
 
 from __future__ import annotations
