@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/shaped_net.py [--weights DIR] [--size 64]
         [--images china flower] [--bpp 1.2] [--ode-steps 12] [--targets 0.2 0.3 ...]
-        [--skip-codec | --skip-denoise] [--out benchmarks/results/shaped_net.json]
+        [--skip-codec | --skip-denoise] [--runs ...] [--rhos 1 2] [--save-recs DIR]
+        [--out benchmarks/results/shaped_net.json]
+    .venv/bin/python benchmarks/shaped_net.py --merge A.json B.json ... [--reuse OLD.json]
+        --out benchmarks/results/shaped_net_128.json
 
 Two measurements, both with the weights in ``--weights`` (default the shipped
 ``rdptheory/models/weights_shaped``):
@@ -25,6 +28,13 @@ Two measurements, both with the weights in ``--weights`` (default the shipped
    overlapping PSNR range) of shaped vs isotropic and of each against Pillow JPEG
    (``optimize=True``) and WebP (``method=6``), 16-quality sweeps on the same crop in the same
    run. Each row also records the prefix's chain KL and the file's bits per KL bit.
+   With ``--save-recs`` the ρ = 1 decodes are kept (npz per crop) and the **patch Fréchet
+   distance** (:func:`frechet_table`: 8×8 patches as ``benchmarks/image_vs_classical.py``,
+   4×4 as ``benchmarks/shaped_codec.py``, pooled over the crops, originals vs decodes) of each
+   net at the prefixes nearest the targets is computed, with WebP and JPEG at the target rates.
+   ``--merge`` pools the JSONs of processes run per image and per net (``--runs``) with their
+   decodes; rows byte-identical to a ``--reuse`` JSON's take the ρ = 2 PSNR a ``--rhos 1`` run
+   skipped from it.
 
 Measured figures: ``benchmarks/results/shaped_net.json`` (64², RDPI 5) and the card
 ``rdptheory/models/weights_shaped/MODEL_CARD.md``. RDPI 6 (stratified layout of shaped
@@ -114,14 +124,15 @@ def denoising_table(net, crops: np.ndarray, seed: int = 1234) -> dict:
 
 def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
               runs: tuple[str, ...] = RUNS, reuse: dict | None = None,
-              targets: tuple[float, ...] = TARGETS) -> dict:
+              targets: tuple[float, ...] = TARGETS, rhos: tuple[float, ...] = (1.0, 2.0)
+              ) -> dict:
     from rdptheory.data import bundled_image, center_crop
     from rdptheory.images import CodecConfig, compress_with_report, decompress, truncate
     from rdptheory.metrics.image import psnr
     from rdptheory.models import load_model
 
     img = center_crop(bundled_image(name).pixels, size)
-    out: dict = {"image": name, "size": size, "runs": {}, "_original": img}
+    out: dict = {"image": name, "size": size, "runs": {}, "_original": img, "_recs": {}}
     for key in RUNS:
         if key not in runs:
             if reuse is not None and key in reuse.get("runs", {}):
@@ -138,9 +149,11 @@ def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
         for k in pick:
             row = {"steps": k, "bpp": rates[k], "bytes": len(files[k])}
             t0 = time.perf_counter()
-            for rho in (1.0, 2.0):
+            for rho in rhos:
                 rec = decompress(files[k], model=model, rho=rho, ode_steps=ode_steps)
                 row[f"psnr_rho{rho:g}"] = psnr(img, rec)
+                if rho == 1.0:
+                    out["_recs"][(key, k)] = rec
             row["decode_seconds"] = time.perf_counter() - t0
             rows.append(row)
         for r in rows:  # the chain KL of each decoded prefix and its payload/KL
@@ -150,7 +163,7 @@ def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
                             "kl_bits": float(sum(res.kl_bits)), "bytes": len(res.data),
                             "rows": rows}
         print(f"{name} {key:20s} {res.n_steps:2d} steps, encode {res.seconds:.0f} s: " +
-              ", ".join(f"{r['bpp']:.3f}/{r['psnr_rho1']:.2f}/{r['psnr_rho2']:.2f}"
+              ", ".join(f"{r['bpp']:.3f}/" + "/".join(f"{r[f'psnr_rho{h:g}']:.2f}" for h in rhos)
                         for r in rows), flush=True)
     return out
 
@@ -175,6 +188,8 @@ def summarise(crops: list[dict]) -> dict:
                              for s in quality_sweep(c["_original"], codec, n=16)]
                      for codec in ("jpeg", "webp")}
         for rho in ("rho1", "rho2"):
+            if any(f"psnr_{rho}" not in r for v in c["runs"].values() for r in v["rows"]):
+                continue
             curves = {k: [(r["bpp"], r[f"psnr_{rho}"]) for r in v["rows"]]
                       for k, v in c["runs"].items()}
             for k, cur in curves.items():
@@ -191,6 +206,130 @@ def summarise(crops: list[dict]) -> dict:
             vals = [v for v in g.values() if isinstance(v, float)]
             g["mean"] = float(np.mean(vals)) if len(vals) == len(crops) else None
     return summary
+
+
+def save_recs(crop: dict, folder: Path) -> Path:
+    """Write a crop's original and its ρ = 1 decodes to ``folder/<image>_<size>.npz``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{crop['image']}_{crop['size']}.npz"
+    arrays = {"original": crop["_original"]}
+    arrays.update({f"{key.replace('/', '__')}@{steps}": rec
+                   for (key, steps), rec in crop["_recs"].items()})
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def load_recs(crop: dict, folder: Path) -> dict:
+    """``crop`` (a results-JSON codec entry) with ``_original`` / ``_recs`` (:func:`save_recs`)."""
+    with np.load(folder / f"{crop['image']}_{crop['size']}.npz") as z:
+        recs = {(k.split("@")[0].replace("__", "/"), int(k.split("@")[1])): z[k]
+                for k in z.files if k != "original"}
+        return {**crop, "_original": z["original"], "_recs": recs}
+
+
+def frechet_table(crops: list[dict], targets: tuple[float, ...],
+                  patches: tuple[int, ...] = (8, 4),
+                  classical: tuple[str, ...] = ("webp", "jpeg")
+                  ) -> dict:
+    """Patch Fréchet distance of the ρ = 1 decodes, pooled over the crops, per run and target.
+
+    For each run and target the row nearest the target on each crop; the patches of all crops
+    pooled (:func:`rdptheory.metrics.image.image_patches`, ``8×8`` as
+    ``benchmarks/image_vs_classical.py`` and ``4×4`` as ``benchmarks/shaped_codec.py``) and
+    :func:`rdptheory.metrics.w2.frechet_distance` of the originals' patches to the decodes'.
+    Each ``classical`` codec at the target rate (:func:`rdptheory.experiments.baselines.at_bpp`,
+    the highest quality not above it) on each crop is scored the same way.
+    """
+    from rdptheory.experiments.baselines import at_bpp
+    from rdptheory.metrics.image import image_patches, psnr
+    from rdptheory.metrics.w2 import frechet_distance
+
+    origs = [c["_original"] for c in crops]
+    ref = {p: image_patches(origs, p) for p in patches}
+    out: dict = {"images": [c["image"] for c in crops], "patches": list(patches)}
+    for t in targets:
+        entry: dict = {}
+        for key in RUNS:
+            if not all(key in c["runs"] for c in crops):
+                continue
+            rows = [min(c["runs"][key]["rows"], key=lambda r: abs(r["bpp"] - t)) for c in crops]
+            recs = [c["_recs"][(key, r["steps"])] for c, r in zip(crops, rows, strict=True)]
+            entry[key] = {"bpp": [r["bpp"] for r in rows],
+                          "mean_bpp": float(np.mean([r["bpp"] for r in rows])),
+                          "mean_psnr": float(np.mean([r["psnr_rho1"] for r in rows]))}
+            entry[key].update({f"frechet_{p}x{p}": frechet_distance(
+                ref[p], image_patches(recs, p)) for p in patches})
+        for codec in classical:
+            coded = [at_bpp(o, codec, t) for o in origs]
+            recs = [cd.reconstruction for cd in coded]
+            entry[codec] = {"bpp": [cd.bpp for cd in coded],
+                            "mean_bpp": float(np.mean([cd.bpp for cd in coded])),
+                            "mean_psnr": float(np.mean([psnr(o, r) for o, r in
+                                                        zip(origs, recs, strict=True)]))}
+            entry[codec].update({f"frechet_{p}x{p}": frechet_distance(
+                ref[p], image_patches(recs, p)) for p in patches})
+        out[f"{t:g}"] = entry
+    return out
+
+
+def _fill_from(crop: dict, old: dict | None) -> list[str]:
+    """Copy the ``psnr_rho*`` entries a row lacks from ``old``'s row of the same run and prefix
+    when the two files are the same (equal bytes, steps and ρ = 1 PSNR to 1e-9 dB: the same
+    deterministic encode, so its other decodes are the same too). Returns what was copied."""
+    copied = []
+    for key, run in crop["runs"].items():
+        prev = {} if old is None else {r["steps"]: r for r in old["runs"].get(key, {})
+                                       .get("rows", [])}
+        for r in run["rows"]:
+            o = prev.get(r["steps"])
+            if o is None or o["bytes"] != r["bytes"] or abs(
+                    o["psnr_rho1"] - r["psnr_rho1"]) > 1e-9:
+                continue
+            for k, v in o.items():
+                if k.startswith("psnr_rho") and k not in r:
+                    r[k] = v
+                    r[f"{k}_from_reuse"] = True
+                    copied.append(f"{crop['image']} {key} {r['steps']} {k}")
+    return copied
+
+
+def merge(paths: list[Path], out: Path, reuse: Path | None = None) -> dict:
+    """Pool per-process results JSONs (same settings but the images / runs) and their decodes.
+
+    Each JSON's decodes are read from its own ``--save-recs`` folder; runs of the same image
+    are joined. Rows identical to ``reuse``'s (:func:`_fill_from`) take the decodes this run
+    skipped (``--rhos``) from it. BD-rates are recomputed (:func:`summarise`, the classical
+    sweeps are deterministic) and the pooled patch Fréchet table is made (:func:`frechet_table`).
+    """
+    runs = [json.loads(p.read_text()) for p in paths]
+    by_image: dict = {}
+    for run in runs:
+        for c in run["codec"]:
+            c = load_recs(c, Path(run["settings"]["save_recs"]))
+            if c["image"] in by_image:
+                by_image[c["image"]]["runs"].update(c["runs"])
+                by_image[c["image"]]["_recs"].update(c["_recs"])
+            else:
+                by_image[c["image"]] = c
+    crops = list(by_image.values())
+    old = {} if reuse is None else {c["image"]: c for c in
+                                    json.loads(reuse.read_text()).get("codec", [])}
+    copied = [x for c in crops for x in _fill_from(c, old.get(c["image"]))]
+    targets = tuple(runs[0]["settings"]["targets"])
+    settings = dict(runs[0]["settings"], images=[c["image"] for c in crops],
+                    runs=[k for k in RUNS if all(k in c["runs"] for c in crops)],
+                    merged=[str(p) for p in paths], reuse=None if reuse is None else str(reuse),
+                    save_recs=[run["settings"]["save_recs"] for run in runs], out=str(out),
+                    copied_from_reuse=copied)
+    result: dict = {"settings": settings, "fingerprint": runs[0]["fingerprint"],
+                    "codec_summary": summarise(crops),
+                    "frechet_rho1": frechet_table(crops, targets),
+                    "codec": [{k: v for k, v in c.items() if not k.startswith("_")}
+                              for c in crops],
+                    "seconds": float(sum(run["seconds"] for run in runs))}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,8 +349,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", type=Path, default=None,
                     help="a previous results JSON whose codec rows fill the runs not made now "
                          "(same images, size, seed and budget)")
+    ap.add_argument("--save-recs", type=Path, default=None,
+                    help="folder for each crop's original and rho=1 decodes (npz)")
+    ap.add_argument("--merge", type=Path, nargs="+", default=None,
+                    help="per-process results JSONs (made with --save-recs) to pool, with "
+                         "--reuse: the JSON whose identical rows fill skipped decodes; "
+                         "writes --out and runs nothing else")
+    ap.add_argument("--rhos", type=float, nargs="+", default=[1.0, 2.0],
+                    help="decode rhos (1 is needed for the BD and Frechet tables)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/shaped_net.json"))
     args = ap.parse_args(argv)
+    if args.merge is not None:
+        merged = merge(args.merge, args.out, args.reuse)
+        print(json.dumps({k: merged[k] for k in ("codec_summary", "frechet_rho1")}, indent=1,
+                         default=float))
+        return 0
     import torch
 
     from rdptheory.data import bundled_image, center_crop, to_model_space
@@ -234,9 +386,15 @@ def main(argv: list[str] | None = None) -> int:
         old = {} if args.reuse is None else {
             c["image"]: c for c in json.loads(args.reuse.read_text()).get("codec", [])}
         crops = [run_codec(n, args.size, args.bpp, args.ode_steps, args.seed, net,
-                           tuple(args.runs), old.get(n), tuple(args.targets))
+                           tuple(args.runs), old.get(n), tuple(args.targets),
+                           tuple(args.rhos))
                  for n in args.images]
+        if args.save_recs is not None:
+            for c in crops:
+                save_recs(c, args.save_recs)
         result["codec_summary"] = summarise(crops)
+        if args.save_recs is not None:
+            result["frechet_rho1"] = frechet_table(crops, tuple(args.targets))
         result["codec"] = [{k: v for k, v in c.items() if not k.startswith("_")}
                            for c in crops]
         print(json.dumps(result["codec_summary"], indent=1, default=float))
