@@ -32,7 +32,7 @@ and at the rate of each of our files (equal-rate comparisons). Reported:
 - encode and decode seconds per crop, wall and CPU (this machine, its load, one BLAS thread
   per process).
 
-Measured 2026-12-06, third run (``benchmarks/results/image_vs_classical.json``: eight runs of
+Measured 2026-12-06, third run (``benchmarks/results/image_vs_classical.json``: ten runs of
 this script at code 5cb7b46 (+ the models of 8d65d94) merged with ``--merge --recs``; china
 and flower, 0.25 / 0.5 / 1 bpp, the default ladder (preset 0: t 10 -> 0.05 in 37 levels,
 B = 8, padding 2), 8 Heun steps (the decoder's default), JPEG / WebP / AVIF / JPEG 2000 in the
@@ -45,8 +45,9 @@ negative = fewer bits; "mean" = the posterior-mean decode)::
 
     model              decode     vs JPEG   vs WebP   vs AVIF   vs JPEG 2000
     unet-x4+gmm        ρ = 1      -11.8     +51.0     +30.0     -27.5
-    unet-x4+gmm        ρ = 1.1    -16.4     +42.1     +22.8     -31.7   (PSNR-best 0.25, 0.5 bpp)
-    unet-x4+gmm        ρ = 1.25   -15.8     +41.5     +23.6     -30.7   (PSNR-best 1 bpp)
+    unet-x4+gmm        ρ = 1.1    -16.4     +42.1     +22.8     -31.7   (PSNR-best 0.25 bpp)
+    unet-x4+gmm        ρ = 1.2    -16.7     +40.6     +22.4     -31.6   (PSNR-best 0.5, 1 bpp)
+    unet-x4+gmm        ρ = 1.25   -15.8     +41.5     +23.6     -30.7
     unet-x4+gmm        mean        -6.8     +59.0     +37.3     -23.2
     unet+gmm-k8prior   ρ = 1.25   -12.4     +50.0     +28.7     -27.4   (ρ = 1 -11.2, mean -3.9)
     gmm-shift          ρ = 1       +2.5     +70.7     +48.1     -12.7
@@ -60,35 +61,35 @@ negative = fewer bits; "mean" = the posterior-mean decode)::
     unet               mean       +16.6    +114.3     +75.6      -3.1
 
 (ρ grids: unet and gmm-shift-skimage 1, 1.1, 1.2, 1.25, 1.35, 1.5, 2; gmm-shift 1, 1.1, 1.2,
-1.25, 1.5, 2; unet-x4+gmm 1, 1.1, 1.25; unet+gmm-k8prior 1, 1.25.) Per image vs JPEG (china /
-flower): unet-x4+gmm ρ = 1.1 -8.9 / -24.0; gmm-shift ρ = 1.2 -9.7 / -6.7; unet ρ = 1.1 +7.1 /
--10.1. The issue's target (<= -15 % vs JPEG at the best ρ) is met by unet-x4+gmm on the mean
-of these two images only (china alone: -8.9 %); no model is below WebP or AVIF. Mean PSNR (dB)
-at the three targets: unet-x4+gmm (0.22 / 0.47 / 0.95 bpp) ρ = 1 18.87 / 21.12 / 23.85, ρ = 1.1
-19.08 / 21.35 / 24.06, ρ = 1.25 18.88 / 21.32 / 24.12, mean 18.67 / 20.89 / 23.74; gmm-shift
-(0.25 / 0.48 / 0.92 bpp) ρ = 1 18.30 / 20.54 / 23.38, ρ = 1.2 18.73 / 21.03 / 23.75, ρ = 2
-17.63 / 19.65 / 22.78, mean 18.35 / 20.64 / 23.47; unet (0.22 / 0.45 / 0.90 bpp) ρ = 1 18.64 /
-20.46 / 22.88, ρ = 1.1 18.67 / 20.53 / 22.98, ρ = 2 16.72 / 18.65 / 21.76, mean 18.42 / 19.93 /
-22.39. The PSNR-best decode is an ODE at ρ = 1.1-1.25 for every model and rate (one exception:
-unet+gmm-k8prior at 0.25 bpp, where only ρ = 1 and 1.25 were tried, peaks at ρ = 1), never
-ρ = 2 or the posterior mean. The ρ = 2 ODE is not the posterior mean for these models
-(THEORY.md §3): 0.6-1.0 dB (gmm-shift) and 0.6-1.7 dB (unet) below it. The posterior mean
-is itself 0.2-0.6 dB below the best ρ (its one denoiser call at the last level, t =
-0.95-1.10 / 0.53-0.61 / 0.29-0.34 at 0.25 / 0.5 / 1 bpp, is a worse estimate on these unseen
-photographs than the ODE at ρ ≈ 1.1-1.25). At equal rate (best ρ) unet-x4+gmm is +0.66 /
-+0.53 dB vs JPEG, -1.33 / -1.49 dB vs WebP and +1.27 / +1.32 / +1.47 dB vs JPEG 2000 at 0.47 /
-0.95 bpp (0.22 bpp: JPEG and WebP have no point that low); gmm-shift ρ = 1.2 +0.29 / +0.28 vs
-JPEG, -1.69 / -1.70 vs WebP. Blockiness (originals 0.90 china, 0.98 flower): unet-x4+gmm
-0.80-0.98, unet 0.84-1.05, gmm-shift 0.88-1.27, gmm-shift-skimage 0.85-1.37 (the maxima at
-ρ = 2, 0.25 bpp, china), every rate and decode. Patch Fréchet distance at the 0.25 target
-(WebP / JPEG at 0.29 / 0.28 bpp: 0.00306 / 0.00401): gmm-shift ρ = 1 0.00307 at 0.245 bpp
-(posterior mean 0.00804), unet-x4+gmm 0.00349 at 0.217 bpp (mean 0.00769), unet 0.00456
-(mean 0.00702) -- ties WebP at best, with 14 % fewer bits; the posterior mean is 2-2.6x
-further from the originals than ρ = 1. Seconds per 128² crop, CPU of one process (wall at
-load 7-12 was 3-8x more): encode unet 10.5-18.7, gmm-shift 13.0-22.4, unet-x4+gmm 27.9-42.7,
-unet+gmm 44.6-71.4 CPU-s; one ODE decode (15 model calls; the replay's calls come from the
-memo) unet 3.0-3.8, gmm-shift 4.3-6.2, unet-x4+gmm 16.2-21.2, unet+gmm 34-42 CPU-s; the
-posterior-mean decode 0.18-0.33 CPU-s.
+1.25, 1.5, 2; unet-x4+gmm 1, 1.1, 1.2, 1.25; unet+gmm-k8prior 1, 1.25.) Per image vs JPEG (china
+/ flower): unet-x4+gmm ρ = 1.2 -9.4 / -24.0 (ρ = 1.1 -8.9 / -24.0); gmm-shift ρ = 1.2 -9.7 /
+-6.7; unet ρ = 1.1 +7.1 / -10.1. The issue's target (<= -15 % vs JPEG at the best ρ) is met by
+unet-x4+gmm on the mean of these two images only (china alone: -9.4 %); no model is below WebP
+or AVIF. Mean PSNR (dB) at the three targets: unet-x4+gmm (0.22 / 0.47 / 0.95 bpp) ρ = 1 18.87 /
+21.12 / 23.85, ρ = 1.1 19.08 / 21.35 / 24.06, ρ = 1.2 18.98 / 21.36 / 24.12, mean 18.67 / 20.89
+/ 23.74; gmm-shift (0.25 / 0.48 / 0.92 bpp) ρ = 1 18.30 / 20.54 / 23.38, ρ = 1.2 18.73 / 21.03 /
+23.75, ρ = 2 17.63 / 19.65 / 22.78, mean 18.35 / 20.64 / 23.47; unet (0.22 / 0.45 / 0.90 bpp) ρ
+= 1 18.64 / 20.46 / 22.88, ρ = 1.1 18.67 / 20.53 / 22.98, ρ = 2 16.72 / 18.65 / 21.76, mean
+18.42 / 19.93 / 22.39. The PSNR-best decode is an ODE at ρ = 1.1-1.25 for every model and rate
+(one exception: unet+gmm-k8prior at 0.25 bpp, where only ρ = 1 and 1.25 were tried, peaks at ρ =
+1), never ρ = 2 or the posterior mean. The ρ = 2 ODE is not the posterior mean for these models
+(THEORY.md §3): 0.6-1.0 dB (gmm-shift) and 0.6-1.7 dB (unet) below it. The posterior mean is
+itself 0.2-0.6 dB below the best ρ (its one denoiser call at the last level, t = 0.95-1.10 /
+0.53-0.61 / 0.29-0.34 at 0.25 / 0.5 / 1 bpp, is a worse estimate on these unseen photographs
+than the ODE at ρ ≈ 1.1-1.25). At equal rate (best ρ) unet-x4+gmm is +0.67 / +0.53 dB vs JPEG
+and -1.32 / -1.48 dB vs WebP at 0.47 / 0.95 bpp (at 0.22 bpp JPEG and WebP have no point that
+low), +1.27 / +1.33 / +1.47 dB vs JPEG 2000 at 0.22 / 0.47 / 0.95 bpp; gmm-shift ρ = 1.2 +0.29 /
++0.28 vs JPEG, -1.69 / -1.70 vs WebP. Blockiness (originals 0.90 china, 0.98 flower):
+unet-x4+gmm 0.80-0.98, unet 0.84-1.05, gmm-shift 0.88-1.27, gmm-shift-skimage 0.85-1.37 (the
+maxima at ρ = 2, 0.25 bpp, china), every rate and decode. Patch Fréchet distance at the 0.25
+target (WebP / JPEG at 0.29 / 0.28 bpp: 0.00306 / 0.00401): gmm-shift ρ = 1 0.00307 at 0.245 bpp
+(posterior mean 0.00804), unet-x4+gmm 0.00349 at 0.217 bpp (mean 0.00769), unet 0.00456 (mean
+0.00702) -- ties WebP at best, with 14 % fewer bits; the posterior mean is 2-2.6x further from
+the originals than ρ = 1. Seconds per 128² crop, CPU of one process (wall at load 7-12 was 3-8x
+more): encode unet 10.5-18.7, gmm-shift 13.0-22.4, unet-x4+gmm 23.5-42.7, unet+gmm 44.6-71.4
+CPU-s; one ODE decode (15 model calls; the replay's calls come from the memo) unet 3.0-3.8,
+gmm-shift 4.3-6.2, unet-x4+gmm 15.2-21.2, unet+gmm 34-42 CPU-s; the posterior-mean decode
+0.18-0.33 CPU-s.
 
 Second run (2026-12-06, code 699cdbf, 12 Heun steps, ρ = 1 / 2): shifted GMM -0.3 / +33.8 %
 vs JPEG, UNet +2.1 / +56.7 %. First run (ladder 5 -> 0.05 in 32 levels, code 1e8921d): tiled
