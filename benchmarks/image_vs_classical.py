@@ -91,6 +91,17 @@ CPU-s; one ODE decode (15 model calls; the replay's calls come from the memo) un
 gmm-shift 4.3-6.2, unet-x4+gmm 15.2-21.2, unet+gmm 34-42 CPU-s; the posterior-mean decode
 0.18-0.33 CPU-s.
 
+Four images, unet-x4+gmm only (``image_vs_classical_x4_4images.json``: the china/flower runs
+above merged with one run on immunohistochemistry and hubble_deep_field, ρ = 1, 1.1 and the
+posterior mean): BD-rate vs JPEG at ρ = 1.1 -14.2 % (china -8.9, flower -24.0,
+immunohistochemistry -23.7, hubble_deep_field -0.2), vs WebP +44.8 %; at ρ = 1 -8.2 %; the
+posterior mean -10.8 % (on immunohistochemistry it is the best decode, -28.6 %). So the -15 %
+target is missed on the four-image mean by 0.8 points. Patch Fréchet distance pooled over the
+four crops at the 0.25 target: ρ = 1 0.00167 at 0.227 bpp, WebP 0.00170 at 0.246 bpp, JPEG
+0.00222 at 0.260 bpp (posterior mean 0.00377): below WebP with 8 % fewer bits. Blockiness of
+these two crops 0.99-1.30 (originals 1.03 / 0.99; the maximum is hubble at 0.25 bpp, 1.25 at ρ =
+1.1).
+
 Second run (2026-12-06, code 699cdbf, 12 Heun steps, ρ = 1 / 2): shifted GMM -0.3 / +33.8 %
 vs JPEG, UNet +2.1 / +56.7 %. First run (ladder 5 -> 0.05 in 32 levels, code 1e8921d): tiled
 GMM +40.6 % vs JPEG at ρ = 1 (+65.3 at ρ = 2), UNet base (step 2892) +18.4 / +73.4; the tiled
