@@ -52,6 +52,30 @@ shaped vs WebP           +62.3        +81.1
 =======================  ===========  ===========
 
 (china / flower shaped vs isotropic at ρ = 1: −15.5 / −10.2; three prefixes per curve.)
+
+Realism at ρ = 1 (rerun 2026-12-07 00:00 UTC, one process per crop and net, ``--rhos 1
+--save-recs``, merged with ``--reuse`` of the first run: all 12 rows byte-identical to it,
+same PSNR, so its ρ = 2 figures are kept). Patch Fréchet distance ×10³, originals vs ρ = 1
+decodes, patches of both crops pooled (8×8: 512 patches of dimension 192; 4×4: 2048 of 48),
+mean bpp of the two crops in brackets; WebP / JPEG at the highest quality not above the target
+(at 0.25 both sit at their lowest setting, above the target: WebP 0.27 / 0.30 bpp, JPEG
+0.29 / 0.28 on china / flower):
+
+======  ====================  ====================  ====================
+target  isotropic UNet S      shaped net            WebP, JPEG
+======  ====================  ====================  ====================
+0.25    (0.255) 4.86 / 3.82   (0.242) 4.23 / 3.01   3.06 / 2.07, 4.01 / 2.04
+0.5     (0.518) 2.70 / 1.98   (0.465) 2.75 / 1.83   1.94 / 1.22, 2.99 / 1.45
+1       (0.987) 1.32 / 0.84   (1.013) 1.34 / 0.77   0.91 / 0.53, 1.75 / 0.87
+======  ====================  ====================  ====================
+
+(8×8 / 4×4.) Paired bootstrap of shaped − isotropic at those rows (200 resamplings of the
+patch locations, seed 0), 8×8: −0.63 ± 0.15, +0.05 ± 0.11, +0.02 ± 0.04; 4×4: −0.81 ± 0.11,
+−0.16 ± 0.08, −0.07 ± 0.03 (×10³, ± one bootstrap SD). At equal rate (the other net's curve
+interpolated in log-log at the isotropic rows' rates, no extrapolation), shaped / isotropic:
+8×8 0.84, 0.92, 1.04; 4×4 0.76, 0.82, 0.94. So the shaped net is at least as realistic as
+UNet S at 0.25 and 0.5 bpp with both patch sizes and at 1 bpp with 4×4 patches; at 1 bpp with
+8×8 patches it is 4 % worse (about one bootstrap SD: not resolved by two crops).
 """
 
 from __future__ import annotations
@@ -268,7 +292,68 @@ def frechet_table(crops: list[dict], targets: tuple[float, ...],
                                                         zip(origs, recs, strict=True)]))}
             entry[codec].update({f"frechet_{p}x{p}": frechet_distance(
                 ref[p], image_patches(recs, p)) for p in patches})
+        if all(k in entry for k in RUNS):
+            entry["shaped_minus_isotropic"] = {f"{p}x{p}": _paired_bootstrap(
+                ref[p], *[image_patches([c["_recs"][(k, min(
+                    c["runs"][k]["rows"], key=lambda r: abs(r["bpp"] - t))["steps"])]
+                    for c in crops], p) for k in RUNS]) for p in patches}
         out[f"{t:g}"] = entry
+    if all(all(k in out[f"{t:g}"] for k in RUNS) for t in targets) and len(targets) >= 2:
+        out["at_equal_rate"] = at_equal_rate(out, targets, patches)
+    return out
+
+
+def _paired_bootstrap(orig: np.ndarray, iso: np.ndarray, shaped: np.ndarray, n: int = 200,
+                      seed: int = 0) -> dict:
+    """Fréchet(shaped) − Fréchet(isotropic) and its bootstrap spread: ``n`` resamplings (seed
+    ``seed``) of the patch locations, the same locations for the originals and both decodes."""
+    from rdptheory.metrics.w2 import frechet_distance
+
+    rng = np.random.default_rng(seed)
+    diff = frechet_distance(orig, shaped) - frechet_distance(orig, iso)
+    boot = []
+    for _ in range(n):
+        i = rng.integers(0, len(orig), len(orig))
+        boot.append(frechet_distance(orig[i], shaped[i]) - frechet_distance(orig[i], iso[i]))
+    b = np.asarray(boot)
+    return {"diff": float(diff), "boot_sd": float(b.std(ddof=1)),
+            "boot_frac_positive": float((b > 0).mean()), "n_boot": n, "seed": seed}
+
+
+def _loglog(points: list[tuple[float, float]], bpp: float) -> tuple[float, bool]:
+    """Linear interpolation in (log bpp, log value) through ``points`` (bpp, value) at ``bpp``;
+    beyond the ends the nearest two points are extended (second item True)."""
+    pts = sorted(points)
+    lr, lv = np.log([q[0] for q in pts]), np.log([q[1] for q in pts])
+    x = np.log(bpp)
+    j = int(np.clip(np.searchsorted(lr, x), 1, len(lr) - 1))
+    w = (x - lr[j - 1]) / (lr[j] - lr[j - 1])
+    return float(np.exp((1 - w) * lv[j - 1] + w * lv[j])), bool(x < lr[0] or x > lr[-1])
+
+
+def at_equal_rate(table: dict, targets: tuple[float, ...], patches: tuple[int, ...]) -> dict:
+    """Both nets' Fréchet distances at one rate per target: the other net's curve (its rows at
+    the targets' mean rates) interpolated linearly in (log bpp, log Fréchet) at this net's mean
+    rate (:func:`_loglog`; ``extrapolated`` where the rate lies outside the other's rows).
+    ``shaped_over_isotropic`` < 1: the shaped decodes are closer to the originals' patch
+    statistics at that rate."""
+    iso, shp = RUNS
+    out: dict = {}
+    for t in targets:
+        out[f"{t:g}"] = {}
+        for at, other, label in ((shp, iso, "at_shaped_rate"), (iso, shp, "at_isotropic_rate")):
+            e = table[f"{t:g}"][at]
+            row: dict = {"bpp": e["mean_bpp"]}
+            for p in patches:
+                k = f"frechet_{p}x{p}"
+                f_other, ext = _loglog([(table[f"{u:g}"][other]["mean_bpp"],
+                                         table[f"{u:g}"][other][k]) for u in targets],
+                                       e["mean_bpp"])
+                f_s, f_i = (e[k], f_other) if at == shp else (f_other, e[k])
+                row["extrapolated"] = ext
+                row[f"{p}x{p}"] = {"shaped": f_s, "isotropic": f_i,
+                                   "shaped_over_isotropic": f_s / f_i}
+            out[f"{t:g}"][label] = row
     return out
 
 
