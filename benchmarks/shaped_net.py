@@ -146,16 +146,32 @@ def denoising_table(net, crops: np.ndarray, seed: int = 1234) -> dict:
     return out
 
 
+def _crop(name: str, size: int) -> np.ndarray:
+    """``size²`` crop of a bundled image: ``"china"`` the centre crop, ``"china@dy,dx"`` the
+    crop moved ``dy`` rows and ``dx`` columns from the centre (must stay inside the image)."""
+    from rdptheory.data import bundled_image, center_crop
+
+    base, _, off = name.partition("@")
+    px = bundled_image(base).pixels
+    if not off:
+        return center_crop(px, size)
+    dy, dx = (int(v) for v in off.split(","))
+    h, w = px.shape[:2]
+    top, left = (h - size) // 2 + dy, (w - size) // 2 + dx
+    if not (0 <= top <= h - size and 0 <= left <= w - size):
+        raise ValueError(f"crop {name!r} of side {size} leaves the {h}x{w} image")
+    return np.ascontiguousarray(px[top:top + size, left:left + size])
+
+
 def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
               runs: tuple[str, ...] = RUNS, reuse: dict | None = None,
               targets: tuple[float, ...] = TARGETS, rhos: tuple[float, ...] = (1.0, 2.0)
               ) -> dict:
-    from rdptheory.data import bundled_image, center_crop
     from rdptheory.images import CodecConfig, compress_with_report, decompress, truncate
     from rdptheory.metrics.image import psnr
     from rdptheory.models import load_model
 
-    img = center_crop(bundled_image(name).pixels, size)
+    img = _crop(name, size)
     out: dict = {"image": name, "size": size, "runs": {}, "_original": img, "_recs": {}}
     for key in RUNS:
         if key not in runs:
@@ -421,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--images", nargs="+", default=["china", "flower"])
+    ap.add_argument("--images", nargs="+", default=["china", "flower"],
+                    help='bundled images, centre crops; "name@dy,dx" moves the crop')
     ap.add_argument("--bpp", type=float, default=1.2, help="encode budget (prefixes below)")
     ap.add_argument("--ode-steps", type=int, default=12)
     ap.add_argument("--targets", type=float, nargs="+", default=list(TARGETS),
