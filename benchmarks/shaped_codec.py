@@ -97,7 +97,8 @@ def run_crop(name: str, size: int, bpp: float, ladders: list[str], ode_steps: in
     return out
 
 
-def _bd(ref: list[tuple[float, float]], test: list[tuple[float, float]]) -> float | str:
+def bd_pct(ref: list[tuple[float, float]], test: list[tuple[float, float]]) -> float | str:
+    """BD-rate (%) of ``test`` vs ``ref`` ((bpp, PSNR) points), or why it is undefined."""
     from rdptheory.metrics.image import bd_rate
 
     try:
@@ -122,10 +123,10 @@ def summarise(crops: list[dict]) -> dict:
         sweep = quality_sweep(c["_original"], "jpeg", n=16)
         jpeg = [(s.bpp, psnr(c["_original"], s.reconstruction)) for s in sweep]
         for kind in c["noises"]:
-            summary["bd_rate_vs_jpeg_rho1"].setdefault(kind, {})[c["image"]] = _bd(
+            summary["bd_rate_vs_jpeg_rho1"].setdefault(kind, {})[c["image"]] = bd_pct(
                 jpeg, curve(c, kind))
             if kind != "isotropic":
-                summary["bd_rate_vs_isotropic_rho1"].setdefault(kind, {})[c["image"]] = _bd(
+                summary["bd_rate_vs_isotropic_rho1"].setdefault(kind, {})[c["image"]] = bd_pct(
                     curve(c, "isotropic"), curve(c, kind))
                 summary["per_direction_rho15_vs_single"].setdefault(kind, {})[c["image"]] = [
                     (r["bpp"], r["psnr_rho15_single"], r["psnr_rho15_per_direction"])

@@ -93,6 +93,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -100,6 +101,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shaped_codec import bd_pct  # noqa: E402  (the shaped benchmarks' one BD helper)
 
 LEVELS = (0.04, 0.1, 0.2, 0.4, 0.8, 1.6)
 TARGETS = (0.2, 0.3, 0.5, 0.75, 1.05)
@@ -218,16 +222,6 @@ def run_codec(name: str, size: int, bpp: float, ode_steps: int, seed: int, net,
     return out
 
 
-def _bd(ref: list, test: list) -> float | str:
-    from rdptheory.metrics.image import bd_rate
-
-    try:
-        return float(bd_rate([p[0] for p in ref], [p[1] for p in ref], [p[0] for p in test],
-                             [p[1] for p in test]))
-    except ValueError as exc:
-        return f"n/a: {exc}"
-
-
 def summarise(crops: list[dict]) -> dict:
     from rdptheory.experiments.baselines import quality_sweep
     from rdptheory.metrics.image import psnr
@@ -245,9 +239,9 @@ def summarise(crops: list[dict]) -> dict:
             for k, cur in curves.items():
                 for codec, ref in classical.items():
                     summary.setdefault(f"bd_rate_vs_{codec}_{rho}", {}).setdefault(k, {})[
-                        c["image"]] = _bd(ref, cur)
+                        c["image"]] = bd_pct(ref, cur)
             if len(curves) == 2:
-                summary.setdefault(f"bd_rate_shaped_vs_isotropic_{rho}", {})[c["image"]] = _bd(
+                summary.setdefault(f"bd_rate_shaped_vs_isotropic_{rho}", {})[c["image"]] = bd_pct(
                     curves["unet/isotropic"], curves["shaped-unet/shaped"])
     for table, per in summary.items():
         groups = per.values() if table.startswith(("bd_rate_vs_jpeg", "bd_rate_vs_webp")) else [
