@@ -24,6 +24,7 @@ References: [ZW11] Zoran & Weiss, EPLL, ICCV 2011; THEORY.md §4.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import pathlib
 from dataclasses import dataclass, field
@@ -99,7 +100,8 @@ class PatchGMM:
                          covs: npt.ArrayLike, *, patch: int, channels: int = 3) -> PatchGMM:
         """Build from full covariances ``(K, d, d)`` (eigendecomposed in float64)."""
         covs = np.asarray(covs, dtype=np.float64)
-        lam, vecs = np.linalg.eigh(0.5 * (covs + covs.transpose(0, 2, 1)))
+        with _one_blas_thread():  # LAPACK's result (and so the fingerprint) depends on threads
+            lam, vecs = np.linalg.eigh(0.5 * (covs + covs.transpose(0, 2, 1)))
         return cls(np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64),
                    lam, vecs, patch=patch, channels=channels)
 
@@ -155,6 +157,21 @@ def save_prior(gmm: PatchGMM, path: str | pathlib.Path, **metadata: str) -> None
         channels=np.int64(gmm.channels), weights=gmm.weights.astype(np.float32),
         means=gmm.means.astype(np.float32), cov_triu=covs[:, iu[0], iu[1]].astype(np.float32),
         **arrays)
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limit BLAS/LAPACK to one thread (``threadpoolctl``, a scikit-learn dependency, if present).
+
+    ``numpy.linalg.eigh`` of the same covariances differs in the last bits between thread
+    counts, so a prior decomposed in a shell with several BLAS threads had another fingerprint
+    (and other parameters) than the same file decomposed with one: files made in one were
+    refused in the other.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - numpy alone: the caller's thread settings hold
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def load_prior(path: str | pathlib.Path = DEFAULT_PRIOR_PATH) -> PatchGMM:

@@ -89,3 +89,25 @@ def test_agrees_with_the_diffusion_packages_gmm_model(random_gmm):
     for t2 in (0.01, 0.5, 4.0):
         np.testing.assert_allclose(gmm_posterior_mean(g, y, t2), ref.denoise(y, t2),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_fingerprint_does_not_depend_on_blas_threads():
+    # The eigendecomposition of the stored covariances runs on one BLAS thread: a process with
+    # the library's default thread count gets the same parameters and fingerprint as this one
+    # (tests/conftest.py pins one thread). Before, the two differed and files were refused.
+    import os
+    import subprocess
+    import sys
+
+    from rdptheory.models.prior import PHOTO_PRIOR_PATH
+
+    code = ("from rdptheory.models.prior import load_prior, PHOTO_PRIOR_PATH, DEFAULT_PRIOR_PATH;"
+            "print(load_prior(DEFAULT_PRIOR_PATH).fingerprint().hex(),"
+            " load_prior(PHOTO_PRIOR_PATH).fingerprint().hex())")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    here = [load_prior(p).fingerprint().hex() for p in (DEFAULT_PRIOR_PATH, PHOTO_PRIOR_PATH)]
+    assert out == here
