@@ -182,3 +182,16 @@ def test_cli_fits_and_writes_a_photo_prior_with_its_scores(tmp_path, capsys):
     assert float(meta["heldout_bpd"]) == pytest.approx(bits_per_dim(g, split.heldout), abs=5e-5)
     assert float(meta["unseen_bpd"]) == pytest.approx(bits_per_dim(g, split.unseen), abs=5e-5)
     assert f"held-out {meta['heldout_bpd']}" in capsys.readouterr().out
+
+
+def test_prior_card_names_the_shipped_files_and_fingerprints():
+    # The card changes with the files: their SHA-256 and the models' fingerprints are in it.
+    import hashlib
+
+    from rdptheory.models import load_model
+    from rdptheory.models.prior import PHOTO_PRIOR_PATH
+
+    card = (PHOTO_PRIOR_PATH.parent / "PRIOR_CARD.md").read_text(encoding="utf-8")
+    assert hashlib.sha256(PHOTO_PRIOR_PATH.read_bytes()).hexdigest() in card
+    for spec in ("gmm-shift", "gmm-shift-skimage", "patch-gmm"):
+        assert load_model(spec).fingerprint().hex()[:12] in card
