@@ -457,7 +457,8 @@ ESTIMATORS: tuple[str, ...] = ("ode", "posterior-mean")
 def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | None = None,
                max_steps: int | None = None, ode_steps: int | None = None, solver: str = "heun",
                per_direction: bool = False, backend: str = "auto",
-               max_pixels: int = DEFAULT_MAX_PIXELS, estimator: str = "ode") -> np.ndarray:
+               max_pixels: int = DEFAULT_MAX_PIXELS, estimator: str = "ode",
+               reconstruction_model: ImageModel | None = None) -> np.ndarray:
     """Decode a file to an 8-bit RGB image, with the score scale ρ chosen now [WBZ26].
 
     .. math:: dX = [f - \\tfrac12 ρ g^2 ∇\\log p_t(X)]\\,dt \\quad\\text{from } t_n^2
@@ -477,10 +478,23 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
     posterior mean at its per-coefficient levels (exact for the tiled patch GMM). For a latent
     model it is the latent posterior mean, decoded.
 
+    The chain's state ``y_n ~ q(y_n | x)`` is fixed by the file and its model (the replay);
+    the reconstruction from it is the decoder's choice, like ρ. With ``reconstruction_model``
+    the chain is replayed with the file's ``model`` and the ODE (or the posterior mean) runs
+    with the other model's score (or denoiser): any model of the same code space estimates
+    ``x`` from ``y_n``, since ``q(y_n | x) = N(x, t_n² I)`` does not depend on the model. A
+    model with a lower chain rate can so be paired with a stronger (slower) denoiser
+    (``benchmarks/image_vs_classical.py --reconstruct-with``).
+
     Parameters
     ----------
     data : bytes from :func:`compress`.
     model : the ImageModel the file was made with (checked by fingerprint).
+    reconstruction_model : ImageModel or None (default: ``model``): the model whose score
+        (ODE) or denoiser (posterior mean) reconstructs the image from the replayed state.
+        Isotropic files only; it must share ``model``'s code space (the same code shape for
+        the file's image size and the same ``to_code_space`` of a fixed probe image);
+        ``ValueError`` otherwise. The decoded bytes with None are unchanged.
     rho : float in [0, :data:`rdptheory._limits.MAX_RHO`] (= 10); 1 = probability-flow ODE,
         2 = the MMSE-end drift (THEORY.md §3). Default 1 for the ODE; must be left None with
         ``estimator="posterior-mean"``.
@@ -536,16 +550,20 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
     chain = _chain_of(model, h, solver)
     _check_sizes(stream, max_pixels, chain)
     _check_state(h, chain)
+    out_model, out_chain = model, chain
+    if reconstruction_model is not None:
+        out_model = _check_reconstruction_model(reconstruction_model, model, h)
+        out_chain = _chain_of(out_model, h, solver)
     n = h.n_steps if max_steps is None else check_int(max_steps, "max_steps", low=1,
                                                       high=h.n_steps)
     scale: float | np.ndarray = chain.per_direction_rho(rho, n) if per_direction else rho
     try:
         y = _replay(stream, model, n, backend, chain)
         if estimator == "posterior-mean":
-            x_hat = posterior_mean(chain, y, n)
+            x_hat = posterior_mean(out_chain, y, n)
         else:
-            x_hat = chain.reconstruct(y, n, scale, ode_steps)
-        image = np.asarray(model.from_code_space(x_hat), dtype=np.float64)[0]
+            x_hat = out_chain.reconstruct(y, n, scale, ode_steps)
+        image = np.asarray(out_model.from_code_space(x_hat), dtype=np.float64)[0]
     except MemoryError as exc:
         raise ValueError(f"not enough memory to decode a {h.height}x{h.width} image: lower "
                          "max_pixels (CLI: --max-pixels) to refuse such files up front") from exc
@@ -567,6 +585,36 @@ ISOTROPIC_ODE_STEPS = 8
 #: Default steps of the shaped decoder (:func:`rdptheory.images.shaped_chain.decode_ode`'s own
 #: default; ``benchmarks/shaped_codec.py`` measures with it).
 SHAPED_ODE_STEPS = 24
+
+
+#: The probe image (model space, (1, 3, 16, 16)) whose code two models must agree on for one
+#: to reconstruct the other's chain: a fixed smooth pattern in (-1, 1).
+_CODE_PROBE = 0.9 * np.sin(0.37 * np.arange(3 * 16 * 16, dtype=np.float64)).reshape(1, 3, 16, 16)
+
+
+def _check_reconstruction_model(recon: object, model: ImageModel,
+                                h: _format.StreamHeader) -> ImageModel:
+    """``recon`` as an ImageModel that can reconstruct ``model``'s chain of the file ``h``
+    (:func:`decompress`'s ``reconstruction_model``): an isotropic file, the same code shape
+    for the file's image size and the same code (to 1e-6) of :data:`_CODE_PROBE`."""
+    recon = _check_model(recon)
+    if h.shaped:
+        raise ValueError("reconstruction_model applies to isotropic files: a shaped file's "
+                         "per-coefficient levels depend on the file's model (decode it with "
+                         "reconstruction_model=None)")
+    ours = tuple(model.code_shape(h.height, h.width))
+    theirs = tuple(recon.code_shape(h.height, h.width))
+    if ours != theirs:
+        raise ValueError(f"reconstruction_model {recon.name} has code shape {theirs} for a "
+                         f"{h.height}x{h.width} image, the file's model {model.name} {ours}: "
+                         "it must share the file model's code space")
+    a = np.asarray(model.to_code_space(_CODE_PROBE), dtype=np.float64)
+    b = np.asarray(recon.to_code_space(_CODE_PROBE), dtype=np.float64)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=0.0, atol=1e-6):
+        raise ValueError(f"reconstruction_model {recon.name} maps images to another code space "
+                         f"than the file's model {model.name} (a probe image's codes differ): "
+                         "it must share the file model's code space")
+    return recon
 
 
 def posterior_mean(chain: _IsotropicChain | _noise.ShapedChain, y: np.ndarray,
