@@ -46,6 +46,12 @@ _IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".
 
 
 # ---- argparse types: one-line messages, plain numbers ------------------------------------
+_RECON_HELP = ("decode with this model's score (ODE) or denoiser (posterior mean) from the "
+               "chain the file's --model replays (same code space; isotropic files); e.g. "
+               "--model unet --reconstruct-with unet-x4+gmm: UNet S's chain rate, the stacked "
+               "denoiser's reconstruction (default: --model itself)")
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)
@@ -262,6 +268,8 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
         kwargs["per_direction"] = True
     if args.solver is not None:
         kwargs["solver"] = args.solver
+    if args.reconstruct_with is not None:
+        kwargs["reconstruction_model"] = load_model(args.reconstruct_with)
     out = decompress(data, model=load_model(args.model), rho=args.rho, max_steps=args.max_steps,
                      ode_steps=args.ode_steps, backend=args.backend, **kwargs)
     if out.dtype != np.uint8 or out.ndim != 3:  # never write what is not an 8-bit image
@@ -271,7 +279,8 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
     how = " per direction" if args.per_direction else ""
     what = ("as the model's posterior mean" if args.estimator == "posterior-mean" else
             f"at rho={1.0 if args.rho is None else args.rho:g}{how}")
-    print(f"{args.out}: {out.shape[0]}x{out.shape[1]} decoded {what}")
+    by = "" if args.reconstruct_with is None else f" with {args.reconstruct_with}"
+    print(f"{args.out}: {out.shape[0]}x{out.shape[1]} decoded {what}{by}")
     return 0
 
 
@@ -319,10 +328,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     config = _config(args)
     imgs = _eval_images(args)
     _check_eval_images(imgs)
+    recon = None if args.reconstruct_with is None else load_model(args.reconstruct_with)
     result = evaluate(imgs, model=load_model(args.model), bpps=args.bpp,
                       noise_vars=args.noise_var, rhos=args.rho, seed=args.seed,
                       config=config, ode_steps=args.ode_steps, show_progress=True,
-                      posterior_mean=args.posterior_mean)
+                      posterior_mean=args.posterior_mean, reconstruction_model=recon)
     paths = write_outputs(result, args.out)
     print(f"{'target':>8} {'rho':>5} {'bpp':>7} {'PSNR':>7} {'MS-SSIM':>8} {'Frechet':>9}")
     for p in result.points:
@@ -368,6 +378,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "exp2: one call per step, exp2 at 8 steps ~+0.1 dB PSNR, ~10-15%% worse patch "
                    "realism); shaped files use their own exponential Heun rule (heun; "
                    "default heun)")
+    p.add_argument("--reconstruct-with", default=None, metavar="SPEC", help=_RECON_HELP)
     p.add_argument("--backend", default="auto", help="RCC kernel backend")
     p.add_argument("--per-direction", action="store_true",
                    help="shaped-noise files only: per-direction rho_i reaching the W2^2 of "
@@ -397,6 +408,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also decode each file with the model's posterior mean E[X|Y] at its "
                    "last level (decompress --estimator posterior-mean): rows 'mean' next to the "
                    "rho rows")
+    p.add_argument("--reconstruct-with", default=None, metavar="SPEC", help=_RECON_HELP)
     p.add_argument("--seed", type=_int_range(0, _SEED_MAX), default=0)
     p.add_argument("--out", default="rdp_eval", help="output folder (results.json, plots)")
     _codec_options(p)

@@ -206,12 +206,17 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
              config: CodecConfig = DEFAULT_CONFIG, ode_steps: int = 24, patch: int = 8,
              name: str = "rdptheory-diffc", show_progress: bool | None = None,
              baselines: Sequence[str] = DEFAULT_BASELINES,
-             posterior_mean: bool = False) -> EvalResult:
+             posterior_mean: bool = False,
+             reconstruction_model: ImageModel | None = None) -> EvalResult:
     """Compress each image at each target (``bpps`` or ``noise_vars``) and decode at each ρ.
 
     ``posterior_mean``: also decode each file with the model's posterior mean at its last level
     (:func:`rdptheory.images.decompress` ``estimator="posterior-mean"``), as points with
     ``rho =`` :data:`POSTERIOR_MEAN_RHO`; ``rhos`` may then be empty.
+
+    ``reconstruction_model``: decode every file with this model's score / denoiser from the
+    chain ``model`` replays (:func:`rdptheory.images.decompress`'s ``reconstruction_model``;
+    default None: ``model`` itself).
 
     ``baselines`` (names of :data:`rdptheory.experiments.baselines.CODECS`; ``()`` for none) code
     the same images at our files' rates in the same run (:func:`run_baselines`); a codec this
@@ -231,6 +236,9 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
         raise ValueError("give exactly one of bpps and noise_vars")
     if not isinstance(posterior_mean, bool):
         raise TypeError(f"posterior_mean must be a bool, got {type(posterior_mean).__name__}")
+    if reconstruction_model is not None and not isinstance(reconstruction_model, ImageModel):
+        raise TypeError("reconstruction_model must be an ImageModel or None, got "
+                        f"{type(reconstruction_model).__name__}")
     rhos = [float(check_rho(r)) for r in rhos]
     if not rhos and not posterior_mean:
         raise ValueError("give at least one rho or posterior_mean=True")
@@ -248,16 +256,20 @@ def evaluate(images: Sequence[NamedImage], *, model: ImageModel | None = None,
             t0 = time.perf_counter()
             if rho == POSTERIOR_MEAN_RHO:
                 out = decompress(res.data, model=model, backend=config.backend,
-                                 estimator="posterior-mean")
+                                 estimator="posterior-mean",
+                                 reconstruction_model=reconstruction_model)
             else:
                 out = decompress(res.data, model=model, rho=rho, ode_steps=ode_steps,
-                                 backend=config.backend)
+                                 backend=config.backend,
+                                 reconstruction_model=reconstruction_model)
             recs[(target, rho)].append((im.pixels, out, res.bpp, res.seconds,
                                         time.perf_counter() - t0))
     points = tuple(eval_point(t, r, [(a, b) for a, b, *_ in v], [e[2] for e in v],
                           [e[3] for e in v], [e[4] for e in v], patch)
                    for (t, r), v in recs.items())
-    desc = (f"{model.name}; DiffC-style RCC chain, score-scaled PF-ODE decoding at rho "
+    by = "" if reconstruction_model is None else \
+        f", reconstructed with {reconstruction_model.name}"
+    desc = (f"{model.name}{by}; DiffC-style RCC chain, score-scaled PF-ODE decoding at rho "
             f"{rhos}{' and the posterior mean (rho=inf)' if posterior_mean else ''}; ladder t "
             f"{config.t_max}->{config.t_min} in {config.n_levels} levels")
     originals = [im.pixels for im in images]
