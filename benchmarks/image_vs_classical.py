@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/image_vs_classical.py [--size 128] [--bpp 0.25 0.5 1.0]
         [--rho 1 1.25 1.5 2] [--no-mean] [--models gmm gmm-shift] [--ode-steps 12] [--jobs 2]
-        [--images china flower ...] [--out benchmarks/results/image_vs_classical.json]
+        [--images china flower ...] [--reconstruct-with unet-x4+gmm ...]
+        [--out benchmarks/results/image_vs_classical.json]
     .venv/bin/python benchmarks/image_vs_classical.py --merge a.json b.json ... --out all.json
 
 ``--merge`` combines runs made on parts of the grid (other models, images, rates or ρ) into one
@@ -19,7 +20,10 @@ PF-ODE) and, unless ``--no-mean``, with the model's posterior mean at the file's
 chain through a :class:`~rdptheory.experiments.image_report.MemoModel`, so a run costs the
 encodes plus the decodes' own model calls. Pillow JPEG (``optimize=True``), WebP (method 6),
 AVIF and JPEG 2000 code the same crops in the same run, as a quality sweep (their RD curves)
-and at the rate of each of our files (equal-rate comparisons). Reported:
+and at the rate of each of our files (equal-rate comparisons). ``--reconstruct-with SPEC``
+decodes each model's files a second time (same ρ grid and mean) with another model's score /
+denoiser from the replayed chain (``decompress(..., reconstruction_model=...)``): rows
+``MODEL~SPEC`` (the chain's rate, the other model's reconstruction). Reported:
 
 - BD-rate (PCHIP, overlapping PSNR range; :func:`rdptheory.metrics.image.bd_rate`) of each
   model and decode (each ρ, the posterior mean) against each baseline's sweep, per image, and
@@ -182,13 +186,16 @@ def run_model(args: tuple) -> dict:
     remembered, not repeated; the decodes are unchanged). ``decode_s`` is therefore the RCC
     replay plus the decode's own model calls (ODE: ``2·ode_steps − 1`` Heun calls; mean: one).
     """
-    spec, size, bpps, rhos, ode_steps, backend, names, save_dir, ladder, mean = args
+    spec, size, bpps, rhos, ode_steps, backend, names, save_dir, ladder, mean, recons = args
     from rdptheory import metrics
     from rdptheory.experiments.image_report import MemoModel
     from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
     from rdptheory.models import load_model
 
     base = load_model(spec)
+    # (row label, reconstruction model): the file's model itself, then each --reconstruct-with
+    decoders: list[tuple[str, Any]] = [(spec, None)]
+    decoders += [(recon_label(spec, r), load_model(r)) for r in recons]
     config = CodecConfig(backend=backend, **ladder)
     compress_with_report(np.zeros((16, 16, 3), np.uint8), model=base, noise_var=1.0,
                          config=config)  # warm-up: JIT, model caches
@@ -201,27 +208,35 @@ def run_model(args: tuple) -> dict:
             c0 = time.process_time()
             res = compress_with_report(px, model=model, bpp=bpp, config=config)
             enc_cpu = time.process_time() - c0
-            for rho in decodes:
+            for (row_model, recon), rho in ((d, r) for d in decoders for r in decodes):
                 t0, c0 = time.perf_counter(), time.process_time()
                 kw = ({"estimator": "posterior-mean"} if rho is None else
                       {"rho": rho, "ode_steps": ode_steps})
-                out = decompress(res.data, model=model, backend=backend, **kw)
+                out = decompress(res.data, model=model, backend=backend,
+                                 reconstruction_model=recon, **kw)
                 dec, dec_cpu = time.perf_counter() - t0, time.process_time() - c0
                 label = decode_label(rho)
-                rows.append({"model": spec, "image": name, "target_bpp": bpp, "bpp": res.bpp,
+                rows.append({"model": row_model, "image": name, "target_bpp": bpp,
+                             "bpp": res.bpp,
                              "steps": res.n_steps, "decode": label, "rho": rho,
                              "psnr": metrics.psnr(px, out),
                              "ssim": ssim(px, out), "ms_ssim": metrics.ms_ssim(px, out),
                              "blockiness": metrics.blockiness(out), "encode_s": res.seconds,
                              "encode_cpu_s": enc_cpu, "decode_s": dec, "decode_cpu_s": dec_cpu})
                 if save_dir:
-                    np.save(pathlib.Path(save_dir) / f"{spec.replace('/', '_')}_{name}_"
+                    np.save(pathlib.Path(save_dir) / f"{row_model.replace('/', '_')}_{name}_"
                             f"{bpp:g}_{label.removeprefix('rho=')}.npy", out)
-                recs[(name, bpp, label)] = out
+                recs[(row_model, name, bpp, label)] = out
                 print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in rows[-1].items()), flush=True)
     return {"model": spec, "name": base.name, "rows": rows, "recs": recs,
-            "cpu_s": time.process_time() - cpu0}
+            "cpu_s": time.process_time() - cpu0,
+            "reconstruct_with": {label: r.name for label, r in decoders if r is not None}}
+
+
+def recon_label(chain: str, recon: str) -> str:
+    """The row label of ``chain``'s files decoded with ``recon``'s score (``"unet~unet-x4"``)."""
+    return f"{chain}~{recon}"
 
 
 def baseline_sweeps(crops: dict[str, np.ndarray]) -> dict:
@@ -289,7 +304,7 @@ def frechet_low_rate(results: list[dict], crops: dict[str, np.ndarray], max_bpp:
     from rdptheory.experiments import baselines
 
     out: dict = {}
-    for res in results:
+    for res in _per_row_model(results):
         recs = {(k[0], k[1], k[2] if isinstance(k[2], str) else decode_label(k[2])): v
                 for k, v in res["recs"].items()}
         for bpp in sorted({r["target_bpp"] for r in res["rows"]}):
@@ -320,6 +335,22 @@ def frechet_low_rate(results: list[dict], crops: dict[str, np.ndarray], max_bpp:
             entry["ours_rho1_mean_psnr"] = float(np.mean(
                 [metrics.psnr(p, o) for p, o in zip(px, ours, strict=True)]))
             out[f"{res['model']}@{bpp:g}"] = entry
+    return out
+
+
+def _per_row_model(results: list[dict]) -> list[dict]:
+    """Split ``run_model`` results whose decodes carry their row model (``recs`` keyed
+    ``(model, image, bpp, decode)``, one entry per reconstruction model) into one result per
+    row model (``recs`` keyed ``(image, bpp, decode)``); results of the saved-decode form pass
+    unchanged."""
+    out = []
+    for res in results:
+        if not res["recs"] or len(next(iter(res["recs"]))) == 3:
+            out.append(res)
+            continue
+        for model in sorted({r["model"] for r in res["rows"]}):
+            out.append({"model": model, "rows": [r for r in res["rows"] if r["model"] == model],
+                        "recs": {k[1:]: v for k, v in res["recs"].items() if k[0] == model}})
     return out
 
 
@@ -393,6 +424,9 @@ def main() -> None:
     ap.add_argument("--no-mean", action="store_true",
                     help="skip the posterior-mean decode (decompress estimator='posterior-mean')")
     ap.add_argument("--models", nargs="+", default=["gmm", "gmm-shift"])
+    ap.add_argument("--reconstruct-with", nargs="+", default=[], metavar="SPEC",
+                    help="also decode each model's files with these models' score / denoiser "
+                    "(decompress reconstruction_model=...; rows 'MODEL~SPEC')")
     ap.add_argument("--ode-steps", type=int, default=12)
     ap.add_argument("--backend", default="numba")
     ap.add_argument("--t-max", type=float, default=None, help="CodecConfig.t_max (default: its)")
@@ -418,7 +452,8 @@ def main() -> None:
     ladder = {k: getattr(args, k) for k in ("t_max", "t_min", "n_levels", "max_chunk_bits",
                                              "padding") if getattr(args, k) is not None}
     jobs = [(m, args.size, args.bpp, args.rho, args.ode_steps, args.backend, tuple(args.images),
-             args.save_recs, ladder, not args.no_mean) for m in args.models]
+             args.save_recs, ladder, not args.no_mean, tuple(args.reconstruct_with))
+            for m in args.models]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
         results = list(pool.map(run_model, jobs))
@@ -428,7 +463,8 @@ def main() -> None:
                    f"{os.getloadavg()[0]:.1f} at the end", "wall_s": time.perf_counter() - t0,
         "settings": {k: str(v) if isinstance(v, pathlib.Path) else v
                      for k, v in vars(args).items()},
-        "models": {res["model"]: res["name"] for res in results},
+        "models": {**{res["model"]: res["name"] for res in results},
+                   **{k: v for res in results for k, v in res["reconstruct_with"].items()}},
         "cpu_s": {res["model"]: res["cpu_s"] for res in results},
         "frechet_low_rate": frechet_low_rate(results, crops, 0.3), "rows": rows}
     write_report(report, crops, args.out)
