@@ -3,7 +3,8 @@ image quality measures.
 
 - :mod:`rdptheory.metrics.w2`: W₂² between Gaussians (Bures), of a sample's Gaussian fit to a
   law (full, and diagonal in an eigenbasis), between two samples (Fréchet, sliced, exact OT);
-- :mod:`rdptheory.metrics.image`: PSNR, MS-SSIM, blockiness, BD-rate, image patch samples;
+- :mod:`rdptheory.metrics.image`: PSNR, MS-SSIM, blockiness (and its per-phase
+  profile and guarded check), BD-rate, image patch samples;
 - :mod:`rdptheory.metrics.perceptual`: LPIPS, DISTS, FID/KID from local weight files (torch,
   imported lazily: ``import rdptheory.metrics`` does not import it).
 
@@ -16,8 +17,11 @@ Numerics over numpy/scipy (POT lazily for the sliced and exact W₂²); no model
 
 from rdptheory.metrics.image import (
     MS_SSIM_WEIGHTS,
+    BlockinessCheck,
     bd_rate,
     blockiness,
+    blockiness_check,
+    blockiness_profile,
     image_patches,
     ms_ssim,
     psnr,
@@ -35,8 +39,11 @@ from rdptheory.metrics.w2 import (
 
 __all__ = [
     "MS_SSIM_WEIGHTS",
+    "BlockinessCheck",
     "bd_rate",
     "blockiness",
+    "blockiness_check",
+    "blockiness_profile",
     "bures_w2sq",
     "diagonal_w2sq",
     "exact_w2sq",

@@ -13,6 +13,8 @@ between *distributions* (THEORY.md §0): :func:`image_patches` turns images into
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import correlate1d
@@ -207,6 +209,12 @@ def blockiness(image: npt.ArrayLike, *, block: int = 8) -> float:
     -------
     float ≥ 0 (dimensionless).
     """
+    x = _block_input(image, block)
+    return _phase_ratio(x, block, block - 1)
+
+
+def _block_input(image: npt.ArrayLike, block: int) -> np.ndarray:
+    """Validate ``block`` and an (H, W) or (H, W, C) image; return it as float64 (H, W, C)."""
     check_int(block, "block", low=2)
     x = np.asarray(image, dtype=np.float64)
     if x.ndim == 2:
@@ -216,13 +224,125 @@ def blockiness(image: npt.ArrayLike, *, block: int = 8) -> float:
     if max(x.shape[0], x.shape[1]) <= block:
         raise ValueError(f"image ({x.shape[0]}x{x.shape[1]}) must exceed the block size "
                          f"{block} along one side")
+    return x
+
+
+def _phase_ratio(x: np.ndarray, block: int, phase: int) -> float:
+    """:func:`blockiness` with the grid crossing differences ``j ≡ phase (mod block)``."""
     across, inside = 0.0, 0.0
     for d in (np.diff(x, axis=1), np.swapaxes(np.diff(x, axis=0), 0, 1)):
         if d.shape[1] == 0:
             continue
-        on_grid = np.arange(d.shape[1]) % block == block - 1
+        on_grid = np.arange(d.shape[1]) % block == phase
         if on_grid.any():
             across += float(np.mean(d[:, on_grid] ** 2))
         if (~on_grid).any():
             inside += float(np.mean(d[:, ~on_grid] ** 2))
     return across / inside if inside > 0 else float("nan")
+
+
+def blockiness_profile(image: npt.ArrayLike, *, block: int = 8) -> np.ndarray:
+    """:func:`blockiness` for every phase of the grid: ``B_p`` with the grid crossing the
+    differences that join pixel ``j ≡ p`` to ``j + 1`` (mod ``block``), ``p = 0 … block−1``.
+
+    .. math::
+
+        B_p(x) = \\frac{E^{\\times,p}_h + E^{\\times,p}_v}{E^{\\circ,p}_h + E^{\\circ,p}_v},
+        \\qquad B_{\\mathrm{block}-1}(x) = B(x)\\ (\\text{the codecs' grid}).
+
+    The off-grid phases say what :func:`blockiness` would have read had the codec's grid been
+    put elsewhere on the same picture: their spread is the measure's own sampling noise on that
+    image (content that happens to lie on one phase: an edge, a few stars), which a grid-free
+    codec inherits (:func:`blockiness_check`).
+
+    Parameters: as :func:`blockiness`. Returns an array of ``block`` floats (``nan`` where a
+    phase's inside differences are all zero).
+    """
+    x = _block_input(image, block)
+    return np.array([_phase_ratio(x, block, p) for p in range(block)])
+
+
+@dataclass(frozen=True)
+class BlockinessCheck:
+    """The outcome of :func:`blockiness_check` (all ratios reconstruction / original).
+
+    Attributes
+    ----------
+    ratio : the raw target ratio ``B(x̂) / B(x)`` at the codecs' grid (reported as is).
+    within : ``|ratio − 1| ≤ tol``.
+    phase_ratios : ``B_p(x̂) / B_p(x)`` for every phase ``p`` (the grid's phase last).
+    off_grid_low, off_grid_high : the smallest and largest of those ratios off the grid.
+    grid_is_extreme : the grid's ratio lies outside ``[off_grid_low, off_grid_high]`` on the side
+        of the violation — a deviation specific to the codec's grid (a block artefact, or
+        smoothing across it); otherwise every other phase deviates as much (content, rate).
+    original_spread : relative standard deviation of the original's profile
+        ``std_p B_p(x) / mean_p B_p(x)`` (all phases): the measure's noise on this image.
+    well_conditioned : ``original_spread ≤ tol / 2``: the tolerance is at least two of the
+        measure's own standard deviations on this image, so a single-image ``±tol`` verdict
+        means something; ``False`` on e.g. a 128² crop of a dark star field, where a handful
+        of stars carry the edge energy.
+    verdict : ``"within"``, ``"grid"`` (outside and ``grid_is_extreme``) or ``"not grid-specific"``.
+    """
+
+    ratio: float
+    within: bool
+    phase_ratios: tuple[float, ...]
+    off_grid_low: float
+    off_grid_high: float
+    grid_is_extreme: bool
+    original_spread: float
+    well_conditioned: bool
+    verdict: str
+
+
+def blockiness_check(original: npt.ArrayLike, reconstruction: npt.ArrayLike, *,
+                     block: int = 8, tol: float = 0.1) -> BlockinessCheck:
+    """Is a reconstruction's blockiness within ``tol`` of the original's, and if not, is the
+    deviation the codec grid's? (A guard on the raw ratio, which it keeps.)
+
+    With ``r_p = B_p(x̂) / B_p(x)`` (:func:`blockiness_profile`; ``g = block − 1`` the codecs'
+    grid), the raw target is ``|r_g − 1| ≤ tol``. A codec without a grid is equivariant to
+    translating the picture under the grid, so for it ``r_g`` is one draw among the ``r_p``:
+    a violation counts as the grid's (verdict ``"grid"``) only when ``r_g`` is beyond every
+    off-grid ``r_p`` on the violating side (for a grid-free codec this happens with probability
+    ``1/block`` per side: a single image is weak evidence, pool images and rates). The
+    condition number of the target on an image is the original's own phase spread (our
+    definition, not from a paper):
+
+    .. math::
+
+        s(x) = \\frac{\\operatorname{std}_p B_p(x)}{\\operatorname{mean}_p B_p(x)},
+        \\qquad \\text{well conditioned} \\iff s(x) \\le \\mathrm{tol}/2 .
+
+    Parameters
+    ----------
+    original, reconstruction : images of one shape, (H, W) or (H, W, C) (:func:`blockiness`).
+    block : grid period in pixels, ≥ 2.
+    tol : relative tolerance, in (0, 1).
+
+    Returns
+    -------
+    :class:`BlockinessCheck`. ``ValueError`` if a profile value is not finite (a
+    piecewise-constant image) or the shapes differ.
+    """
+    if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not 0.0 < tol < 1.0:
+        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    a, b = np.asarray(original), np.asarray(reconstruction)
+    if a.shape != b.shape:
+        raise ValueError(f"original and reconstruction shapes differ: {a.shape} vs {b.shape}")
+    po = blockiness_profile(a, block=block)
+    pr = blockiness_profile(b, block=block)
+    if not (np.isfinite(po).all() and np.isfinite(pr).all()) or (po <= 0).any():
+        raise ValueError("blockiness profile not finite or zero (a piecewise-constant image?)")
+    r = pr / po
+    g = r[-1]
+    off = r[:-1]
+    within = bool(abs(g - 1.0) <= tol)
+    extreme = bool(g > off.max()) if g > 1.0 else bool(g < off.min())
+    spread = float(po.std() / po.mean())
+    return BlockinessCheck(
+        ratio=float(g), within=within, phase_ratios=tuple(float(v) for v in r),
+        off_grid_low=float(off.min()), off_grid_high=float(off.max()),
+        grid_is_extreme=extreme, original_spread=spread,
+        well_conditioned=bool(spread <= tol / 2.0),
+        verdict="within" if within else ("grid" if extreme else "not grid-specific"))

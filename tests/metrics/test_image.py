@@ -7,6 +7,8 @@ from rdptheory.data import bundled_image
 from rdptheory.metrics import (
     bd_rate,
     blockiness,
+    blockiness_check,
+    blockiness_profile,
     exact_w2sq,
     frechet_distance,
     image_patches,
@@ -146,3 +148,75 @@ def test_blockiness_of_a_photograph_and_of_its_block_means():
         blockiness(a[:8, :8])
     with pytest.raises(ValueError, match="shape"):
         blockiness(np.zeros((16, 16, 3, 1)))
+
+
+def _phase_counts(n: int) -> np.ndarray:
+    """How many of the n - 1 first differences of a length-n line have j = p (mod 8)."""
+    return np.bincount(np.arange(n - 1) % 8, minlength=8)
+
+
+def _profile_truth(c: float, phase: int, h: int = 40, w: int = 48) -> np.ndarray:
+    """B_p of _grid_image(c, phase) counted by hand: squares 1 inside, c^2 at j = phase + 7."""
+    big = (phase + 7) % 8
+    out = []
+    for p in range(8):
+        across = inside = 0.0
+        for n in (w, h):
+            cnt = _phase_counts(n)  # mean squares at phase p and over all the others
+            sq = np.where(np.arange(8) == big, c * c, 1.0)
+            across += sq[p]
+            others = np.arange(8) != p
+            inside += float((cnt[others] * sq[others]).sum() / cnt[others].sum())
+        out.append(across / inside)
+    return np.array(out)
+
+
+def test_blockiness_profile_closed_form():
+    for c, phase in ((3.0, 0), (2.0, 4), (1.0, 2)):
+        prof = blockiness_profile(_grid_image(c, seed=6, phase=phase))
+        np.testing.assert_allclose(prof, _profile_truth(c, phase), rtol=1e-12)
+        assert prof[-1] == blockiness(_grid_image(c, seed=6, phase=phase))
+    big = blockiness_profile(_grid_image(3.0, seed=7, phase=4))
+    assert int(np.argmax(big)) == 3 and big[3] == pytest.approx(9.0, rel=1e-12)
+    with pytest.raises(ValueError, match="block"):
+        blockiness_profile(np.zeros((8, 8)))
+
+
+def test_blockiness_check_verdicts():
+    ramp = np.add.outer(np.arange(40.0), np.arange(48.0))[:, :, None] * np.ones((1, 1, 3))
+    # an artefact on the codecs' grid: r_g = c^2 exactly, every off-grid ratio below 1
+    on = blockiness_check(ramp, _grid_image(2.0, seed=8))
+    assert on.ratio == pytest.approx(4.0, rel=1e-12) and not on.within
+    assert on.verdict == "grid" and on.grid_is_extreme and on.off_grid_high < 1.0
+    assert on.original_spread == pytest.approx(0.0, abs=1e-12) and on.well_conditioned
+    np.testing.assert_allclose(on.phase_ratios, _profile_truth(2.0, 0), rtol=1e-12)
+    # the same steps at phase 3 (off the grid): the grid's ratio is 0.70 < 0.9, but the other
+    # off-grid phases read 0.694 (fewer differences per line at phase 7), so it is no extreme
+    off = blockiness_check(ramp, _grid_image(2.0, seed=8, phase=4))
+    truth = _profile_truth(2.0, 4)
+    assert off.ratio == pytest.approx(truth[7], rel=1e-12) and not off.within
+    assert off.off_grid_low == pytest.approx(truth[:7].min(), rel=1e-12)
+    assert off.off_grid_low < off.ratio
+    assert off.off_grid_high == pytest.approx(4.0, rel=1e-12)
+    assert off.verdict == "not grid-specific" and not off.grid_is_extreme
+    same = blockiness_check(ramp, ramp + 5.0)
+    assert same.ratio == pytest.approx(1.0, rel=1e-12) and same.verdict == "within"
+
+
+def test_blockiness_check_ill_conditioned_star_field():
+    rng = np.random.default_rng(9)
+    sky = rng.normal(10.0, 1.0, (128, 128, 3))
+    for i, j in ((20, 31), (70, 64), (101, 15)):  # three bright stars on the noise
+        sky[i, j] += 400.0
+    check = blockiness_check(sky, sky)
+    assert check.ratio == 1.0 and check.verdict == "within"
+    assert check.original_spread > 0.5 and not check.well_conditioned  # 0.79: 3 stars
+    noise = rng.normal(10.0, 1.0, (256, 256, 3))  # stationary: spread ~ 1/sqrt(#differences)
+    assert blockiness_check(noise, noise).original_spread < 0.01  # 0.006
+    with pytest.raises(ValueError, match="tol"):
+        blockiness_check(noise, noise, tol=1.5)
+    with pytest.raises(ValueError, match="shapes"):
+        blockiness_check(noise, noise[:64])
+    with pytest.raises(ValueError, match="piecewise"):
+        flat_blocks = np.kron(np.arange(16.0).reshape(4, 4), np.ones((8, 8)))
+        blockiness_check(flat_blocks, noise[:32, :32, 0])
