@@ -5,8 +5,10 @@ A white Gaussian source (d components) is compressed by :class:`rdptheory.codec.
 (a) MSE per component against the rate: lines are the ideal scheme (THEORY.md §3; for a white
 source these points lie exactly on R(D, P)), filled markers the measured points at the real
 file size (8 x bytes / samples), hollow markers the same decodes at the ideal rate I(X; Y);
-the horizontal distance is the channel-simulation overhead. The progressive (DiffC-style) file's
-prefixes are shown as a trajectory. (b) W2^2 per component, measured (Bures fit) vs theory.
+the horizontal distance is the channel-simulation overhead. The prefixes of a progressive
+(DiffC-style) file of 1 bit per component are shown as a trajectory (the same file, source rows
+and seed as the report's traversal, so the report encodes it once; it ended at the top rate,
+1.5 bits, before 2026-12-07). (b) W2^2 per component, measured (Bures fit) vs theory.
 """
 
 # %%
@@ -19,12 +21,17 @@ import numpy as np
 from rdptheory.codec import GaussianCodec, noise_var_for_rate, record_boundaries
 from rdptheory.experiments import style
 from rdptheory.experiments.operating_point import measure_operating_point, score_scaled_gains
+from rdptheory.experiments.traversal import encode
 from rdptheory.gaussian import score_scaled_point
 
 NAME = "measured_rdp"
 TITLE = "Measured (real bits) vs theoretical operating points of the Gaussian codec"
 RHOS = (1.0, 1.5, 2.0)
 SEED = 2026
+#: Bits per component of the progressive file (the traversal's progressive file at d = 8).
+PROGRESSIVE_RATE = 1.0
+#: (d, n, one-shot rates in bits per component, progressive steps) by ``quick``.
+SETTINGS = {False: (8, 400, (0.25, 0.5, 1.0, 1.5), 5), True: (4, 24, (0.5, 1.0), 3)}
 
 
 # %%
@@ -36,12 +43,13 @@ def measure(d: int, n: int, rates: tuple[float, ...], steps: int) -> list[tuple]
     rows = []
     for r in rates:
         codec = GaussianCodec.for_rate(lam, r * d, seed=SEED)
-        data = codec.compress(x)
+        data, _ = encode(codec, x)
         rows += [_row("one-shot", -1, r, rho, codec, x, data, None) for rho in RHOS]
-    prog = GaussianCodec.for_rate(lam, rates[-1] * d, seed=SEED, mode="progressive", steps=steps)
-    data = prog.compress(x)
+    prog = GaussianCodec.for_rate(lam, PROGRESSIVE_RATE * d, seed=SEED, mode="progressive",
+                                  steps=steps)
+    data, _ = encode(prog, x)
     for k, end in enumerate(record_boundaries(data)[1:], start=1):
-        rows.append(_row("progressive", k, rates[-1], 2.0, prog, x, data[:end], k))
+        rows.append(_row("progressive", k, PROGRESSIVE_RATE, 2.0, prog, x, data[:end], k))
     return rows
 
 
@@ -58,7 +66,7 @@ def _row(mode, step, r, rho, codec, x, data, steps) -> tuple:
 def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
     """Encode, write ``measured_rdp.csv``, then the PNG and PDF."""
     out_dir = Path(out_dir)
-    d, n, rates, steps = (4, 24, (0.5, 1.0), 3) if quick else (8, 400, (0.25, 0.5, 1.0, 1.5), 5)
+    d, n, rates, steps = SETTINGS[bool(quick)]
     rows = measure(d, n, rates, steps)
     header = ("mode", "step", "target_bits_per_dim", "rho", "real_bits_per_dim",
               "info_bits_per_dim", "mse_per_dim", "mse_se_per_dim", "w2sq_per_dim",
@@ -82,7 +90,7 @@ def main(out_dir: Path | str, *, quick: bool = False) -> style.FigureOutput:
             axes[1].plot(pts[:, 1], pts[:, 4], "o", mfc="none", color=style.COLORS[j], ms=4)
         prog = np.array([r[4:] for r in rows if r[0] == "progressive"])
         axes[0].plot(prog[:, 0], prog[:, 2], "s--", color=style.COLORS[3], ms=3.5, lw=0.9,
-                     label=r"progressive prefixes, $\rho$=2")
+                     label=rf"progressive prefixes ({PROGRESSIVE_RATE:g} bit), $\rho$=2")
         axes[0].plot([], [], "o", mfc="none", color="gray", label="same, at ideal rate $I(X;Y)$")
         axes[0].set(xlabel="rate (bits per component)", ylabel="MSE per component",
                     yscale="log", title=f"white Gaussian, $d$={d}, $n$={n}")

@@ -29,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_output_dir_arguments(p, quick_help="tiny sizes (smoke run, ~1 minute)",
                              force_help="overwrite the report files of an earlier run in DIR")
     p.add_argument("--no-images", action="store_true", help="skip the image-codec section")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes for the report's independent stages (default: "
+                        "min(2, available cores); 1 runs everything in this process). The "
+                        "numbers do not depend on N")
     p.set_defaults(func=run)
 
 
@@ -44,6 +48,9 @@ class _Report:
     images: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    cpu: dict = field(default_factory=dict)
+    process: dict = field(default_factory=dict)
+    jobs: int = 1
 
 
 def _tasks(rep: _Report, images: bool) -> list[tuple[str, Any]]:
@@ -96,22 +103,167 @@ def _image_model(rep: _Report) -> Any:
         return load_model("gmm-shift")
 
 
+# ---------------------------------------------------------------------------- scheduling
+#: Stages that encode the same files (the traversal's white d=8 one-shot and progressive files
+#: are the measured_rdp figure's 1 bit/dim files): one unit, so one process encodes them once
+#: (:func:`rdptheory.experiments.traversal.shared_encodes`).
+SHARED_ENCODE_GROUP = ("traversal: white d=8 traversal", "traversal: progressive",
+                       "figure: measured_rdp")
+
+#: CPU seconds of each stage in the full report (2026-12-07, 766 s run, before the shared
+#: encodes); only the order in which units are handed to the workers (longest first) uses them.
+_COST_HINT = {
+    "verify": 15.0, "traversal: white d=256, 1 bit/dim": 111.0,
+    "traversal: white d=256, 0.5 bit/dim": 81.0, "traversal: white d=8 traversal": 29.0,
+    "traversal: i^-2 isotropic": 23.0, "traversal: i^-2 shaped": 32.0,
+    "traversal: chunk budget": 85.0, "traversal: progressive": 77.0,
+    "figure: measured_rdp": 70.0, "figure: gmm_mmse_gap": 14.0,
+    "figure: nonwhite_gap_images": 20.0, "figure: solver_rdp": 10.0, "images": 82.0,
+}
+
+
+def _units(labels: list[str]) -> list[tuple[str, ...]]:
+    """The stages grouped into units of work (the shared-encode group is one unit), longest
+    first by :data:`_COST_HINT` (ties: report order)."""
+    group = tuple(lb for lb in labels if lb in SHARED_ENCODE_GROUP)
+    units: list[tuple[str, ...]] = [(lb,) for lb in labels if lb not in SHARED_ENCODE_GROUP]
+    if group:
+        units.insert(0, group)
+    cost = lambda u: sum(_COST_HINT.get(lb, 3.0) for lb in u)
+    return sorted(units, key=lambda u: -cost(u))  # stable: equal costs keep report order
+
+
+@dataclass
+class _StageResult:
+    """What one stage added to a :class:`_Report`, with its wall and CPU seconds."""
+
+    label: str
+    part: _Report
+    seconds: float
+    cpu_seconds: float
+    pid: int
+
+
+def _run_unit(out: Path, quick: bool, images: bool, unit: tuple[str, ...]) -> list[_StageResult]:
+    """Run the stages of ``unit`` (in this process), each into a fresh :class:`_Report`.
+
+    Encodes are shared between the stages of a unit only
+    (:func:`~rdptheory.experiments.traversal.shared_encodes`).
+    """
+    import os
+    import time
+
+    from rdptheory.experiments.traversal import shared_encodes
+
+    results = []
+    with shared_encodes():
+        for label in unit:
+            part = _Report(out, quick)
+            thunk = dict(_tasks(part, images))[label]
+            t0, c0 = time.perf_counter(), time.process_time()
+            thunk()
+            results.append(_StageResult(label, part, time.perf_counter() - t0,
+                                        time.process_time() - c0, os.getpid()))
+    return results
+
+
+#: The worker's BLAS limit (kept alive for the worker's lifetime).
+_WORKER_LIMIT: list[Any] = []
+
+
+def _worker_init() -> None:
+    """Each worker: one BLAS thread (the worker processes are the parallelism)."""
+    _WORKER_LIMIT.append(_one_blas_thread())
+
+
+def _one_blas_thread() -> Any:
+    """A context (and, on creation, a limit) of one BLAS/OpenMP thread for this process, as
+    in every worker, so ``jobs=1`` computes with the same thread counts; a no-op without
+    threadpoolctl."""
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scipy/scikit-learn
+        return nullcontext()
+    return threadpool_limits(limits=1)
+
+
+def default_jobs() -> int:
+    """min(2, the cores this process may use)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+def run_stages(rep: _Report, labels: list[str] | None = None, *, images: bool = True,
+               jobs: int = 1, progress: bool | None = None) -> None:
+    """Run the report's stages (all, or those in ``labels``) and merge them into ``rep`` in
+    report order, whatever process ran them.
+
+    ``jobs`` > 1 runs the units (:func:`_units`) in that many spawned worker processes,
+    longest first; each stage is deterministic for the report's fixed seeds, so the result does
+    not depend on ``jobs`` (checked in ``tests/cli/test_report_jobs.py``). ``rep.timings`` gets
+    each stage's wall seconds, ``rep.cpu`` its CPU seconds (the process that ran it, all its
+    threads), ``rep.process`` which worker ran it (0, 1, ... in order of first result).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from rdptheory._progress import progress as bar
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    order = [lb for lb, _ in _tasks(_Report(rep.out, rep.quick), images)]
+    if labels is None:
+        labels = order
+    unknown = [lb for lb in labels if lb not in order]
+    if unknown:
+        raise ValueError(f"unknown report stage(s) {unknown}; stages: {order}")
+    units = _units([lb for lb in order if lb in labels])
+    done: dict[str, _StageResult] = {}
+    rep.jobs = min(jobs, len(units)) or 1
+    if rep.jobs == 1:
+        with _one_blas_thread():
+            for unit in bar(units, desc="report", enabled=progress):
+                done.update((r.label, r) for r in _run_unit(rep.out, rep.quick, images, unit))
+    else:
+        ctx = multiprocessing.get_context("spawn")  # no inherited torch/BLAS thread state
+        with ProcessPoolExecutor(rep.jobs, mp_context=ctx, initializer=_worker_init) as pool:
+            futures = [pool.submit(_run_unit, rep.out, rep.quick, images, u) for u in units]
+            for fut in bar(as_completed(futures), desc="report", total=len(futures),
+                           enabled=progress):
+                done.update((r.label, r) for r in fut.result())
+    for label in (lb for lb in order if lb in done):
+        r = done[label]
+        for name in ("verify", "traversal", "figures", "images", "notes"):
+            getattr(rep, name).extend(getattr(r.part, name))
+        rep.timings[label] = r.seconds
+        rep.cpu[label] = r.cpu_seconds
+    pids = list(dict.fromkeys(r.pid for r in done.values()))
+    rep.process.update((lb, pids.index(r.pid)) for lb, r in done.items())
+
+
 def run(args: argparse.Namespace) -> int:
     """Run every stage with a progress bar, write the report files, print a summary."""
     import time
 
     from rdptheory._io import check_output_dir
-    from rdptheory._progress import progress
 
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise SystemExit(f"rdptheory report: --jobs must be >= 1, got {jobs}")
     check_output_dir(args.out, REPORT_FILES, force=args.force)  # before the long run
     rep = _Report(Path(args.out), args.quick)
     rep.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    for label, thunk in progress(_tasks(rep, not args.no_images), desc="report"):
-        t0 = time.perf_counter()
-        thunk()
-        rep.timings[label] = time.perf_counter() - t0
+    run_stages(rep, images=not args.no_images, jobs=jobs)
     rep.timings["total"] = time.perf_counter() - start
+    rep.cpu["total"] = sum(rep.cpu.values())
     paths = write_all(rep)
     from rdptheory.proofs_check import format_table
 
@@ -161,6 +313,20 @@ def _verify_rows(rep: _Report) -> list[list[str]]:
             for r in rep.verify]
 
 
+TIMING_HEADER = ["stage", "wall s", "CPU s"]
+
+
+def _timing_rows(rep: _Report) -> list[list[str]]:
+    """Wall and CPU seconds per stage (CPU: the process that ran it, all its threads)."""
+    cpu = lambda k: f"{rep.cpu[k]:.1f}" if k in rep.cpu else "-"
+    return [[k, f"{v:.1f}", cpu(k)] for k, v in rep.timings.items()]
+
+
+def _timing_note(rep: _Report) -> str:
+    return (f"{rep.jobs} worker process(es); stages run side by side, so their wall seconds "
+            "add up to more than the total" if rep.jobs > 1 else "one process")
+
+
 def _headline(rep: _Report) -> list[str]:
     """A few sentences with the numbers a reader wants first."""
     n_ok = sum(r.ok for r in rep.verify)
@@ -186,7 +352,9 @@ def write_json(rep: _Report) -> Path:
 
     doc = {
         "meta": {"version": __version__, "quick": rep.quick, "python": platform.python_version(),
-                 "timings_s": rep.timings, "notes": rep.notes},
+                 "jobs": rep.jobs, "timings_s": rep.timings, "cpu_s": rep.cpu,
+                 "stage_process": rep.process,
+                 "notes": rep.notes},
         "verify": results_to_json(rep.verify),
         "traversal": [_clean(_row_dict(r)) for r in rep.traversal],
         "figures": [{"name": f.name, "title": f.title, "png": str(f.png.relative_to(rep.out)),
@@ -247,8 +415,8 @@ def write_html(rep: _Report) -> Path:
     parts += [f"<figure><img src='{_rel(rep, p)}'><figcaption>{escape(t)}</figcaption></figure>"
               for t, p in rep.images]
     parts += [f"<p><i>{escape(n)}</i></p>" for n in rep.notes]
-    parts += ["<h2>5. Timings</h2>", _html_table(["stage", "seconds"], [
-        [k, f"{v:.1f}"] for k, v in rep.timings.items()])]
+    parts += ["<h2>5. Timings</h2>", f"<p>{escape(_timing_note(rep))}</p>",
+              _html_table(TIMING_HEADER, _timing_rows(rep))]
     path = rep.out / "index.html"
     atomic_write_text(path, "\n".join(parts))
     return path
@@ -269,8 +437,8 @@ def write_markdown(rep: _Report) -> Path:
     parts += [f"![{f.name}]({_rel(rep, f.png)})\n\n*{f.title}* ([PDF]({_rel(rep, f.pdf)}), "
               f"[CSV]({_rel(rep, f.csv)}))\n" for f in rep.figures]
     parts += ["## 4. Images", "", *[f"![{t}]({_rel(rep, p)})\n\n*{t}*\n" for t, p in rep.images],
-              *[f"*{n}*" for n in rep.notes], "", "## 5. Timings", "",
-              _md_table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in rep.timings.items()])]
+              *[f"*{n}*" for n in rep.notes], "", "## 5. Timings", "", _timing_note(rep), "",
+              _md_table(TIMING_HEADER, _timing_rows(rep))]
     path = rep.out / "report.md"
     atomic_write_text(path, "\n".join(parts) + "\n")
     return path
