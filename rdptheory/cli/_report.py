@@ -172,7 +172,13 @@ _WORKER_LIMIT: list[Any] = []
 
 
 def _worker_init() -> None:
-    """Each worker: one BLAS thread (the worker processes are the parallelism)."""
+    """Each worker: one BLAS thread and (unless ``RDPTHEORY_MODEL_THREADS`` is set) one model
+    thread -- the other worker holds the other core, and torch's spinning OpenMP threads only
+    contend there. Model outputs do not depend on the model's thread count
+    (:func:`rdptheory.models._torch_common.fixed_torch_threads`)."""
+    import os
+
+    os.environ.setdefault("RDPTHEORY_MODEL_THREADS", "1")
     _WORKER_LIMIT.append(_one_blas_thread())
 
 
