@@ -1,0 +1,403 @@
+"""Blockiness within 10 % of the original, and realism at <= 0.3 bpp (issue 11 targets).
+
+    .venv/bin/python benchmarks/image_blockiness_realism.py \\
+        [--models unet gmm-shift unet-x4+gmm] [--bpp 0.25 0.5 1.0] [--rho 0.9 1 1.1 1.2 2] \\
+        [--images china flower immunohistochemistry hubble_deep_field] [--ode-steps 8] \\
+        [--more-steps-rho 0.9 1] [--shift-cases ...] [--jobs 2] [--boot 300] [--seed 0] \\
+        [--alpha 0.05] [--out benchmarks/results/image_blockiness_realism.json]
+    .venv/bin/python benchmarks/image_blockiness_realism.py --rows A.json B.json ... \\
+        --recs DIR1 DIR2 ... [same options]
+
+Without ``--rows`` it encodes every 128² crop at every target with each model and decodes at
+every ρ and with the posterior mean (``benchmarks/image_vs_classical.py``'s ``run_model``,
+8 Heun steps by default as the stored runs; ~1 CPU-hour for the three models on one core).
+With ``--rows`` (``image_vs_classical.py`` result files) and ``--recs`` (their ``--save-recs``
+folders) it re-analyses stored decodes; a row's recomputed blockiness must equal the stored one
+bit for bit, else the run stops (the saved decode is not that row's).
+
+Part 1, blockiness (:func:`rdptheory.metrics.image.blockiness_check`): per model, image, target
+and decode the raw ratio ``B(x̂)/B(x)`` (the issue's target: within 10 %), the per-phase ratios
+``B_p(x̂)/B_p(x)`` at the 7 off-grid phases (what the same measure reads with the grid put
+elsewhere on the same picture), the verdict ("grid" only when the grid phase is beyond every
+off-grid phase on the violating side), and the original's phase spread (``well_conditioned``:
+spread <= tol/2). Two references at each of our per-image rates / PSNRs: a shift-invariant
+Gaussian blur of the original with the PSNR of our ρ = 1 decode (no grid by construction: its
+ratio is the content's effect of losing detail), and Pillow's JPEG 2000 / WebP / JPEG. A pooled
+rank test: under "no grid" (a codec equivariant to moving the picture under the grid) the grid
+phase's rank among the 8 phase ratios is uniform on 0..7; we report the mean rank per model
+(ρ = 1 decodes: one per image and target) and the one-sided binomial p-value of the count of
+cells where the grid phase is the highest.
+
+Part 1b, moved crops (``--shift-cases``): the largest violations with the "grid" verdict are
+re-encoded on the crop moved by (4, 4) px; a codec-grid artefact stays at the grid's phase, a
+content effect moves with the picture.
+
+Part 2, realism at the targets <= 0.3 bpp: patch Fréchet distance (8×8 and 4×4 non-overlapping
+patches pooled over the crops) of our decodes at each ρ (and the posterior mean) and of WebP /
+JPEG at the same per-image rates (ρ < 1 keeps more of the received noise: a cheap knob when
+the model's ρ = 1 decode is too smooth; ``unet/ode16``: 16 Heun steps), with a paired
+bootstrap over patch positions (the same resampled positions for the originals, ours and the
+baseline; ``--boot`` resamples, seed ``--seed``; two-sided ``1 - alpha`` percentile interval
+of FD(ours) - FD(WebP) and of the ratio). Patches of one image are not independent, so the
+interval is narrower than one over images would be (4 images are too few to resample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import image_vs_classical as ivc  # noqa: E402
+
+TOL = 0.10
+#: Moved-crop tests: the largest grid-verdict violations of the stored runs.
+SHIFT_CASES = ("unet-x4+gmm:hubble_deep_field:0.25:4:1", "unet:china:0.25:4:1",
+               "unet:china:0.25:4:2")
+FRECHET_MAX_BPP = 0.3
+
+
+def _key(row: dict) -> tuple[str, str, float, str]:
+    return row["model"], row["image"], float(row["target_bpp"]), ivc.row_decode(row)
+
+
+def _rec_name(model: str, image: str, target: float, label: str) -> str:
+    return f"{model.replace('/', '_')}_{image}_{target:g}_{label.removeprefix('rho=')}.npy"
+
+
+def stored(rows_files: list[pathlib.Path], rec_dirs: list[pathlib.Path], models: list[str],
+           images: list[str]) -> tuple[list[dict], dict]:
+    """Rows of earlier ``image_vs_classical`` runs and their saved decodes (last folder wins);
+    each decode's blockiness is checked against its row's."""
+    from rdptheory.metrics import blockiness
+
+    rows: dict = {}
+    for path in rows_files:
+        for r in json.loads(path.read_text())["rows"]:
+            if r["model"] in models and r["image"] in images:
+                rows.setdefault(_key(r), r)
+    recs, kept = {}, []
+    for key, r in sorted(rows.items()):
+        files = [d / _rec_name(*key) for d in rec_dirs if (d / _rec_name(*key)).is_file()]
+        if not files:
+            continue
+        rec = np.load(files[-1])
+        if blockiness(rec) != r["blockiness"]:
+            raise SystemExit(f"{files[-1]}: blockiness {blockiness(rec)!r} != the row's "
+                             f"{r['blockiness']!r}")
+        recs[key] = rec
+        kept.append(r)
+    return kept, recs
+
+
+def fresh(args: argparse.Namespace) -> tuple[list[dict], dict]:
+    """Encode and decode with ``image_vs_classical.run_model`` (one process per model)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(m, 128, args.bpp, args.rho, args.ode_steps, "numba", tuple(args.images), None, {},
+             True) for m in args.models]
+    if args.more_steps_rho:  # the default UNet at the lowest target with 2x the ODE steps
+        jobs.append(("unet", 128, [min(args.bpp)], args.more_steps_rho, 2 * args.ode_steps,
+                     "numba", tuple(args.images), None, {}, False))
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
+        results = list(pool.map(ivc.run_model, jobs))
+    rows, recs = [], {}
+    for i, res in enumerate(results):
+        label = f"unet/ode{2 * args.ode_steps}" if i == len(args.models) else res["model"]
+        for r in res["rows"]:
+            rows.append({**r, "model": label})
+        for (name, bpp, dec), rec in res["recs"].items():
+            recs[(label, name, float(bpp), dec)] = rec
+    return rows, recs
+
+
+def blur_at_psnr(original: np.ndarray, target_psnr: float) -> tuple[float, float, float]:
+    """A Gaussian blur (reflect borders) of ``original`` with PSNR ``target_psnr`` (bisection on
+    σ in [0.05, 20] px); returns (σ, its PSNR, its blockiness ratio). Shift-invariant: no grid."""
+    from scipy.ndimage import gaussian_filter
+
+    from rdptheory.metrics import blockiness, psnr
+
+    x = original.astype(np.float64)
+
+    def blur(s: float) -> np.ndarray:
+        return np.clip(np.rint(gaussian_filter(x, (s, s, 0), mode="reflect")), 0, 255)
+
+    lo, hi = 0.05, 20.0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if psnr(original, blur(mid)) > target_psnr else (lo, mid)
+    y = blur(0.5 * (lo + hi))
+    return 0.5 * (lo + hi), psnr(original, y), blockiness(y) / blockiness(original)
+
+
+def blockiness_part(rows: list[dict], recs: dict, crops: dict) -> dict:
+    """Part 1 (module docstring)."""
+    from scipy.stats import binomtest
+
+    from rdptheory.experiments import baselines
+    from rdptheory.metrics import blockiness, blockiness_check
+
+    originals = {}
+    for name, px in crops.items():
+        c = blockiness_check(px, px, tol=TOL)
+        originals[name] = {"blockiness": blockiness(px), "original_spread": c.original_spread,
+                           "well_conditioned": c.well_conditioned}
+    table = []
+    for r in sorted(rows, key=lambda r: (r["model"], r["image"], r["target_bpp"],
+                                         ivc._decode_order(ivc.row_decode(r)))):
+        key = _key(r)
+        c = blockiness_check(crops[r["image"]], recs[key], tol=TOL)
+        rank = int(sum(v < c.phase_ratios[-1] for v in c.phase_ratios[:-1]))
+        table.append({"model": key[0], "image": key[1], "target_bpp": key[2], "decode": key[3],
+                      "bpp": r["bpp"], "psnr": r["psnr"], "blockiness": r["blockiness"],
+                      "ratio": c.ratio, "within": c.within, "verdict": c.verdict,
+                      "off_grid_low": c.off_grid_low, "off_grid_high": c.off_grid_high,
+                      "grid_rank": rank, "phase_ratios": list(c.phase_ratios),
+                      "well_conditioned": c.well_conditioned})
+    references = []
+    for t in table:
+        if t["decode"] != "rho=1":
+            continue
+        px = crops[t["image"]]
+        sigma, bpsnr, bratio = blur_at_psnr(px, t["psnr"])
+        ref = {"model": t["model"], "image": t["image"], "target_bpp": t["target_bpp"],
+               "bpp": t["bpp"], "psnr": t["psnr"], "blur_sigma": sigma, "blur_psnr": bpsnr,
+               "blur_ratio": bratio}
+        for codec in ("jpeg2000", "webp", "jpeg"):
+            if baselines.unavailable(codec):
+                continue
+            coded = baselines.at_bpp(px, codec, t["bpp"])
+            ref[f"{codec}_bpp"] = coded.bpp
+            ref[f"{codec}_ratio"] = blockiness(coded.reconstruction) / blockiness(px)
+        references.append(ref)
+    summary = {}
+    for model in sorted({t["model"] for t in table}):
+        sel = [t for t in table if t["model"] == model]
+        rho1 = [t for t in sel if t["decode"] == "rho=1"]
+        top = sum(t["grid_rank"] == 7 for t in rho1)
+        viol = [t for t in sel if not t["within"]]
+        summary[model] = {
+            "cells": len(sel), "within": len(sel) - len(viol), "violations": len(viol),
+            "violations_grid_verdict": sum(t["verdict"] == "grid" for t in viol),
+            "violations_on_ill_conditioned_images": sum(not t["well_conditioned"] for t in viol),
+            "ratio_min": min(t["ratio"] for t in sel), "ratio_max": max(t["ratio"] for t in sel),
+            "rho1_cells": len(rho1),
+            "rho1_mean_grid_rank": float(np.mean([t["grid_rank"] for t in rho1])),
+            "rho1_grid_highest": top,
+            "rho1_grid_highest_p_one_sided": float(binomtest(top, len(rho1), 1 / 8,
+                                                             alternative="greater").pvalue),
+            "violations_list": [f"{t['image']}@{t['target_bpp']:g}/{t['decode']}: "
+                                f"{t['ratio']:.3f} ({t['verdict']})" for t in viol]}
+    compact = {}
+    for model in sorted({t["model"] for t in table}):
+        for target in sorted({t["target_bpp"] for t in table if t["model"] == model}):
+            sel = [t for t in table if t["model"] == model and t["target_bpp"] == target]
+            rhos = sorted({t["decode"] for t in sel if t["decode"].startswith("rho=")},
+                          key=lambda d: float(d[4:]))
+            full = [d for d in rhos if len({t["image"] for t in sel if t["decode"] == d})
+                    == len({t["image"] for t in sel})]
+            best = max(full, key=lambda d: np.mean([t["psnr"] for t in sel
+                                                    if t["decode"] == d]))
+            for label, dec in (("rho1", "rho=1"), ("best", best), ("rho2", "rho=2")):
+                for t in sel:
+                    if t["decode"] == dec:
+                        compact[f"{model}@{target:g}@{t['image']}@{label}"] = {
+                            "decode": dec, "ratio": round(t["ratio"], 3),
+                            "verdict": t["verdict"]}
+    ref_summary = {}
+    for k in ("blur_ratio", "jpeg2000_ratio", "webp_ratio", "jpeg_ratio"):
+        vals = [r[k] for r in references if k in r]
+        if vals:
+            ref_summary[k] = {"min": min(vals), "max": max(vals),
+                              "outside_10pct": sum(abs(v - 1) > TOL for v in vals),
+                              "n": len(vals)}
+    return {"tolerance": TOL, "originals": originals, "summary": summary,
+            "table_rho1_best_rho2": compact,
+            "references_summary": ref_summary, "references": references, "table": table}
+
+
+def moved_crop(name: str, k: int) -> np.ndarray:
+    """The 128² crop of ``name`` moved by ``(k, k)`` pixels from the centre (k = 0: the
+    benchmark's crop)."""
+    import skimage.data
+
+    from rdptheory.data import bundled_image
+
+    full = bundled_image(name).pixels if name in ("china", "flower") else \
+        np.ascontiguousarray(getattr(skimage.data, name)()[:, :, :3])
+    y0, x0 = (full.shape[0] - 128) // 2 + k, (full.shape[1] - 128) // 2 + k
+    return np.ascontiguousarray(full[y0:y0 + 128, x0:x0 + 128])
+
+
+def shift_test(cases: list[str], table: list[dict], ode_steps: int,
+               folder: pathlib.Path | None) -> list[dict]:
+    """Does a violation follow the codec's grid or the picture? Each case
+    ``model:image:target:offset:rho`` encodes the crop moved by (offset, offset) px and decodes
+    at ρ (or loads ``folder/{model}_{image}_{target}_off{offset}_{rho}.npy``, a decode saved
+    by an earlier run); a grid artefact stays on the grid, a content effect moves with the
+    picture (a different phase, another ratio)."""
+    from rdptheory.experiments.image_report import MemoModel
+    from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
+    from rdptheory.metrics import blockiness_check, psnr
+    from rdptheory.models import load_model
+
+    out = []
+    for case in cases:
+        model, name, target, offset, rho = case.split(":")
+        k, bpp, r = int(offset), float(target), float(rho)
+        px = moved_crop(name, k)
+        f = None if folder is None else folder / f"{model}_{name}_{bpp:g}_off{k}_{r:g}.npy"
+        entry: dict = {"case": case}
+        if f is not None and f.is_file():
+            rec, entry["source"] = np.load(f), str(f)
+        else:
+            m = MemoModel(load_model(model), max_bytes=1 << 30)
+            res = compress_with_report(px, model=m, bpp=bpp, config=CodecConfig(backend="numba"))
+            rec = decompress(res.data, model=m, backend="numba", rho=r, ode_steps=ode_steps)
+            entry["bpp"] = res.bpp
+        c = blockiness_check(px, rec, tol=TOL)
+        entry.update({"psnr": psnr(px, rec), "ratio": c.ratio, "verdict": c.verdict,
+                      "phase_ratios": list(c.phase_ratios)})
+        at0 = [t for t in table if (t["model"], t["image"], t["target_bpp"], t["decode"]) ==
+               (model, name, bpp, f"rho={r:g}")]
+        if at0:
+            entry["at_offset_0"] = {"ratio": at0[0]["ratio"], "verdict": at0[0]["verdict"]}
+        out.append(entry)
+    return out
+
+
+def _paired_boot(orig: np.ndarray, sets: dict[str, np.ndarray], n_boot: int,
+                 seed: int) -> dict[str, np.ndarray]:
+    """Fréchet distance of each patch set to the originals on ``n_boot`` resamples of the patch
+    positions (the same positions for every set)."""
+    from rdptheory.metrics import frechet_distance
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[float]] = {k: [] for k in sets}
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(orig), len(orig))
+        for k, v in sets.items():
+            out[k].append(frechet_distance(orig[idx], v[idx]))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def realism_part(rows: list[dict], recs: dict, crops: dict, n_boot: int, seed: int,
+                 alpha: float) -> dict:
+    """Part 2 (module docstring)."""
+    from rdptheory import metrics
+    from rdptheory.experiments import baselines
+
+    out: dict = {}
+    groups = sorted({(r["model"], r["target_bpp"], ivc.row_decode(r)) for r in rows
+                     if r["target_bpp"] <= FRECHET_MAX_BPP})
+    for model, target, label in groups:
+        sel = {r["image"]: r for r in rows if (r["model"], r["target_bpp"],
+                                               ivc.row_decode(r)) == (model, target, label)}
+        names = [n for n in crops if n in sel]
+        ours = [recs[(model, n, target, label)] for n in names]
+        coded = {c: [baselines.at_bpp(crops[n], c, sel[n]["bpp"]) for n in names]
+                 for c in ("webp", "jpeg")}
+        entry: dict = {"images": names,
+                       "ours_mean_bpp": float(np.mean([sel[n]["bpp"] for n in names])),
+                       "ours_mean_psnr": float(np.mean([sel[n]["psnr"] for n in names]))}
+        for c, cs in coded.items():
+            entry[f"{c}_mean_bpp"] = float(np.mean([x.bpp for x in cs]))
+            entry[f"{c}_mean_psnr"] = float(np.mean(
+                [metrics.psnr(crops[n], x.reconstruction) for n, x in zip(names, cs,
+                                                                           strict=True)]))
+        for patch in (8, 4):
+            orig = metrics.image_patches([crops[n] for n in names], patch)
+            sets = {"ours": metrics.image_patches(ours, patch)}
+            for c, cs in coded.items():
+                sets[c] = metrics.image_patches([x.reconstruction for x in cs], patch)
+            point = {k: metrics.frechet_distance(orig, v) for k, v in sets.items()}
+            boot = _paired_boot(orig, sets, n_boot, seed)
+            lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+            res = {f"fd_{k}": v for k, v in point.items()}
+            for c in coded:
+                d = boot["ours"] - boot[c]
+                q = boot["ours"] / boot[c]
+                res[f"ours_minus_{c}"] = point["ours"] - point[c]
+                res[f"ours_minus_{c}_ci"] = [float(np.percentile(d, lo)),
+                                             float(np.percentile(d, hi))]
+                res[f"ours_over_{c}"] = point["ours"] / point[c]
+                res[f"ours_over_{c}_ci"] = [float(np.percentile(q, lo)),
+                                            float(np.percentile(q, hi))]
+                res[f"ours_below_{c}_fraction_of_resamples"] = float(np.mean(d < 0))
+            entry[f"patch{patch}"] = res
+        out[f"{model}@{target:g}@{label}"] = entry
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["unet", "gmm-shift", "unet-x4+gmm"])
+    ap.add_argument("--bpp", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    ap.add_argument("--rho", type=float, nargs="+", default=[0.9, 1.0, 1.1, 1.2, 2.0])
+    ap.add_argument("--more-steps-rho", type=float, nargs="*", default=[0.9, 1.0],
+                    help="also decode the default UNet at these rho with 2x --ode-steps "
+                         "(model label unet/ode16), lowest target only")
+    ap.add_argument("--images", nargs="+", default=list(ivc.IMAGES), choices=ivc.IMAGES)
+    ap.add_argument("--ode-steps", type=int, default=8)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--rows", nargs="+", type=pathlib.Path, default=None)
+    ap.add_argument("--recs", nargs="+", type=pathlib.Path, default=[])
+    ap.add_argument("--shift-cases", nargs="*", default=list(SHIFT_CASES),
+                    help="model:image:target:offset:rho cases of the moved-crop test")
+    ap.add_argument("--shift-recs", type=pathlib.Path, default=None,
+                    help="folder of saved moved-crop decodes (else they are encoded here)")
+    ap.add_argument("--boot", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--alpha", type=float, default=0.05)
+    ap.add_argument("--out", type=pathlib.Path,
+                    default=pathlib.Path("benchmarks/results/image_blockiness_realism.json"))
+    args = ap.parse_args()
+    t0, c0 = time.perf_counter(), time.process_time()
+    if args.rows:
+        rows, recs = stored(args.rows, args.recs, args.models, args.images)
+    else:
+        rows, recs = fresh(args)
+    crops = ivc.load_crops(128, tuple(args.images))
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "settings": {k: [str(x) for x in v] if isinstance(v, list) and v and
+                     isinstance(v[0], pathlib.Path) else
+                     (str(v) if isinstance(v, pathlib.Path) else v)
+                     for k, v in vars(args).items()},
+        "rows_source": [str(p) for p in args.rows] if args.rows else "encoded in this run",
+        "blockiness": blockiness_part(rows, recs, crops),
+        "moved_crop_test": [],
+        "realism": realism_part(rows, recs, crops, args.boot, args.seed, args.alpha)}
+    report["moved_crop_test"] = shift_test(args.shift_cases, report["blockiness"]["table"],
+                                           args.ode_steps, args.shift_recs)
+    report["wall_s"] = time.perf_counter() - t0
+    report["cpu_s_main_process"] = time.process_time() - c0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print(json.dumps(report["blockiness"]["summary"], indent=1))
+    print(json.dumps(report["blockiness"]["references_summary"], indent=1))
+    for e in report["moved_crop_test"]:
+        print(e["case"], round(e["ratio"], 3), e["verdict"], e.get("at_offset_0"))
+    for k, v in report["realism"].items():
+        print(k, f"bpp {v['ours_mean_bpp']:.3f}", {p: {m: round(v[p][m], 6) if isinstance(
+            v[p][m], float) else [round(x, 6) for x in v[p][m]]
+            for m in ("fd_ours", "fd_webp", "fd_jpeg", "ours_over_webp_ci")}
+            for p in ("patch8", "patch4")})
+
+
+if __name__ == "__main__":
+    main()
