@@ -1,38 +1,190 @@
-"""What the torch-backed model adapters share: fixed-thread deterministic calls, offline
+"""What the torch-backed model adapters share: deterministic multi-threaded calls, offline
 weight folders, fingerprints of torch modules, padding to the network's multiple.
 
 Imports torch only inside the functions that need it.
+
+Threads and determinism
+-----------------------
+The encoder and the decoder must compute bitwise-identical model outputs even when they run
+in processes with different thread settings. Most CPU kernels of torch give results that do
+not depend on the number of intra-op threads, but some do (measured on torch 2.13, AVX2):
+
+- GEMM (``linear``, ``matmul``, ``bmm``, ``baddbmm``, ``einsum``, attention): the blocking of
+  the reduction depends on the thread count;
+- 1×1 convolutions: torch routes them to oneDNN with several threads and to im2col + GEMM
+  with one (two different algorithms);
+- small convolutions (batch 1 and at most 20480 input values) go to im2col + GEMM;
+- element-wise transcendental ops (``silu``, ``exp``, …): each thread's chunk ends with a
+  scalar tail whose rounding differs from the vectorised body, and the chunk boundaries
+  move with the thread count (``silu`` of a ``(1, 64, 40, 40)`` tensor differs between 1
+  and 3 threads).
+
+So every model call (:func:`fixed_torch_threads`) runs with **one** intra-op thread by
+default, and only operations on an allow-list whose kernels split the work over
+independent outputs (each output computed by one thread with a fixed reduction order) get
+the model's thread count (:func:`model_threads`):
+
+- ``conv2d`` of a contiguous float32 NCHW input with a kernel larger than 1×1, ``groups = 1``,
+  that torch sends to oneDNN (batch > 1 or more than 20480 input values; oneDNN enabled):
+  oneDNN's direct convolution partitions the output blocks over threads;
+- ``group_norm`` of a contiguous input (torch parallelises over the ``N·G`` groups, each
+  group reduced by one thread);
+- ``interpolate`` in ``nearest`` mode (a copy).
+
+Anything else, including every op a model calls that is not listed, runs on one thread, so
+the rule fails safe: an unknown op cannot make the result depend on the thread count. For
+the shipped UNets the 3×3 convolutions are most of the work, so two threads still give most
+of the two-thread speed-up (``benchmarks/model_threads.py``). Bitwise equality of the model
+outputs for 1, 2, 3 and 4 threads is tested on this package's models (the shipped UNet S at
+odd sizes, a random diffusers UNet with attention); it holds on one machine and one torch
+build. Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch versions the
+float32 results may differ in the last bits: that is not promised.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
+import os
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 EMPTY_PROMPT_FILE = "empty_prompt_embeds.npy"
-#: torch intra-op threads of every model call (fixed so that results do not depend on the caller).
-MODEL_THREADS = 1
+#: torch intra-op threads of the allow-listed ops of a model call (module docstring):
+#: ``None`` = the caller's ``torch.get_num_threads()`` at call time, capped at
+#: :data:`MAX_MODEL_THREADS`; an int fixes the count. The environment variable
+#: :data:`THREADS_ENV` overrides both. Outputs do not depend on the choice.
+MODEL_THREADS: int | None = None
+#: Cap of the automatic thread count (the allow-listed kernels gain little beyond it).
+MAX_MODEL_THREADS = 16
+#: Environment variable that sets the model's thread count (a positive integer).
+THREADS_ENV = "RDPTHEORY_MODEL_THREADS"
+#: Input values from which torch sends a batch-1 convolution to oneDNN (torch's
+#: ``use_mkldnn`` rule; at or below it torch uses im2col + GEMM, whose result depends on the
+#: thread count).
+ONEDNN_MIN_NUMEL = 20480
+
+
+def model_threads(threads: int | None = None) -> int:
+    """The intra-op thread count of the allow-listed ops of a model call.
+
+    ``threads`` if given, else the environment variable :data:`THREADS_ENV`, else
+    :data:`MODEL_THREADS`, else ``min(torch.get_num_threads(), MAX_MODEL_THREADS)``.
+    Raises ``ValueError`` for a count below 1 (or an environment value that is not one).
+    """
+    if threads is None:
+        env = os.environ.get(THREADS_ENV, "").strip()
+        if env:
+            try:
+                threads = int(env)
+            except ValueError:
+                raise ValueError(f"{THREADS_ENV} must be a positive integer, got {env!r}") \
+                    from None
+        elif MODEL_THREADS is not None:
+            threads = MODEL_THREADS
+        else:
+            import torch
+
+            return max(1, min(int(torch.get_num_threads()), MAX_MODEL_THREADS))
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads)
+
+
+def _is_plain(t: Any) -> bool:
+    import torch
+
+    return (isinstance(t, torch.Tensor) and t.dtype == torch.float32 and t.device.type == "cpu"
+            and t.is_contiguous())
+
+
+def _conv2d_parallel(args: tuple, kwargs: dict) -> bool:
+    """A conv2d call that torch sends to oneDNN's direct convolution (module docstring)."""
+    import torch
+
+    x: Any = args[0] if args else kwargs.get("input")
+    w: Any = args[1] if len(args) > 1 else kwargs.get("weight")
+    groups = args[6] if len(args) > 6 else kwargs.get("groups", 1)
+    if not (_is_plain(x) and _is_plain(w) and x.dim() == 4 and w.dim() == 4 and groups == 1):
+        return False
+    if w.shape[2] * w.shape[3] == 1:
+        return False
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        return False
+    return x.shape[0] > 1 or x.numel() > ONEDNN_MIN_NUMEL
+
+
+def _group_norm_parallel(args: tuple, kwargs: dict) -> bool:
+    x = args[0] if args else kwargs.get("input")
+    return _is_plain(x)
+
+
+def _interpolate_parallel(args: tuple, kwargs: dict) -> bool:
+    mode = args[3] if len(args) > 3 else kwargs.get("mode", "nearest")
+    return mode in ("nearest", "nearest-exact") and _is_plain(args[0] if args else
+                                                              kwargs.get("input"))
+
+
+@functools.cache
+def _allow_list() -> dict[Any, Callable[[tuple, dict], bool]]:
+    """Allow-listed torch functions → predicate on the call's arguments."""
+    import torch
+    import torch.nn.functional as F
+
+    return {torch.conv2d: _conv2d_parallel, F.group_norm: _group_norm_parallel,
+            torch.group_norm: _group_norm_parallel, F.interpolate: _interpolate_parallel}
+
+
+def _thread_policy(threads: int) -> Any:
+    """A ``TorchFunctionMode`` that runs allow-listed calls with ``threads`` threads and
+    everything else with the one thread set by :func:`fixed_torch_threads`."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    allow = _allow_list()
+
+    class _ThreadPolicy(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: tuple = (),
+                               kwargs: dict | None = None) -> Any:
+            kwargs = kwargs or {}
+            rule = allow.get(func)
+            if rule is None or not rule(args, kwargs):
+                return func(*args, **kwargs)
+            torch.set_num_threads(threads)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                torch.set_num_threads(1)
+
+    return _ThreadPolicy()
 
 
 @contextlib.contextmanager
-def fixed_torch_threads(threads: int = MODEL_THREADS) -> Iterator[None]:
-    """Run a block with ``threads`` torch threads, deterministic algorithms and no grad."""
+def fixed_torch_threads(threads: int | None = None) -> Iterator[None]:
+    """Run a model call deterministically: no grad, deterministic algorithms, one intra-op
+    thread except for the allow-listed ops (module docstring), which get
+    :func:`model_threads` ``(threads)``. The caller's settings are restored afterwards.
+    """
     import torch
 
+    n = model_threads(threads)
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     try:
         with torch.no_grad():
-            yield
+            if n == 1:
+                yield
+            else:
+                with _thread_policy(n):
+                    yield
     finally:
         torch.set_num_threads(old_threads)
         torch.use_deterministic_algorithms(old_det, warn_only=old_warn)

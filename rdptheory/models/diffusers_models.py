@@ -18,11 +18,18 @@ model directory (shape ``(1, tokens, cross_attention_dim)``; compute it once wit
 text encoder). Nothing is ever downloaded: a hub id without local files fails at once.
 
 Determinism (the encoder and the decoder must compute identical model outputs): every network
-call runs under ``torch.use_deterministic_algorithms(True)`` with ``torch`` restricted to
-:data:`MODEL_THREADS` intra-op thread(s) (both restored afterwards), in float32 on the CPU. On
-one machine and one torch build the outputs are then bitwise identical whatever thread settings
-the calling processes use. Across CPUs or torch builds the float32 kernels (oneDNN/MKL paths
-chosen per instruction set) may round differently; bitwise equality is not promised there.
+call runs under :func:`~rdptheory.models._torch_common.fixed_torch_threads`: no grad,
+``torch.use_deterministic_algorithms(True)``, float32 on the CPU, one intra-op thread for
+every op except an allow-list of kernels whose results do not depend on the thread count
+(3×3 convolutions that torch sends to oneDNN, ``group_norm``, nearest ``interpolate``), which
+use :func:`~rdptheory.models._torch_common.model_threads` threads (the caller's torch thread
+count by default, ``RDPTHEORY_MODEL_THREADS`` to set it). GEMM (linear layers, attention),
+1×1 convolutions and element-wise ops stay on one thread, so a user's model with attention is
+covered too. On one machine and one torch build the outputs are bitwise identical for any
+thread count (tested for 1, 2 and 3 threads, the shipped UNet and random models with
+attention) and whatever thread settings the calling processes use. Across CPUs or torch
+builds the float32 kernels (oneDNN/MKL paths chosen per instruction set) may round
+differently; bitwise equality is not promised there.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ The two embeddings are the model's own text encoders applied to the empty prompt
 concatenated CLIP-L/CLIP-G/T5 ``prompt_embeds`` and ``pooled_prompt_embeds`` of
 ``pipe.encode_prompt("")``; Flux: the T5 ``prompt_embeds`` and the CLIP pooled output), saved
 once with ``numpy.save``. Determinism follows :mod:`rdptheory.models.diffusers_models`
-(float32, deterministic algorithms, fixed thread count).
+(float32, deterministic algorithms; GEMM and attention on one thread, only the
+thread-count-independent kernels on :func:`~rdptheory.models._torch_common.model_threads`).
 """
 
 from __future__ import annotations

@@ -31,8 +31,10 @@ image codec codes shaped noise with it through the adapter that
 runs it through the one image codec.
 
 Determinism as for the isotropic network (``rdptheory/models/weights/MODEL_CARD.md``): every
-call runs in float32 on the CPU with one torch thread and deterministic algorithms
-(:func:`rdptheory.models._torch_common.fixed_torch_threads`); σ_eq is deterministic numpy.
+call runs in float32 on the CPU with deterministic algorithms, its 3×3 convolutions on
+:func:`~rdptheory.models._torch_common.model_threads` threads and every other op on one
+(:func:`rdptheory.models._torch_common.fixed_torch_threads`: bitwise the same output for any
+thread count on one machine); σ_eq is deterministic numpy.
 """
 
 from __future__ import annotations

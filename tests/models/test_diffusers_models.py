@@ -186,3 +186,64 @@ def test_model_calls_restore_the_callers_torch_settings(edm_dir):
     finally:
         torch.set_num_threads(old)
         torch.use_deterministic_algorithms(old_det)
+
+
+# ---- thread counts: a user's model with attention gives the same bits on 1, 2 or 3 threads ----
+
+
+@pytest.fixture(scope="module")
+def attention_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("attention")
+    torch.manual_seed(0)
+    unet = diffusers.UNet2DModel(
+        sample_size=16, in_channels=3, out_channels=3, layers_per_block=1,
+        block_out_channels=(16, 32), down_block_types=("AttnDownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "AttnUpBlock2D"), norm_num_groups=4,
+        attention_head_dim=8)
+    diffusers.DDPMPipeline(unet=unet, scheduler=diffusers.DDPMScheduler(
+        num_train_timesteps=100)).save_pretrained(d)
+    return d
+
+
+def _naive_unet(m, z, t, threads):
+    """The network with ``threads`` torch threads for every op (no thread policy)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            return m.unet(z, t).sample
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_attention_model_is_bitwise_equal_for_one_two_three_threads(attention_dir, monkeypatch):
+    from rdptheory.models._torch_common import THREADS_ENV
+
+    m = PixelDiffusionModel(attention_dir)
+    y = np.random.default_rng(0).normal(size=(1, 3, 40, 56))
+    outs = {}
+    for k in (1, 2, 3):
+        monkeypatch.setenv(THREADS_ENV, str(k))
+        outs[k] = m.denoise(y, 0.3)
+    assert outs[2].tobytes() == outs[1].tobytes() and outs[3].tobytes() == outs[1].tobytes()
+    # Positive control: with every op on several threads (GEMM in the attention projections,
+    # 1x1 convolutions) the network's output does move, so the check above can fail.
+    z = torch.from_numpy(y / np.sqrt(1.3)).float()
+    t = torch.from_numpy(m.timestep(np.array([0.3]))).float()
+    one = _naive_unet(m, z, t, 1)
+    assert not torch.equal(_naive_unet(m, z, t, 2), one)
+    assert not torch.equal(_naive_unet(m, z, t, 3), one)
+
+
+def test_latent_model_is_bitwise_equal_for_one_and_three_threads(latent_dir, monkeypatch):
+    from rdptheory.models._torch_common import THREADS_ENV
+
+    m = LatentDiffusionModel(latent_dir)
+    x = np.random.default_rng(1).uniform(-1, 1, size=(1, 3, 48, 40))
+    res = {}
+    for k in ("1", "3"):
+        monkeypatch.setenv(THREADS_ENV, k)
+        z = m.to_code_space(x)
+        res[k] = (z, m.denoise(z, 0.5), m.from_code_space(z))
+    for a, b in zip(res["1"], res["3"]):
+        assert a.tobytes() == b.tobytes()

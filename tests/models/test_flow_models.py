@@ -181,3 +181,19 @@ def test_codec_round_trip(which, sd3_dir, flux_dir, image):
     # decoding is deterministic (float32 under fixed threads and deterministic algorithms)
     again = decompress(res.data, model=m, rho=1.0, ode_steps=2, backend="numpy")
     assert np.array_equal(out, again)
+
+
+@pytest.mark.parametrize("which", ["sd3", "flux"])
+def test_denoise_and_vae_are_bitwise_equal_for_one_and_three_threads(which, sd3_dir, flux_dir,
+                                                                      monkeypatch):
+    from rdptheory.models._torch_common import THREADS_ENV
+
+    m = load_model(str(sd3_dir if which == "sd3" else flux_dir))
+    x = np.random.default_rng(3).uniform(-1, 1, size=(2, 3, 48, 32))
+    res = {}
+    for k in ("1", "3"):
+        monkeypatch.setenv(THREADS_ENV, k)
+        z = m.to_code_space(x)
+        res[k] = (z, m.denoise(z, np.array([0.25, 4.0])), m.from_code_space(z))
+    for a, b in zip(res["1"], res["3"]):
+        assert a.tobytes() == b.tobytes()

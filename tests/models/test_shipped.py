@@ -14,12 +14,17 @@ pytest.importorskip("diffusers")
 from rdptheory.data import bundled_image  # noqa: E402
 from rdptheory.images import compress_with_report, decompress  # noqa: E402
 from rdptheory.images.codec import CodecConfig  # noqa: E402
-from rdptheory.models import (  # noqa: E402  # noqa: E402
+from rdptheory.models import (  # noqa: E402
     DEFAULT_MODEL_NAME,
     ImageModel,
     default_model_path,
     load_default,
     load_model,
+)
+from rdptheory.models._torch_common import (  # noqa: E402
+    THREADS_ENV,
+    fixed_torch_threads,
+    model_threads,
 )
 from rdptheory.models.data import split_holdout  # noqa: E402
 from rdptheory.models.diffusers_models import PixelDiffusionModel  # noqa: E402
@@ -100,8 +105,9 @@ import numpy as np, torch
 torch.set_num_threads(2)
 from rdptheory.images import decompress
 from rdptheory.models import load_default
+from rdptheory.models._torch_common import model_threads
 m = load_default()
-assert torch.get_num_threads() == 2
+assert torch.get_num_threads() == 2 and model_threads() == 2  # the model really uses 2
 y = np.load(sys.argv[1])
 np.save(sys.argv[2], m.denoise(y, 0.3))
 assert torch.get_num_threads() == 2  # the adapter restores the caller's setting
@@ -114,16 +120,118 @@ def test_encoder_one_thread_decoder_two_threads_agree_bitwise(model, tmp_path):
     torch.set_num_threads(1)
     image = bundled_image("chelsea").pixels[100:116, 120:136]
     r = compress_with_report(image, model=model, noise_var=0.25, seed=3, config=CONFIG)
-    y = np.random.default_rng(5).normal(size=(2, 3, 16, 16))
+    # batch 2 at 24x40: every 3x3 convolution goes to oneDNN and runs on 2 threads there
+    y = np.random.default_rng(5).normal(size=(2, 3, 24, 40))
     np.save(tmp_path / "y.npy", y)
     (tmp_path / "s.bin").write_bytes(r.data)
     env = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    env.pop(THREADS_ENV, None)
     subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "y.npy"),
                     str(tmp_path / "d.npy"), str(tmp_path / "s.bin"), str(tmp_path / "x.npy")],
                    check=True, env=env, timeout=300)
     assert np.load(tmp_path / "d.npy").tobytes() == model.denoise(y, 0.3).tobytes()
     here = decompress(r.data, model=model, rho=1.0, ode_steps=3, backend="numpy")
     assert np.array_equal(np.load(tmp_path / "x.npy"), here)
+
+
+class _ThreadProbe(torch.overrides.TorchFunctionMode):
+    """Records the torch thread count each conv2d / linear / silu call actually runs with.
+
+    Entered *outside* the adapter's own call context, so it sees each call after the
+    adapter's thread policy has set the count for it."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in ("conv2d", "linear", "silu", "scaled_dot_product_attention"):
+            kernel = tuple(args[1].shape[2:]) if name == "conv2d" else ()
+            self.seen.append((name, kernel, args[0].numel(), torch.get_num_threads()))
+        return func(*args, **(kwargs or {}))
+
+
+def _naive_edm(model, y, sigma, threads):
+    """The shipped network with ``threads`` torch threads for every op (no thread policy)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            return model._edm(torch.from_numpy(y).float(),
+                              torch.full((y.shape[0],), sigma)).double().numpy()
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_model_calls_use_several_threads_only_for_the_allow_listed_ops(model, monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, "3")
+    y = np.random.default_rng(8).normal(size=(1, 3, 40, 56))
+    with _ThreadProbe() as probe:
+        model.denoise(y, 0.3)
+    assert torch.get_num_threads() == 1  # restored (conftest pins one thread)
+    big3x3 = {t for n, k, size, t in probe.seen if n == "conv2d" and k == (3, 3) and size > 20480}
+    others = {t for n, k, size, t in probe.seen if not (n == "conv2d" and k == (3, 3))}
+    small3x3 = {t for n, k, size, t in probe.seen if n == "conv2d" and k == (3, 3)
+                and size <= 20480}
+    assert big3x3 == {3}  # oneDNN's direct convolutions get the model's threads
+    assert others == {1} and small3x3 <= {1}  # 1x1 convs, linear, silu, attention: one thread
+    assert {n for n, *_ in probe.seen} >= {"conv2d", "linear", "silu"}
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 40, 56), (1, 3, 72, 24)])
+def test_denoise_is_bitwise_equal_for_one_two_three_threads(model, shape, monkeypatch):
+    # Odd (non-power-of-two) sizes; y in code space (multiples of the UNet's factor).
+    y = np.random.default_rng(shape[2]).normal(size=shape) * 0.7
+    outs = {}
+    for k in (1, 2, 3):
+        monkeypatch.setenv(THREADS_ENV, str(k))
+        outs[k] = model.denoise(y, np.array([0.09]))
+    assert outs[2].tobytes() == outs[1].tobytes() and outs[3].tobytes() == outs[1].tobytes()
+    # The policy leaves one-thread results as they were (files encoded before decode the same),
+    naive1 = _naive_edm(model, y, 0.3, 1)
+    assert outs[1].tobytes() == naive1.tobytes()
+    # and this check has teeth: without it (every op on 2 / 3 threads) the bits move.
+    assert not np.array_equal(_naive_edm(model, y, 0.3, 2), naive1)
+    assert not np.array_equal(_naive_edm(model, y, 0.3, 3), naive1)
+
+
+def test_shaped_net_is_bitwise_equal_for_one_and_three_threads(monkeypatch):
+    net = load_model("unet-shaped")
+    w = np.random.default_rng(4).normal(size=(1, net.dim, 12, 10))
+    snr = np.geomspace(0.5, 50.0, net.dim)
+    monkeypatch.setenv(THREADS_ENV, "1")
+    one = net.denoise_blocks(w, snr)
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert net.denoise_blocks(w, snr).tobytes() == one.tobytes()
+
+
+def test_model_threads_resolution(monkeypatch):
+    from rdptheory.models import _torch_common as tc
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert model_threads() == 2  # the caller's torch setting (MODEL_THREADS = None)
+        monkeypatch.setattr(tc, "MAX_MODEL_THREADS", 1)
+        assert model_threads() == 1  # capped
+        monkeypatch.setattr(tc, "MODEL_THREADS", 3)
+        assert model_threads() == 3
+        monkeypatch.setenv(THREADS_ENV, "4")
+        assert model_threads() == 4 and model_threads(2) == 2  # env over constant, arg first
+    finally:
+        torch.set_num_threads(old)
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ValueError, match="positive integer"):
+            model_threads()
+    monkeypatch.delenv(THREADS_ENV)
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match="positive integer"):
+            model_threads(bad)
+    with pytest.raises(ValueError, match="positive integer"), fixed_torch_threads(0):
+        pass
 
 
 # ---- issue 11: the shipped UNet is the default image model ---------------------------------
