@@ -1,8 +1,18 @@
 """Image codec speed and rate: encode/decode seconds and bpp per model and RCC backend.
 
+The issue-11 speed rows (256² china at 0.5 bpp, the default UNet and gmm-shift, the codec's
+defaults and those of 2026-12-06, on 2 threads; one command)::
+
+    .venv/bin/python benchmarks/image_codec.py --speed --threads 2 \
+        --out benchmarks/results/image_codec_speed_256.json
+
+Other modes::
+
     .venv/bin/python benchmarks/image_codec.py [--size 256] [--bpp 0.25 0.5 1.0]
         [--backends numba numpy torch] [--models gmm gmm-shift unet] [--rhos 1 2]
         [--out benchmarks/results/image_codec.json]
+    .venv/bin/python benchmarks/image_codec.py --ladder-study [CONFIG ...] --models unet
+        --size 128 [--images china flower]   # real bytes / PSNR per ladder and padding
 
 A ``size × size`` centre crop of scikit-learn's china.jpg (unseen by every model) is compressed
 with each model (``--models``: specs of :func:`rdptheory.models.load_model`; default
@@ -60,6 +70,22 @@ to t = 0.62 with exp2 4 reaches 26 / 12 CPU-s for +8 % bits; 6 levels reach 17 /
 nearly double the UNet's file. Previous session (wall, load 6-8, 32-level ladder, heun 24):
 GMM 73 / 17 s, UNet 89 / 119 s.
 
+``--ladder-study`` (2026-12-07, UNet, 128² china and flower at 0.25/0.5/1 bpp, load 11-17,
+``benchmarks/results/image_codec_ladder_128.json``): real file bytes and PSNR (ρ = 1) of
+ladder preset 0 (geometric, 37 levels), preset 1 (asinh, knee 2, 25 levels) and preset 1 with
+RCC padding 1; encode CPU s (1 thread) and steps at 0.5 bpp (china / flower); BD-rate
+against preset 0 + Heun 8 (PCHIP; china, flower, mean)::
+
+    config        steps  enc CPU s   BD Heun 8 (china, flower, mean)  BD exp2 4
+    preset0_pad2  20/21  17.0/16.9    0 / 0 / 0                       +0.5 / -2.7 / -1.1
+    preset1_pad2  11/11  10.4/ 9.6   -2.3 / +8.4 / +3.0               -3.1 / +6.4 / +1.6
+    preset1_pad1  11/11   6.9/ 6.6   +9.7 / +8.4 / +9.1               +9.4 / +6.7 / +8.1
+
+Preset 1 is the new isotropic default (with exp2 4 as the default decoder: +1.6 % against the
+old defaults); padding 1 was rejected (its chain samples drift: china -0.2 to -0.45 dB at the
+same steps and bytes). One chain realisation per point: per-image BD-rates carry ±5 % of
+sampling noise (china and flower move in opposite directions), the mean less.
+
 ``--report-time`` times the report's image section (quick settings, as ``make report``) with
 each ``--models`` entry as its codec model, in one run (``benchmarks/results/
 image_report_time.json``; 2026-12-06, commit 1091392, the UNet the default, 4 Heun steps and
@@ -77,6 +103,7 @@ import json
 import os
 import pathlib
 import platform
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -300,6 +327,151 @@ def solver_study(models: list[str], images: list[str], size: int, bpps: list[flo
     return rows
 
 
+#: Settings of the speed rows: label -> (CodecConfig keywords, decompress keywords); "default"
+#: is the codec's defaults, "before" the defaults of 2026-12-06 (ladder preset 0, padding 2,
+#: Heun 8).
+SPEED_SETTINGS: dict[str, tuple[dict, dict]] = {
+    "default": ({}, {}),
+    "before": (dict(t_max=10.0, t_min=0.05, n_levels=37, max_chunk_bits=8.0, padding=2),
+               dict(solver="heun", ode_steps=8)),
+}
+
+
+def speed_rows(spec: str, size: int, bpp: float, settings: list[str], rho: float = 1.0,
+               image: str = "china") -> list[dict]:
+    """Encode the ``size``² centre crop of ``image`` at ``bpp`` and decode it at ``rho``, once
+    per setting (:data:`SPEED_SETTINGS`), through the public ``compress_with_report`` /
+    ``decompress`` (what the CLI runs, without the PNG and file I/O): wall and CPU seconds of
+    this process (all its threads), model calls and their CPU seconds, bpp, PSNR. A warm-up
+    encode of a 16×16 crop first (numba JIT, model load, caches)."""
+    model = _CallCounter(load_model(spec))
+    px = center_crop(bundled_image(image).pixels, size)
+    compress_with_report(px[:16, :16], model=model, noise_var=1.0)
+    rows = []
+    for label in settings:
+        enc_kw, dec_kw = SPEED_SETTINGS[label]
+        config = CodecConfig(**enc_kw)
+        model.reset()
+        res, enc_w, enc_c = _timed(lambda c=config: compress_with_report(
+            px, model=model, bpp=bpp, config=c))
+        enc_calls, enc_model_c = model.calls, model.cpu_s
+        model.reset()
+        out, dec_w, dec_c = _timed(lambda r=res, kw=dec_kw: decompress(
+            r.data, model=model, rho=rho, **kw))
+        row = {"model": spec, "name": model.name, "setting": label, "image": image,
+               "size": size, "target_bpp": bpp, "bpp": res.bpp, "bytes": len(res.data),
+               "steps": res.n_steps, "final_t": float(np.sqrt(res.noise_var)),
+               "n_levels": config.n_levels, "knee": config.knee, "padding": config.padding,
+               "decoder": dec_kw or "default",
+               "encode_s": enc_w, "encode_cpu_s": enc_c, "encode_calls": enc_calls,
+               "encode_model_cpu_s": enc_model_c, "decode_s": dec_w, "decode_cpu_s": dec_c,
+               "decode_calls": model.calls, "decode_model_cpu_s": model.cpu_s,
+               "psnr": psnr(px, out), "blockiness": blockiness(out),
+               "load_1min": os.getloadavg()[0]}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def _thread_counts() -> dict:
+    """The thread counts the run used (numba's, torch's and the model calls' setting)."""
+    out: dict = {"RDPTHEORY_MODEL_THREADS": os.environ.get("RDPTHEORY_MODEL_THREADS")}
+    try:
+        import numba
+
+        out["numba"] = numba.get_num_threads()
+    except ImportError:
+        out["numba"] = None
+    try:
+        import torch
+
+        out["torch"] = torch.get_num_threads()
+    except ImportError:
+        out["torch"] = None
+    return out
+
+
+def _speed_table(rows: list[dict]) -> str:
+    """The docstring table of :func:`speed_rows`."""
+    lines = ["model      setting  bpp     steps  enc s (CPU)    calls  dec s (CPU)    calls  "
+             "PSNR"]
+    for r in rows:
+        lines.append(f"{r['model']:10s} {r['setting']:8s} {r['bpp']:.4f}  {r['steps']:5d}  "
+                     f"{r['encode_s']:5.1f} ({r['encode_cpu_s']:5.1f})  {r['encode_calls']:5d}  "
+                     f"{r['decode_s']:5.1f} ({r['decode_cpu_s']:5.1f})  {r['decode_calls']:5d}  "
+                     f"{r['psnr']:.2f}")
+    return "\n".join(lines)
+
+
+#: Encoder settings of the ladder study: label -> CodecConfig keywords ("preset0": the former
+#: default, geometric 10 -> 0.05 in 37 levels; "preset1": the asinh ladder, 25 levels, knee 2).
+LADDER_CONFIGS: dict[str, dict] = {
+    "preset0_pad2": dict(t_max=10.0, t_min=0.05, n_levels=37, max_chunk_bits=8.0, padding=2),
+    "preset1_pad2": dict(padding=2),
+    "preset1_pad1": dict(padding=1),
+}
+#: Decoders of the ladder study (solver, steps); the first decodes the file.
+LADDER_DECODERS = (("heun", 8), ("exp2", 4))
+
+
+def ladder_study(spec: str, images: list[str], size: int, bpps: list[float],
+                 configs: list[str], rho: float = 1.0) -> list[dict]:
+    """Real file bytes, PSNR and CPU seconds per encoder setting (:data:`LADDER_CONFIGS`) and
+    decoder (:data:`LADDER_DECODERS`) at each target rate; BD-rates come from these points
+    (:func:`ladder_bd`)."""
+    model = _CallCounter(load_model(spec))
+    rows: list[dict] = []
+    compress_with_report(center_crop(bundled_image(images[0]).pixels, 16), model=model,
+                         noise_var=1.0)  # warm-up (JIT)
+    for label in configs:
+        config = CodecConfig(backend="numba", **LADDER_CONFIGS[label])
+        for name in images:
+            px = center_crop(bundled_image(name).pixels, size)
+            for bpp in bpps:
+                model.reset()
+                res, enc_w, enc_c = _timed(lambda c=config, b=bpp, p=px: compress_with_report(
+                    p, model=model, bpp=b, config=c))
+                row = {"model": spec, "config": label, "image": name, "size": size,
+                       "target_bpp": bpp, "bpp": res.bpp, "bytes": len(res.data),
+                       "steps": res.n_steps, "final_t": float(np.sqrt(res.noise_var)),
+                       "encode_cpu_s": enc_c, "encode_calls": model.calls,
+                       "encode_model_cpu_s": model.cpu_s, "decoders": {}}
+                for i, (solver, steps) in enumerate(LADDER_DECODERS):
+                    model.reset()
+                    if i == 0:
+                        out, _, dec_c = _timed(lambda s=solver, n=steps, r=res: decompress(
+                            r.data, model=model, rho=rho, ode_steps=n, solver=s,
+                            backend="numba"))
+                    else:
+                        out, _, dec_c = _timed(lambda s=solver, n=steps, r=res: _ode_image(
+                            model, r, size, rho, s, n))
+                    row["decoders"][f"{solver}{steps}"] = {
+                        "cpu_s": dec_c, "calls": model.calls, "psnr": psnr(px, out)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def ladder_bd(rows: list[dict], ref: str = "preset0_pad2", ref_decoder: str = "heun8") -> dict:
+    """BD-rate (%, PCHIP, :func:`benchmarks.shaped_codec.bd_pct`) of every (config, decoder)
+    against ``ref`` with ``ref_decoder``, per image and their mean."""
+    from shaped_codec import bd_pct
+
+    out: dict = {}
+    images = sorted({r["image"] for r in rows})
+    for label in sorted({r["config"] for r in rows}):
+        for dec in rows[0]["decoders"]:
+            per = {}
+            for name in images:
+                def pts(lab, d, name=name):
+                    return sorted((r["bpp"], r["decoders"][d]["psnr"]) for r in rows
+                                  if r["config"] == lab and r["image"] == name)
+                per[name] = bd_pct(pts(ref, ref_decoder), pts(label, dec))
+            vals = [v for v in per.values() if isinstance(v, float)]
+            out[f"{label}/{dec}"] = {**per, "mean": float(np.mean(vals)) if vals else None}
+    return out
+
+
 def report_times(models: list[str]) -> dict:
     """Seconds of the report's image section (quick settings, as ``make report``) with each of
     ``models`` as its codec model, in one run: the codec figures and the classical comparison
@@ -357,7 +529,44 @@ def main() -> None:
     ap.add_argument("--t-final", type=float, default=0.6248)
     ap.add_argument("--solver-study", action="store_true",
                     help="decoder quality vs model calls per solver/steps (china, flower)")
+    ap.add_argument("--ladder-study", nargs="*", default=None, metavar="CONFIG",
+                    help=f"real bytes / PSNR / CPU s per encoder setting "
+                         f"({', '.join(LADDER_CONFIGS)}; default all) on 128² china and "
+                         "flower at --bpp, first --models entry; BD-rate vs preset0_pad2")
+    ap.add_argument("--images", nargs="+", default=["china", "flower"])
+    ap.add_argument("--speed", action="store_true",
+                    help="the issue-11 speed rows: --models (default unet gmm-shift) at 256² "
+                         "china, 0.5 bpp, the codec's defaults and the 2026-12-06 ones")
+    ap.add_argument("--settings", nargs="+", default=list(SPEED_SETTINGS))
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads of the RCC kernels (numba) and the model calls (set before "
+                         "either is loaded; default: the environment's)")
     args = ap.parse_args()
+    if args.threads is not None:
+        if "numba" in sys.modules or "torch" in sys.modules:
+            raise SystemExit("--threads must be applied before numba and torch load")
+        for var in ("NUMBA_NUM_THREADS", "RDPTHEORY_MODEL_THREADS", "OMP_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
+    if args.speed:
+        models = args.models if "--models" in sys.argv else ["unet", "gmm-shift"]
+        bpp = args.bpp[0] if "--bpp" in sys.argv else 0.5
+        rows = [r for spec in models for r in speed_rows(spec, args.size, bpp, args.settings)]
+        res = {"command": " ".join(sys.argv), "threads": _thread_counts(),
+               "cpu_count": os.cpu_count(), "machine": platform.processor()
+               or platform.machine(), "rows": rows}
+        print(_speed_table(rows))
+        print(json.dumps(res["threads"]))
+        if args.out:
+            args.out.write_text(json.dumps(res, indent=1))
+        return
+    if args.ladder_study is not None:
+        rows = ladder_study(args.models[0], args.images, args.size, args.bpp,
+                            args.ladder_study or list(LADDER_CONFIGS))
+        res = {"cpu_count": os.cpu_count(), "rows": rows, "bd_vs_preset0_heun8": ladder_bd(rows)}
+        print(json.dumps(res["bd_vs_preset0_heun8"], indent=1))
+        if args.out:
+            args.out.write_text(json.dumps(res, indent=1))
+        return
     if args.codec_rows:
         def parse(items):
             return tuple((i.split(":")[0], int(i.split(":")[1])) for i in items)

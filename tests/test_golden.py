@@ -25,8 +25,11 @@ GOLDEN = {
     "image": (57, "29c68e9d06962e7a2dc4ac53662a7c1d"),  # RDPI version 6
     # RDPI version 6, shaped noise (perception ladder, P = 0.5, block DCT; stratified layout)
     "image_shaped": (64, "24741257aa8ca75e80fc6118a0170224"),
-    # RDPI version 6 on the default CodecConfig: ladder preset 0, code dims 3·H·W (short header)
-    "image_default": (40, "0be999db0eaece7a6530004867944d78"),
+    # RDPI version 6 on the former default CodecConfig: ladder preset 0, code dims 3·H·W
+    # (short header)
+    "image_preset0": (40, "0be999db0eaece7a6530004867944d78"),
+    # RDPI version 6 on the default CodecConfig (2026-12-07): ladder preset 1 (25 asinh levels)
+    "image_default": (32, "692a4987c6200252f773874086ceeb04"),
 }
 BACKENDS = ["numpy", "numba", "torch", pytest.param("triton", marks=pytest.mark.slow)]
 
@@ -59,9 +62,10 @@ def _encode(codec: str, backend: str) -> tuple[bytes, object]:
     from rdptheory.models import load_model  # the tiled GMM: the golden's model (torch-free)
 
     img = bundled_image("china").pixels[150:157, 250:255]
-    if codec == "image_default":
+    if codec in ("image_default", "image_preset0"):
+        preset0 = dict(t_max=10.0, t_min=0.05, n_levels=37) if codec == "image_preset0" else {}
         r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=2.0, seed=3,
-                                 config=CodecConfig(backend=backend))
+                                 config=CodecConfig(backend=backend, **preset0))
         return r.data, r
     shaped = dict(noise="shaped", ladder="perception", perception=0.5) if codec.endswith(
         "shaped") else {}
@@ -100,7 +104,7 @@ def test_golden_files_decode_to_the_encoders_own_state():
     for s, m in enumerate(msgs):
         z = reader.read(mu_p * 0.2, 1.0, seed=11, stream=s, backend="numpy")
         assert np.array_equal(z, m.sample)
-    for codec in ("image", "image_shaped", "image_default"):
+    for codec in ("image", "image_shaped", "image_default", "image_preset0"):
         data, report = _encode(codec, "numpy")
         stream = _format.unpack_stream(data)
         y = _replay(stream, load_model("patch-gmm"), stream.header.n_steps, "numpy")

@@ -35,8 +35,11 @@ RHO_MAX = MAX_RHO
 #: bit and more, so B = 16 already takes minutes on larger images and B = 24 days.
 CHUNK_BITS_MAX = 16.0
 #: The codec's ladder defaults (``rdptheory.images.CodecConfig``; kept equal by a test, not
-#: imported here: the parser stays light) and the file format's largest ladder.
-DEFAULT_LEVELS, DEFAULT_T_MAX, MAX_LEVELS = 37, 10.0, 4096
+#: imported here: the parser stays light) and the file format's largest ladder. The levels
+#: are the isotropic noise's (ladder preset 1, asinh-spaced); ``--levels`` left out lets the
+#: codec pick per noise (shaped noise: preset 0, 37 geometric levels).
+DEFAULT_LEVELS, DEFAULT_T_MAX, MAX_LEVELS = 25, 10.0, 4096
+SHAPED_DEFAULT_LEVELS = 37
 #: The decoder's estimators (``rdptheory.images.codec.ESTIMATORS``; kept equal by a test).
 ESTIMATORS = ("ode", "posterior-mean")
 #: Largest PF-ODE step count (each step is two model evaluations).
@@ -124,8 +127,10 @@ def _check_backend(backend: str) -> None:
 def _codec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", help="RCC kernel backend (auto, numba, numpy, "
                    "torch, triton, cupy)")
-    p.add_argument("--levels", type=_int_range(2, MAX_LEVELS), default=DEFAULT_LEVELS,
-                   help=f"noise-ladder length in [2, {MAX_LEVELS}] (default {DEFAULT_LEVELS})")
+    p.add_argument("--levels", type=_int_range(2, MAX_LEVELS), default=None,
+                   help=f"noise-ladder length in [2, {MAX_LEVELS}] (default {DEFAULT_LEVELS} "
+                   f"asinh-spaced levels, {SHAPED_DEFAULT_LEVELS} geometric with --noise shaped;"
+                   " any other length is geometric)")
     p.add_argument("--t-max", type=_positive, default=DEFAULT_T_MAX,
                    help=f"first ladder noise std (> 0, default {DEFAULT_T_MAX:g})")
     p.add_argument("--t-min", type=_positive, default=0.05,

@@ -43,7 +43,13 @@ import numpy.typing as npt
 
 from rdptheory import rcc
 from rdptheory._limits import DEFAULT_MAX_PIXELS, MAX_RHO
-from rdptheory._validation import check_choice, check_int, check_positive, check_rho
+from rdptheory._validation import (
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_rho,
+)
 from rdptheory.codec import progressive
 from rdptheory.data import from_model_space, to_model_space
 from rdptheory.diffusion import chain as _chain
@@ -53,6 +59,11 @@ from rdptheory.images.shaped_chain import BASES, ShapingRecipe
 from rdptheory.models import ImageModel, default_model
 
 Algorithm = Literal["pfr", "orc"]
+#: The ladder preset (:data:`rdptheory.images._format.LADDER_PRESETS`) of the isotropic
+#: noise's defaults; shaped noise keeps preset 0 (its ladders are geometric).
+ISOTROPIC_PRESET = 1
+#: RCC candidate padding of the encoder (not in the file).
+DEFAULT_PADDING = 2
 
 
 @dataclass(frozen=True)
@@ -83,32 +94,60 @@ class CodecConfig:
     basis : shaped noise only (default "dct", the 8×8×3 block DCT).
     perception : shaped "perception" ladder only, the W₂² budget P >= 0 per patch (default 0).
 
-    The defaults are the file format's ladder preset 0
-    (:data:`rdptheory.images._format.LADDER_PRESETS`): a file on them names the preset in one
-    byte instead of 13 bytes of ladder fields.
+    The defaults (fields left None) are the file format's ladder preset 1 for isotropic noise
+    (25 asinh-spaced levels with knee 2, :func:`rdptheory.images._format.ladder_stds`; H2,
+    2026-12-07: 11 instead of 20 steps to the UNet's ~0.5 bpp level, +1.6 % BD-rate with the
+    new default decoder, see :data:`rdptheory.images._format.LADDER_PRESETS`) and preset 0
+    for shaped noise (37 geometric levels): a file on them names the preset in one byte
+    instead of 13 bytes of ladder fields. ``t_max=10, t_min=0.05, n_levels=37`` is the former
+    default (preset 0). knee : the ladder's shape (None: the preset's knee when t_max, t_min,
+    n_levels and max_chunk_bits are the isotropic preset's, else 0 = geometric; a knee
+    above 0 only exists as a preset).
+    padding : :data:`DEFAULT_PADDING` = 2. Padding 1 halves the RCC search but costs +9 %
+    BD-rate on the UNet (china 128²: -0.2 to -0.45 dB at equal steps and bytes; the chain's
+    samples drift from the target; ``benchmarks/results/image_codec_ladder_128.json``).
 
     The shaped-noise fields must be left at None for isotropic noise. The float fields are
     rounded to float32 on construction: the file stores them so, and the encoder must use
     exactly what the decoder will read.
     """
 
-    t_max: float = _format.LADDER_PRESETS[0].t_max
-    t_min: float = _format.LADDER_PRESETS[0].t_min
-    n_levels: int = _format.LADDER_PRESETS[0].n_levels
-    max_chunk_bits: float = _format.LADDER_PRESETS[0].max_chunk_bits
-    padding: int = 2
+    t_max: float = None  # type: ignore[assignment]  # None: the noise's default preset
+    t_min: float = None  # type: ignore[assignment]
+    n_levels: int = None  # type: ignore[assignment]
+    max_chunk_bits: float = None  # type: ignore[assignment]
+    padding: int = DEFAULT_PADDING
     algorithm: Algorithm = "pfr"
     backend: str = "auto"
     noise: str = "isotropic"
     ladder: str | None = None
     basis: str | None = None
     perception: float | None = None
+    knee: float | None = None
 
     def __post_init__(self) -> None:
+        base = _format.LADDER_PRESETS[ISOTROPIC_PRESET if self.noise == "isotropic" else 0]
+        for name in ("t_max", "t_min", "n_levels", "max_chunk_bits"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(base, name))
         for name in ("t_max", "t_min", "max_chunk_bits"):
             object.__setattr__(self, name, float(np.float32(getattr(self, name))))
-        _chain.noise_ladder(self.t_max, self.t_min, self.n_levels)  # validates the ladder
         check_int(self.n_levels, "n_levels", low=2, high=_format.MAX_LEVELS)
+        fields = _format.LadderPreset(self.t_max, self.t_min, self.n_levels, self.max_chunk_bits,
+                                      base.knee).stored()
+        if self.knee is None:  # the preset's shape on the preset's fields, else geometric
+            knee = base.knee if fields == base.stored() else 0.0
+        else:
+            knee = float(np.float32(check_nonnegative(self.knee, "knee")))
+            presets = [p.stored() for p in _format.LADDER_PRESETS if p.knee]
+            if knee and (self.noise != "isotropic" or _format.LadderPreset(
+                    fields.t_max, fields.t_min, fields.n_levels, fields.max_chunk_bits,
+                    knee).stored() not in presets):
+                raise ValueError(f"knee={knee:g} is a ladder preset's shape: only the isotropic "
+                                 "noise on a preset's t_max, t_min, n_levels and max_chunk_bits "
+                                 "may have one (other ladders are geometric, knee 0)")
+        object.__setattr__(self, "knee", knee)
+        _format.ladder_stds(self.t_max, self.t_min, self.n_levels, knee)  # validates the ladder
         if not 0.0 < self.max_chunk_bits <= 24.0:
             raise ValueError(f"max_chunk_bits must lie in (0, 24], got {self.max_chunk_bits}")
         check_int(self.padding, "padding", low=0, high=6)
@@ -169,9 +208,11 @@ class CompressResult:
     state: np.ndarray
 
 
-def _ladder(t_max: float, t_min: float, n_levels: int) -> np.ndarray:
-    """The ladder as both sides see it: the f32 header values, then float64 maths."""
-    return _chain.noise_ladder(float(np.float32(t_max)), float(np.float32(t_min)), n_levels)
+def _ladder(t_max: float, t_min: float, n_levels: int, knee: float = 0.0) -> np.ndarray:
+    """The ladder as both sides see it: the f32 header values, then float64 maths
+    (:func:`rdptheory.images._format.ladder_stds`)."""
+    return _format.ladder_stds(float(np.float32(t_max)), float(np.float32(t_min)), n_levels,
+                               float(np.float32(knee)))
 
 
 def _fingerprint(model: ImageModel) -> bytes:
@@ -194,10 +235,10 @@ class _IsotropicChain:
     (:func:`rdptheory.diffusion.decode`, VP schedule) for the reconstruction."""
 
     def __init__(self, model: ImageModel, t_max: float, t_min: float, n_levels: int,
-                 height: int, width: int, solver: str = "heun") -> None:
+                 height: int, width: int, solver: str = "heun", knee: float = 0.0) -> None:
         self.image_model = model
         self.state_shape: tuple[int, ...] = (1, *model.code_shape(height, width))
-        t = _ladder(t_max, t_min, n_levels)
+        t = _ladder(t_max, t_min, n_levels, knee)
         self.water_levels = t**2
         self.levels: list[Any] = [float(v) for v in t**2]
         self.model: progressive.ChainModel = progressive.PlugInModel(model)
@@ -237,7 +278,8 @@ def _chain_of(model: ImageModel, h: _format.StreamHeader, solver: str = "heun",
               ) -> _IsotropicChain | _noise.ShapedChain:
     """The chain a header describes, as both sides build it (no image-sized allocation)."""
     if not h.shaped:
-        return _IsotropicChain(model, h.t_max, h.t_min, h.n_levels, h.height, h.width, solver)
+        return _IsotropicChain(model, h.t_max, h.t_min, h.n_levels, h.height, h.width, solver,
+                               h.knee)
     recipe = ShapingRecipe(h.ladder, h.basis, h.t_max, h.t_min, h.n_levels, h.perception)
     return _noise.shaped_chain_for(model, recipe, h.height, h.width)
 
@@ -277,7 +319,8 @@ def compress_with_report(image: npt.ArrayLike, *, model: ImageModel | None = Non
     header = _format.StreamHeader(
         _fingerprint(model), h, w, 0, seed, config.t_max, config.t_min, config.n_levels, 0,
         config.max_chunk_bits, "isotropic" if recipe is None else recipe.ladder,
-        "none" if recipe is None else recipe.basis, 0.0 if recipe is None else recipe.perception)
+        "none" if recipe is None else recipe.basis, 0.0 if recipe is None else recipe.perception,
+        float(config.knee or 0.0))
     chain = _chain_of(model, header)
     header = _format.StreamHeader(**{**header.__dict__,
                                      "code_dims": math.prod(chain.state_shape)})
@@ -312,8 +355,49 @@ def _encode_steps(x: np.ndarray, chain: _IsotropicChain | _noise.ShapedChain, n_
     coder = chain.step_coder(seed=header.seed, max_chunk_bits=config.max_chunk_bits,
                              padding=config.padding, algorithm=config.algorithm,
                              backend=config.backend, accept=fits)
-    sent = progressive.encode_chain(x, chain.model, chain.levels[:n_levels], coder)
+    sender: Any = coder
+    if isinstance(chain, _IsotropicChain) and math.isfinite(budget):
+        sender = _SkipHopelessSteps(coder, lambda k: 8 * len(_pack_payload(
+            header, k, coder.payload)), budget)
+    sent = progressive.encode_chain(x, chain.model, chain.levels[:n_levels], sender)
     return coder, sent
+
+
+#: A step is not coded when ``HOPELESS_KL_SHARE`` of its KL, less ``HOPELESS_SLACK_BITS``,
+#: already exceeds what is left of the bit budget (:class:`_SkipHopelessSteps`).
+HOPELESS_KL_SHARE, HOPELESS_SLACK_BITS = 0.8, 64.0
+
+
+class _SkipHopelessSteps:
+    """A step coder that stops the chain *before* the RCC search of a step that cannot fit.
+
+    The budget check of :class:`~rdptheory.codec.progressive.DiffCStepCoder` runs after the
+    step is coded (the exact bytes); the step that ends the chain is searched for nothing
+    (one RCC step of the encode, ~1/11 of it at 256² and 0.5 bpp). Its index bits are about
+    its KL (Σ over chunks of the index code lengths, each ≈ the chunk's KL plus a little,
+    spread ~1-2 bits per chunk), so a step whose 0.8·KL − 64 bits exceeds the budget left is
+    stopped without searching (a chain of C ≥ 8 chunks would need its indices 20 % below
+    their KL, many standard deviations off). The encoder's stop rule is not part of the
+    format: the decoder reads whatever steps the file holds.
+    """
+
+    def __init__(self, coder: Any, file_bits: Callable[[int], int], budget: float) -> None:
+        self.coder, self.file_bits, self.budget = coder, file_bits, budget
+
+    def encode(self, step: progressive.ChainStep) -> tuple[Any, np.ndarray]:
+        if step.k > 0:
+            assert step.mu_q is not None
+            sq = np.asarray(step.sigma_q, dtype=np.float64)
+            sp = np.asarray(step.sigma_p, dtype=np.float64)
+            kl_nats = np.sum(np.log(sp / sq) + (sq**2 + (step.mu_q - step.mu_p) ** 2)
+                             / (2 * sp**2) - 0.5)
+            left = self.budget - self.file_bits(step.k)
+            if HOPELESS_KL_SHARE * float(kl_nats) / math.log(2) - HOPELESS_SLACK_BITS > left:
+                raise progressive.StopChain
+        return self.coder.encode(step)
+
+    def decode(self, symbol: Any, step: progressive.ChainStep) -> np.ndarray:
+        return self.coder.decode(symbol, step)
 
 
 def _budget_bits(bpp: float | None, noise_var: float | None, pixels: int) -> float:
@@ -427,7 +511,8 @@ def _check_sizes(stream: _format.ImageStream, max_pixels: object,
                          f"{pixels} pixels")
     chunks = 1
     if not h.shaped:  # from the header alone: s² = t_0², v = PRIOR_DATA_VAR everywhere
-        t0_sq, v = float(_ladder(h.t_max, h.t_min, h.n_levels)[0]) ** 2, _chain.PRIOR_DATA_VAR
+        t0_sq = float(_ladder(h.t_max, h.t_min, h.n_levels, h.knee)[0]) ** 2
+        v = _chain.PRIOR_DATA_VAR
         kl0_nats = 0.5 * h.code_dims * max(np.log1p(v / t0_sq) - v / (t0_sq + v), 0.0)
         chunks = _min_chunks(kl0_nats, h.max_chunk_bits, h.code_dims)
     elif chain is not None:
@@ -455,7 +540,8 @@ ESTIMATORS: tuple[str, ...] = ("ode", "posterior-mean")
 
 
 def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | None = None,
-               max_steps: int | None = None, ode_steps: int | None = None, solver: str = "heun",
+               max_steps: int | None = None, ode_steps: int | None = None,
+               solver: str | None = None,
                per_direction: bool = False, backend: str = "auto",
                max_pixels: int = DEFAULT_MAX_PIXELS, estimator: str = "ode",
                reconstruction_model: ImageModel | None = None) -> np.ndarray:
@@ -504,7 +590,8 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
     max_steps : decode only the first ``max_steps`` steps (a lower-rate prefix); default all.
     ode_steps, solver : the PF-ODE grid (1..10000 steps) and integrator: for isotropic files
         the VP-schedule grid and any :func:`rdptheory.diffusion.decode` solver ("heun",
-        "euler", "exp1", "exp2", ...; default :data:`ISOTROPIC_ODE_STEPS` Heun steps); shaped
+        "euler", "exp1", "exp2", ...; default None = :data:`ISOTROPIC_ODE_STEPS` steps of
+        :data:`ISOTROPIC_SOLVER`); shaped
         files integrate along their own noise path with the exponential Heun rule of
         :func:`rdptheory.images.shaped_chain.decode_ode` (``solver`` must be "heun"; default
         :data:`SHAPED_ODE_STEPS` steps).
@@ -533,18 +620,20 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
         ode_steps = check_int(ode_steps, "ode_steps", low=1, high=MAX_ODE_STEPS)
     if not isinstance(per_direction, bool):
         raise TypeError(f"per_direction must be a bool, got {type(per_direction).__name__}")
-    if not isinstance(solver, str):
-        raise TypeError(f"solver must be a string, got {type(solver).__name__}")
+    if solver is not None and not isinstance(solver, str):
+        raise TypeError(f"solver must be a string or None, got {type(solver).__name__}")
     stream = _format.unpack_stream(data)
     h = stream.header
     if h.fingerprint != _fingerprint(model):
         raise ValueError(f"this file was made with another model (fingerprint "
                          f"{h.fingerprint.hex()}, model {model.name} has "
                          f"{_fingerprint(model).hex()})")
-    if h.shaped and solver != "heun":
+    if h.shaped and solver not in (None, "heun"):
         raise ValueError(f"solver={solver!r} applies to isotropic files; shaped files decode "
                          "with their exponential Heun rule (solver='heun')")
     _check_sizes(stream, max_pixels)
+    if solver is None:
+        solver = "heun" if h.shaped else ISOTROPIC_SOLVER
     if ode_steps is None:
         ode_steps = SHAPED_ODE_STEPS if h.shaped else ISOTROPIC_ODE_STEPS
     chain = _chain_of(model, h, solver)
@@ -577,11 +666,18 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
 
 #: Largest PF-ODE grid the decoder accepts.
 MAX_ODE_STEPS = 10_000
-#: Default PF-ODE steps of isotropic files (Heun, VP grid: 15 model calls). H1's measurement
-#: (2026-12-06, ``benchmarks/image_codec.py --solver-study``, china/flower 128², UNet and
-#: gmm-shift at 0.25/0.5 bpp, ρ = 1): within 0.06 dB of 24 steps at the same patch Fréchet
-#: distance, 3.1× fewer model calls (the default was 24).
-ISOTROPIC_ODE_STEPS = 8
+#: Default PF-ODE solver and steps of isotropic files: the exponential 2nd-order rule, 4 steps
+#: on the VP grid (4 model calls; H2, 2026-12-07). Before: Heun 8 (15 calls; H1's measurement
+#: of 2026-12-06, ``benchmarks/image_codec.py --solver-study``, china/flower 128², ρ = 1,
+#: within 0.06 dB of Heun 24 at the same patch Fréchet distance). Exp2 4 against Heun 8 on the
+#: same files (china+flower mean): PSNR UNet -0.02/+0.07 dB at 0.25/0.5 bpp, gmm-shift
+#: +0.28/+0.24 dB; but the pooled patch Fréchet distance (8×8, ρ = 1) is 1.29/1.25× Heun 8's
+#: for the UNet (0.0063/0.0035 vs 0.0049/0.0028) and 1.41/1.26× for gmm-shift
+#: (``benchmarks/results/image_decoder_solvers.json``): it trades some realism at ρ = 1 for
+#: 11 fewer model calls per decode (the issue's 10 s decode at 256² needs it).
+#: ``solver="heun", ode_steps=8`` restores the old decode of any file.
+ISOTROPIC_SOLVER = "exp2"
+ISOTROPIC_ODE_STEPS = 4
 #: Default steps of the shaped decoder (:func:`rdptheory.images.shaped_chain.decode_ode`'s own
 #: default; ``benchmarks/shaped_codec.py`` measures with it).
 SHAPED_ODE_STEPS = 24
@@ -641,7 +737,7 @@ def _check_estimator(estimator: object, rho: object, ode_steps: object, per_dire
         given = [name for name, value, default in (("rho", rho, None),
                                                     ("ode_steps", ode_steps, None),
                                                     ("per_direction", per_direction, False),
-                                                    ("solver", solver, "heun"))
+                                                    ("solver", solver, None))
                  if value is not default and value != default]
         if given:
             raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "

@@ -60,10 +60,10 @@ def test_decoded_image_is_the_pf_ode_of_the_encoders_state(image, coded):
     from rdptheory.diffusion import decode
 
     model = gmm()
-    from rdptheory.images.codec import ISOTROPIC_ODE_STEPS
+    from rdptheory.images.codec import ISOTROPIC_ODE_STEPS, ISOTROPIC_SOLVER
 
-    x_hat = decode(model, coded.state, coded.noise_var, 1.0, schedule="vp", solver="heun",
-                   steps=ISOTROPIC_ODE_STEPS)  # decompress's default grid
+    x_hat = decode(model, coded.state, coded.noise_var, 1.0, schedule="vp",
+                   solver=ISOTROPIC_SOLVER, steps=ISOTROPIC_ODE_STEPS)  # decompress's default
     want = from_model_space(np.asarray(model.from_code_space(x_hat))[0][:, :13, :18])
     got = decompress(coded.data, model=gmm(), rho=1.0, backend="numpy")
     assert got.shape == image.shape and got.dtype == np.uint8

@@ -63,7 +63,8 @@ def test_spec_constants():
     assert f.WHAT == WHAT
     assert f.LADDERS == ("isotropic", "mse", "perception")
     assert f.BASES == ("none", "dct")
-    assert f.LADDER_PRESETS == (f.LadderPreset(10.0, 0.05, 37, 8.0),)
+    assert f.LADDER_PRESETS == (f.LadderPreset(10.0, 0.05, 37, 8.0),
+                                f.LadderPreset(10.0, 0.05, 25, 8.0, 2.0))
     assert (f.EXPLICIT_LADDER, f.EXPLICIT_DIMS) == (0x7F, 0x80)
 
 
@@ -230,10 +231,10 @@ def test_the_implied_code_dimension_is_three_per_pixel():
         assert head.code_dims == 3 * height * width
 
 
-@pytest.mark.parametrize("layout", [0x01, 0x02, 0x7E, 0x81, 0xFE])
+@pytest.mark.parametrize("layout", [0x02, 0x03, 0x7E, 0x82, 0xFE])
 def test_an_unknown_ladder_preset_is_refused(layout):
     with pytest.raises(ValueError, match=rf"^corrupted {WHAT}: unknown ladder preset "
-                                         rf"{layout & 0x7F} \(known: 0...0, 127 = explicit "
+                                         rf"{layout & 0x7F} \(known: 0...1, 127 = explicit "
                                          r"fields\)$"):
         f.unpack_stream(rdpi(header_bytes(layout=layout)))
 
@@ -303,12 +304,13 @@ def test_the_packer_refuses_a_recipe_it_cannot_write(fields, message):
 
 
 # ---- the codec writes the short forms ------------------------------------------------------
-def test_codec_defaults_are_ladder_preset_0():
+def test_codec_defaults_are_ladder_preset_1_and_shaped_preset_0():
     from rdptheory.images.codec import CodecConfig
 
-    c, p = CodecConfig(), f.LADDER_PRESETS[0].stored()
-    assert (c.t_max, c.t_min, c.n_levels, c.max_chunk_bits) == (p.t_max, p.t_min, p.n_levels,
-                                                                 p.max_chunk_bits)
+    for config, preset in [(CodecConfig(), 1), (CodecConfig(noise="shaped"), 0)]:
+        p = f.LADDER_PRESETS[preset].stored()
+        assert (config.t_max, config.t_min, config.n_levels, config.max_chunk_bits,
+                config.knee) == (p.t_max, p.t_min, p.n_levels, p.max_chunk_bits, p.knee)
 
 
 def test_a_default_file_has_the_short_header_and_truncates_without_the_model():
@@ -321,11 +323,11 @@ def test_a_default_file_has_the_short_header_and_truncates_without_the_model():
     r = compress_with_report(img, model=load_model("patch-gmm"), noise_var=2.0, seed=1,
                              config=CodecConfig(backend="numpy"))
     hlen = r.data[5]  # one-byte varint header length after magic and version
-    assert r.data[6 + f.FINGERPRINT_BYTES] == 0x00  # preset 0, code dims 3·H·W implied
+    assert r.data[6 + f.FINGERPRINT_BYTES] == 0x01  # preset 1, code dims 3·H·W implied
     assert hlen == f.FINGERPRINT_BYTES + 1 + 1 + 1 + 1 + 1 + 1 == 10
     head = f.unpack_stream(r.data).header
-    assert (head.code_dims, head.t_max, head.n_levels, head.n_steps) == (192, 10.0, 37,
-                                                                         r.n_steps)
+    assert (head.code_dims, head.t_max, head.n_levels, head.knee, head.n_steps) == (
+        192, 10.0, 25, 2.0, r.n_steps)
     assert r.n_steps >= 2
     cut = f.unpack_stream(truncate(r.data, 1))
     assert cut.header == f.StreamHeader(**{**head.__dict__, "n_steps": 1})

@@ -102,7 +102,8 @@ def test_cli_ladder_defaults_are_the_codecs():
 
     cfg = CodecConfig()
     assert (_images.DEFAULT_LEVELS, _images.DEFAULT_T_MAX) == (cfg.n_levels, cfg.t_max) == (
-        37, 10.0)
+        25, 10.0)
+    assert _images.SHAPED_DEFAULT_LEVELS == CodecConfig(noise="shaped").n_levels == 37
     assert _images.MAX_LEVELS == fmt.MAX_LEVELS
     with pytest.raises(ValueError, match="n_levels"):
         CodecConfig(n_levels=fmt.MAX_LEVELS + 1)
@@ -289,10 +290,13 @@ def test_water_levels_map_each_step_to_its_ladder_level():
 def test_default_ode_steps_per_noise():
     from rdptheory.images import codec
 
-    assert (codec.ISOTROPIC_ODE_STEPS, codec.SHAPED_ODE_STEPS) == (8, 24)
+    assert (codec.ISOTROPIC_SOLVER, codec.ISOTROPIC_ODE_STEPS, codec.SHAPED_ODE_STEPS) == (
+        "exp2", 4, 24)
     iso, shaped = encoded(ISO).data, encoded(SHAPED).data
     assert np.array_equal(decompress(iso, model=gmm()), decompress(iso, model=gmm(),
-                                                                   ode_steps=8))
+                                                                   solver="exp2", ode_steps=4))
+    assert not np.array_equal(decompress(iso, model=gmm()), decompress(iso, model=gmm(),
+                                                                       solver="heun"))
     assert not np.array_equal(decompress(iso, model=gmm(), rho=1.5),
                               decompress(iso, model=gmm(), rho=1.5, ode_steps=2))
     assert np.array_equal(decompress(shaped, model=gmm()), decompress(shaped, model=gmm(),

@@ -124,7 +124,8 @@ def test_ode_with_a_gaussian_model_tends_to_its_closed_form(coded):
                 for s in (4, 16, 64)]
         assert errs[0] > errs[1] > errs[2], errs
         assert errs[2] < 1e-4, errs
-    decoded = decompress(res.data, model=model, rho=1.5, ode_steps=64, backend="numpy",
+    decoded = decompress(res.data, model=model, rho=1.5, ode_steps=64, solver="heun",
+                         backend="numpy",
                          reconstruction_model=recon)
     np.testing.assert_array_equal(
         decoded, from_model_space(chain.reconstruct(res.state, res.n_steps, 1.5, 64)[0]))
