@@ -48,9 +48,14 @@ at t = 0.01 / 0.05 / 0.2 / 0.4 / 0.8 / 3.2, ``gmm-shift`` = the photograph prior
 +0.34 / +0.65 / +0.43 / +0.15 dB at ~4× the UNet's CPU per call (128²: 1.0 s against 0.24 s),
 ``"unet+gmm"`` within 0.03 dB of it at ~11× (2.6 s).
 
-Determinism: the members are called one transform at a time (stacking the transforms of a
-square image into one batch changes the UNet's float32 output in the last bits, and is not
-faster on one thread), the transforms are summed in their listed order and the members in
+Determinism: the members are called one transform at a time. Stacking the four rotations of a
+square image into one batch was measured again with the multi-threaded model calls
+(2026-12-07, UNet S, 64² and 128², t² = 4e-4 / 0.09 / 4, 1 and 2 model threads): the batched
+outputs differ from the single calls by up to 4.5e-6 (torch picks kernels by batch size: e.g.
+batch 1 sends small 3×3 convolutions to im2col + GEMM, batch 4 to oneDNN; GEMMs change
+shape), and cost the same CPU seconds on one thread (128²: 1.0-1.2 s for the four calls
+either way), so files made before would not decode and nothing is gained: the calls stay
+single. The transforms are summed in their listed order and the members in
 theirs, so the encoder and the decoder compute the same bits whenever every member does.
 :meth:`EnsembleModel.fingerprint` covers the member fingerprints, the transform sets and the
 weight table: a file made with one ensemble is refused by any other.

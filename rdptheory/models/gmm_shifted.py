@@ -38,6 +38,7 @@ image restoration", ICCV 2011.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections.abc import Sequence
@@ -168,6 +169,13 @@ class ShiftedPatchGMMImageModel(PixelPriorModel):
         nb, nc, h, w = arr.shape
         hw = np.ascontiguousarray(arr.transpose(2, 3, 0, 1))  # (H, W, B, C)
         acc = np.empty((len(self.shifts), h, w, nb, nc))
+        with _one_blas_thread():
+            self._fill(acc, hw, t2)
+        return back(acc.mean(axis=0).transpose(2, 3, 0, 1))
+
+    def _fill(self, acc: np.ndarray, hw: np.ndarray, t2: np.ndarray) -> None:
+        """Every shift's posterior means into ``acc`` (S, H, W, B, C) from ``hw`` (H, W, B, C)."""
+        h, w, nb, nc = hw.shape
         for (rs, cs), tiles in self._groups(h, w).items():
             sid, r, c, th, tw = (np.array(v) for v in zip(*tiles))
             th, tw = int(th[0]), int(tw[0])
@@ -181,13 +189,35 @@ class ShiftedPatchGMMImageModel(PixelPriorModel):
                                             for i in range(0, n, _BLOCK)]) for b in range(nb)])
             acc[sid[:, None, None], rows, cols] = den.reshape(nb, n, nc, th, tw).transpose(
                 1, 3, 4, 0, 2)
-        return back(acc.mean(axis=0).transpose(2, 3, 0, 1))
 
     def fingerprint(self) -> bytes:
         """SHA-256 over the model kind, the shifts and the prior's parameters."""
         tag = f"ShiftedPatchGMMImageModel/1/{self.shifts}/{self.precision}"
         return hashlib.sha256(tag.encode()
                               + self.prior.fingerprint()).digest()
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller (a scikit-learn dependency), built once; None without it."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - numpy alone: the caller's thread settings hold
+        return None
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limit BLAS to one thread for a model call (~0.1 ms with the cached controller).
+
+    The two projections are BLAS matrix products whose float32 results differ in the last
+    bits between 1 and 2 OpenBLAS threads (measured: the ``gmm-shift`` outputs of a shell with
+    the default 2 threads differed from those under ``OMP_NUM_THREADS=1``), so the encoder
+    and the decoder would replay different chains; one thread gives the results of before
+    in every shell.
+    """
+    c = _blas_controller()
+    return contextlib.nullcontext() if c is None else c.limit(limits=1, user_api="blas")
 
 
 #: Shipped priors of the shifted model by name: the original five-photograph fit and the

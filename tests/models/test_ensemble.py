@@ -495,3 +495,33 @@ def test_unet_ensemble_codec_round_trip():
     stream = _format.unpack_stream(res.data)
     np.testing.assert_array_equal(_replay(stream, model, stream.header.n_steps, "auto"),
                                   res.state)
+
+
+_BLAS_CHILD = r"""
+import sys
+import numpy as np
+from threadpoolctl import threadpool_info
+from rdptheory.models import load_model
+assert max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas") == 2
+np.save(sys.argv[2], load_model("gmm-shift").denoise(np.load(sys.argv[1]), np.array([0.09, 1.0])))
+"""
+
+
+def test_gmm_shift_member_is_bitwise_equal_in_a_two_blas_thread_process(tmp_path):
+    # The decoder may run in a shell with the library defaults (2 BLAS threads); it must
+    # compute this process's (1 thread) bits. Before the gmm-shift model (the shipped
+    # ensembles' second member) pinned its BLAS products to one thread, its outputs differed
+    # there in the last bits. (The UNet member's thread independence: tests/models/
+    # test_shipped.py.)
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    y = np.random.default_rng(12).normal(size=(2, 3, 16, 24)) * 0.6
+    np.save(tmp_path / "y.npy", y)
+    env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    subprocess.run([sys.executable, "-c", _BLAS_CHILD, str(tmp_path / "y.npy"),
+                    str(tmp_path / "out.npy")], check=True, env=env, timeout=300)
+    here = load_model("gmm-shift").denoise(y, np.array([0.09, 1.0]))
+    assert np.load(tmp_path / "out.npy").tobytes() == here.tobytes()
