@@ -9,8 +9,8 @@
         --recs DIR1 DIR2 ... [same options]
 
 Without ``--rows`` it encodes every 128² crop at every target with each model and decodes at
-every ρ and with the posterior mean (``benchmarks/image_vs_classical.py``'s ``run_model``,
-8 Heun steps by default as the stored runs; ~1 CPU-hour for the three models on one core).
+every ρ and with the posterior mean, with the stored runs' settings pinned (preset-0 ladder,
+8 Heun steps; :data:`LADDER`, :data:`SOLVER`); ~1 CPU-hour for the three models on one core.
 With ``--rows`` (``image_vs_classical.py`` result files) and ``--recs`` (their ``--save-recs``
 folders) it re-analyses stored decodes; a row's recomputed blockiness must equal the stored one
 bit for bit (to the 4 printed digits for a ``.log``), else the run stops (the saved decode is
@@ -163,24 +163,57 @@ def stored(rows_files: list[pathlib.Path], rec_dirs: list[pathlib.Path], models:
     return kept, recs
 
 
+#: The stored runs' codec settings, pinned (the defaults have since moved to ladder preset 1
+#: and the exp2 solver): preset-0 ladder (10 -> 0.05 in 37 levels), Heun.
+LADDER = {"t_max": 10.0, "t_min": 0.05, "n_levels": 37}
+SOLVER = "heun"
+
+
+def encode_decode(job: tuple) -> tuple[list[dict], dict]:
+    """One model (label, spec): encode every crop at every target, decode each file at every ρ
+    (``ode_steps`` Heun steps) and, if ``mean``, with the posterior mean. The decodes replay the
+    chain through a :class:`~rdptheory.experiments.image_report.MemoModel` (the encoder's
+    model calls, remembered)."""
+    label, spec, images, bpps, rhos, ode_steps, mean = job
+    from rdptheory.experiments.image_report import MemoModel
+    from rdptheory.images.codec import CodecConfig, compress_with_report, decompress
+    from rdptheory.metrics import blockiness, psnr
+    from rdptheory.models import load_model
+
+    base = load_model(spec)
+    config = CodecConfig(backend="numba", **LADDER)
+    rows, recs = [], {}
+    for name, px in ivc.load_crops(128, tuple(images)).items():
+        for bpp in bpps:
+            model = MemoModel(base, max_bytes=1 << 30)
+            res = compress_with_report(px, model=model, bpp=bpp, config=config)
+            for rho in [*rhos, *([None] if mean else [])]:
+                kw = ({"estimator": "posterior-mean"} if rho is None else
+                      {"rho": rho, "ode_steps": ode_steps, "solver": SOLVER})
+                out = decompress(res.data, model=model, backend="numba", **kw)
+                dec = ivc.decode_label(rho)
+                rows.append({"model": label, "image": name, "target_bpp": bpp, "bpp": res.bpp,
+                             "decode": dec, "rho": rho, "psnr": psnr(px, out),
+                             "blockiness": blockiness(out)})
+                recs[(label, name, float(bpp), dec)] = out
+                print(rows[-1], flush=True)
+    return rows, recs
+
+
 def fresh(args: argparse.Namespace) -> tuple[list[dict], dict]:
-    """Encode and decode with ``image_vs_classical.run_model`` (one process per model)."""
+    """Encode and decode here (one process per model, at most ``--jobs`` at a time)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    jobs = [(m, 128, args.bpp, args.rho, args.ode_steps, "numba", tuple(args.images), None, {},
-             True) for m in args.models]
+    jobs = [(m, m, args.images, args.bpp, args.rho, args.ode_steps, True) for m in args.models]
     if args.more_steps_rho:  # the default UNet at the lowest target with 2x the ODE steps
-        jobs.append(("unet", 128, [min(args.bpp)], args.more_steps_rho, 2 * args.ode_steps,
-                     "numba", tuple(args.images), None, {}, False))
+        jobs.append((f"unet/ode{2 * args.ode_steps}", "unet", args.images, [min(args.bpp)],
+                     args.more_steps_rho, 2 * args.ode_steps, False))
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
-        results = list(pool.map(ivc.run_model, jobs))
+        results = list(pool.map(encode_decode, jobs))
     rows, recs = [], {}
-    for i, res in enumerate(results):
-        label = f"unet/ode{2 * args.ode_steps}" if i == len(args.models) else res["model"]
-        for r in res["rows"]:
-            rows.append({**r, "model": label})
-        for (name, bpp, dec), rec in res["recs"].items():
-            recs[(label, name, float(bpp), dec)] = rec
+    for r, rc in results:
+        rows += r
+        recs.update(rc)
     return rows, recs
 
 
