@@ -359,8 +359,10 @@ def shift_test(cases: list[str], table: list[dict], ode_steps: int,
             rec, entry["source"] = np.load(f), str(f)
         else:
             m = MemoModel(load_model(model), max_bytes=1 << 30)
-            res = compress_with_report(px, model=m, bpp=bpp, config=CodecConfig(backend="numba"))
-            rec = decompress(res.data, model=m, backend="numba", rho=r, ode_steps=ode_steps)
+            res = compress_with_report(px, model=m, bpp=bpp,
+                                       config=CodecConfig(backend="numba", **LADDER))
+            rec = decompress(res.data, model=m, backend="numba", rho=r, ode_steps=ode_steps,
+                             solver=SOLVER)
             entry["bpp"] = res.bpp
         c = blockiness_check(px, rec, tol=TOL)
         entry.update({"psnr": psnr(px, rec), "ratio": c.ratio, "verdict": c.verdict,
