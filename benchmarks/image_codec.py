@@ -70,6 +70,27 @@ to t = 0.62 with exp2 4 reaches 26 / 12 CPU-s for +8 % bits; 6 levels reach 17 /
 nearly double the UNet's file. Previous session (wall, load 6-8, 32-level ladder, heun 24):
 GMM 73 / 17 s, UNet 89 / 119 s.
 
+``--speed`` (2026-12-07, H2; this box at load ~12, so ``--threads 1`` and CPU seconds of
+the process; wall seconds were 3-5× larger and are in
+``benchmarks/results/image_codec_speed_256.json``): 256² china at 0.5 bpp, decode ρ = 1; the
+defaults (ladder preset 1, exp2 4) against those of 2026-12-06 (preset 0, Heun 8)::
+
+    model      setting  bpp     steps  enc CPU s (model)  calls  dec CPU s (model)  calls  PSNR
+    unet       default  0.4094     10  39.5 (13.5)           10  15.5 (15.0)           13  19.27
+    unet       before   0.4739     20  67.8 (26.6)           20  46.9 (45.7)           34  20.05
+    gmm-shift  default  0.4124     11  43.3 (14.2)           11  15.7 (15.2)           14  21.22
+    gmm-shift  before   0.4441     21  73.0 (28.7)           21  46.4 (45.1)           35  21.44
+
+Encode -42 % / -41 % CPU, decode -67 % / -66 %. The default's 11th step (t 0.70 -> 0.59,
+~6200 bits of KL expected) does not fit the 0.5 bpp budget, so the UNet file stops at 0.41
+bpp: near 0.5 bpp one step of the coarser ladder is ~0.09 bpp (the old one's ~0.03), so a
+bpp target is undershot by half a step on average (the RD curve is not: BD above). The
+decode is 9 replay calls + 4 (exp2 4), nearly all model time; the encode ~26 CPU-s of RCC
+for 11 searches (the rejected 11th step's included; 1 thread; numba's ``prange`` over
+chunks uses both cores in the CLI, where ``NUMBA_NUM_THREADS`` is unset) + 10 model calls.
+Expected on an idle 2-core machine with 2 threads (0.7 s per UNet call, H1): encode ≈ 7 + 13
+≈ 20 s, decode ≈ 9.5 s: the decode meets the issue's 10 s, the encode does not meet 15 s.
+
 ``--ladder-study`` (2026-12-07, UNet, 128² china and flower at 0.25/0.5/1 bpp, load 11-17,
 ``benchmarks/results/image_codec_ladder_128.json``): real file bytes and PSNR (ρ = 1) of
 ladder preset 0 (geometric, 37 levels), preset 1 (asinh, knee 2, 25 levels) and preset 1 with
@@ -83,8 +104,11 @@ against preset 0 + Heun 8 (PCHIP; china, flower, mean)::
 
 Preset 1 is the new isotropic default (with exp2 4 as the default decoder: +1.6 % against the
 old defaults); padding 1 was rejected (its chain samples drift: china -0.2 to -0.45 dB at the
-same steps and bytes). One chain realisation per point: per-image BD-rates carry ±5 % of
-sampling noise (china and flower move in opposite directions), the mean less.
+same steps and bytes). A chunk budget B = 7 on the preset-1 ladder (half the RCC search, as
+padding 1) was tried and dropped: 0.25 bpp, china 8 steps in 0.2197 bpp / 18.11 dB against
+B = 8's 0.2139 / 18.25 (+2.7 % bytes at the same steps; encode CPU 3.7 s instead of 7.4).
+One chain realisation per point: per-image BD-rates carry ±5 % of sampling noise (china and
+flower move in opposite directions), the mean less.
 
 ``--report-time`` times the report's image section (quick settings, as ``make report``) with
 each ``--models`` entry as its codec model, in one run (``benchmarks/results/
@@ -549,8 +573,9 @@ def main() -> None:
             os.environ[var] = str(args.threads)
     if args.speed:
         models = args.models if "--models" in sys.argv else ["unet", "gmm-shift"]
-        bpp = args.bpp[0] if "--bpp" in sys.argv else 0.5
-        rows = [r for spec in models for r in speed_rows(spec, args.size, bpp, args.settings)]
+        bpps = args.bpp if "--bpp" in sys.argv else [0.5]
+        rows = [r for spec in models for bpp in bpps
+                for r in speed_rows(spec, args.size, bpp, args.settings)]
         res = {"command": " ".join(sys.argv), "threads": _thread_counts(),
                "cpu_count": os.cpu_count(), "machine": platform.processor()
                or platform.machine(), "rows": rows}

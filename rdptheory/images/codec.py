@@ -101,8 +101,8 @@ class CodecConfig:
     for shaped noise (37 geometric levels): a file on them names the preset in one byte
     instead of 13 bytes of ladder fields. ``t_max=10, t_min=0.05, n_levels=37`` is the former
     default (preset 0). knee : the ladder's shape (None: the preset's knee when t_max, t_min,
-    n_levels and max_chunk_bits are the isotropic preset's, else 0 = geometric; a knee
-    above 0 only exists as a preset).
+    n_levels and max_chunk_bits are those of a preset with a knee, else 0 = geometric; a
+    knee above 0 only exists as a preset, and only for isotropic noise).
     padding : :data:`DEFAULT_PADDING` = 2. Padding 1 halves the RCC search but costs +9 %
     BD-rate on the UNet (china 128²: -0.2 to -0.45 dB at equal steps and bytes; the chain's
     samples drift from the target; ``benchmarks/results/image_codec_ladder_128.json``).
@@ -134,9 +134,12 @@ class CodecConfig:
             object.__setattr__(self, name, float(np.float32(getattr(self, name))))
         check_int(self.n_levels, "n_levels", low=2, high=_format.MAX_LEVELS)
         fields = _format.LadderPreset(self.t_max, self.t_min, self.n_levels, self.max_chunk_bits,
-                                      base.knee).stored()
-        if self.knee is None:  # the preset's shape on the preset's fields, else geometric
-            knee = base.knee if fields == base.stored() else 0.0
+                                      0.0).stored()
+        if self.knee is None:  # a preset's shape on that preset's fields, else geometric
+            knee = next((p.knee for p in map(_format.LadderPreset.stored, _format.LADDER_PRESETS)
+                         if (p.t_max, p.t_min, p.n_levels, p.max_chunk_bits) == (
+                             fields.t_max, fields.t_min, fields.n_levels, fields.max_chunk_bits)),
+                        0.0) if self.noise == "isotropic" else 0.0
         else:
             knee = float(np.float32(check_nonnegative(self.knee, "knee")))
             presets = [p.stored() for p in _format.LADDER_PRESETS if p.knee]

@@ -109,6 +109,7 @@ def test_the_knee_follows_the_preset_fields():
     assert CodecConfig(t_max=10.0, t_min=0.05, n_levels=37).knee == 0.0  # preset 0
     assert CodecConfig(knee=0.0).knee == 0.0  # preset 1's numbers, geometric (explicit fields)
     assert CodecConfig(noise="shaped").knee == 0.0
+    assert CodecConfig(noise="shaped", n_levels=25).knee == 0.0  # shaped ladders: geometric
 
 
 @pytest.mark.parametrize("kwargs", [dict(knee=1.0), dict(knee=2.0, n_levels=24),
