@@ -9,8 +9,8 @@ The encoder and the decoder must compute bitwise-identical model outputs even wh
 in processes with different thread settings. Most CPU kernels of torch give results that do
 not depend on the number of intra-op threads, but some do (measured on torch 2.13, AVX2):
 
-- GEMM (``linear``, ``matmul``, ``bmm``, ``baddbmm``, ``einsum``, attention): the blocking of
-  the reduction depends on the thread count;
+- GEMM (``linear``, ``matmul``, ``bmm``, ``baddbmm``, ``einsum``, attention written with
+  them): the blocking of the reduction depends on the thread count;
 - 1×1 convolutions: torch routes them to oneDNN with several threads and to im2col + GEMM
   with one (two different algorithms);
 - small convolutions (batch 1 and at most 20480 input values) go to im2col + GEMM;
@@ -29,15 +29,23 @@ the model's thread count (:func:`model_threads`):
   oneDNN's direct convolution partitions the output blocks over threads;
 - ``group_norm`` of a contiguous input (torch parallelises over the ``N·G`` groups, each
   group reduced by one thread);
-- ``interpolate`` in ``nearest`` mode (a copy).
+- ``interpolate`` in ``nearest`` mode (a copy);
+- ``scaled_dot_product_attention`` without mask, dropout, causal or grouped-query options,
+  float32 4-D inputs with unit last stride and equal batch, heads and head size (torch's
+  CPU flash-attention kernel, flash enabled): it splits the work over (batch, head,
+  query block), the block sizes set by the sequence lengths only, each block reduced over
+  the keys by one thread (1224 shapes, batch 1-4, 1-8 heads, 16-4096 queries, head size
+  8-64, self- and cross-attention: the same bits for 1-4 threads). The query, key and value
+  projections around it are GEMMs and stay on one thread.
 
 Anything else, including every op a model calls that is not listed, runs on one thread, so
 the rule fails safe: an unknown op cannot make the result depend on the thread count. For
-the shipped UNets the 3×3 convolutions are most of the work, so two threads still give most
-of the two-thread speed-up (``benchmarks/model_threads.py``). Bitwise equality of the model
-outputs for 1, 2, 3 and 4 threads is tested on this package's models (the shipped UNet S at
-odd sizes, a random diffusers UNet with attention); it holds on one machine and one torch
-build. Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch versions the
+the shipped UNet S on one thread the allow-listed ops are 81 % (128²) and 84 % (256²) of
+the CPU time (3×3 convolutions, then attention at 256²; measured per op), so two threads
+can give most of the two-thread speed-up (``benchmarks/model_threads.py``). Bitwise equality
+of the model outputs for 1, 2, 3 and 4 threads is tested on this package's models (the
+shipped UNet S at odd sizes, a random diffusers UNet with attention); it holds on one machine
+and one torch build. Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch versions the
 float32 results may differ in the last bits: that is not promised.
 """
 
@@ -119,6 +127,26 @@ def _conv2d_parallel(args: tuple, kwargs: dict) -> bool:
     return x.shape[0] > 1 or x.numel() > ONEDNN_MIN_NUMEL
 
 
+def _sdpa_parallel(args: tuple, kwargs: dict) -> bool:
+    """A ``scaled_dot_product_attention`` call that torch runs with its CPU flash kernel."""
+    import torch
+
+    names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
+             "enable_gqa")
+    call = dict(zip(names, args)) | kwargs
+    qkv: list[Any] = [call.get(n) for n in names[:3]]
+    if not all(isinstance(t, torch.Tensor) and t.dtype == torch.float32
+               and t.device.type == "cpu" and t.dim() == 4 and t.stride(-1) == 1
+               and t.shape[-2] > 0 for t in qkv):
+        return False
+    if len({t.shape[-1] for t in qkv}) != 1 or len({t.shape[0] for t in qkv}) != 1 \
+            or len({t.shape[1] for t in qkv}) != 1:
+        return False
+    return (call.get("attn_mask") is None and not call.get("dropout_p")
+            and not call.get("is_causal") and not call.get("enable_gqa")
+            and torch.backends.cuda.flash_sdp_enabled())
+
+
 def _group_norm_parallel(args: tuple, kwargs: dict) -> bool:
     x = args[0] if args else kwargs.get("input")
     return _is_plain(x)
@@ -137,7 +165,8 @@ def _allow_list() -> dict[Any, Callable[[tuple, dict], bool]]:
     import torch.nn.functional as F
 
     return {torch.conv2d: _conv2d_parallel, F.group_norm: _group_norm_parallel,
-            torch.group_norm: _group_norm_parallel, F.interpolate: _interpolate_parallel}
+            torch.group_norm: _group_norm_parallel, F.interpolate: _interpolate_parallel,
+            F.scaled_dot_product_attention: _sdpa_parallel}
 
 
 def _thread_policy(threads: int) -> Any:

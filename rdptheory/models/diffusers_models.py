@@ -21,10 +21,12 @@ Determinism (the encoder and the decoder must compute identical model outputs): 
 call runs under :func:`~rdptheory.models._torch_common.fixed_torch_threads`: no grad,
 ``torch.use_deterministic_algorithms(True)``, float32 on the CPU, one intra-op thread for
 every op except an allow-list of kernels whose results do not depend on the thread count
-(3×3 convolutions that torch sends to oneDNN, ``group_norm``, nearest ``interpolate``), which
+(3×3 convolutions that torch sends to oneDNN, ``group_norm``, nearest ``interpolate``, the
+flash-attention kernel of ``scaled_dot_product_attention`` without mask or dropout), which
 use :func:`~rdptheory.models._torch_common.model_threads` threads (the caller's torch thread
-count by default, ``RDPTHEORY_MODEL_THREADS`` to set it). GEMM (linear layers, attention),
-1×1 convolutions and element-wise ops stay on one thread, so a user's model with attention is
+count by default, ``RDPTHEORY_MODEL_THREADS`` to set it). GEMM (linear layers, the attention
+projections, attention written with ``bmm``/``baddbmm``), 1×1 convolutions and element-wise
+ops stay on one thread, so a user's model with attention is
 covered too. On one machine and one torch build the outputs are bitwise identical for any
 thread count (tested for 1, 2 and 3 threads, the shipped UNet and random models with
 attention) and whatever thread settings the calling processes use. Across CPUs or torch

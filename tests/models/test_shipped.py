@@ -171,11 +171,15 @@ def test_model_calls_use_several_threads_only_for_the_allow_listed_ops(model, mo
         model.denoise(y, 0.3)
     assert torch.get_num_threads() == 1  # restored (conftest pins one thread)
     big3x3 = {t for n, k, size, t in probe.seen if n == "conv2d" and k == (3, 3) and size > 20480}
-    others = {t for n, k, size, t in probe.seen if not (n == "conv2d" and k == (3, 3))}
+    attention = {t for n, *_, t in probe.seen if n == "scaled_dot_product_attention"}
+    others = {t for n, k, size, t in probe.seen
+              if not (n == "conv2d" and k == (3, 3)) and n != "scaled_dot_product_attention"}
     small3x3 = {t for n, k, size, t in probe.seen if n == "conv2d" and k == (3, 3)
                 and size <= 20480}
-    assert big3x3 == {3}  # oneDNN's direct convolutions get the model's threads
-    assert others == {1} and small3x3 <= {1}  # 1x1 convs, linear, silu, attention: one thread
+    # oneDNN's direct convolutions and the flash-attention kernel get the model's threads;
+    # 1x1 convolutions, linear layers (GEMM), silu and batch-1 small convolutions one.
+    assert big3x3 == {3} and attention == {3}
+    assert others == {1} and small3x3 <= {1}
     assert {n for n, *_ in probe.seen} >= {"conv2d", "linear", "silu"}
 
 
