@@ -21,21 +21,24 @@ multi-threaded torch call slower than one thread (measured at load ~11: the plai
 UNet at 128² took 4.3 s wall against 0.74 s with 1 thread; with ``OMP_WAIT_POLICY=PASSIVE``
 0.90 s); compare rows of one run only, and read CPU seconds next to wall seconds.
 
-Measured 2026-12-07 02:00 UTC on the shared 2-core box (AMD EPYC, AVX2, torch 2.13.0+cpu),
-load average 15-20 during the run (four other engineers' jobs), default command; seconds per
-call, wall (process CPU, all threads); "=" means bitwise equal to the 1-thread row::
+Measured 2026-12-07 02:15 UTC on the shared 2-core box (AMD EPYC, AVX2, torch 2.13.0+cpu),
+load average 7-12 during the run (other engineers' jobs), default command; seconds per call,
+wall (process CPU, all threads); "=" means bitwise equal to the 1-thread row::
 
-    model         size  1 thread          2 threads (policy)     2 threads, no policy
-    unet          128²  1.56 (0.29)       6.35 (1.26)  =         10.39 (2.07)  differs
-    unet          256²  10.09 (1.54)      15.64 (2.76) =         15.61 (3.12)  differs
-    unet-x4+gmm   128²  5.24 (1.38)       24.92 (6.19) =
-    unet-x4+gmm   256²  30.12 (6.62)      47.19 (11.28) =
+    model         size  1 thread          2 threads (policy)      2 threads, no policy
+    unet          128²  1.09 (0.22)       4.18 (1.10)   =         8.55 (2.12)  differs
+    unet          256²  9.26 (1.42)       7.64 (2.49)   =         9.43 (2.96)  differs
+    unet-x4+gmm   128²  4.80 (1.24)       16.49 (5.95)  =
+    unet-x4+gmm   256²  32.11 (7.06)      44.51 (12.50) =
 
-At that load the second thread only spins (the extra CPU seconds are OpenMP waiting), for
-the policy and for plain torch alike; the speed-up needs free cores. On an idle machine the
-coordinator measured one UNet S call at 256² at 1.10 s with 1 thread, 0.62 s with every op on
-2 threads, 0.70 s with the 1x1 convolutions and linear layers on one; rerun this script on an
-idle machine for the policy's figure.
+At that load a second thread mostly spins (the extra CPU seconds are GNU OpenMP waiting),
+for the policy and for plain torch alike; the speed-up needs a free core. The same script
+with ``OMP_WAIT_POLICY=PASSIVE`` (unet only, load 11-15, the policy without attention on the
+allow-list) spent no extra CPU: 128² 0.32 / 0.36 CPU-s, 256² 1.51 / 1.40 CPU-s for 1 / 2
+threads. On one thread the allow-listed ops are 81 % (128²) and 84 % (256²) of UNet S's CPU
+time, so two free cores can give at most ~1.7× per call. On an idle machine the coordinator
+measured one UNet S call at 256² at 1.10 s with 1 thread, 0.62 s with every op on 2 threads;
+rerun this script on an idle machine for the policy's figure.
 """
 
 from __future__ import annotations
