@@ -1,7 +1,7 @@
 """Wall and CPU seconds of ``rdptheory report`` per stage, into one JSON entry.
 
     nice -n 10 .venv/bin/python benchmarks/report_time.py --label after [--jobs 2] \
-        [--out /tmp/rdptheory-report] [--json benchmarks/results/image_report_time.json]
+        [--quick] [--out /tmp/rdptheory-report] [--json benchmarks/results/image_report_time.json]
 
 runs ``rdptheory report --out OUT --force [--jobs N]`` as a child process and records its wall
 seconds, the CPU seconds of the child and its workers (``getrusage(RUSAGE_CHILDREN)``, user +
@@ -60,9 +60,11 @@ def _per_worker_cpu(stages: dict) -> dict:
     return out
 
 
-def run_report(out: pathlib.Path, jobs: int | None) -> dict:
+def run_report(out: pathlib.Path, jobs: int | None, quick: bool = False) -> dict:
     """Run the report once; return the entry."""
     cmd = [sys.executable, "-m", "rdptheory", "report", "--out", str(out), "--force"]
+    if quick:
+        cmd.append("--quick")
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
     load0 = _load()
@@ -95,13 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--label", required=True, help="the entry's key under 'report_runs'")
     p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--quick", action="store_true", help="the report's smoke sizes")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("/tmp/rdptheory-report"))
     p.add_argument("--from-report", type=pathlib.Path, default=None)
     p.add_argument("--note", default="")
     p.add_argument("--json", type=pathlib.Path,
                    default=ROOT / "benchmarks/results/image_report_time.json")
     a = p.parse_args(argv)
-    entry = from_report(a.from_report) if a.from_report else run_report(a.out, a.jobs)
+    entry = from_report(a.from_report) if a.from_report else run_report(a.out, a.jobs, a.quick)
     if a.note:
         entry["note"] = a.note
     doc = json.loads(a.json.read_text()) if a.json.exists() else {}
