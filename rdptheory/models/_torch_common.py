@@ -45,8 +45,8 @@ the CPU time (3×3 convolutions, then attention at 256²; measured per op), so t
 can give most of the two-thread speed-up (``benchmarks/model_threads.py``). Bitwise equality
 of the model outputs for 1, 2, 3 and 4 threads is tested on this package's models (the
 shipped UNet S at odd sizes, a random diffusers UNet with attention); it holds on one machine
-and one torch build. Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch versions the
-float32 results may differ in the last bits: that is not promised.
+and one torch build. Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch
+versions the float32 results may differ in the last bits: that is not promised.
 """
 
 from __future__ import annotations
