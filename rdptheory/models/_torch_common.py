@@ -42,11 +42,14 @@ Anything else, including every op a model calls that is not listed, runs on one 
 the rule fails safe: an unknown op cannot make the result depend on the thread count. For
 the shipped UNet S on one thread the allow-listed ops are 81 % (128²) and 84 % (256²) of
 the CPU time (3×3 convolutions, then attention at 256²; measured per op), so two threads
-can give most of the two-thread speed-up (``benchmarks/model_threads.py``). Bitwise equality
-of the model outputs for 1, 2, 3 and 4 threads is tested on this package's models (the
-shipped UNet S at odd sizes, a random diffusers UNet with attention); it holds on one machine
-and one torch build. Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch
-versions the float32 results may differ in the last bits: that is not promised.
+can give most of the two-thread speed-up (``benchmarks/model_threads.py``; on a loaded
+machine GNU OpenMP's spin-waiting makes any multi-threaded torch call slower, and
+``OMP_WAIT_POLICY=PASSIVE`` in the environment avoids that). Bitwise equality of the model
+outputs for 1, 2 and 3 threads is tested on this package's models (the shipped UNet S at odd
+sizes, a random diffusers UNet with attention, latent and flow models; 4 threads measured,
+and a sweep of 1040 3×3 convolution shapes); it holds on one machine and one torch build.
+Across CPUs (instruction sets select other oneDNN/MKL kernels) or torch versions the float32
+results may differ in the last bits: that is not promised.
 """
 
 from __future__ import annotations
