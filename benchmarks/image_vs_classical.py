@@ -114,8 +114,9 @@ on the command line)::
       --images $im --ode-steps 8 --backend numba --t-max 10 --t-min 0.05 --n-levels 37 \
       --max-chunk-bits 8 --padding 2 --jobs 1 --save-recs R_$im --out $im.json; done
 
-merged (``--merge china.json flower.json X --recs R``, X = the stored unet-x4+gmm rows of
-the third run) into ``image_vs_classical_reconstruct.json``. The UNet S rows reproduce the
+and the same with ``--rho 1.1 1.2 --no-mean --reconstruct-with unet-x4``, merged (``--merge
+china.json flower.json x4_china.json x4_flower.json X --recs R``, X = the stored unet-x4+gmm
+rows of the third run) into ``image_vs_classical_reconstruct.json``. The UNet S rows reproduce the
 third run's bit for bit (same rates, PSNR to 4 digits), so the stored unet-x4+gmm rows stand.
 BD-rate vs JPEG (china / flower / mean)::
 
@@ -125,6 +126,8 @@ BD-rate vs JPEG (china / flower / mean)::
                                        ρ = 1.2  -3.6 / -19.6 / -11.6   (vs WebP +55.0)
                                        ρ = 1.3  -1.2 / -17.4 / -9.3
                                        mean    +10.6 / -12.1 / -0.8
+    UNet S chain, unet-x4 decode       ρ = 1.1  +6.2 / -14.6 / -4.2    (vs WebP +69.8)
+                                       ρ = 1.2  +9.5 / -12.5 / -1.5
     unet-x4+gmm chain and decode       ρ = 1.2  -9.4 / -24.0 / -16.7   (vs WebP +40.6)
 
 So the stronger reconstruction recovers about two thirds of the gap between UNet S and
@@ -141,7 +144,8 @@ hubble the UNet S chain stops 2 levels higher (21 / 25 / 29 steps against 23 / 2
 Blockiness of the combination 0.85-1.04 on china/flower (originals 0.90 / 0.98), 1.03-1.24 on
 the other two (originals 1.03 / 0.99; the maximum is hubble 0.25 bpp, the posterior mean).
 Decode CPU-s (the ODE's own model calls; the replay's come from the memo): 16.8-23.5 per file
-with unet-x4+gmm (its posterior mean 1.3-2.0) against 3.4-5.4 with UNet S; a real decoder's full decode is in
+with unet-x4+gmm (its posterior mean 1.3-2.0), 13.2-18.5 with unet-x4, against 3.4-5.4 with
+UNet S; a real decoder's full decode is in
 ``reconstruct_decode_time.py`` (china 0.5 bpp: UNet S 9.8, UNet S chain + unet-x4+gmm 26.9,
 unet-x4+gmm alone 43.9 CPU-s).
 
