@@ -70,7 +70,7 @@ to t = 0.62 with exp2 4 reaches 26 / 12 CPU-s for +8 % bits; 6 levels reach 17 /
 nearly double the UNet's file. Previous session (wall, load 6-8, 32-level ladder, heun 24):
 GMM 73 / 17 s, UNet 89 / 119 s.
 
-``--speed --threads 2`` (2026-12-07 02:29-02:35 UTC, H2, ``OMP_WAIT_POLICY=PASSIVE``, this
+``--speed --threads 2`` (2026-12-07 02:29-02:35 UTC, ``OMP_WAIT_POLICY=PASSIVE``, this
 2-core box at load ~2 from other jobs: wall seconds, CPU seconds of the process in brackets;
 256² china, 0.5 bpp, ρ = 1; ``benchmarks/results/image_codec_speed_256.json``)::
 
@@ -85,7 +85,7 @@ UNet encode 2.0× and decode 3.2× faster than the 2026-12-06 defaults; gmm-shif
 thread count (the 1-thread run below gives the same 3354 bytes and PSNR). The issue's targets
 (encode ≤ 15 s, decode ≤ 10 s) are not met under this load: decode 11.2 s, encode 20.7 s.
 
-``--speed`` (2026-12-07, H2; this box at load ~12, so ``--threads 1`` and CPU seconds of
+``--speed`` (2026-12-07; this box at load ~12, so ``--threads 1`` and CPU seconds of
 the process; wall seconds were 3-5× larger and are in
 ``benchmarks/results/image_codec_speed_256.json``): 256² china at 0.5 bpp, decode ρ = 1; the
 defaults (ladder preset 1, exp2 4) against those of 2026-12-06 (preset 0, Heun 8)::
@@ -107,7 +107,7 @@ this one 256² crop (one chain realisation, ±0.2 dB; the 128² study's mean is 
 decode is 9 replay calls + 4 (exp2 4), nearly all model time; the encode ~26 CPU-s of RCC
 for 11 searches (the rejected 11th step's included; 1 thread; numba's ``prange`` over
 chunks uses both cores in the CLI, where ``NUMBA_NUM_THREADS`` is unset) + 10 model calls.
-Expected on an idle 2-core machine with 2 threads (0.7 s per UNet call, H1): encode ≈ 7 + 13
+Expected on an idle 2-core machine with 2 threads (0.7 s per UNet call): encode ≈ 7 + 13
 ≈ 20 s, decode ≈ 9.5 s: the decode meets the issue's 10 s, the encode does not meet 15 s.
 
 ``--ladder-study`` (2026-12-07, UNet, 128² china and flower at 0.25/0.5/1 bpp, load 11-17,

@@ -40,8 +40,8 @@ Measured 2026-12-06, third run (``benchmarks/results/image_vs_classical.json``: 
 this script at code 5cb7b46 (+ the models of 8d65d94) merged with ``--merge --recs``; china
 and flower, 0.25 / 0.5 / 1 bpp, the default ladder (preset 0: t 10 -> 0.05 in 37 levels,
 B = 8, padding 2), 8 Heun steps (the decoder's default), JPEG / WebP / AVIF / JPEG 2000 in the
-same runs). Models: the shipped UNet S (``unet``); ``gmm-shift`` on H4's photograph prior
-(K = 16, since 76b094b) and on the former K = 8 prior (``gmm-shift-skimage``); H1's stacked
+same runs). Models: the shipped UNet S (``unet``); ``gmm-shift`` on the photograph prior
+(K = 16, since 76b094b) and on the former K = 8 prior (``gmm-shift-skimage``); the stacked
 denoiser ``unet-x4+gmm`` (UNet over the 4 rotations blended per level with gmm-shift, blend
 table refitted on the photograph prior) and, as a data point, ``unet+gmm`` on the K = 8 prior
 and its first table (label ``unet+gmm-k8prior``). BD-rate (percent, mean over the two images;
@@ -106,7 +106,7 @@ four crops at the 0.25 target: ρ = 1 0.00167 at 0.227 bpp, WebP 0.00170 at 0.24
 these two crops 0.99-1.30 (originals 1.03 / 0.99; the maximum is hubble at 0.25 bpp, 1.25 at ρ =
 1.1).
 
-Reconstruction with another model (H4, 2026-12-07, code 58d346e; the ladder pinned to preset 0
+Reconstruction with another model (2026-12-07, code 58d346e; the ladder pinned to preset 0
 on the command line)::
 
     for im in china flower; do .venv/bin/python benchmarks/image_vs_classical.py \

@@ -10,7 +10,7 @@ and the posterior mean), and the ``unet-x4+gmm`` file decoded with its own model
 Unlike ``image_vs_classical.py`` (whose decodes take the replay's model calls from a memo) the
 times here are a real decoder's.
 
-Measured 2026-12-07 (H4, code 58d346e, 2 cores at load 10-18, so CPU seconds of this process;
+Measured 2026-12-07 (code 58d346e, 2 cores at load 10-18, so CPU seconds of this process;
 wall was 8-10x more): UNet S file 0.421 bpp (20 steps), encode 17.1 CPU-s; decode UNet S ρ = 1.1
 9.8 CPU-s (20.08 dB), with unet-x4+gmm ρ = 1.2 26.9 CPU-s (20.51 dB), its posterior mean 5.1
 CPU-s (19.97 dB). unet-x4+gmm file 0.499 bpp (21 steps), encode 34.6, decode ρ = 1.2 43.9 CPU-s

@@ -218,13 +218,13 @@ class _Settings:
 
 
 # Quick: 4 Heun steps (7 model calls per decode; was 12 steps, 23 calls). Measured with the
-# UNet on 128x128 china/flower crops (H1's solver study, 2026-12-06,
+# UNet on 128x128 china/flower crops (the solver study, 2026-12-06,
 # benchmarks/results/image_decoder_solvers.json): PSNR at rho = 1 0.15-0.23 dB below 24 Heun
 # steps, patch Frechet distance within 3%. With MemoModel the report's UNet codec figures make
 # 214 network calls (1012 at 12 steps without it).
 _QUICK = _Settings(48, 1000, (1.0, 1.5, 2.0), (1.0, 1.25, 1.5, 1.75, 2.0), (0.01, 0.1), 0.01,
                    4, 4, 8)
-# Full: 8 Heun steps (15 calls; H1's recommended decode default: within 0.06 dB of 24 steps at
+# Full: 8 Heun steps (15 calls; the recommended decode default: within 0.06 dB of 24 steps at
 # the same patch Frechet distance, benchmarks/results/image_decoder_solvers.json).
 _FULL = _Settings(128, 2000, (1.0, 1.5, 2.0), (1.0, 1.25, 1.5, 1.75, 2.0),
                   (0.003, 0.01, 0.03, 0.1), 0.005, 6, 8, 24, 128, 0.6)

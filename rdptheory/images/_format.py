@@ -140,10 +140,10 @@ def ladder_stds(t_max: float, t_min: float, n_levels: int, knee: float = 0.0) ->
 #: Ladder presets (index = the id in the layout byte's bits 0-6). Files depend on these
 #: values: append new presets, never edit one.
 #:
-#: - 0: geometric, t_max 10 to t_min 0.05 in 37 levels, chunk budget B = 8 bits (H2,
-#:   2026-12-06); the default of shaped noise (:class:`rdptheory.images.codec.CodecConfig`).
+#: - 0: geometric, t_max 10 to t_min 0.05 in 37 levels, chunk budget B = 8 bits
+#:   (2026-12-06); the default of shaped noise (:class:`rdptheory.images.codec.CodecConfig`).
 #: - 1: asinh-spaced with knee c = 2 (:func:`ladder_stds`), 10 to 0.05 in 25 levels, B = 8
-#:   (H2, 2026-12-07); the default of isotropic noise. It reaches t ≈ 0.59 (the UNet's
+#:   (2026-12-07); the default of isotropic noise. It reaches t ≈ 0.59 (the UNet's
 #:   ~0.5 bpp) in 11 steps instead of 20: levels 10, 5.24, 3.48, 2.54, 1.96, ... (preset 0:
 #:   10, 8.63, 7.45, ...). Measured on the UNet, 128² china+flower at 0.25/0.5/1 bpp, real
 #:   file bytes (``benchmarks/results/image_codec_ladder_128.json``): BD-rate vs preset 0 with

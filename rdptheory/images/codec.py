@@ -74,7 +74,7 @@ class CodecConfig:
     n_levels : ladder length L (steps the encoder may send), at most
         :data:`rdptheory.images._format.MAX_LEVELS`.
 
-    Defaults (H2's measurement, 2026-12-06, shipped UNet, china/flower 128², same last level
+    Defaults (measured 2026-12-06, shipped UNet, china/flower 128², same last level
     t = 0.625): t_max = 10 in 37 levels (the per-level std ratio of the former 5 → 0.05 in 32)
     costs 5.6 % / 5.7 % fewer file bits than t_max = 5: step 0 codes y_0 ~ N(x, t_0²) against
     an i.i.d. proposal at ~|x|²/(2t_0²) bits (485-632 bits at t_0 = 5, 108-143 at 10), while the
@@ -95,7 +95,7 @@ class CodecConfig:
     perception : shaped "perception" ladder only, the W₂² budget P >= 0 per patch (default 0).
 
     The defaults (fields left None) are the file format's ladder preset 1 for isotropic noise
-    (25 asinh-spaced levels with knee 2, :func:`rdptheory.images._format.ladder_stds`; H2,
+    (25 asinh-spaced levels with knee 2, :func:`rdptheory.images._format.ladder_stds`;
     2026-12-07: 11 instead of 20 steps to the UNet's ~0.5 bpp level, +1.6 % BD-rate with the
     new default decoder, see :data:`rdptheory.images._format.LADDER_PRESETS`) and preset 0
     for shaped noise (37 geometric levels): a file on them names the preset in one byte
@@ -670,7 +670,7 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
 #: Largest PF-ODE grid the decoder accepts.
 MAX_ODE_STEPS = 10_000
 #: Default PF-ODE solver and steps of isotropic files: the exponential 2nd-order rule, 4 steps
-#: on the VP grid (4 model calls; H2, 2026-12-07). Before: Heun 8 (15 calls; H1's measurement
+#: on the VP grid (4 model calls, 2026-12-07). Before: Heun 8 (15 calls; the measurement
 #: of 2026-12-06, ``benchmarks/image_codec.py --solver-study``, china/flower 128², ρ = 1,
 #: within 0.06 dB of Heun 24 at the same patch Fréchet distance). Exp2 4 against Heun 8 on the
 #: same files (china+flower mean): PSNR UNet -0.02/+0.07 dB at 0.25/0.5 bpp, gmm-shift

@@ -301,5 +301,5 @@ def test_default_ode_steps_per_noise():
                               decompress(iso, model=gmm(), rho=1.5, ode_steps=2))
     assert np.array_equal(decompress(shaped, model=gmm()), decompress(shaped, model=gmm(),
                                                                       ode_steps=24))
-    exp2 = decompress(iso, model=gmm(), solver="exp2", ode_steps=4)  # H1's one-call solver
+    exp2 = decompress(iso, model=gmm(), solver="exp2", ode_steps=4)  # the one-call solver
     assert exp2.shape == (H, W, 3)
