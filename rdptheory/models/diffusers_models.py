@@ -126,7 +126,8 @@ class PixelDiffusionModel(_DiffusersBase):
 
         d = local_dir(directory)
         sub = "unet" if (d / "unet").is_dir() else None
-        self.unet = UNet2DModel.from_pretrained(d, subfolder=sub, local_files_only=True).eval()
+        self.unet = UNet2DModel.from_pretrained(d, subfolder=sub, local_files_only=True,
+                                                 low_cpu_mem_usage=False).eval()
         pre = load_preconditioning(d / sub if sub else d)
         self.preconditioning = pre
         if pre is None:
@@ -187,9 +188,11 @@ class LatentDiffusionModel(_DiffusersBase):
         from diffusers import AutoencoderKL, UNet2DConditionModel
 
         d = local_dir(directory)
-        self.vae = AutoencoderKL.from_pretrained(d, subfolder="vae", local_files_only=True).eval()
+        self.vae = AutoencoderKL.from_pretrained(d, subfolder="vae", local_files_only=True,
+                                                 low_cpu_mem_usage=False).eval()
         self.unet = UNet2DConditionModel.from_pretrained(d, subfolder="unet",
-                                                         local_files_only=True).eval()
+                                                         local_files_only=True,
+                                                         low_cpu_mem_usage=False).eval()
         self._init_schedule(_load_scheduler(d))
         self.prompt_embeds = _empty_prompt(d, int(self.unet.config.cross_attention_dim))
         self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)

@@ -310,10 +310,11 @@ def load_flow_model(directory: str | pathlib.Path, *, guidance: float = 1.0) -> 
         raise ValueError(f"transformer class {cls_name!r} is not supported (SD3Transformer2DModel"
                          " or FluxTransformer2DModel)")
     transformer = getattr(diffusers, cls_name).from_pretrained(
-        d, subfolder="transformer", local_files_only=True)
+        d, subfolder="transformer", local_files_only=True, low_cpu_mem_usage=False)
     vae = None
     if (d / "vae").is_dir():
-        vae = diffusers.AutoencoderKL.from_pretrained(d, subfolder="vae", local_files_only=True)
+        vae = diffusers.AutoencoderKL.from_pretrained(d, subfolder="vae", local_files_only=True,
+                                                  low_cpu_mem_usage=False)
     steps = 1000
     if (d / "scheduler").is_dir():
         sched = diffusers.FlowMatchEulerDiscreteScheduler.from_pretrained(

@@ -94,7 +94,8 @@ class ShapedNet(PixelSpaceModel):
             raise ValueError(f"{d} has no EDM preconditioning record: not a shaped-noise model")
         self.family = ShapedFamily.load(d)
         self.preconditioning = pre
-        self.unet = UNet2DModel.from_pretrained(d, local_files_only=True).eval()
+        self.unet = UNet2DModel.from_pretrained(d, local_files_only=True,
+                                                low_cpu_mem_usage=False).eval()
         factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
         if self.family.patch % factor or int(self.unet.config.in_channels) != self.channels:
             raise ValueError(f"{d}: the UNet (downsampling {factor}, {self.unet.config.in_channels}"
