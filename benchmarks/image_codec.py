@@ -85,6 +85,20 @@ UNet encode 2.0× and decode 3.2× faster than the 2026-12-06 defaults; gmm-shif
 thread count (the 1-thread run below gives the same 3354 bytes and PSNR). The issue's targets
 (encode ≤ 15 s, decode ≤ 10 s) are not met under this load: decode 11.2 s, encode 20.7 s.
 
+The same command on an idle machine (2026-12-07 02:36-02:41 UTC, load 1.2-1.8, code e34fe68,
+``OMP_WAIT_POLICY`` unset; the JSON holds this run)::
+
+    model      setting  bpp     steps  enc s (CPU)    calls  dec s (CPU)    calls  PSNR
+    unet       default  0.4094     10   23.6 ( 43.5)     10   11.1 ( 20.6)     13  19.27
+    unet       before   0.4739     20   40.7 ( 75.5)     20   32.7 ( 60.4)     34  20.05
+    gmm-shift  default  0.4124     11   34.1 ( 49.0)     11   19.9 ( 19.8)     14  21.22
+    gmm-shift  before   0.4441     21   57.9 ( 80.9)     21   44.9 ( 45.0)     35  21.44
+
+These are the seconds inside ``compress``/``decompress``. The CLI adds the start-up: importing
+torch (3.2 s) and diffusers (4.2 s, most of it torch._dynamo and diffusers' transformer
+modules), loading the UNet (1.9 s) and the first call's warm-up (~2 s): ``rdptheory compress``
+took 36 s and ``rdptheory decompress`` 24 s of wall time for the same file.
+
 ``--speed`` (2026-12-07; this box at load ~12, so ``--threads 1`` and CPU seconds of
 the process; wall seconds were 3-5× larger and are in
 ``benchmarks/results/image_codec_speed_256.json``): 256² china at 0.5 bpp, decode ρ = 1; the
