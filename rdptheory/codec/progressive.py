@@ -39,7 +39,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -310,7 +310,7 @@ class DiffCStepCoder:
     """
 
     def __init__(self, *, seed: int, max_chunk_bits: float, padding: int = 2,
-                 algorithm: str = "pfr", backend: str = "auto",
+                 algorithm: Literal["pfr", "orc"] = "pfr", backend: str = "auto",
                  accept: Callable[[int, bytes], bool] | None = None) -> None:
         self.seed, self.max_chunk_bits, self.padding = seed, max_chunk_bits, padding
         self.algorithm, self.backend, self.accept = algorithm, backend, accept

@@ -455,7 +455,7 @@ def _step_std(sigma: npt.ArrayLike, shape: tuple[int, ...], name: str) -> np.nda
 
 def encode_step(mu_q: np.ndarray, sigma_q: npt.ArrayLike, mu_p: np.ndarray,
                 sigma_p: npt.ArrayLike, *, seed: int, stream: int, max_chunk_bits: float,
-                padding: int, algorithm: str, backend: str,
+                padding: int, algorithm: Literal["pfr", "orc"], backend: str,
                 layout_proxy: npt.ArrayLike | None = None) -> StepCode:
     """One step of a diffusion chain on the ``diffc`` layout whose size is the step's KL.
 
