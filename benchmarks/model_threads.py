@@ -78,6 +78,24 @@ def time_calls(fn, calls: int) -> tuple[float, float, np.ndarray]:
     return float(np.mean(wall)), float(np.mean(cpu)), out
 
 
+def thread_rows(spec, size, threads, calls, make_call, *, policy: bool) -> list[dict]:
+    """One row per thread count: seconds per call of ``make_call(k)()`` and whether its
+    output has the bytes of the first thread count's."""
+    rows, ref = [], None
+    for k in threads:
+        call = make_call(k)
+        load0 = _load()
+        wall, cpu, out = time_calls(call, calls)
+        ref = out if ref is None else ref
+        row = {"model": spec, "size": size, "threads": k, "policy": policy,
+               "wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
+               "bitwise_equal_to_first": bool(out.tobytes() == ref.tobytes()),
+               "load_before": load0, "load_after": _load()}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def _naive_unet_call(model, y: np.ndarray, threads: int):
     """The shipped UNet's EDM denoiser with every op on ``threads`` torch threads."""
     import torch
@@ -104,31 +122,15 @@ def run(models: list[str], sizes: list[int], threads: list[int], calls: int) -> 
         model = load_model(spec)
         for size in sizes:
             y = np.random.default_rng(size).normal(size=(1, 3, size, size)) * 0.6
-            ref = None
-            for k in threads:
+            def policy_call(k, m=model, v=y):
                 os.environ[THREADS_ENV] = str(k)
-                load0 = _load()
-                wall, cpu, out = time_calls(
-                    lambda m=model, v=y: m.denoise(v, np.array([0.09])), calls)
-                ref = out if ref is None else ref
-                row = {"model": spec, "size": size, "threads": k, "policy": True,
-                       "wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
-                       "bitwise_equal_to_first": bool(out.tobytes() == ref.tobytes()),
-                       "load_before": load0, "load_after": _load()}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                return lambda: m.denoise(v, np.array([0.09]))
+
+            rows += thread_rows(spec, size, threads, calls, policy_call, policy=True)
             if spec == "unet":
-                nref = None
-                for k in threads:
-                    load0 = _load()
-                    wall, cpu, out = time_calls(_naive_unet_call(model, y, k), calls)
-                    nref = out if nref is None else nref
-                    row = {"model": spec, "size": size, "threads": k, "policy": False,
-                           "wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
-                           "bitwise_equal_to_first": bool(out.tobytes() == nref.tobytes()),
-                           "load_before": load0, "load_after": _load()}
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+                rows += thread_rows(spec, size, threads, calls,
+                                    lambda k, m=model, v=y: _naive_unet_call(m, v, k),
+                                    policy=False)
     os.environ.pop(THREADS_ENV, None)
     return {
         "what": "seconds per model.denoise call (1, 3, S, S) at t^2 = 0.09, mean of the timed "
