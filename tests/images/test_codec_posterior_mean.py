@@ -10,8 +10,6 @@ must converge to the posterior-mean decode as its grid is refined.
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
-from scipy.stats import multivariate_normal
 
 from rdptheory.data import bundled_image, from_model_space
 from rdptheory.images import _format
@@ -31,32 +29,6 @@ from rdptheory.testing import random_mixture
 CONFIG = CodecConfig(backend="numpy", n_levels=12)
 
 
-def mixture_posterior_mean(y, weights, means, covs, noise_cov):
-    """E[X | Y = y] for X ~ Σ_k w_k N(μ_k, Σ_k), Y = X + N(0, D), rows of ``y`` independent."""
-    logr = np.stack([np.log(w) + multivariate_normal(m, c + noise_cov).logpdf(y)
-                     for w, m, c in zip(weights, means, covs, strict=True)], axis=-1)
-    r = np.exp(logr - logsumexp(logr, axis=-1, keepdims=True))
-    out = np.zeros_like(y)
-    for k, (m, c) in enumerate(zip(means, covs, strict=True)):
-        gain = np.linalg.solve(c + noise_cov, c).T  # Σ_k (Σ_k + D)^{-1} (both symmetric)
-        out += r[:, k:k + 1] * (m + (y - m) @ gain.T)
-    return out
-
-
-def covariances(prior: PatchGMM) -> np.ndarray:
-    return np.einsum("kij,kj,klj->kil", prior.eigvecs, prior.eigvals, prior.eigvecs)
-
-
-def tiles(x: np.ndarray, p: int) -> np.ndarray:
-    """(1, C, H, W) with H, W multiples of p -> (tiles, C·p·p), each tile flattened (C, p, p)."""
-    _, c, h, w = x.shape
-    return x[0].reshape(c, h // p, p, w // p, p).transpose(1, 3, 0, 2, 4).reshape(-1, c * p * p)
-
-
-def untiles(rows: np.ndarray, c: int, h: int, w: int, p: int) -> np.ndarray:
-    return rows.reshape(h // p, w // p, c, p, p).transpose(2, 0, 3, 1, 4).reshape(1, c, h, w)
-
-
 @pytest.fixture(scope="module")
 def tiled():
     model = load_model("patch-gmm")  # the tiled exact-score prior, 8x8 tiles
@@ -69,12 +41,9 @@ def test_estimators_are_named():
     assert ESTIMATORS == ("ode", "posterior-mean")
 
 
-def test_tiled_gmm_posterior_mean_is_the_closed_form_of_the_encoders_state(tiled):
+def test_tiled_gmm_posterior_mean_is_the_closed_form_of_the_encoders_state(tiled, gmm_truth):
     model, image, res = tiled
-    prior = model.prior
-    t2 = res.noise_var
-    want = untiles(mixture_posterior_mean(tiles(res.state, 8), prior.weights, prior.means,
-                                          covariances(prior), t2 * np.eye(192)), 3, 16, 24, 8)
+    want = gmm_truth.tiled_posterior_mean(model.prior, res.state, res.noise_var, 8)
     h = _format.unpack_stream(res.data).header
     got = posterior_mean(_chain_of(model, h), res.state, res.n_steps)
     assert got.shape == want.shape == (1, 3, 16, 24)
@@ -83,7 +52,7 @@ def test_tiled_gmm_posterior_mean_is_the_closed_form_of_the_encoders_state(tiled
     np.testing.assert_array_equal(decoded, from_model_space(want[0]))
 
 
-def test_posterior_mean_of_a_prefix_uses_that_prefix_level(tiled):
+def test_posterior_mean_of_a_prefix_uses_that_prefix_level(tiled, gmm_truth):
     """``max_steps``: the mean of the state after k steps, at the k-th level."""
     model, image, res = tiled
     k = 6
@@ -92,10 +61,7 @@ def test_posterior_mean_of_a_prefix_uses_that_prefix_level(tiled):
                                       res.data).header).levels[k - 1]) * (1 - 1e-9),
                                   seed=5, config=CONFIG)
     assert prefix.n_steps == k
-    prior = model.prior
-    want = untiles(mixture_posterior_mean(tiles(prefix.state, 8), prior.weights, prior.means,
-                                          covariances(prior), prefix.noise_var * np.eye(192)),
-                   3, 16, 24, 8)
+    want = gmm_truth.tiled_posterior_mean(model.prior, prefix.state, prefix.noise_var, 8)
     got = decompress(res.data, model=model, estimator="posterior-mean", max_steps=k,
                      backend="numpy")
     np.testing.assert_array_equal(got, from_model_space(want[0]))
@@ -121,16 +87,13 @@ def gaussian_model(seed: int = 0) -> PatchGMMImageModel:
                                                         channels=3))
 
 
-def test_rho2_ode_decode_tends_to_the_posterior_mean_for_a_gaussian():
+def test_rho2_ode_decode_tends_to_the_posterior_mean_for_a_gaussian(gmm_truth):
     model = gaussian_model()
     image = bundled_image("flower").pixels[100:110, 100:116]  # 10x16: 2x2 tiles
     res = compress_with_report(image, model=model, noise_var=0.05, seed=2, config=CONFIG)
     chain = _chain_of(model, _format.unpack_stream(res.data).header)
     mean = posterior_mean(chain, res.state, res.n_steps)
-    prior = model.prior
-    want = untiles(mixture_posterior_mean(tiles(res.state, 2), prior.weights, prior.means,
-                                          covariances(prior), res.noise_var * np.eye(12)),
-                   3, 10, 16, 2)
+    want = gmm_truth.tiled_posterior_mean(model.prior, res.state, res.noise_var, 2)
     np.testing.assert_allclose(mean, want, rtol=0, atol=1e-12)
     errs = [float(np.abs(chain.reconstruct(res.state, res.n_steps, 2.0, s) - mean).max())
             for s in (4, 16, 64)]
@@ -142,7 +105,7 @@ def test_rho2_ode_decode_tends_to_the_posterior_mean_for_a_gaussian():
     assert np.mean(ode != pm) < 0.02
 
 
-def test_shaped_file_posterior_mean_is_the_closed_form_in_the_dct_basis():
+def test_shaped_file_posterior_mean_is_the_closed_form_in_the_dct_basis(gmm_truth):
     """A shaped file: the shaped chain's posterior mean at its per-coefficient levels."""
     model = load_model("patch-gmm")
     image = bundled_image("china").pixels[200:212, 300:310]  # 12x10: padded to 16x16
@@ -151,9 +114,9 @@ def test_shaped_file_posterior_mean_is_the_closed_form_in_the_dct_basis():
     chain = _noise.shaped_chain_for(model, config.recipe, 12, 10)
     prior, basis = model.prior, chain.basis
     level = np.broadcast_to(chain.levels[res.n_steps - 1], (192,))
-    covs = basis.T @ covariances(prior) @ basis  # B^T Σ_k B, one per component
-    want_b = mixture_posterior_mean(res.state, prior.weights, prior.means @ basis, covs,
-                                    np.diag(level))
+    covs = basis.T @ gmm_truth.covariances(prior) @ basis  # B^T Σ_k B, one per component
+    want_b = gmm_truth.mixture_posterior_mean(res.state, prior.weights, prior.means @ basis,
+                                              covs, np.diag(level))
     got = posterior_mean(chain, res.state, res.n_steps)
     want = chain.from_state(want_b)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)

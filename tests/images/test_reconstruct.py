@@ -13,8 +13,6 @@ refined.
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
-from scipy.stats import multivariate_normal
 
 from rdptheory.data import NamedImage, bundled_image, from_model_space
 from rdptheory.images import _format
@@ -30,32 +28,6 @@ from rdptheory.models import PatchGMMImageModel, load_model
 from rdptheory.models.prior import PatchGMM
 from rdptheory.testing import random_mixture
 
-
-def mixture_posterior_mean(y, weights, means, covs, noise_cov):
-    """E[X | Y = y] for X ~ Σ_k w_k N(μ_k, Σ_k), Y = X + N(0, D), rows of ``y`` independent."""
-    logr = np.stack([np.log(w) + multivariate_normal(m, c + noise_cov).logpdf(y)
-                     for w, m, c in zip(weights, means, covs, strict=True)], axis=-1)
-    r = np.exp(logr - logsumexp(logr, axis=-1, keepdims=True))
-    out = np.zeros_like(y)
-    for k, (m, c) in enumerate(zip(means, covs, strict=True)):
-        gain = np.linalg.solve(c + noise_cov, c).T  # Σ_k (Σ_k + D)^{-1} (both symmetric)
-        out += r[:, k:k + 1] * (m + (y - m) @ gain.T)
-    return out
-
-
-def covariances(prior: PatchGMM) -> np.ndarray:
-    return np.einsum("kij,kj,klj->kil", prior.eigvecs, prior.eigvals, prior.eigvecs)
-
-
-def tiles(x: np.ndarray, p: int) -> np.ndarray:
-    """(1, C, H, W) with H, W multiples of p -> (tiles, C·p·p), each tile flattened (C, p, p)."""
-    _, c, h, w = x.shape
-    return x[0].reshape(c, h // p, p, w // p, p).transpose(1, 3, 0, 2, 4).reshape(-1, c * p * p)
-
-
-def untiles(rows: np.ndarray, c: int, h: int, w: int, p: int) -> np.ndarray:
-    return rows.reshape(h // p, w // p, c, p, p).transpose(2, 0, 3, 1, 4).reshape(1, c, h, w)
-
 CONFIG = CodecConfig(backend="numpy", n_levels=12)
 H, W = 16, 24  # whole 8x8 tiles (the file's model) and 2x2 tiles (the reconstruction models)
 
@@ -66,19 +38,13 @@ def patch2_model(k: int, seed: int) -> PatchGMMImageModel:
     return PatchGMMImageModel(PatchGMM.from_covariances(w, 0.3 * mu, covs, patch=2, channels=3))
 
 
-def closed_form_mean(model: PatchGMMImageModel, y: np.ndarray, t2: float) -> np.ndarray:
-    prior = model.prior
-    return untiles(mixture_posterior_mean(tiles(y, 2), prior.weights, prior.means,
-                                          covariances(prior), t2 * np.eye(12)), 3, H, W, 2)
-
-
-def closed_form_ode(model: PatchGMMImageModel, y: np.ndarray, t2: float, rho: float
+def closed_form_ode(truth, model: PatchGMMImageModel, y: np.ndarray, t2: float, rho: float
                     ) -> np.ndarray:
     """The ρ-scaled PF-ODE from ``t2`` to 0 for a one-component (Gaussian) prior."""
     prior = model.prior
     lam, vecs, mu = prior.eigvals[0], prior.eigvecs[0], prior.means[0]
     gain = vecs @ np.diag((lam / (lam + t2)) ** (rho / 2)) @ vecs.T
-    return untiles(mu + (tiles(y, 2) - mu) @ gain.T, 3, H, W, 2)
+    return truth.untiles(mu + (truth.tiles(y, 2) - mu) @ gain.T, 3, H, W, 2)
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +64,11 @@ def test_replayed_state_is_the_encoders(coded):
 
 @pytest.mark.parametrize("k, seed", [(1, 0), (3, 4)])
 def test_posterior_mean_of_another_model_is_its_closed_form_of_the_encoders_state(coded, k,
-                                                                                   seed):
+                                                                                   seed,
+                                                                                   gmm_truth):
     model, _, res = coded
     recon = patch2_model(k, seed)
-    want = closed_form_mean(recon, res.state, res.noise_var)
+    want = gmm_truth.tiled_posterior_mean(recon.prior, res.state, res.noise_var, 2)
     h = _format.unpack_stream(res.data).header
     y = _replay(_format.unpack_stream(res.data), model, res.n_steps, "numpy")
     got = posterior_mean(_chain_of(recon, h), y, res.n_steps)
@@ -113,13 +80,13 @@ def test_posterior_mean_of_another_model_is_its_closed_form_of_the_encoders_stat
     assert np.mean(own != decoded) > 0.5  # B's estimate is not A's: the option has an effect
 
 
-def test_ode_with_a_gaussian_model_tends_to_its_closed_form(coded):
+def test_ode_with_a_gaussian_model_tends_to_its_closed_form(coded, gmm_truth):
     model, _, res = coded
     recon = patch2_model(1, 7)
     h = _format.unpack_stream(res.data).header
     chain = _chain_of(recon, h)
     for rho in (1.0, 1.5):
-        want = closed_form_ode(recon, res.state, res.noise_var, rho)
+        want = closed_form_ode(gmm_truth, recon, res.state, res.noise_var, rho)
         errs = [float(np.abs(chain.reconstruct(res.state, res.n_steps, rho, s) - want).max())
                 for s in (4, 16, 64)]
         assert errs[0] > errs[1] > errs[2], errs
@@ -129,7 +96,7 @@ def test_ode_with_a_gaussian_model_tends_to_its_closed_form(coded):
                          reconstruction_model=recon)
     np.testing.assert_array_equal(
         decoded, from_model_space(chain.reconstruct(res.state, res.n_steps, 1.5, 64)[0]))
-    want = from_model_space(closed_form_ode(recon, res.state, res.noise_var, 1.5)[0])
+    want = from_model_space(closed_form_ode(gmm_truth, recon, res.state, res.noise_var, 1.5)[0])
     assert np.abs(decoded.astype(int) - want.astype(int)).max() <= 1
 
 
@@ -141,7 +108,7 @@ def test_the_files_own_model_as_reconstruction_model_changes_nothing(coded):
             decompress(res.data, model=model, backend="numpy", **kw))
 
 
-def test_a_prefix_is_reconstructed_at_its_own_level(coded):
+def test_a_prefix_is_reconstructed_at_its_own_level(coded, gmm_truth):
     model, image, res = coded
     recon = patch2_model(3, 4)
     k = 5
@@ -152,8 +119,8 @@ def test_a_prefix_is_reconstructed_at_its_own_level(coded):
     short = compress_with_report(image, model=model, noise_var=level * (1 - 1e-9), seed=3,
                                  config=CONFIG)
     assert short.n_steps == k
-    np.testing.assert_array_equal(
-        prefix, from_model_space(closed_form_mean(recon, short.state, level)[0]))
+    want = gmm_truth.tiled_posterior_mean(recon.prior, short.state, level, 2)
+    np.testing.assert_array_equal(prefix, from_model_space(want[0]))
 
 
 class _Reshaped:
