@@ -27,6 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the floor and torch stay single
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
+
 from rdptheory.kernels import available_backends, pfr_select  # noqa: E402
 
 DIFFC_CHUNKS, DIFFC_BITS, DIFFC_CHUNK_DIMS = 3500, 16, 468  # 3500 * 2^16 * 468 = 1.07e11

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from rdptheory.proofs_check.channel_simulation_cost import measure_code_length
 
 from rdptheory.experiments import style
+from rdptheory.proofs_check.channel_simulation_cost import measure_code_length
 from rdptheory.rcc import leg18_bound_bits, li25_bound_bits
 
 NAME = "code_length"

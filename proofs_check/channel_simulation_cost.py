@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 
 _SEED = 1234

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 from scipy.optimize import minimize
+
+from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 
 _SEED = 7
 

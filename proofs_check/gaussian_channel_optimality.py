@@ -21,8 +21,9 @@ a primal channel, a dual bound and their gap; the Gaussian channel's rate is 14%
 from __future__ import annotations
 
 import numpy as np
-from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 from scipy import integrate, optimize, stats
+
+from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 
 _GRID = np.linspace(-12.0, 12.0, 24001)
 P_EXAMPLE, D_EXAMPLE = 0.11137, 1.53

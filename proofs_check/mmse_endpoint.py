@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 
 _SEED = 20261125

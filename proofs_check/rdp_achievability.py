@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from rdptheory.proofs_check._framework import Claim, ClaimResult, Datum, Verdict, register
 
 _SPECTRUM_D = 16
@@ -42,7 +43,6 @@ def symbolic_module_gap(n: int = 200) -> float:
     for lambda, t in [0.05, 5] and rho in [1, 2].
     """
     from rdptheory.proofs_check._scheme_grid import max_abs_on_scheme_grid
-
     from rdptheory.symbolic import scheme_optimality
 
     return max_abs_on_scheme_grid(scheme_optimality().rdp_gap, n)

@@ -3,12 +3,12 @@ shared by the traversal and the measured_rdp figure are the same files."""
 
 import numpy as np
 import pytest
-from rdptheory.figures import measured_rdp
 
 from rdptheory.cli import _report
 from rdptheory.codec import GaussianCodec
 from rdptheory.experiments import traversal
 from rdptheory.experiments.traversal import encode, shared_encodes
+from rdptheory.figures import measured_rdp
 
 
 def test_units_cover_every_stage_once_and_keep_the_shared_encodes_together(tmp_path):

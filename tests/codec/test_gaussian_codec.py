@@ -4,7 +4,6 @@ import doctest
 
 import numpy as np
 import pytest
-from rdptheory.kernels import available_backends
 
 import rdptheory.codec
 from rdptheory.codec import GaussianCodec, record_boundaries
@@ -15,6 +14,7 @@ from rdptheory.experiments.operating_point import (
     theory_point,
 )
 from rdptheory.gaussian import dp_awgn, rate_distortion_vector, rdp_vector
+from rdptheory.kernels import available_backends
 
 LAM = np.array([1.0, 0.5, 0.25])
 

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from rdptheory.kernels import available_backends
 
 from rdptheory import rcc
 from rdptheory.codec import progressive as pg
 from rdptheory.diffusion import chain
+from rdptheory.kernels import available_backends
 
 LAM = np.array([2.0, 1.0, 0.5, 0.1])
 

@@ -3,9 +3,9 @@
 import csv
 
 import pytest
-from rdptheory.figures import FIGURES, make_all
 
 from rdptheory.cli import main as cli_main
+from rdptheory.figures import FIGURES, make_all
 
 FAST = ("rdp_surface", "dp_curves", "nonwhite_gap")
 SLOWER = ("measured_rdp", "code_length", "gmm_mmse_gap", "solver_rdp", "nonwhite_gap_images")

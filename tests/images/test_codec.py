@@ -8,7 +8,6 @@ check the codec against exact values, which that model gives without torch. The 
 
 import numpy as np
 import pytest
-from rdptheory.kernels import available_backends
 
 from rdptheory.data import bundled_image
 from rdptheory.images import _format
@@ -20,6 +19,7 @@ from rdptheory.images.codec import (
     decompress,
     truncate,
 )
+from rdptheory.kernels import available_backends
 from rdptheory.metrics import psnr
 from rdptheory.models import PatchGMMImageModel, load_model
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from rdptheory.kernels import _cupy, available_backends, pfr_select
 from rdptheory.kernels._numba import padded_coefficients
 from rdptheory.kernels._philox import seed_key

@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+
 from rdptheory.kernels import available_backends, candidate_normals
 
 if "numba" not in available_backends():
     pytest.skip("numba not installed", allow_module_level=True)
 
 from numba import njit  # noqa: E402
+
 from rdptheory.kernels import _numba_kernels as K  # noqa: E402
 
 

@@ -4,6 +4,7 @@ import doctest
 
 import numpy as np
 import pytest
+
 import rdptheory.kernels as K
 from rdptheory.kernels import _philox, philox4x32_10
 

@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 import pytest
+from scipy import stats
+
 from rdptheory.kernels import (
     available_backends,
     candidate_normals,
@@ -12,7 +14,6 @@ from rdptheory.kernels import (
     pfr_select,
 )
 from rdptheory.kernels._philox import exponentials_block
-from scipy import stats
 
 ALPHA = 0.01  # significance level of every statistical test in this file (fixed seeds)
 FAST = [b for b in ("numba", "torch") if b in available_backends()]

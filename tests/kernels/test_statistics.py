@@ -6,8 +6,9 @@ one fused call gives thousands of samples.
 
 import numpy as np
 import pytest
-from rdptheory.kernels import available_backends, candidate_samples, pfr_select
 from scipy import stats
+
+from rdptheory.kernels import available_backends, candidate_samples, pfr_select
 
 ALPHA = 0.01
 BACKEND = "numba" if "numba" in available_backends() else "numpy"

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+
 from rdptheory.kernels import _philox
 
 pytest.importorskip("torch")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from rdptheory.kernels import candidate_normals, candidate_samples, pfr_select
 
 MU, SD = np.zeros(4), np.ones(4)

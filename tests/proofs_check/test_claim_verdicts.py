@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from rdptheory.proofs_check import CLAIM_MODULES, Verdict, get_claim, load_claims
 
 from rdptheory.cli import main as cli_main
+from rdptheory.proofs_check import CLAIM_MODULES, Verdict, get_claim, load_claims
 
 load_claims()
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sympy as sp
+
 from rdptheory.proofs_check import (
     channel_simulation_cost,
     dp_closed_form,

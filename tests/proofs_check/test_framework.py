@@ -4,6 +4,7 @@ import doctest
 import json
 
 import pytest
+
 from rdptheory.proofs_check import (
     Claim,
     ClaimResult,

@@ -4,12 +4,12 @@ import json
 import sys
 
 import numpy as np
-from rdptheory.figures import make_all
-from rdptheory.proofs_check import run_all
 
 from rdptheory.cli import _report
 from rdptheory.codec import GaussianCodec
 from rdptheory.experiments.traversal import run_codec
+from rdptheory.figures import make_all
+from rdptheory.proofs_check import run_all
 
 
 def _small_report(tmp_path):
