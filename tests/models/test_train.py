@@ -258,3 +258,39 @@ def test_checkpoint_without_the_focus_keys_still_resumes(parts):
     assert back.step == 1 and back.start_step == 0
     with pytest.raises(ValueError, match="another configuration"):
         Trainer(_cfg(sigma_focus=(0.05, 2.0), focus_weight=0.5), parts).load_state_dict(state)
+
+
+def test_scale_augmentation_config(parts, tmp_path):
+    from rdptheory.models.data import random_batch as rb
+    from rdptheory.models.train import export_model
+
+    with pytest.raises(ValueError, match="distinct positive ints"):
+        _cfg(scales=(0, 2))
+    with pytest.raises(ValueError, match="scale_weights"):
+        _cfg(scales=(1, 2), scale_weights=(1.0,))
+    with pytest.raises(TypeError, match="permute_colors"):
+        _cfg(permute_colors=1)
+    cfg = _cfg(scales=(1, 2, 3), scale_weights=(0.5, 0.3, 0.2), permute_colors=True)
+    tr = Trainer(cfg, parts)
+    seen = []
+    import rdptheory.models.train as train_mod
+
+    orig = train_mod.random_batch
+    try:
+        train_mod.random_batch = lambda *a, **kw: seen.append(kw) or orig(*a, **kw)
+        tr.train_step(0.0)
+    finally:
+        train_mod.random_batch = orig
+    assert seen == [dict(scales=(1, 2, 3), scale_weights=(0.5, 0.3, 0.2), permute_colors=True)]
+    assert not np.array_equal(rb(parts, 4, 16, 3, 0, **seen[0]), rb(parts, 4, 16, 3, 0))
+    export_model(tr, tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "training.json").read_text())["config"]
+    assert (meta["scales"], meta["scale_weights"], meta["permute_colors"]) == (
+        [1, 2, 3], [0.5, 0.3, 0.2], True)
+    # a checkpoint written before the scale keys existed resumes as the plain-crop config
+    state = Trainer(_cfg(), parts).state_dict()
+    for k in ("scales", "scale_weights", "permute_colors"):
+        del state["cfg"][k]
+    Trainer(_cfg(), parts).load_state_dict(state)
+    with pytest.raises(ValueError, match="another configuration"):
+        tr.load_state_dict(state)
