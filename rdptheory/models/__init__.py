@@ -14,7 +14,9 @@
   :mod:`rdptheory.models.train` (``python -m rdptheory.models.train``),
   :mod:`rdptheory.experiments.model_measure` (its held-out figures); :func:`load_default` loads
   its weights (``weights/``, see ``weights/MODEL_CARD.md``) through the same diffusers adapter
-  a user's own model uses. It is the **default image model** (:func:`default_model`,
+  a user's own model uses, with the network built by :mod:`~rdptheory.models.unet2d_torch`
+  (diffusers' ``UNet2DModel`` forward in plain torch, bitwise the same outputs) so that
+  loading it does not import diffusers. It is the **default image model** (:func:`default_model`,
   :data:`DEFAULT_SPEC`) of the library, the CLI and the report, and needs the ``images`` and
   ``torch`` extras; the torch-free alternative is ``load_model("gmm-shift")`` (or the tiled
   exact-score ``load_model("patch-gmm")``, the default before issue 11).
@@ -67,8 +69,10 @@ def __getattr__(name: str) -> Any:
 
 
 def _missing_default_dependencies() -> list[str]:
-    """The modules the shipped UNet needs that are not installed (empty when it can load)."""
-    return [m for m in ("torch", "diffusers") if importlib.util.find_spec(m) is None]
+    """The modules the shipped UNet needs that are not installed (empty when it can load):
+    torch and safetensors (its network is built without diffusers,
+    :mod:`rdptheory.models.unet2d_torch`)."""
+    return [m for m in ("torch", "safetensors") if importlib.util.find_spec(m) is None]
 
 
 def default_model_path() -> pathlib.Path:
@@ -80,7 +84,7 @@ def load_default() -> ImageModel:
     """The shipped UNet as an image model (loaded once per process).
 
     Raises ``ImportError`` (naming the install command and the torch-free alternative) when
-    torch or diffusers is missing, ``FileNotFoundError`` when the package was installed without
+    torch or safetensors is missing, ``FileNotFoundError`` when the package was installed without
     its weights.
     """
     missing = _missing_default_dependencies()
@@ -99,7 +103,9 @@ def _load_shipped() -> ImageModel:
     d = default_model_path()
     if not (d / "config.json").is_file():
         raise FileNotFoundError(f"the shipped model's weights are missing from {d}")
-    return PixelDiffusionModel(d, name=DEFAULT_MODEL_NAME)
+    # the torch-only UNet2DModel (bitwise diffusers' outputs and fingerprint, tested): the CLI
+    # and the library then never import diffusers for the default model (~4 s of CPU)
+    return PixelDiffusionModel(d, name=DEFAULT_MODEL_NAME, implementation="torch")
 
 
 @functools.lru_cache(maxsize=1)
@@ -126,7 +132,7 @@ def default_model() -> ImageModel:
     Raises
     ------
     ImportError
-        When torch or diffusers is missing; the message names the install command
+        When torch or safetensors is missing; the message names the install command
         (``pip install 'rdptheory[images,torch]'``) and the torch-free alternative,
         ``load_model("gmm-shift")`` (no block grid) or ``load_model("patch-gmm")`` (tiled,
         exact score: the default before issue 11; files it wrote decode only with it).
@@ -140,7 +146,7 @@ def load_model(spec: str | None = None) -> ImageModel:
     """An image model from a CLI-style spec.
 
     ``None`` or ``"unet"`` (:data:`DEFAULT_SPEC`): :func:`default_model`, the shipped trained
-    UNet (needs torch and diffusers); ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior
+    UNet (needs torch); ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior
     (tiled, exact score);
     ``"gmm-shift"``: a patch prior averaged over 16 shifted tilings (no block grid,
     :mod:`rdptheory.models.gmm_shifted`), with the photograph prior (K = 16, fitted on the

@@ -56,6 +56,20 @@ from rdptheory.models.protocol import (
 )
 
 _PREDICTIONS = {"epsilon": "eps", "v_prediction": "v", "sample": "x0"}
+#: How :class:`PixelDiffusionModel` builds its ``UNet2DModel`` (see there).
+IMPLEMENTATIONS = ("diffusers", "torch")
+
+
+def _load_unet(directory: pathlib.Path, implementation: str) -> Any:
+    """The ``UNet2DModel`` of a folder (eval mode), by diffusers or by the torch-only copy."""
+    if implementation == "torch":
+        from rdptheory.models.unet2d_torch import load_unet2d
+
+        return load_unet2d(directory)
+    from diffusers import UNet2DModel
+
+    return UNet2DModel.from_pretrained(directory, local_files_only=True,
+                                       low_cpu_mem_usage=False).eval()
 
 
 def _load_scheduler(directory: pathlib.Path) -> Any:
@@ -117,17 +131,24 @@ class PixelDiffusionModel(_DiffusersBase):
     model instead (no scheduler): ``denoise`` is ``D_θ(y; t)`` of
     :mod:`rdptheory.models.unet` [KAAL22], evaluated directly in VE coordinates.
     ``name`` overrides the label (default ``diffusers-pixel:<folder name>``).
+    ``implementation``: ``"diffusers"`` (default) builds the network with diffusers'
+    ``UNet2DModel.from_pretrained``; ``"torch"`` with
+    :func:`rdptheory.models.unet2d_torch.load_unet2d`, the same forward pass in plain torch
+    (bitwise the same outputs and fingerprint, tested) without importing diffusers, ~4 s of
+    CPU less start-up; it supports the plain configs only (``ValueError`` otherwise; the
+    shipped model uses it) and still needs diffusers for a scheduler (non-EDM) model.
     """
 
-    def __init__(self, directory: str | pathlib.Path, name: str | None = None) -> None:
-        from diffusers import UNet2DModel
-
+    def __init__(self, directory: str | pathlib.Path, name: str | None = None,
+                 implementation: str = "diffusers") -> None:
         from rdptheory.models.unet import edm_denoiser, load_preconditioning
 
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got "
+                             f"{implementation!r}")
         d = local_dir(directory)
         sub = "unet" if (d / "unet").is_dir() else None
-        self.unet = UNet2DModel.from_pretrained(d, subfolder=sub, local_files_only=True,
-                                                 low_cpu_mem_usage=False).eval()
+        self.unet = _load_unet(d / sub if sub else d, implementation)
         pre = load_preconditioning(d / sub if sub else d)
         self.preconditioning = pre
         if pre is None:

@@ -1,5 +1,5 @@
 """The default image model's contract without torch (issue 11): what the default is, the clear
-ImportError where torch or diffusers is missing, and a light ``import rdptheory.models``.
+ImportError where torch or safetensors is missing, and a light ``import rdptheory.models``.
 
 The UNet itself (loading, codec round trip, fingerprint) is tested in ``test_shipped.py``.
 """
@@ -13,7 +13,7 @@ import rdptheory.models as models
 from rdptheory.cli import build_parser
 
 
-@pytest.mark.parametrize("missing", ["torch", "diffusers"])
+@pytest.mark.parametrize("missing", ["torch", "safetensors"])
 def test_default_model_without_torch_names_the_install_and_the_alternative(monkeypatch,
                                                                             missing):
     monkeypatch.setitem(sys.modules, missing, None)  # find_spec → None: "not installed"
