@@ -211,8 +211,9 @@ def box_muller(x0, x1):
 
 @njit(inline="always", cache=CACHE, error_model="numpy")
 def exponential(x):
-    """Exp(1) variate -log((x + 1/2) 2^-32) in float64."""
-    return -log64((np.float64(x) + 0.5) * 2.3283064365386963e-10)
+    """Exp(1) variate -log((x + 1/2) 2^-32) in float64 of a 32-bit word x."""
+    # via uint32: AVX2 converts uint32 lanes to float64 packed, uint64 lanes one by one
+    return -log64((np.float64(np.uint32(x)) + 0.5) * 2.3283064365386963e-10)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -269,13 +270,17 @@ def _score_block(acc, u, th, a, b, n0, m, k0, k1, chunk, stream):
 
 @njit(cache=CACHE, error_model="numpy")
 def _arrivals(out, n0, m, k0, k1, chunk, stream_enc):
-    """out[i] = E_{n0+i}, i < m, from the encoder counters (n // 4, chunk, 0, stream | 2^31)."""
-    for g in range((m + 3) // 4):
+    """out[i] = E_{n0+i}, i < m, from the encoder counters (n // 4, chunk, 0, stream | 2^31);
+    n0 is a multiple of 4."""
+    for g in range(m // 4):  # four lanes written out: a loop over a tuple's lanes is a switch
+        w0, w1, w2, w3 = philox(U64((n0 >> 2) + g), chunk, U64(0), stream_enc, k0, k1)
+        out[4 * g], out[4 * g + 1] = exponential(w0), exponential(w1)
+        out[4 * g + 2], out[4 * g + 3] = exponential(w2), exponential(w3)
+    g = m // 4
+    if m % 4:  # N = 1 or 2 candidates: the first lanes of one word
         w = philox(U64((n0 >> 2) + g), chunk, U64(0), stream_enc, k0, k1)
-        for lane in range(4):
-            i = 4 * g + lane
-            if i < m:
-                out[i] = exponential(w[lane])
+        for lane in range(m % 4):
+            out[4 * g + lane] = exponential(w[lane])
 
 
 BLOCK = 1024  # candidates per scoring block (acc and E stay in L1)
