@@ -103,8 +103,9 @@ def kernel_row(base: ModuleType, new: ModuleType, dims: int, log2n: int, n_chunk
     return row
 
 
-def encode_rows(base: ModuleType, new: ModuleType, rounds: int) -> list[dict]:
-    """The 256² china encode at 0.5 bpp (default model) with each kernel, alternately."""
+def encode_rows(base: ModuleType, rounds: int) -> list[dict]:
+    """The 256² china encode at 0.5 bpp (default model) with ``base``'s kernel and this tree's
+    (``rdptheory.kernels._numba_kernels``), alternately."""
     from rdptheory.data import bundled_image, center_crop
     from rdptheory.images import compress_with_report
     from rdptheory.kernels import _numba_kernels
@@ -125,8 +126,9 @@ def encode_rows(base: ModuleType, new: ModuleType, rounds: int) -> list[dict]:
 
     rows, data = [], {}
     try:
-        for name, mod in [("baseline", base), ("new", new)] * rounds:
-            _numba_kernels.select_chunks = patched(mod.select_chunks)
+        kernels = {"baseline": base.select_chunks, "new": current}  # before any patching
+        for name in ["baseline", "new"] * rounds:
+            _numba_kernels.select_chunks = patched(kernels[name])
             compress_with_report(px[:16, :16], model=model, noise_var=1.0)  # warm-up
             spent.clear()
             res, wall, cpu = _timed(lambda: compress_with_report(px, model=model, bpp=0.5))
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
               f"baseline {r['baseline_cand_dims_per_cpu_s'] / 1e6:7.1f} M cand-dims/CPU s, "
               f"new {r['new_cand_dims_per_cpu_s'] / 1e6:7.1f}, x{r['speedup_cpu']:.2f}",
               flush=True)  # fmt: skip
-    encode = [] if args.no_encode else encode_rows(base, new, args.rounds)
+    encode = [] if args.no_encode else encode_rows(base, args.rounds)
     result = {"command": " ".join(["benchmarks/rcc_kernel.py", *(argv or sys.argv[1:])]),
               "baseline_rev": args.baseline, "numba_threads": numba.get_num_threads(),
               "threading_layer": numba.threading_layer(), "machine": platform.machine(),

@@ -7,6 +7,12 @@ Same layout and transforms as :mod:`rdptheory.kernels._philox` (the reference). 
 equal the reference's bit-for-bit except with probability ~1e-8 per value (then by 1 ulp).
 Imported lazily (this module imports numba).
 
+The selection scores a block of candidates in three short vectorised passes per 4 dims
+(Philox words to float32 Box-Muller inputs, Box-Muller in place, the score), the operations of
+:func:`box_muller` in the same order, so its normals are bit-identical to :func:`normals`'
+(the decoder's); one fused loop body (~500 vector instructions and a long dependency chain per
+4 candidates) left the out-of-order core waiting: ``benchmarks/rcc_kernel.py`` measures both.
+
 Compiled code is cached on disk where numba can write (next to this file, or the user cache
 folder); where neither is writable (a read-only install and ``$HOME``), :data:`CACHE` falls back
 to a private temporary folder for this process, and to no caching if even that fails, instead
