@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp as _np_logsumexp
 
 
 def is_torch(x: object) -> bool:
@@ -54,7 +53,9 @@ def logsumexp(x: Any, axis: int, keepdims: bool = False) -> Any:
     """Stable log(sum(exp(x))) along ``axis``."""
     if is_torch(x):
         return x.logsumexp(dim=axis, keepdim=keepdims)
-    return _np_logsumexp(x, axis=axis, keepdims=keepdims)
+    from scipy.special import logsumexp as np_logsumexp  # on first use (~0.3 s to import)
+
+    return np_logsumexp(x, axis=axis, keepdims=keepdims)
 
 
 def einsum(eq: str, *ops: Any) -> Any:

@@ -31,7 +31,6 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 from rdptheory._validation import check_int, check_positive
 
@@ -110,6 +109,8 @@ def noise_var_for_rate(variances: np.ndarray, rate_nats: float) -> float:
 
     .. math:: \\sum_i \\tfrac12 \\log(1 + \\lambda_i / t^2) = R
     """
+    from scipy.optimize import brentq  # here: the image codec imports this module (~0.4 s)
+
     f = lambda log_t2: mutual_information_nats(variances, np.exp(log_t2)) - rate_nats  # noqa: E731
     lo, hi = np.log(variances.min()) - 80.0, np.log(variances.max()) + 80.0
     return float(np.exp(brentq(f, lo, hi, xtol=1e-14, rtol=1e-15)))

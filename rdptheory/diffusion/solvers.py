@@ -54,7 +54,6 @@ from typing import Any, Literal, TypeGuard, get_args
 
 import numpy as np
 import numpy.typing as npt
-from scipy.integrate import solve_ivp
 
 from rdptheory._validation import (
     as_float_array,
@@ -420,6 +419,8 @@ def decode_adaptive(
         return np.asarray(drift(x_flat.reshape(shape), float(v))).ravel()
 
     x0 = to_coords(y_np, noise_var, kind).ravel()
+    from scipy.integrate import solve_ivp  # the reference only (~0.4 s to import)
+
     sol = solve_ivp(fun, (noise_var, 0.0), x0, method="DOP853", rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")

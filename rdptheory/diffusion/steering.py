@@ -14,12 +14,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 from rdptheory._validation import check_nonnegative, check_positive, check_variances
 from rdptheory.diffusion.models import DiffusionModel, GaussianModel
 from rdptheory.diffusion.solvers import decode
-from rdptheory.gaussian.awgn import dp_awgn, score_scaled_point
+
+# scipy.optimize and rdptheory.gaussian (which imports scipy.integrate/optimize/special) are
+# imported where they are used: the image codec imports this package and needs neither
+# (~0.5 s of CPU at every CLI start-up).
 
 
 def _log_c(variances: np.ndarray, noise_var: Any) -> np.ndarray:
@@ -28,6 +30,8 @@ def _log_c(variances: np.ndarray, noise_var: Any) -> np.ndarray:
 
 
 def _w2sq(rho: float, variances: np.ndarray, noise_var: Any) -> float:
+    from rdptheory.gaussian.awgn import score_scaled_point
+
     return float(score_scaled_point(variances, noise_var, rho).perception_value)
 
 
@@ -75,6 +79,8 @@ def rho_for_perception(P: float, variances: npt.ArrayLike, noise_var: npt.ArrayL
         return 1.0
     if P >= _w2sq(2.0, lam, t2):
         return 2.0
+    from scipy.optimize import brentq
+
     return float(brentq(lambda r: _w2sq(r, lam, t2) - P, 1.0, 2.0, xtol=1e-14, rtol=1e-15))
 
 
@@ -116,6 +122,8 @@ def rho_for_tradeoff(lam: float, variances: npt.ArrayLike, noise_var: npt.ArrayL
         return 2.0
     if math.isinf(weight):
         return 1.0
+    from scipy.optimize import brentq
+
     return float(brentq(_tradeoff_slope, 1.0, 2.0, args=(lam_i, t2, weight), xtol=1e-14))
 
 
@@ -132,6 +140,8 @@ def per_direction_rho(P: float, variances: npt.ArrayLike, noise_var: npt.ArrayLi
     -------
     rho : ndarray (n,), in the order of ``variances``.
     """
+    from rdptheory.gaussian.awgn import dp_awgn
+
     P = _scalar(P, "P")
     lam, t2 = _check_source(variances, noise_var)
     gains = dp_awgn(P, lam, t2).gain
@@ -197,6 +207,8 @@ def single_rho_loss(P: float, variances: npt.ArrayLike, noise_var: npt.ArrayLike
     ``loss_db`` = 10 log₁₀(D_scheme/D(P)). Zero for white sources and at P = 0 or
     P ≥ W₂²(p_X, p_X*). Derived (THEORY.md §3).
     """
+    from rdptheory.gaussian.awgn import dp_awgn, score_scaled_point
+
     lam, t2 = _check_source(variances, noise_var)
     rho = rho_for_perception(P, lam, t2)
     mse = float(score_scaled_point(lam, t2, rho).mse)

@@ -59,8 +59,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.linalg import cho_factor, cho_solve
-from scipy.special import logsumexp
 
 from rdptheory._validation import check_choice, check_int, check_nonnegative, check_positive
 from rdptheory.diffusion import chain as _chain
@@ -216,6 +214,9 @@ def posterior_moments(model: ShapedGMM, w: npt.ArrayLike, snr: npt.ArrayLike,
     :meth:`ShapedGMM.posterior_scaled`, ``M_k = I + SΣ_k^BS``). Returns ``(mean (N, d),
     var (N, d))``.
     """
+    from scipy.linalg import cho_factor, cho_solve  # here: isotropic files never need scipy
+    from scipy.special import logsumexp
+
     w, s = model._check(w, snr)
     sq = np.sqrt(s)
     k_count, d = model.means_b.shape

@@ -52,7 +52,6 @@ from rdptheory._validation import (
     check_nonnegative,
     check_positive,
 )
-from rdptheory.gaussian import drp_vector_solution
 
 #: Noise variance of a coefficient not sent yet in the shaped chain
 #: (:func:`rdptheory.images.shaped_chain.chain_levels`; model space; the shipped prior's
@@ -168,6 +167,8 @@ def family_snr(theta: float, variances: npt.ArrayLike, ladder: str = "perception
     wf = np.maximum(1.0 / th - 1.0 / lam, 0.0)
     if ladder == "mse" or not (wf > 0).any():
         return wf
+    from rdptheory.gaussian import drp_vector_solution  # here: it imports scipy (~0.7 s)
+
     rate = 0.5 * float(np.log1p(lam * wf).sum())
     nv = np.asarray(drp_vector_solution(rate, p, lam, unit="nats").noise_var, dtype=np.float64)
     with np.errstate(divide="ignore"):
