@@ -7,6 +7,9 @@ the same process, asserting identical indices and log-weights every time:
 * kernel rows: one chunk shape per row (padded dims x 2^log2n candidates, the shapes of a 256²
   encode: 216-2812 dims, 2^10 candidates), DiffC equal-variance scores; candidate-dimensions
   per CPU second of the process (``time.process_time``: all its threads) and wall seconds;
+* ``--exhaustive``: every input of the two transforms that changed code (``log64``/``cos_sin64``
+  through the float32 Box-Muller rounding, for all 2^31 folded Philox words; the arrivals'
+  ``exponential``, for all 2^32 words), baseline vs new: the mismatch counts;
 * encode rows (unless ``--no-encode``): the 256² centre crop of china.jpg at 0.5 bpp with the
   default model through ``compress_with_report``, once with each kernel patched in
   (``rdptheory.kernels._numba_kernels.select_chunks``): encode wall/CPU seconds, the
@@ -14,7 +17,7 @@ the same process, asserting identical indices and log-weights every time:
 
 Timing numbers are "loaded" on a shared machine: compare baseline and new only within one run.
 Usage: ``python benchmarks/rcc_kernel.py [--threads 1] [--repeats 3] [--no-encode]
-[--out benchmarks/results/rcc_kernel.json]``.
+[--exhaustive] [--out benchmarks/results/rcc_kernel.json]``.
 """
 
 from __future__ import annotations
@@ -103,6 +106,42 @@ def kernel_row(base: ModuleType, new: ModuleType, dims: int, log2n: int, n_chunk
     return row
 
 
+def exhaustive_check(base: ModuleType, new: ModuleType) -> dict:
+    """Mismatch counts of the baseline's and this tree's transforms over all their inputs."""
+    from numba import njit
+
+    old_log, old_cs, old_exp = base.log64, base.cos_sin64, base.exponential
+    radius, cos_sin32, new_exp = new.radius, new.cos_sin32, new.exponential
+    scale, min_u, two_pi, m2 = new.F32_SCALE, new.F32_MIN_U, new.F32_TWO_PI, new.F32_M2
+
+    @njit(error_model="numpy")
+    def box_muller_mismatches(lo, hi):  # v: the folded word, int32(v) >= 0 (uniform())
+        bad_r, bad_cs = 0, 0
+        for v in range(lo, hi):
+            u = np.float32(np.int32(v)) * scale
+            u0 = max(min_u, u)
+            r = np.float32(np.sqrt(np.float64(m2 * np.float32(old_log(np.float64(u0))))))
+            bad_r += r != radius(u0)
+            c, s = old_cs(np.float64(two_pi * u))
+            c32, s32 = cos_sin32(two_pi * u)
+            bad_cs += (np.float32(c) != c32) or (np.float32(s) != s32)
+        return bad_r, bad_cs
+
+    @njit(error_model="numpy")
+    def exponential_mismatches(lo, hi):
+        bad = 0
+        for x in range(lo, hi):
+            bad += old_exp(np.uint64(x)) != new_exp(np.uint64(x))
+        return bad
+
+    t0 = time.perf_counter()
+    bad_r, bad_cs = box_muller_mismatches(0, 2**31)
+    bad_e = exponential_mismatches(0, 2**32)
+    return {"box_muller_words": 2**31, "radius_mismatches": int(bad_r),
+            "cos_sin_mismatches": int(bad_cs), "exponential_words": 2**32,
+            "exponential_mismatches": int(bad_e), "seconds": time.perf_counter() - t0}
+
+
 def encode_rows(base: ModuleType, rounds: int) -> list[dict]:
     """The 256² china encode at 0.5 bpp (default model) with ``base``'s kernel and this tree's
     (``rdptheory.kernels._numba_kernels``), alternately."""
@@ -151,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="kernel rows: best of N")
     parser.add_argument("--rounds", type=int, default=1, help="encode rows: rounds of the pair")
     parser.add_argument("--no-encode", action="store_true", help="skip the 256² encode rows")
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="compare the changed transforms on all their inputs (~2 min)")
     parser.add_argument("--out", help="write the rows to this JSON file")
     args = parser.parse_args(argv)
     import numba
@@ -167,12 +208,18 @@ def main(argv: list[str] | None = None) -> int:
               f"baseline {r['baseline_cand_dims_per_cpu_s'] / 1e6:7.1f} M cand-dims/CPU s, "
               f"new {r['new_cand_dims_per_cpu_s'] / 1e6:7.1f}, x{r['speedup_cpu']:.2f}",
               flush=True)  # fmt: skip
+    exhaustive = exhaustive_check(base, new) if args.exhaustive else None
+    if exhaustive is not None:
+        print(json.dumps(exhaustive), flush=True)
+        assert exhaustive["radius_mismatches"] == exhaustive["cos_sin_mismatches"] == 0
+        assert exhaustive["exponential_mismatches"] == 0
     encode = [] if args.no_encode else encode_rows(base, args.rounds)
     result = {"command": " ".join(["benchmarks/rcc_kernel.py", *(argv or sys.argv[1:])]),
               "baseline_rev": args.baseline, "numba_threads": numba.get_num_threads(),
               "threading_layer": numba.threading_layer(), "machine": platform.machine(),
               "processor": platform.processor(), "cpu_count": os.cpu_count(),
-              "load_1min": os.getloadavg()[0], "kernel_rows": kernel, "encode_rows": encode}
+              "load_1min": os.getloadavg()[0], "kernel_rows": kernel, "exhaustive": exhaustive,
+              "encode_rows": encode}
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     return 0
