@@ -157,3 +157,18 @@ def test_the_default_model_loads_and_runs_without_importing_diffusers():
     out = subprocess.run([sys.executable, "-c", _NO_DIFFUSERS], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("old", [(False, False), (True, True)])
+def test_model_calls_set_and_restore_the_deterministic_flag(old):
+    # fixed_torch_threads sets the flag without torch.use_deterministic_algorithms (which
+    # imports torch._inductor); the caller's setting, warn_only included, comes back after
+    torch.use_deterministic_algorithms(old[0], warn_only=old[1])
+    try:
+        with fixed_torch_threads(1):
+            assert torch.are_deterministic_algorithms_enabled()
+            assert not torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.are_deterministic_algorithms_enabled() == old[0]
+        assert torch.is_deterministic_algorithms_warn_only_enabled() == old[1]
+    finally:
+        torch.use_deterministic_algorithms(False)
