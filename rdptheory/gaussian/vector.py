@@ -299,8 +299,12 @@ def _wf_family_for_rate(lam: np.ndarray, R_nats: float, theta: float) -> _solver
 
     r_i = ½ log(λ_i/θ) = ½(ℓ_i − mean ℓ) + R/k over the k active components, with
     ℓ_i = log(λ_i/λ_max) (log1p near 1): accurate even when R ≪ |log λ| (θ itself is not).
+    When R is so small that θ rounds to λ_max (R ≲ 1e-16 nats), the active set is its R → 0⁺
+    limit, the components equal to λ_max.
     """
     active = lam > theta
+    if not active.any():
+        active = lam == lam.max()
     k = int(active.sum())
     ref = float(lam[active].max())
     ratio = lam[active] / ref
@@ -597,8 +601,14 @@ MAX_RATE_NATS_PER_COMPONENT = 100.0
 
 
 def _rate_nats_in_range(R: np.ndarray, unit: Unit, n: int) -> np.ndarray:
-    """``R`` in nats; ``ValueError`` above :data:`MAX_RATE_NATS_PER_COMPONENT` per component."""
+    """``R`` in nats; ``ValueError`` above :data:`MAX_RATE_NATS_PER_COMPONENT` per component.
+
+    Subnormal rates (0 < R < 2.2e-308 nats) are below float64's resolution of the solvers
+    (their relative rate residual cannot be resolved) and are taken as R = 0, the limit
+    D(0⁺, P) = D(0, P).
+    """
     r = to_nats(R, unit)
+    r = np.where(r < np.finfo(np.float64).tiny, 0.0, r)
     if (r > MAX_RATE_NATS_PER_COMPONENT * n).any():
         raise ValueError(
             f"R = {fmt(R[r > MAX_RATE_NATS_PER_COMPONENT * n].ravel()[0])} {unit} is more than "

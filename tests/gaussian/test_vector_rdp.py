@@ -232,6 +232,19 @@ def test_rdp_inverts_drp(lam: np.ndarray, R: float, pfrac: float) -> None:
         assert sol.mse == pytest.approx(L + max(np.sqrt(L) - np.sqrt(P), 0) ** 2)
 
 
+@pytest.mark.parametrize("lam", [[1.0], [1.0, 1.0, 0.5], [2.0, 1.0]])
+@pytest.mark.parametrize("R", [5e-324, 1e-300, 1e-17])
+def test_drp_at_a_rate_below_the_water_level_resolution(lam: list[float], R: float) -> None:
+    """R so small that the water level θ rounds to λ_max (found by hypothesis: R = 5e-324
+    raised an internal reduction error): the R → 0⁺ limit, D = L at P = L; a subnormal R is 0."""
+    lam_ = np.asarray(lam)
+    L = float(lam_.sum())
+    sol = vector.drp_vector_solution(R, L, lam_)
+    assert sol.regime == ("zero_rate" if R < np.finfo(np.float64).tiny else "perception_inactive")
+    assert sol.kkt_residual < 1e-12
+    assert sol.mse == pytest.approx(L, rel=1e-12)
+
+
 @pytest.mark.parametrize(("dfrac", "pfrac"), [(0.1, 0.01), (0.5, 1e-9), (0.01, 1e-3), (1.2, 0.05)])
 def test_large_n_certificate(dfrac: float, pfrac: float) -> None:
     lam = 1.0 / np.arange(1, 10_001) ** 2.0
