@@ -94,19 +94,22 @@ The same command on an idle machine (2026-12-07 02:36-02:41 UTC, load 1.2-1.8, c
     gmm-shift  default  0.4124     11   34.1 ( 49.0)     11   19.9 ( 19.8)     14  21.22
     gmm-shift  before   0.4441     21   57.9 ( 80.9)     21   44.9 ( 45.0)     35  21.44
 
-Re-measured idle (2026-12-07 05:32-05:36 UTC, load 0.9-2.1, code 3fd5f92: the numba candidate
-search 1.7x faster with identical bytes, ``benchmarks/rcc_kernel.py``; the JSON now holds this
-run; the "before" rows differ from the table above only by the kernel and the load)::
+Re-measured idle (2026-12-07, load 0.8-1.7, two changes since the table above: the numba
+candidate search 1.7x faster with identical bytes, ``benchmarks/rcc_kernel.py``; and the
+encoder's stop rule, ``codec._is_hopeless``, which no longer searches the last step that cannot
+fit; the JSON holds the second run)::
 
     model      setting  bpp     steps  enc s (CPU)    calls  dec s (CPU)    calls  PSNR
-    unet       default  0.4094     10   15.8 ( 29.7)     10   10.3 ( 18.9)     13  19.27
-    unet       before   0.4739     20   29.0 ( 54.2)     20   29.6 ( 54.2)     34  20.05
-    gmm-shift  default  0.4124     11   25.3 ( 30.3)     11   16.2 ( 16.2)     14  21.22
-    gmm-shift  before   0.4441     21   50.7 ( 50.4)     21   40.4 ( 40.2)     35  21.44
+    unet       default  0.4094     10   15.8 ( 29.7)     10   10.3 ( 18.9)     13  19.27  kernel
+    unet       default  0.4094     10   14.2 ( 26.6)     10   11.0 ( 20.5)     13  19.27  +stop
+    unet       before   0.4739     20   27.4 ( 51.0)     20   25.0 ( 46.4)     34  20.05
+    gmm-shift  default  0.4124     11   18.8 ( 25.8)     11   13.4 ( 13.5)     14  21.22
+    gmm-shift  before   0.4441     21   34.3 ( 45.5)     21   38.1 ( 38.3)     35  21.44
 
-The UNet is now 0.8 s above the encode target and 0.3 s above the decode target. Of the decode's
-10.3 s, 13 model calls take ~10 s (profile: conv2d 4.7 s, the mid-block attention 3.1 s, silu on
-one thread 0.85 s); there is no other cost to cut without changing the model's outputs.
+The same bytes as before in every row. A third UNet run gave 14.0 s / 9.5 s: the decode (whose
+code did not change) varies by ~1.5 s between idle runs, around the 10 s target. Of a decode,
+13 model calls take ~10 s (profile: conv2d 4.7 s, the mid-block attention 3.1 s, silu on one
+thread 0.85 s); nothing outside the model is left to cut without changing its outputs.
 
 These are the seconds inside ``compress``/``decompress``. The CLI adds the start-up: importing
 torch (3.2 s) and diffusers (4.2 s, most of it torch._dynamo and diffusers' transformer

@@ -154,11 +154,29 @@ def test_hopeless_steps_are_not_searched_and_the_files_do_not_change(monkeypatch
         searches.clear()
         with_skip = codec.compress_with_report(px, model=model, bpp=bpp, config=config)
         n_with = len(searches)
-        monkeypatch.setattr(codec, "HOPELESS_KL_SHARE", -1e9)  # never hopeless
+        rule = codec._is_hopeless
+        monkeypatch.setattr(codec, "_is_hopeless", lambda kl, left: False)  # never hopeless
         searches.clear()
         without = codec.compress_with_report(px, model=model, bpp=bpp, config=config)
-        monkeypatch.setattr(codec, "HOPELESS_KL_SHARE", 0.8)
+        monkeypatch.setattr(codec, "_is_hopeless", rule)
         assert with_skip.data == without.data
         assert n_with in (len(searches), len(searches) - 1)
         skipped += len(searches) - n_with
     assert skipped >= 1
+
+
+@pytest.mark.parametrize(("kl", "left", "hopeless"), [
+    (7388.0, 5936.0, True),   # the last step of china 256² at 0.5 bpp (searched by the share rule)
+    (7388.0, 6700.0, False),  # within 64 + 8·√KL bits of the KL
+    (54.0, 32.0, False),      # a small step measured at 22 bits below its KL
+    (1006.0, 592.0, True),    # the share rule: 0.8·1006 − 64 > 592
+    (1006.0, 741.0, False),
+    (0.0, -1.0, False),       # an empty step never fails the rule (left ≥ −64)
+])
+def test_hopeless_rule(kl, left, hopeless):
+    """The rule's closed form: max(0.8·KL, KL − 8√KL) − 64 > left."""
+    from rdptheory.images import codec
+
+    bound = max(0.8 * kl, kl - 8.0 * kl**0.5) - 64.0
+    assert (bound > left) == hopeless
+    assert codec._is_hopeless(kl, left) == hopeless
