@@ -206,10 +206,15 @@ def cos_sin32(theta):
 
 
 @njit(inline="always", cache=CACHE, error_model="numpy")
+def polar_inputs(x0, x1):
+    """Box-Muller's float32 inputs of two words: (max(1e-7, U(x0)), 2 pi U(x1))."""
+    return max(F32_MIN_U, uniform(x0)), F32_TWO_PI * uniform(x1)
+
+
+@njit(inline="always", cache=CACHE, error_model="numpy")
 def box_muller(x0, x1):
     """Two float32 normals from two words (reference transcendental rounding)."""
-    u0 = max(F32_MIN_U, uniform(x0))
-    theta = F32_TWO_PI * uniform(x1)
+    u0, theta = polar_inputs(x0, x1)
     r = radius(u0)
     c, s = cos_sin32(theta)
     return r * c, r * s
@@ -225,15 +230,13 @@ def exponential(x):
 @njit(cache=CACHE, error_model="numpy")
 def _box_muller_inputs(u, th, q, n0, m, k0, k1, chunk, stream):
     """Word pairs (0, 1) and (2, 3) of philox((q, n0 + i, chunk, stream)), i < m, as
-    :func:`box_muller`'s float32 inputs: u[i], u[m + i] = max(1e-7, U(w0)), max(1e-7, U(w2));
-    th[i], th[m + i] = 2 pi U(w1), 2 pi U(w3)."""
+    :func:`box_muller`'s float32 inputs (:func:`polar_inputs`): (u[i], th[i]) of words 0, 1
+    and (u[m + i], th[m + i]) of words 2, 3."""
     u_lo, u_hi, th_lo, th_hi = u[:m], u[m:], th[:m], th[m:]
     for i in range(m):
         w0, w1, w2, w3 = philox(U64(q), U64(n0 + i), chunk, stream, k0, k1)
-        u_lo[i] = max(F32_MIN_U, uniform(w0))
-        u_hi[i] = max(F32_MIN_U, uniform(w2))
-        th_lo[i] = F32_TWO_PI * uniform(w1)
-        th_hi[i] = F32_TWO_PI * uniform(w3)
+        u_lo[i], th_lo[i] = polar_inputs(w0, w1)
+        u_hi[i], th_hi[i] = polar_inputs(w2, w3)
 
 
 @njit(cache=CACHE, error_model="numpy")
