@@ -311,8 +311,7 @@ class UNet2DModel(nn.Module):
                                                    device=timesteps.device)
         exponent = exponent / (half - cfg.freq_shift)
         emb = torch.exp(exponent)
-        emb = timesteps[:, None].float() * emb[None, :]
-        emb = 1 * emb
+        emb = timesteps[:, None].float() * emb[None, :]  # diffusers' scale = 1: exact, omitted
         emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
         if cfg.flip_sin_to_cos:
             emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)
