@@ -81,18 +81,43 @@ def default_model_path() -> pathlib.Path:
 
 
 def load_default() -> ImageModel:
-    """The shipped UNet as an image model (loaded once per process).
+    """The shipped UNet as an image model (loaded once per process): the network of
+    :func:`shipped_network` evaluated on overlapping windows of its 64² training crop
+    (:class:`rdptheory.models.tiled.TiledModel`, window 64, stride 48; 0.6–1.0 dB better
+    denoising than the whole image at once on unseen 256² photographs, the same on 64²).
 
     Raises ``ImportError`` (naming the install command and the torch-free alternative) when
     torch or safetensors is missing, ``FileNotFoundError`` when the package was installed without
     its weights.
     """
+    _check_default_dependencies()
+    return _load_tiled()
+
+
+def _check_default_dependencies() -> None:
     missing = _missing_default_dependencies()
     if missing:
         raise ImportError(
             f"the default image model (the shipped UNet) needs {' and '.join(missing)}: "
             f"{INSTALL_HINT}; or use the torch-free patch prior: "
             f"load_model('gmm-shift') (CLI: --model gmm-shift)")
+
+
+@functools.lru_cache(maxsize=1)
+def _load_tiled() -> ImageModel:
+    from rdptheory.models.tiled import TiledModel
+
+    return TiledModel(shipped_network(), name=DEFAULT_MODEL_NAME)
+
+
+def shipped_network() -> ImageModel:
+    """The shipped UNet evaluated on the whole image at once (spec ``"unet-whole"``; loaded
+    once per process): the network inside :func:`load_default`. Files written by the default
+    model before it was tiled (0.x releases up to 2026-12-07) decode with this one.
+
+    Raises ``ImportError``/``FileNotFoundError`` as :func:`load_default`.
+    """
+    _check_default_dependencies()
     return _load_shipped()
 
 
@@ -105,7 +130,7 @@ def _load_shipped() -> ImageModel:
         raise FileNotFoundError(f"the shipped model's weights are missing from {d}")
     # the torch-only UNet2DModel (bitwise diffusers' outputs and fingerprint, tested): the CLI
     # and the library then never import diffusers for the default model (~4 s of CPU)
-    return PixelDiffusionModel(d, name=DEFAULT_MODEL_NAME, implementation="torch")
+    return PixelDiffusionModel(d, name=f"{DEFAULT_MODEL_NAME}-whole", implementation="torch")
 
 
 @functools.lru_cache(maxsize=1)
@@ -146,7 +171,9 @@ def load_model(spec: str | None = None) -> ImageModel:
     """An image model from a CLI-style spec.
 
     ``None`` or ``"unet"`` (:data:`DEFAULT_SPEC`): :func:`default_model`, the shipped trained
-    UNet (needs torch); ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior
+    UNet on windows of its training size (needs torch); ``"unet-whole"``: the same network on
+    the whole image (:func:`shipped_network`; files written by the default before
+    2026-12-07); ``"patch-gmm"`` or ``"gmm"``: the embedded patch prior
     (tiled, exact score);
     ``"gmm-shift"``: a patch prior averaged over 16 shifted tilings (no block grid,
     :mod:`rdptheory.models.gmm_shifted`), with the photograph prior (K = 16, fitted on the
@@ -175,6 +202,8 @@ def load_model(spec: str | None = None) -> ImageModel:
         return shifted_model("skimage" if spec == "gmm-shift-skimage" else "photos")
     if spec == "unet":
         return load_default()
+    if spec == "unet-whole":  # the network on the whole image (files before the tiling)
+        return shipped_network()
     if spec == "unet-shaped":  # the shaped-noise UNet (issue 15; torch)
         return _shaped_unet()
     if spec in ("unet-x8", "unet-x4", "unet+gmm", "unet-x4+gmm"):  # models.ensemble
@@ -208,4 +237,5 @@ __all__ = [
     "load_model",
     "load_prior",
     "save_prior",
+    "shipped_network",
 ]

@@ -1,6 +1,8 @@
 """The shipped UNet: it loads through the diffusers adapter, denoises held-out photographs, runs
-through the codec, and gives bitwise-identical outputs whatever the caller's thread settings."""
+through the codec, and gives bitwise-identical outputs whatever the caller's thread settings;
+the default model is that network on windows of its training crop (models.tiled)."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from rdptheory.models import (  # noqa: E402
     default_model_path,
     load_default,
     load_model,
+    shipped_network,
 )
 from rdptheory.models._torch_common import (  # noqa: E402
     THREADS_ENV,
@@ -28,6 +31,7 @@ from rdptheory.models._torch_common import (  # noqa: E402
 )
 from rdptheory.models.data import split_holdout  # noqa: E402
 from rdptheory.models.diffusers_models import PixelDiffusionModel  # noqa: E402
+from rdptheory.models.tiled import TiledModel  # noqa: E402
 from rdptheory.models.train import psnr_8bit  # noqa: E402
 from rdptheory.models.unet import load_preconditioning  # noqa: E402
 
@@ -36,6 +40,13 @@ CONFIG = CodecConfig(backend="numpy", n_levels=4, t_max=3.0, t_min=0.5)
 
 @pytest.fixture(scope="module")
 def model():
+    """The network itself (whole-image evaluation)."""
+    return shipped_network()
+
+
+@pytest.fixture(scope="module")
+def default():
+    """The default image model: the network on 64² windows."""
     return load_default()
 
 
@@ -49,8 +60,8 @@ def holdout():
 def test_shipped_weights_load_through_the_adapter(model):
     d = default_model_path()
     assert isinstance(model, PixelDiffusionModel) and isinstance(model, ImageModel)
-    assert model.name == DEFAULT_MODEL_NAME and model.parameterization == "edm"
-    assert load_model("unet") is model
+    assert model.name == f"{DEFAULT_MODEL_NAME}-whole" and model.parameterization == "edm"
+    assert load_model("unet-whole") is model
     pre = load_preconditioning(d)
     assert pre is not None and pre.sigma_data == 0.5
     assert pre.sigma_min <= 0.05 and pre.sigma_max >= 5.0  # the codec's default ladder
@@ -58,6 +69,7 @@ def test_shipped_weights_load_through_the_adapter(model):
     assert len(model.fingerprint()) == 32
     card = (d / "MODEL_CARD.md").read_text()
     assert model.fingerprint().hex()[:16] in card
+    assert load_default().fingerprint().hex()[:16] in card
     assert sum(p.numel() for p in model.unet.parameters()) == pytest.approx(1.06e6, rel=0.02)
 
 
@@ -104,34 +116,45 @@ import json, sys
 import numpy as np, torch
 torch.set_num_threads(2)
 from rdptheory.images import decompress
-from rdptheory.models import load_default
+from rdptheory.models import load_default, shipped_network
 from rdptheory.models._torch_common import model_threads
-m = load_default()
+m = shipped_network()
 assert torch.get_num_threads() == 2 and model_threads() == 2  # the model really uses 2
 y = np.load(sys.argv[1])
 np.save(sys.argv[2], m.denoise(y, 0.3))
 assert torch.get_num_threads() == 2  # the adapter restores the caller's setting
 data = open(sys.argv[3], "rb").read()
 np.save(sys.argv[4], decompress(data, model=m, rho=1.0, ode_steps=3, backend="numpy"))
+data = open(sys.argv[5], "rb").read()
+np.save(sys.argv[6], decompress(data, model=load_default(), rho=1.0, ode_steps=3,
+                                backend="numpy"))
 """
 
 
-def test_encoder_one_thread_decoder_two_threads_agree_bitwise(model, tmp_path):
+def test_encoder_one_thread_decoder_two_threads_agree_bitwise(model, default, tmp_path):
     torch.set_num_threads(1)
     image = bundled_image("chelsea").pixels[100:116, 120:136]
     r = compress_with_report(image, model=model, noise_var=0.25, seed=3, config=CONFIG)
+    # the default model at 68x100: 2 x 3 windows of 64² per call, batched
+    big = bundled_image("chelsea").pixels[60:128, 100:200]
+    rt = compress_with_report(big, model=default, noise_var=0.25, seed=3, config=CONFIG)
+    assert default.windows(68, 100) == ((0, 4), (0, 36))
     # batch 2 at 24x40: every 3x3 convolution goes to oneDNN and runs on 2 threads there
     y = np.random.default_rng(5).normal(size=(2, 3, 24, 40))
     np.save(tmp_path / "y.npy", y)
     (tmp_path / "s.bin").write_bytes(r.data)
+    (tmp_path / "t.bin").write_bytes(rt.data)
     env = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
     env.pop(THREADS_ENV, None)
     subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "y.npy"),
-                    str(tmp_path / "d.npy"), str(tmp_path / "s.bin"), str(tmp_path / "x.npy")],
+                    str(tmp_path / "d.npy"), str(tmp_path / "s.bin"), str(tmp_path / "x.npy"),
+                    str(tmp_path / "t.bin"), str(tmp_path / "xt.npy")],
                    check=True, env=env, timeout=300)
     assert np.load(tmp_path / "d.npy").tobytes() == model.denoise(y, 0.3).tobytes()
     here = decompress(r.data, model=model, rho=1.0, ode_steps=3, backend="numpy")
     assert np.array_equal(np.load(tmp_path / "x.npy"), here)
+    here = decompress(rt.data, model=default, rho=1.0, ode_steps=3, backend="numpy")
+    assert np.array_equal(np.load(tmp_path / "xt.npy"), here)
 
 
 class _ThreadProbe(torch.overrides.TorchFunctionMode):
@@ -239,20 +262,42 @@ def test_model_threads_resolution(monkeypatch):
 
 
 # ---- issue 11: the shipped UNet is the default image model ---------------------------------
-#: The 4 fingerprint bytes the shipped weights write into every ``.rdpi`` header (MODEL_CARD.md).
-SHIPPED_FILE_FINGERPRINT = bytes.fromhex("a7c2749d")
+#: The 4 fingerprint bytes the default model (the shipped weights on 64² windows, stride 48)
+#: writes into every ``.rdpi`` header (MODEL_CARD.md), and those of the whole-image network.
+SHIPPED_FILE_FINGERPRINT = bytes.fromhex("1171d924")
+WHOLE_FILE_FINGERPRINT = bytes.fromhex("a7c2749d")
 
 
-def test_the_default_model_is_the_shipped_unet(model):
+def test_the_default_model_is_the_shipped_unet_on_windows(model, default):
     from rdptheory.models import DEFAULT_SPEC, default_model
 
     assert DEFAULT_SPEC == "unet"
-    assert default_model() is model and load_model(None) is model
-    assert load_model(DEFAULT_SPEC) is model
-    assert load_model("patch-gmm") is not model  # the exact-score GMM stays available by name
+    assert default_model() is default and load_model(None) is default
+    assert load_model(DEFAULT_SPEC) is default and default.name == DEFAULT_MODEL_NAME
+    assert isinstance(default, TiledModel) and default.model is model
+    assert (default.window, default.stride) == (64, 48)
+    file_fp = [hashlib.sha256(m.fingerprint()).digest()[:4] for m in (default, model)]
+    assert file_fp == [SHIPPED_FILE_FINGERPRINT, WHOLE_FILE_FINGERPRINT]
+    assert load_model("patch-gmm") is not default  # the exact-score GMM stays available by name
 
 
-def test_default_compress_decompress_round_trips_with_the_unet_fingerprint(model):
+def test_the_default_is_the_network_on_a_training_size_crop_and_tiles_larger_ones(model,
+                                                                                 default):
+    rng = np.random.default_rng(31)
+    y = rng.normal(size=(2, 3, 64, 64)) * 0.5
+    assert default.denoise(y, 0.2).tobytes() == model.denoise(y, 0.2).tobytes()
+    # 64x112: windows at columns 0 and 48, overlapping on 48..63; columns 0..47 are the first
+    # window's estimate alone, 64..111 the second's
+    y = rng.normal(size=(1, 3, 64, 112)) * 0.5
+    out = default.denoise(y, 0.2)
+    # the windows go through the network as one batch (float32 results can depend on it)
+    left, right = model.denoise(np.concatenate([y[..., :64], y[..., 48:]]), 0.2)[:, None]
+    assert np.allclose(out[..., :48], left[..., :48], rtol=0, atol=1e-12)
+    assert np.allclose(out[..., 64:], right[..., 16:], rtol=0, atol=1e-12)
+    assert not np.allclose(out, model.denoise(y, 0.2), atol=1e-3)  # not the whole-image net
+
+
+def test_default_compress_decompress_round_trips_with_the_unet_fingerprint(default):
     """compress/decompress with no model: the file carries the UNet's fingerprint and decodes to
     what the explicitly named UNet decodes; the tiled GMM refuses it."""
     from rdptheory.images import _format
@@ -260,12 +305,14 @@ def test_default_compress_decompress_round_trips_with_the_unet_fingerprint(model
 
     image = bundled_image("flower").pixels[200:232, 300:332]  # 32×32
     data = compress(image, noise_var=0.25, seed=7, config=CONFIG)
-    assert data == compress(image, model=model, noise_var=0.25, seed=7, config=CONFIG)
+    assert data == compress(image, model=default, noise_var=0.25, seed=7, config=CONFIG)
     assert _format.unpack_stream(data).header.fingerprint == SHIPPED_FILE_FINGERPRINT
     out = decompress(data, rho=1.0, ode_steps=3, backend="numpy")
     assert out.shape == image.shape and out.dtype == np.uint8
-    assert np.array_equal(out, decompress(data, model=model, rho=1.0, ode_steps=3,
+    assert np.array_equal(out, decompress(data, model=default, rho=1.0, ode_steps=3,
                                           backend="numpy"))
     assert np.abs(out.astype(int) - image.astype(int)).mean() < 40  # a decode, not noise
     with pytest.raises(ValueError, match="another model"):
         decompress(data, model=load_model("patch-gmm"), backend="numpy")
+    with pytest.raises(ValueError, match="another model"):  # the network on the whole image
+        decompress(data, model=load_model("unet-whole"), backend="numpy")

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
 
-from rdptheory.models import default_model_path, load_default  # noqa: E402
+from rdptheory.models import default_model_path, shipped_network  # noqa: E402
 from rdptheory.models._torch_common import (  # noqa: E402
     fixed_torch_threads,
     module_fingerprint,
@@ -102,7 +102,7 @@ def test_the_adapter_gives_the_same_model_through_either_implementation():
     d = default_model_path()
     fast = PixelDiffusionModel(d, implementation="torch")
     slow = PixelDiffusionModel(d, implementation="diffusers")
-    assert fast.fingerprint() == slow.fingerprint() == load_default().fingerprint()
+    assert fast.fingerprint() == slow.fingerprint() == shipped_network().fingerprint()
     y = np.random.default_rng(1).normal(size=(1, 3, 20, 28))
     assert fast.denoise(y, 0.3).tobytes() == slow.denoise(y, 0.3).tobytes()
     with pytest.raises(ValueError, match="implementation must be one of"):
