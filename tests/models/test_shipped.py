@@ -264,7 +264,7 @@ def test_model_threads_resolution(monkeypatch):
 # ---- issue 11: the shipped UNet is the default image model ---------------------------------
 #: The 4 fingerprint bytes the default model (the shipped weights on 64² windows, stride 48)
 #: writes into every ``.rdpi`` header (MODEL_CARD.md), and those of the whole-image network.
-SHIPPED_FILE_FINGERPRINT = bytes.fromhex("1171d924")
+SHIPPED_FILE_FINGERPRINT = bytes.fromhex("89ce4f88")
 WHOLE_FILE_FINGERPRINT = bytes.fromhex("a7c2749d")
 
 

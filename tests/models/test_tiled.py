@@ -127,7 +127,7 @@ def test_windows_are_batched_by_max_batch_with_the_same_result():
     y = np.random.default_rng(3).normal(size=(2, 3, 130, 130))  # 3 x 3 windows per image
     one = WindowMean()
     split = WindowMean()
-    a = TiledModel(one, 64, 48).denoise(y, [0.2, 0.3])
+    a = TiledModel(one, 64, 48, max_batch=18).denoise(y, [0.2, 0.3])
     b = TiledModel(split, 64, 48, max_batch=4).denoise(y, [0.2, 0.3])
     assert one.calls == [(18, 3, 64, 64)]
     assert split.calls == [(4, 3, 64, 64)] * 4 + [(2, 3, 64, 64)]
@@ -150,16 +150,17 @@ def test_torch_input_comes_back_as_torch():
     assert torch.allclose(out, y * (0.3 / 0.8), atol=1e-6)
 
 
-def test_fingerprint_names_the_model_window_and_stride():
+def test_fingerprint_names_the_model_window_stride_and_batch():
     inner = Shrink()
     fp = TiledModel(inner, 64, 48).fingerprint()
-    assert len(fp) == 32 and fp == TiledModel(inner, 64, 48, max_batch=3).fingerprint()
+    assert len(fp) == 32 and fp == TiledModel(Shrink(), 64, 48, max_batch=8).fingerprint()
     want = hashlib.sha256(b"TiledModel/1" + inner.fingerprint()
-                          + np.array([64, 48], "<i8").tobytes()).digest()
+                          + np.array([64, 48, 8], "<i8").tobytes()).digest()
     assert fp == want
     others = {TiledModel(inner, 64, 32).fingerprint(), TiledModel(inner, 48, 48).fingerprint(),
+              TiledModel(inner, 64, 48, max_batch=3).fingerprint(),
               TiledModel(WindowMean(), 64, 48).fingerprint(), inner.fingerprint()}
-    assert fp not in others and len(others) == 4
+    assert fp not in others and len(others) == 5
 
 
 def test_code_space_is_the_wrapped_models():
