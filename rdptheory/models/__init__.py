@@ -16,7 +16,8 @@
   its weights (``weights/``, see ``weights/MODEL_CARD.md``) through the same diffusers adapter
   a user's own model uses, with the network built by :mod:`~rdptheory.models.unet2d_torch`
   (diffusers' ``UNet2DModel`` forward in plain torch, bitwise the same outputs) so that
-  loading it does not import diffusers. It is the **default image model** (:func:`default_model`,
+  loading it does not import diffusers. Evaluated on overlapping windows of its 64² training
+  crop (:mod:`rdptheory.models.tiled`) it is the **default image model** (:func:`default_model`,
   :data:`DEFAULT_SPEC`) of the library, the CLI and the report, and needs the ``images`` and
   ``torch`` extras; the torch-free alternative is ``load_model("gmm-shift")`` (or the tiled
   exact-score ``load_model("patch-gmm")``, the default before issue 11).
