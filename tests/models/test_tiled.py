@@ -63,8 +63,12 @@ def test_tile_starts_cover_the_axis_with_gaps_at_most_the_stride(length, window,
 
 
 @pytest.mark.parametrize("args, match", [
-    ((0, 64, 48), "length"), ((64, 0, 1), "window"), ((64, 64, 0), "stride"),
-    ((64, 32, 48), "must not exceed"), ((64.0, 64, 48), "length"), ((64, True, 1), "window"),
+    ((0, 64, 48), "^length must be a positive integer, got 0$"),
+    ((64, 0, 1), "^window must be a positive integer"),
+    ((64, 64, 0), "^stride must be a positive integer"),
+    ((64, 32, 48), r"stride \(48\) must not exceed the window \(32\): the windows would leave "
+                   "gaps$"),
+    ((64.0, 64, 48), "^length must"), ((64, True, 1), "^window must"),
 ])
 def test_tile_starts_validates(args, match):
     with pytest.raises(ValueError, match=match):
@@ -76,8 +80,10 @@ def test_taper_is_the_hann_window_without_its_zeros():
     i = np.arange(64)
     assert np.allclose(w, np.sin(np.pi * (i + 1) / 65) ** 2, rtol=0, atol=1e-15)
     assert w.min() > 0 and np.allclose(w, w[::-1], rtol=0, atol=1e-15)
-    with pytest.raises(ValueError, match="window"):
-        taper(0)
+    assert taper(1).tolist() == [1.0] and taper(2).tolist() == pytest.approx([0.75, 0.75])
+    for bad in (0, True, 2.0):
+        with pytest.raises(ValueError, match="^window must be a positive integer"):
+            taper(bad)
 
 
 def test_a_pointwise_model_is_unchanged_by_tiling():
@@ -167,21 +173,33 @@ def test_code_space_is_the_wrapped_models():
     model = TiledModel(Shrink(), 64, 48, name="t")
     assert model.name == "t" and TiledModel(Shrink()).name == "shrink-tiled64s48"
     assert model.code_shape(30, 50) == (3, 30, 50)
-    x = np.zeros((1, 3, 4, 4))
-    assert model.to_code_space(x) is not None and model.from_code_space(x).shape == x.shape
+    x = np.random.default_rng(6).normal(size=(1, 3, 4, 4))
+    assert np.array_equal(model.to_code_space(x), x)
+    assert np.array_equal(model.from_code_space(x), x)
 
 
 @pytest.mark.parametrize("kwargs, err, match", [
-    ({"model": object()}, TypeError, "ImageModel"),
-    ({"window": 0}, ValueError, "window"),
+    ({"model": object()}, TypeError, "^model must be an ImageModel, got object$"),
+    ({"window": 0}, ValueError, "^window must"),
     ({"stride": 65}, ValueError, "must not exceed"),
-    ({"max_batch": 0}, ValueError, "max_batch"),
-    ({"name": 3}, TypeError, "name"),
+    ({"max_batch": 0}, ValueError, "^max_batch must be a positive integer, got 0$"),
+    ({"max_batch": True}, ValueError, "^max_batch must"),
+    ({"max_batch": 2.0}, ValueError, "^max_batch must"),
+    ({"name": 3}, TypeError, "^name must be a string, got int$"),
 ])
 def test_constructor_validates(kwargs, err, match):
     args = {"model": Shrink(), **kwargs}
     with pytest.raises(err, match=match):
         TiledModel(**args)
+
+
+def test_smallest_settings_are_accepted():
+    inner = WindowMean()
+    y = np.random.default_rng(7).normal(size=(1, 3, 3, 2))
+    model = TiledModel(inner, 1, 1, max_batch=1)  # every pixel its own window
+    assert model.windows(3, 2) == ((0, 1, 2), (0, 1))
+    assert np.allclose(model.denoise(y, 0.5), y + 0.5, rtol=0, atol=1e-15)
+    assert inner.calls == [(1, 3, 1, 1)] * 6
 
 
 def test_denoise_validates_shapes():
