@@ -18,29 +18,34 @@ Sets: four unseen 128² crops (:func:`rdptheory.experiments.model_measure.unseen
 256² centre crops of china and flower (unseen), and 8 held-out 64² crops of the training
 photographs (one window: every tiled row equals ``whole`` there).
 
-Measured 2026-12-07 (``benchmarks/results/tiled_model.json``; 2-core machine with a test run
-beside it, CPU seconds of the whole set, all levels)::
+Measured 2026-12-07 (``benchmarks/results/tiled_model.json``, code with 8 windows per call;
+2-core machine with a test run beside it, CPU seconds of the whole set, all levels, one torch
+thread)::
 
     set            model        t=0.1   0.2    0.4    0.8    1.6    CPU s
-    unseen 4x128   whole        31.88  27.34  22.97  20.04  18.55    4.1
-    unseen 4x128   w64 s64      32.36  28.15  23.89  20.76  18.82    5.0
-    unseen 4x128   w64 s48      32.53  28.33  24.07  20.91  19.06   10.9   (the default)
-    unseen 4x128   w96 s48      32.18  27.82  23.49  20.55  18.84   11.9
-    unseen 4x128   window-norm  31.75  26.65  21.49  18.02  16.44    4.6
-    unseen 2x256   whole        31.35  27.22  22.93  19.70  17.71   14.2
-    unseen 2x256   w64 s64      31.71  27.70  23.69  20.50  18.45   10.2
-    unseen 2x256   w64 s48      31.83  27.84  23.86  20.72  18.65   17.8   (the default)
-    unseen 2x256   w64 s32      31.85  27.88  23.92  20.78  18.71   38.0
-    unseen 2x256   w96 s48      31.75  27.77  23.76  20.66  18.66   42.7
-    unseen 2x256   w128 s64     31.64  27.61  23.50  20.42  18.45   27.6
-    unseen 2x256   window-norm  31.46  27.11  22.33  18.57  16.93   13.4
+    unseen 4x128   whole        31.88  27.34  22.97  20.04  18.55    4.0
+    unseen 4x128   w64 s64      32.36  28.15  23.89  20.76  18.82    3.3
+    unseen 4x128   w64 s48      32.53  28.33  24.07  20.91  19.06    7.7   (the default)
+    unseen 4x128   w96 s48      32.18  27.82  23.49  20.55  18.84    8.5
+    unseen 4x128   window-norm  31.75  26.65  21.49  18.02  16.44    4.8
+    unseen 2x256   whole        31.35  27.22  22.93  19.70  17.71   11.7
+    unseen 2x256   w64 s64      31.71  27.70  23.69  20.50  18.45    6.7
+    unseen 2x256   w64 s48      31.83  27.84  23.86  20.72  18.65   10.8   (the default)
+    unseen 2x256   w64 s32      31.85  27.88  23.92  20.78  18.71   20.8
+    unseen 2x256   w96 s48      31.75  27.77  23.76  20.66  18.66   25.0
+    unseen 2x256   w128 s64     31.64  27.61  23.50  20.42  18.45   19.4
+    unseen 2x256   window-norm  31.46  27.11  22.33  18.57  16.93   13.0
 
 On the 8 held-out 64² crops every row is 35.44 / 31.88 / 28.57 / 26.19 / 24.60 (one window).
 The training-size window wins at every level, larger windows lose part of the gain, and
 normalising per window without the window's border is worse than the whole image: the network
-relies on its 64² frame. At 128² (w64 s48 = s32: 3 windows per side) the default costs 2.7×
-the whole image; at 256² 1.25× (25 windows of 64², 1.56× the pixels, but attention over 256
-tokens per window instead of 4096).
+relies on its 64² frame. Windows must overlap: without (``w64 s64``) their 64-px seams raise
+the blockiness of the denoised 128² crops (8-px grid measure, originals 0.85-0.98) to
+1.10-1.21 at t = 0.4 and 1.37-2.14 at t = 1.6, where the whole image and ``w64 s48`` give
+0.86-1.01 and 0.89-1.11. On one thread, at 128² (w64 s48 = s32: 3 windows per side) the
+default costs 1.9× the whole image, at 256² 0.92× (25 windows of 64², 1.56× the pixels, but
+attention over 256 tokens per window instead of 4096); on two threads ~1.1-1.2× at 256², where
+the whole image's attention runs in parallel (``benchmarks/image_codec.py --speed``).
 """
 
 from __future__ import annotations
@@ -104,6 +109,25 @@ def window_norm_network(block: int = 64) -> Any:
     return net
 
 
+def blockiness_rows(models: dict[str, Any], crops: np.ndarray,
+                    levels: tuple[float, ...] = (0.4, 0.8, 1.6)) -> dict[str, Any]:
+    """:func:`rdptheory.metrics.image.blockiness` of each model's denoised crops (8-bit), per
+    level (one noise draw, seed 0), and of the originals."""
+    from rdptheory import metrics
+
+    def u8(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
+    rng = np.random.default_rng(0)
+    out: dict[str, Any] = {"original": [metrics.blockiness(u8(x)) for x in crops]}
+    for t in levels:
+        y = crops + t * rng.standard_normal(crops.shape)
+        for name, model in models.items():
+            out.setdefault(name, {})[str(t)] = [metrics.blockiness(u8(x))
+                                               for x in model.denoise(y, t * t)]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--levels", type=float, nargs="+", default=[0.1, 0.2, 0.4, 0.8, 1.6])
@@ -138,6 +162,9 @@ def main() -> None:
             print(f"{set_name:14s} {name:12s} " + " ".join(f"{v:6.2f}" for v in r["model"])
                   + f"   cpu {rec[name]['cpu_s']:.1f} s", flush=True)
         res["sets"][set_name] = rec
+    res["blockiness_unseen_4x128"] = blockiness_rows(
+        {k: models[k] for k in ("whole", "w64 s64", "w64 s48")}, sets["unseen 4x128"])
+    print(json.dumps(res["blockiness_unseen_4x128"]))
     if a.out:
         a.out.write_text(json.dumps(res, indent=1) + "\n")
 

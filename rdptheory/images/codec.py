@@ -222,6 +222,27 @@ def _fingerprint(model: ImageModel) -> bytes:
     return hashlib.sha256(model.fingerprint()).digest()[: _format.FINGERPRINT_BYTES]
 
 
+#: Shipped model specs a file's fingerprint is compared with when it does not match the
+#: decoder's model (:func:`_shipped_model_hint`).
+SHIPPED_SPECS = ("unet", "unet-whole", "gmm-shift", "patch-gmm", "unet-shaped")
+
+
+def _shipped_model_hint(file_fingerprint: bytes) -> str:
+    """``"; it was made with the shipped model 'SPEC' (...)"`` when a shipped model (that
+    loads here) has the file's fingerprint, else ``""``. Only on the error path: it loads
+    the shipped models."""
+    from rdptheory.models import load_model
+
+    for spec in SHIPPED_SPECS:
+        try:
+            if _fingerprint(load_model(spec)) == file_fingerprint:
+                return (f"; it was made with the shipped model {spec!r} "
+                        f"(load_model({spec!r}), CLI --model {spec})")
+        except (ImportError, FileNotFoundError):  # that model's extras or weights are missing
+            continue
+    return ""
+
+
 def _code_image(image: npt.ArrayLike, model: ImageModel) -> np.ndarray:
     u = np.asarray(image)
     if u.dtype != np.uint8 or u.ndim != 3 or u.shape[2] != 3:
@@ -651,7 +672,7 @@ def decompress(data: bytes, *, model: ImageModel | None = None, rho: float | Non
     if h.fingerprint != _fingerprint(model):
         raise ValueError(f"this file was made with another model (fingerprint "
                          f"{h.fingerprint.hex()}, model {model.name} has "
-                         f"{_fingerprint(model).hex()})")
+                         f"{_fingerprint(model).hex()}){_shipped_model_hint(h.fingerprint)}")
     if h.shaped and solver not in (None, "heun"):
         raise ValueError(f"solver={solver!r} applies to isotropic files; shaped files decode "
                          "with their exponential Heun rule (solver='heun')")

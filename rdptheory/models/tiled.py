@@ -23,7 +23,9 @@ The tiled denoiser (the window average of MultiDiffusion [BYLD23], here for one 
 over windows :math:`W_k` of ``window × window`` code-space pixels whose top-left corners are
 evenly spaced (:func:`tile_starts`) so that consecutive windows overlap by at least
 ``window − stride``; :math:`w_k` is a separable Hann taper (:func:`taper`), positive everywhere
-so that every pixel has a weight. An image no larger than the window is one window: the model
+so that every pixel has a weight. The overlap matters: abutting windows (stride = window) leave
+seams that raise the 8-pixel-grid blockiness of denoised 128² crops from ~0.9 to 1.1-2.1
+(``benchmarks/tiled_model.py``). An image no larger than the window is one window: the model
 itself, bit for bit. The score is Tweedie's ``(D − y)/t²`` of the tiled denoiser
 (:func:`~rdptheory.models.protocol.denoiser_score`), as for any network.
 

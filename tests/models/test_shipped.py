@@ -316,3 +316,10 @@ def test_default_compress_decompress_round_trips_with_the_unet_fingerprint(defau
         decompress(data, model=load_model("patch-gmm"), backend="numpy")
     with pytest.raises(ValueError, match="another model"):  # the network on the whole image
         decompress(data, model=load_model("unet-whole"), backend="numpy")
+    # a file of the previous default (the whole-image network): the error names the model
+    old = compress(image, model=load_model("unet-whole"), noise_var=0.25, seed=7,
+                   config=CONFIG)
+    assert _format.unpack_stream(old).header.fingerprint == WHOLE_FILE_FINGERPRINT
+    hint = r"made with the shipped model 'unet-whole' \(load_model\('unet-whole'\), CLI "
+    with pytest.raises(ValueError, match=hint + r"--model unet-whole\)$"):
+        decompress(old, backend="numpy")
