@@ -60,7 +60,8 @@ import hashlib
 import json
 import os
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -220,6 +221,36 @@ def fixed_torch_threads(threads: int | None = None) -> Iterator[None]:
     finally:
         torch.set_num_threads(old_threads)
         _set_deterministic(old_det, warn_only=old_warn)
+
+
+def concurrent_calls(fn: Callable[[Any], Any], items: Sequence[Any],
+                     threads: int | None = None) -> list[Any]:
+    """``[fn(item) for item in items]``, the items spread over :func:`model_threads` ``(threads)``
+    worker threads, every torch op of every call on **one** intra-op thread.
+
+    For independent model calls (the windows of :class:`rdptheory.models.tiled.TiledModel`):
+    each result is the one-thread result of its call, which the thread policy of
+    :func:`fixed_torch_threads` reproduces bit for bit with any thread count, so the results do
+    not depend on ``threads``. The caller's thread sets one thread, deterministic algorithms
+    and no grad for the whole section (:func:`fixed_torch_threads` ``(1)``) and restores them
+    after the workers are done; each worker sets its own intra-op count (per thread under
+    OpenMP) and grad mode (thread-local). One worker runs the calls in order in the caller's
+    thread.
+    """
+    import torch
+
+    with fixed_torch_threads(1):
+        n = min(model_threads(threads), len(items))
+        if n <= 1:
+            return [fn(item) for item in items]
+
+        def one(item: Any) -> Any:
+            torch.set_num_threads(1)
+            with torch.no_grad():
+                return fn(item)
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(one, items))
 
 
 def _set_deterministic(mode: bool, warn_only: bool) -> None:

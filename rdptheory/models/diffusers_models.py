@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -45,6 +46,7 @@ import numpy as np
 from rdptheory.diffusion.scores import x0_from_prediction
 from rdptheory.models._torch_common import (
     EMPTY_PROMPT_FILE,
+    concurrent_calls,
     fixed_torch_threads,
     local_dir,
     module_fingerprint,
@@ -106,15 +108,18 @@ class _DiffusersBase:
         return back(self._x0(arr, t2))
 
     def _x0(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
-        """``x̂₀`` from the VP prediction at ``z = y/√(1 + t²)`` (float64 numpy)."""
+        """``x̂₀`` (float64 numpy) under :func:`fixed_torch_threads`."""
+        with fixed_torch_threads():
+            return self._x0_torch(arr, t2)
+
+    def _x0_torch(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
+        """``x̂₀`` from the VP prediction at ``z = y/√(1 + t²)``, in the caller's torch settings."""
         import torch
 
         v = t2[:, None, None, None]
         z = arr / np.sqrt(1.0 + v)
-        with fixed_torch_threads():
-            pred = self._predict(torch.from_numpy(z).float(),
-                                 torch.from_numpy(self.timestep(t2)).float())
-        pred = pred.double().numpy()
+        pred = self._predict(torch.from_numpy(z).float(),
+                             torch.from_numpy(self.timestep(t2)).float()).double().numpy()
         return x0_from_prediction(z, pred, v, cast(Any, self.parameterization), "vp")
 
     def score(self, y: Any, noise_var: Any) -> Any:
@@ -165,16 +170,24 @@ class PixelDiffusionModel(_DiffusersBase):
         self.name = name or f"diffusers-pixel:{d.name}"
         self._fp = module_fingerprint(self.unet, extra=extra)
 
-    def _x0(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
+    def _x0_torch(self, arr: np.ndarray, t2: np.ndarray) -> np.ndarray:
         """``x̂₀``: the EDM denoiser at ``σ = t`` or, for a scheduler model, the VP path."""
         if self.preconditioning is None:
-            return super()._x0(arr, t2)
+            return super()._x0_torch(arr, t2)
         import torch
 
-        with fixed_torch_threads():
-            out = self._edm(torch.from_numpy(arr).float(),
-                            torch.from_numpy(np.sqrt(t2)).float())
-        return out.double().numpy()
+        return self._edm(torch.from_numpy(arr).float(),
+                         torch.from_numpy(np.sqrt(t2)).float()).double().numpy()
+
+    def denoise_batches(self, batches: Sequence[tuple[Any, Any]]) -> list[Any]:
+        """``[denoise(y, noise_var) for y, noise_var in batches]`` with the batches run
+        concurrently on :func:`~rdptheory.models._torch_common.model_threads` worker threads,
+        each op on one thread (:func:`~rdptheory.models._torch_common.concurrent_calls`): the
+        same bits as one by one, for any thread count. Used by
+        :class:`rdptheory.models.tiled.TiledModel` for its windows."""
+        items = [network_input(y, nv, "a diffusers model") for y, nv in batches]
+        outs = concurrent_calls(lambda item: self._x0_torch(item[0], item[1]), items)
+        return [back(out) for (_, _, back), out in zip(items, outs)]
 
     def _predict(self, z: Any, t: Any) -> Any:
         return self.unet(z, t).sample

@@ -135,10 +135,11 @@ def test_encoder_one_thread_decoder_two_threads_agree_bitwise(model, default, tm
     torch.set_num_threads(1)
     image = bundled_image("chelsea").pixels[100:116, 120:136]
     r = compress_with_report(image, model=model, noise_var=0.25, seed=3, config=CONFIG)
-    # the default model at 68x100: 2 x 3 windows of 64² per call, batched
-    big = bundled_image("chelsea").pixels[60:128, 100:200]
+    # the default model at 100x132: 2 x 3 windows of 64² per call, in batches of 4 + 2 that
+    # run concurrently on the decoder's 2 threads
+    big = bundled_image("chelsea").pixels[60:160, 100:232]
     rt = compress_with_report(big, model=default, noise_var=0.25, seed=3, config=CONFIG)
-    assert default.windows(68, 100) == ((0, 4), (0, 36))
+    assert default.windows(100, 132) == ((0, 36), (0, 34, 68))
     # batch 2 at 24x40: every 3x3 convolution goes to oneDNN and runs on 2 threads there
     y = np.random.default_rng(5).normal(size=(2, 3, 24, 40))
     np.save(tmp_path / "y.npy", y)
@@ -223,6 +224,24 @@ def test_denoise_is_bitwise_equal_for_one_two_three_threads(model, shape, monkey
     assert not np.array_equal(_naive_edm(model, y, 0.3, 3), naive1)
 
 
+def test_default_model_is_bitwise_equal_for_one_two_three_threads(default, model, monkeypatch):
+    # 120x100 code: 3 x 2 windows, batches of 4 + 2 spread over the threads (denoise_batches)
+    y = np.random.default_rng(12).normal(size=(1, 3, 120, 100)) * 0.6
+    outs = {}
+    for k in (1, 2, 3):
+        monkeypatch.setenv(THREADS_ENV, str(k))
+        outs[k] = default.denoise(y, np.array([0.2]))
+    assert outs[2].tobytes() == outs[1].tobytes() and outs[3].tobytes() == outs[1].tobytes()
+    # and the concurrent batches are the network's own one-by-one results
+    monkeypatch.setenv(THREADS_ENV, "2")
+    tiles = np.stack([y[0, :, r:r + 64, q:q + 64] for r in (0, 28, 56) for q in (0, 36)])
+    batches = [(tiles[:4], np.full(4, 0.2)), (tiles[4:], np.full(2, 0.2))]
+    together = model.denoise_batches(batches)
+    monkeypatch.setenv(THREADS_ENV, "1")
+    for (tb, nv), got in zip(batches, together):
+        assert got.tobytes() == model.denoise(tb, nv).tobytes()
+
+
 def test_shaped_net_is_bitwise_equal_for_one_and_three_threads(monkeypatch):
     net = load_model("unet-shaped")
     w = np.random.default_rng(4).normal(size=(1, net.dim, 12, 10))
@@ -264,7 +283,7 @@ def test_model_threads_resolution(monkeypatch):
 # ---- issue 11: the shipped UNet is the default image model ---------------------------------
 #: The 4 fingerprint bytes the default model (the shipped weights on 64² windows, stride 48)
 #: writes into every ``.rdpi`` header (MODEL_CARD.md), and those of the whole-image network.
-SHIPPED_FILE_FINGERPRINT = bytes.fromhex("89ce4f88")
+SHIPPED_FILE_FINGERPRINT = bytes.fromhex("c90a08ba")
 WHOLE_FILE_FINGERPRINT = bytes.fromhex("a7c2749d")
 
 
