@@ -122,8 +122,23 @@ unet unet-whole gmm-shift --settings default``; the JSON holds this run)::
 
 At the same rate the windows give +1.84 dB, and the better prior fits an 11th step in the
 budget. A call costs ~1.1-1.2× the whole image's (25 windows of 64², 1.56× the pixels, with
-attention over 256 tokens per window instead of 4096): the default misses the targets by
-1.6 s (encode) and 1.8 s (decode); the whole-image network (``--model unet-whole``) meets them.
+attention over 256 tokens per window instead of 4096): the default missed the targets by
+1.6 s (encode) and 1.8 s (decode).
+
+Then the windows went through the network in calls of 4, spread over the two threads with one
+intra-op thread each (``PixelDiffusionModel.denoise_batches``, code 893b03b; a 256² denoise
+0.88 -> 0.60 s, the same bits for any thread count). Idle box, two runs (load 0.7-1.3, then
+1.2-1.7; the JSON holds both)::
+
+    model      setting  bpp     steps  enc s (CPU)    calls  dec s (CPU)    calls  PSNR
+    unet       default  0.4075     11   14.6 ( 27.2)     11    9.3 ( 17.5)     14  21.11
+    unet-whole default  0.4094     10   13.3 ( 24.9)     10    9.2 ( 17.1)     13  19.27
+    gmm-shift  default  0.4124     11   18.6 ( 25.5)     11   13.6 ( 13.7)     14  21.22
+    unet       default  0.4075     11   14.1 ( 26.4)     11    8.3 ( 15.7)     14  21.11
+    unet-whole default  0.4094     10   12.8 ( 24.1)     10    8.2 ( 15.4)     13  19.27
+
+The default model meets the issue's targets (encode ≤ 15 s, decode ≤ 10 s) with 0.4-0.9 s and
+0.7-1.7 s to spare, 1.84 dB above the whole-image network at the same rate.
 
 These are the seconds inside ``compress``/``decompress``. The CLI adds the start-up: importing
 torch (3.2 s) and diffusers (4.2 s, most of it torch._dynamo and diffusers' transformer
