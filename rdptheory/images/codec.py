@@ -222,16 +222,11 @@ def _fingerprint(model: ImageModel) -> bytes:
     return hashlib.sha256(model.fingerprint()).digest()[: _format.FINGERPRINT_BYTES]
 
 
-#: Shipped model specs a file's fingerprint is compared with when it does not match the
-#: decoder's model (:func:`_shipped_model_hint`).
-SHIPPED_SPECS = ("unet", "unet-whole", "gmm-shift", "patch-gmm", "unet-shaped")
-
-
 def _shipped_model_hint(file_fingerprint: bytes) -> str:
     """``"; it was made with the shipped model 'SPEC' (...)"`` when a shipped model (that
     loads here) has the file's fingerprint, else ``""``. Only on the error path: it loads
-    the shipped models."""
-    from rdptheory.models import load_model
+    the shipped models (:data:`rdptheory.models.SHIPPED_SPECS`)."""
+    from rdptheory.models import SHIPPED_SPECS, load_model
 
     for spec in SHIPPED_SPECS:
         try:

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 DEFAULT_MODEL_NAME = "unet-s"
 #: The :func:`load_model` spec of the default image model (the CLI's ``--model`` default).
 DEFAULT_SPEC = "unet"
+#: The :func:`load_model` specs of the models shipped with the package (a decoder that meets
+#: a file of another model names the one among these that made it).
+SHIPPED_SPECS = ("unet", "unet-whole", "gmm-shift", "patch-gmm", "unet-shaped")
 #: What to run to get the default model's dependencies.
 INSTALL_HINT = "pip install 'rdptheory[images,torch]'"
 
@@ -229,6 +232,7 @@ __all__ = [
     "DEFAULT_MODEL_NAME",
     "DEFAULT_SPEC",
     "INSTALL_HINT",
+    "SHIPPED_SPECS",
     "ImageModel",
     "PatchGMM",
     "PatchGMMImageModel",

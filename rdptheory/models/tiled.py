@@ -45,7 +45,7 @@ from rdptheory.models.protocol import ImageModel, as_numpy, batch_noise_var, den
 
 #: The shipped UNet's training crop (``weights/training.json``) and the default stride: 5
 #: windows per side of a 256² image (1.56× its pixels; stride 32 gains ≤ 0.06 dB more at
-#: 2.6× the cost, ``benchmarks/tiled_model.py``).
+#: ~2× the cost, ``benchmarks/tiled_model.py``).
 DEFAULT_WINDOW, DEFAULT_STRIDE = 64, 48
 #: Windows per network call. It bounds the activations of large images and sets how evenly the
 #: calls spread over threads: a model with ``denoise_batches`` (the diffusers adapter) runs the
@@ -57,15 +57,20 @@ DEFAULT_WINDOW, DEFAULT_STRIDE = 64, 48
 DEFAULT_MAX_BATCH = 4
 
 
+def _positive_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def tile_starts(length: int, window: int, stride: int) -> tuple[int, ...]:
     """Top-left coordinates of the windows along one axis of ``length`` pixels.
 
     ``n = ⌈(length − window)/stride⌉ + 1`` windows, the first at 0 and the last flush with the
     end, evenly spaced in between (rounded down); one window at 0 when ``length ≤ window``.
     """
-    for value, what in ((window, "window"), (stride, "stride"), (length, "length")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    window, stride = _positive_int(window, "window"), _positive_int(stride, "stride")
+    length = _positive_int(length, "length")
     if stride > window:
         raise ValueError(f"stride ({stride}) must not exceed the window ({window}): the windows "
                          "would leave gaps")
@@ -78,9 +83,7 @@ def tile_starts(length: int, window: int, stride: int) -> tuple[int, ...]:
 def taper(window: int) -> np.ndarray:
     """The separable window weight: ``hann(window + 2)`` without its two zero ends, ``(window,)``
     float64, positive, symmetric, peak at the centre."""
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}")
-    return np.hanning(int(window) + 2)[1:-1]
+    return np.hanning(_positive_int(window, "window") + 2)[1:-1]
 
 
 class TiledModel:
@@ -106,9 +109,7 @@ class TiledModel:
         if not isinstance(model, ImageModel):
             raise TypeError(f"model must be an ImageModel, got {type(model).__name__}")
         tile_starts(window, window, stride)  # validates window and stride
-        if isinstance(max_batch, bool) or not isinstance(max_batch, (int, np.integer)) \
-                or max_batch < 1:
-            raise ValueError(f"max_batch must be a positive integer, got {max_batch!r}")
+        _positive_int(max_batch, "max_batch")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.model = model
@@ -143,8 +144,7 @@ class TiledModel:
                    for i in range(0, len(tiles), self.max_batch)]
         run = getattr(self.model, "denoise_batches", None)  # concurrent, where a model can
         outs = run(batches) if callable(run) else [self.model.denoise(*bt) for bt in batches]
-        est = np.concatenate([np.asarray(as_numpy(o)[0], dtype=np.float64) for o in outs]
-                             ).reshape(b, len(starts), c, wh, ww)
+        est = np.concatenate([as_numpy(o)[0] for o in outs]).reshape(b, len(starts), c, wh, ww)
         weight = np.outer(taper(wh), taper(ww))
         num = np.zeros_like(arr)
         den = np.zeros((height, width))
